@@ -22,8 +22,10 @@ _ESCAPE_RE: Final = re.compile(r"%([0-9A-Fa-f]{2})")
 
 
 def _decode_unreserved(m: re.Match[str]) -> str:
-    char = chr(int(m.group(1), 16))
-    if char in _RESERVED:
+    code = int(m.group(1), 16)
+    char = chr(code)
+    if code >= 0x80 or char in _RESERVED:
+        # Bytes >= 0x80 are left for the UTF-8 pass below; reserved ones stay escaped.
         return m.group(0).upper()
     return char
 
@@ -46,9 +48,8 @@ _HIGH_ESCAPES_RE: Final = re.compile(r"(?:%[89A-Fa-f][0-9A-Fa-f])+")
 
 
 def _decode_utf8_escapes(path: str) -> str:
-    # chr() above turned %C3%A9 into two Latin-1 characters only for bytes < 0x80; bytes >= 0x80
-    # were decoded one by one too, so re-encode runs of them as UTF-8 where valid.  Doing it in two
-    # passes keeps the common (ASCII) case a single regex substitution.
+    # Runs of escaped bytes >= 0x80 are decoded together as UTF-8 where they form valid text and
+    # kept escaped otherwise, so the routing path is always a faithful str.
     def fix(m: re.Match[str]) -> str:
         raw = bytes(int(m.group(0)[i + 1 : i + 3], 16) for i in range(0, len(m.group(0)), 3))
         try:
