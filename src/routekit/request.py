@@ -52,10 +52,9 @@ def _decode_utf8_escapes(path: str) -> str:
     # kept escaped otherwise, so the routing path is always a faithful str.
     def fix(m: re.Match[str]) -> str:
         raw = bytes(int(m.group(0)[i + 1 : i + 3], 16) for i in range(0, len(m.group(0)), 3))
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return m.group(0)
+        text = raw.decode("utf-8", "surrogateescape")
+        # Bytes that are not part of valid UTF-8 come back as lone surrogates: re-escape them.
+        return "".join(f"%{ord(c) - 0xDC00:02X}" if "\udc80" <= c <= "\udcff" else c for c in text)
 
     return _HIGH_ESCAPES_RE.sub(fix, path)
 
