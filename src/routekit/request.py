@@ -87,9 +87,7 @@ class Headers(Mapping[str, str]):
 
     __slots__ = ("_index", "_items")
 
-    def __init__(
-        self, items: Mapping[str, str] | Iterable[tuple[str, str]] | None = None
-    ) -> None:
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] | None = None) -> None:
         if items is None:
             pairs: tuple[tuple[str, str], ...] = ()
         elif isinstance(items, Mapping):
@@ -193,19 +191,25 @@ class Request:
     headers: Headers
     client_ip: str | None
     scheme: str
+    _path: str | None
+    _query: Mapping[str, tuple[str, ...]] | None
+    _cookies: Mapping[str, str] | None
 
     def __init__(
         self,
         method: str = "GET",
         host: str | None = None,
         path: str = "/",
+        *,
         query: str | None = None,
         headers: Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
         client_ip: str | None = None,
         scheme: str = "http",
     ) -> None:
-        hdrs = headers if isinstance(headers, Headers) else (
-            Headers(headers) if headers else _EMPTY_HEADERS
+        hdrs = (
+            headers
+            if isinstance(headers, Headers)
+            else (Headers(headers) if headers else _EMPTY_HEADERS)
         )
         if host is None:
             host = hdrs.get("host", "")
@@ -218,7 +222,8 @@ class Request:
         set_(
             self,
             "host",
-            host if host.islower() and ":" not in host and not host.endswith(".") and " " not in host
+            host
+            if host.islower() and ":" not in host and not host.endswith(".") and " " not in host
             else canonical_host(host),
         )
         set_(self, "raw_path", path)
