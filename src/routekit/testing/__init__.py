@@ -1,0 +1,43 @@
+"""Test kit shipped with routekit: hypothesis strategies and deterministic stand-ins.
+
+- ``rules(syntax=...)``: valid rules (`routekit.rules.Rule`) printable in that syntax.
+- ``requests()``: `routekit.Request` values biased to hit the hosts and paths rules use.
+- ``route_tables()``: `routekit.RouteTable` values built from generated rules.
+- ``FakeClock``: a manually advanced clock for balancers, health checks and throttles.
+
+The strategies need ``hypothesis`` (installed with the ``test`` extra); importing this package
+does not import it until a strategy is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._clock import FakeClock as FakeClock
+    from ._requests import requests as requests
+    from ._rules import rules as rules
+    from ._tables import route_tables as route_tables
+
+__all__ = ["FakeClock", "requests", "route_tables", "rules"]
+
+_WHERE = {
+    "FakeClock": "._clock",
+    "requests": "._requests",
+    "rules": "._rules",
+    "route_tables": "._tables",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'routekit.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
