@@ -1,0 +1,180 @@
+"""routekit.config: the dynamic configuration model, its validation and its codecs.
+
+The model (`Configuration` and the classes it is made of) uses Traefik v2/v3 vocabulary; the codecs
+read Traefik's files (TOML v1 and v2/v3), labels/tags and KV layouts into it, and validation reports
+every problem with its path and source.
+"""
+
+from __future__ import annotations
+
+from ._decode import decode_configuration as decode_configuration
+from ._decode import to_data as to_data
+from ._durations import format_duration as format_duration
+from ._durations import parse_duration as parse_duration
+from ._frozen import FrozenMap as FrozenMap
+from ._load import LoadResult as LoadResult
+from ._load import load_config as load_config
+from ._load import read_config as read_config
+from ._middlewares import MIDDLEWARE_ALIASES as MIDDLEWARE_ALIASES
+from ._middlewares import MIDDLEWARE_TYPES as MIDDLEWARE_TYPES
+from ._middlewares import AddPrefix as AddPrefix
+from ._middlewares import BasicAuth as BasicAuth
+from ._middlewares import Buffering as Buffering
+from ._middlewares import Chain as Chain
+from ._middlewares import CircuitBreaker as CircuitBreaker
+from ._middlewares import Compress as Compress
+from ._middlewares import Errors as Errors
+from ._middlewares import Headers as Headers
+from ._middlewares import InFlightReq as InFlightReq
+from ._middlewares import IPAllowList as IPAllowList
+from ._middlewares import IPStrategy as IPStrategy
+from ._middlewares import Middleware as Middleware
+from ._middlewares import RateLimit as RateLimit
+from ._middlewares import RedirectRegex as RedirectRegex
+from ._middlewares import RedirectScheme as RedirectScheme
+from ._middlewares import ReplacePath as ReplacePath
+from ._middlewares import ReplacePathRegex as ReplacePathRegex
+from ._middlewares import Retry as Retry
+from ._middlewares import SourceCriterion as SourceCriterion
+from ._middlewares import StripPrefix as StripPrefix
+from ._middlewares import StripPrefixRegex as StripPrefixRegex
+from ._model import MAX_PRIORITY as MAX_PRIORITY
+from ._model import MIN_PRIORITY as MIN_PRIORITY
+from ._model import ChildHealthCheck as ChildHealthCheck
+from ._model import Configuration as Configuration
+from ._model import Cookie as Cookie
+from ._model import Domain as Domain
+from ._model import Failover as Failover
+from ._model import ForwardingTimeouts as ForwardingTimeouts
+from ._model import HealthCheck as HealthCheck
+from ._model import HTTPConfiguration as HTTPConfiguration
+from ._model import LoadBalancer as LoadBalancer
+from ._model import Mirror as Mirror
+from ._model import Mirroring as Mirroring
+from ._model import PassiveHealthCheck as PassiveHealthCheck
+from ._model import ResponseForwarding as ResponseForwarding
+from ._model import Router as Router
+from ._model import RouterTLS as RouterTLS
+from ._model import Server as Server
+from ._model import ServersTransport as ServersTransport
+from ._model import Service as Service
+from ._model import Sticky as Sticky
+from ._model import TCPConfiguration as TCPConfiguration
+from ._model import TCPLoadBalancer as TCPLoadBalancer
+from ._model import TCPRouter as TCPRouter
+from ._model import TCPRouterTLS as TCPRouterTLS
+from ._model import TCPServer as TCPServer
+from ._model import TCPService as TCPService
+from ._model import TCPWeighted as TCPWeighted
+from ._model import TLSCertificate as TLSCertificate
+from ._model import TLSClientAuth as TLSClientAuth
+from ._model import TLSConfiguration as TLSConfiguration
+from ._model import TLSDefaultCertificate as TLSDefaultCertificate
+from ._model import TLSOptions as TLSOptions
+from ._model import TLSStore as TLSStore
+from ._model import Weighted as Weighted
+from ._model import WeightedService as WeightedService
+from ._static import load_static as load_static
+from ._static import loads_static as loads_static
+from ._static_model import APIConfig as APIConfig
+from ._static_model import ConsulCatalogProviderConfig as ConsulCatalogProviderConfig
+from ._static_model import DockerProviderConfig as DockerProviderConfig
+from ._static_model import EntryPoint as EntryPoint
+from ._static_model import FileProviderConfig as FileProviderConfig
+from ._static_model import KubernetesProviderConfig as KubernetesProviderConfig
+from ._static_model import KVProviderConfig as KVProviderConfig
+from ._static_model import ProvidersConfig as ProvidersConfig
+from ._static_model import StaticConfiguration as StaticConfiguration
+from ._toml import dumps_dynamic as dumps_dynamic
+from ._toml import loads_dynamic as loads_dynamic
+from ._validate import ValidationResult as ValidationResult
+from ._validate import validate as validate
+
+# --- labels/tags, KV and the within-provider merge (config/_labels*.py, _kv.py, _merge.py) ---
+# (their imports are added here once those modules export their public names)
+
+__all__ = [
+    "MAX_PRIORITY",
+    "MIDDLEWARE_ALIASES",
+    "MIDDLEWARE_TYPES",
+    "MIN_PRIORITY",
+    "APIConfig",
+    "AddPrefix",
+    "BasicAuth",
+    "Buffering",
+    "Chain",
+    "ChildHealthCheck",
+    "CircuitBreaker",
+    "Compress",
+    "Configuration",
+    "ConsulCatalogProviderConfig",
+    "Cookie",
+    "DockerProviderConfig",
+    "Domain",
+    "EntryPoint",
+    "Errors",
+    "Failover",
+    "FileProviderConfig",
+    "ForwardingTimeouts",
+    "FrozenMap",
+    "HTTPConfiguration",
+    "Headers",
+    "HealthCheck",
+    "IPAllowList",
+    "IPStrategy",
+    "InFlightReq",
+    "KVProviderConfig",
+    "KubernetesProviderConfig",
+    "LoadBalancer",
+    "LoadResult",
+    "Middleware",
+    "Mirror",
+    "Mirroring",
+    "PassiveHealthCheck",
+    "ProvidersConfig",
+    "RateLimit",
+    "RedirectRegex",
+    "RedirectScheme",
+    "ReplacePath",
+    "ReplacePathRegex",
+    "ResponseForwarding",
+    "Retry",
+    "Router",
+    "RouterTLS",
+    "Server",
+    "ServersTransport",
+    "Service",
+    "SourceCriterion",
+    "StaticConfiguration",
+    "Sticky",
+    "StripPrefix",
+    "StripPrefixRegex",
+    "TCPConfiguration",
+    "TCPLoadBalancer",
+    "TCPRouter",
+    "TCPRouterTLS",
+    "TCPServer",
+    "TCPService",
+    "TCPWeighted",
+    "TLSCertificate",
+    "TLSClientAuth",
+    "TLSConfiguration",
+    "TLSDefaultCertificate",
+    "TLSOptions",
+    "TLSStore",
+    "ValidationResult",
+    "Weighted",
+    "WeightedService",
+    "decode_configuration",
+    "dumps_dynamic",
+    "format_duration",
+    "load_config",
+    "load_static",
+    "loads_dynamic",
+    "loads_static",
+    "parse_duration",
+    "read_config",
+    "to_data",
+    "validate",
+    # labels/tags, KV and merge names are added after this line
+]

@@ -1,0 +1,228 @@
+"""Plain data ↔ model: the one walk shared by the TOML, labels and KV codecs.
+
+Decoding goes through the :class:`~routekit.config._labels_tree.Node` tree and the field-by-field
+decoder of ``_labels_decode`` (Traefik's paerser reads files, labels and KV alike through such a
+tree of text values, which is why ``weight = "3"`` is accepted in a Traefik TOML file too).  This
+module adds the element level: every router, service, middleware… is decoded on its own, so a bad
+one is reported and left out while the rest still applies.
+
+Encoding (`to_data`) is the inverse for typed formats: nested dicts, lists and scalars with the
+file keys, fields at their defaults left out, durations written as ``"10s"``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+import attrs
+
+from ..errors import Problem
+from ._durations import format_duration
+from ._fields import file_key, is_duration
+from ._frozen import FrozenMap
+from ._labels_decode import INVALID, Decoder
+from ._labels_tree import Node
+from ._middlewares import MIDDLEWARE_ALIASES, MIDDLEWARE_TYPES, Middleware
+from ._model import (
+    Configuration,
+    HTTPConfiguration,
+    Router,
+    ServersTransport,
+    Service,
+    TCPConfiguration,
+    TCPRouter,
+    TCPService,
+    TLSCertificate,
+    TLSConfiguration,
+    TLSOptions,
+    TLSStore,
+)
+
+__all__ = ["SECTIONS", "decode_configuration", "to_data"]
+
+#: section → collection → element type; ``tls.certificates`` is a list, the rest are maps.
+SECTIONS: Final[dict[str, dict[str, Any]]] = {
+    "http": {
+        "routers": Router,
+        "services": Service,
+        "middlewares": Middleware,
+        "serversTransports": ServersTransport,
+    },
+    "tcp": {"routers": TCPRouter, "services": TCPService},
+    "tls": {"certificates": TLSCertificate, "options": TLSOptions, "stores": TLSStore},
+}
+_SECTION_CLASSES: Final = {
+    "http": HTTPConfiguration,
+    "tcp": TCPConfiguration,
+    "tls": TLSConfiguration,
+}
+_POLYMORPHIC: Final[dict[str, type]] = {
+    **{k.lower(): c for k, c in MIDDLEWARE_TYPES.items()},
+    **{alias.lower(): MIDDLEWARE_TYPES[k] for alias, k in MIDDLEWARE_ALIASES.items()},
+}
+
+
+def _where_default(node: Node) -> str | None:
+    return node.source or node.first_source()
+
+
+def _match(name: str, options: Mapping[str, Any]) -> str | None:
+    lowered = {k.lower(): k for k in options}
+    return lowered.get(name.lower())
+
+
+def _did_you_mean(name: str, options: list[str]) -> str | None:
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return "expected one of: " + ", ".join(options)
+
+
+def _record_sources(
+    node: Node, path: str, where: Callable[[Node], str | None], out: dict[str, str]
+) -> None:
+    src = where(node)
+    if src is not None:
+        out[path] = src
+    for name, child in node.children.items():
+        _record_sources(child, f"{path}.{name}", where, out)
+
+
+def decode_configuration(
+    root: Node,
+    *,
+    where: Callable[[Node], str | None] = _where_default,
+    problems: list[Problem] | None = None,
+) -> tuple[Configuration, list[Problem]]:
+    """Decode a tree shaped like Traefik's dynamic configuration (``http``/``tcp``/``tls``).
+
+    Returns the configuration made of every element that decoded cleanly, and the problems
+    (unknown keys with "did you mean", values of the wrong type, missing keys); an element with
+    a problem is left out.  ``where(node)`` tells where a node came from (``file.toml:3:1``).
+    """
+    problems = [] if problems is None else problems
+    decoder = Decoder(problems, where, _POLYMORPHIC)
+    sources: dict[str, str] = {}
+    sections: dict[str, Any] = {}
+    for section_name, section_node in root.children.items():
+        section = _match(section_name, SECTIONS)
+        if section is None:
+            problems.append(
+                Problem(
+                    path=section_name,
+                    message=f"unknown section {section_name!r}",
+                    source=where(section_node),
+                    hint=_did_you_mean(section_name, list(SECTIONS)),
+                )
+            )
+            continue
+        if section_node.value is not None and not section_node.children:
+            problems.append(
+                Problem(section, "expected a table, found a value", where(section_node))
+            )
+            continue
+        fields: dict[str, Any] = sections.setdefault(section, {})
+        for coll_name, coll_node in section_node.children.items():
+            coll = _match(coll_name, SECTIONS[section])
+            if coll is None:
+                problems.append(
+                    Problem(
+                        path=f"{section}.{coll_name}",
+                        message=f"unknown key {coll_name!r}",
+                        source=where(coll_node),
+                        hint=_did_you_mean(coll_name, list(SECTIONS[section])),
+                    )
+                )
+                continue
+            tp = SECTIONS[section][coll]
+            prefix = f"{section}.{coll}"
+            if coll_node.value is not None and not coll_node.children:
+                problems.append(
+                    Problem(prefix, "expected a table, found a value", where(coll_node))
+                )
+                continue
+            elements: dict[str, Any] = {}
+            for name, node in _elements(
+                coll_node, is_list=section == "tls" and coll == "certificates"
+            ):
+                path = f"{prefix}.{name}"
+                value = decoder.decode(node, tp, path)
+                _record_sources(node, path, where, sources)
+                if value is not INVALID:
+                    elements[name] = value
+            attr = _attribute_for(_SECTION_CLASSES[section], coll)
+            fields[attr] = (
+                tuple(elements.values()) if coll == "certificates" else FrozenMap(elements)
+            )
+    config = Configuration(
+        **{name: _SECTION_CLASSES[name](**kw) for name, kw in sections.items()},
+        sources=FrozenMap(sources),
+    )
+    return config, problems
+
+
+def _elements(node: Node, *, is_list: bool) -> list[tuple[str, Node]]:
+    if is_list and node.is_list():
+        return [(str(i), child) for i, child in enumerate(node.items_in_order())]
+    return list(node.children.items())
+
+
+def _attribute_for(cls: type, key: str) -> str:
+    for f in attrs.fields(cls):
+        if file_key(f) == key:
+            return str(f.name)
+    raise LookupError(key)  # pragma: no cover - SECTIONS and the model agree
+
+
+# --- encoding --------------------------------------------------------------------------------
+
+
+def to_data(value: Any) -> Any:
+    """Return ``value`` (a model object) as plain data: dicts with file keys, lists, scalars.
+
+    Fields at their default are left out, so an element with only defaults becomes ``{}`` (which
+    still enables it: an empty ``tls`` table turns TLS on).  Middlewares become
+    ``{type_key: options}``.
+    """
+    if isinstance(value, Configuration):
+        out: dict[str, Any] = {}
+        for section, cls_value in (("http", value.http), ("tcp", value.tcp), ("tls", value.tls)):
+            data = to_data(cls_value)
+            if data:
+                out[section] = data
+        return out
+    cls = type(value)
+    if attrs.has(cls):
+        data = {}
+        for f in attrs.fields(cls):
+            if not f.init or not f.eq:
+                continue
+            v = getattr(value, f.name)
+            if _is_default(f, v):
+                continue
+            if is_duration(f) and isinstance(v, int | float):
+                data[file_key(f)] = format_duration(v)
+            else:
+                data[file_key(f)] = to_data(v)
+        type_key = getattr(cls, "type_key", None)
+        if isinstance(type_key, str):
+            return {type_key: data}
+        return data
+    if isinstance(value, Mapping):
+        return {str(k): to_data(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [to_data(v) for v in value]
+    return value
+
+
+def _is_default(f: attrs.Attribute[Any], value: Any) -> bool:
+    default: Any = f.default
+    if default is attrs.NOTHING:
+        return False
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        default = default.factory()
+    if f.converter is not None and callable(f.converter):
+        default = f.converter(default)
+    return bool(value == default)

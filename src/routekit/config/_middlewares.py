@@ -1,0 +1,344 @@
+"""HTTP middlewares: one frozen class per Traefik middleware type (v3 option names).
+
+A configured middleware is exactly one of these variants; `MIDDLEWARE_TYPES` maps the file key
+(``stripPrefix``) to the class.  Option names and defaults follow the Traefik v3 middleware
+reference (doc.traefik.io/traefik/middlewares/http/…); v2's ``ipWhiteList`` is read as
+`IPAllowList`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Final, final
+
+import attrs
+
+from ._fields import KEY, duration, key
+from ._frozen import FrozenMap, frozen_map, frozen_tuple
+
+__all__ = [
+    "MIDDLEWARE_ALIASES",
+    "MIDDLEWARE_TYPES",
+    "AddPrefix",
+    "BasicAuth",
+    "Buffering",
+    "Chain",
+    "CircuitBreaker",
+    "Compress",
+    "Errors",
+    "Headers",
+    "IPAllowList",
+    "IPStrategy",
+    "InFlightReq",
+    "Middleware",
+    "RateLimit",
+    "RedirectRegex",
+    "RedirectScheme",
+    "ReplacePath",
+    "ReplacePathRegex",
+    "Retry",
+    "SourceCriterion",
+    "StripPrefix",
+    "StripPrefixRegex",
+]
+
+
+@final
+@attrs.frozen(kw_only=True)
+class AddPrefix:
+    """Prepend ``prefix`` to the request path."""
+
+    type_key: ClassVar[str] = "addPrefix"
+    prefix: str = ""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class StripPrefix:
+    """Remove the first matching prefix from the path (sets ``X-Forwarded-Prefix``)."""
+
+    type_key: ClassVar[str] = "stripPrefix"
+    prefixes: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class StripPrefixRegex:
+    """Remove the prefix matched by the first matching regular expression."""
+
+    type_key: ClassVar[str] = "stripPrefixRegex"
+    regex: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ReplacePath:
+    """Replace the path (the old one goes to ``X-Replaced-Path``)."""
+
+    type_key: ClassVar[str] = "replacePath"
+    path: str = ""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ReplacePathRegex:
+    """Rewrite the path with a regular expression and a replacement (``$1`` groups)."""
+
+    type_key: ClassVar[str] = "replacePathRegex"
+    regex: str = ""
+    replacement: str = ""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class RedirectScheme:
+    """Redirect to another scheme (and port)."""
+
+    type_key: ClassVar[str] = "redirectScheme"
+    scheme: str = ""
+    port: str = ""
+    permanent: bool = False
+
+
+@final
+@attrs.frozen(kw_only=True)
+class RedirectRegex:
+    """Redirect when the URL matches ``regex``, to ``replacement``."""
+
+    type_key: ClassVar[str] = "redirectRegex"
+    regex: str = ""
+    replacement: str = ""
+    permanent: bool = False
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Headers:
+    """Custom request/response headers and the common security headers."""
+
+    type_key: ClassVar[str] = "headers"
+    custom_request_headers: FrozenMap[str, str] = attrs.field(
+        factory=FrozenMap, converter=frozen_map
+    )
+    custom_response_headers: FrozenMap[str, str] = attrs.field(
+        factory=FrozenMap, converter=frozen_map
+    )
+    access_control_allow_credentials: bool = False
+    access_control_allow_headers: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+    access_control_allow_methods: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+    access_control_allow_origin_list: tuple[str, ...] = attrs.field(
+        default=(), converter=frozen_tuple
+    )
+    access_control_allow_origin_list_regex: tuple[str, ...] = attrs.field(
+        default=(), converter=frozen_tuple
+    )
+    access_control_expose_headers: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+    access_control_max_age: int = 0
+    add_vary_header: bool = False
+    allowed_hosts: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+    hosts_proxy_headers: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+    ssl_proxy_headers: FrozenMap[str, str] = attrs.field(
+        factory=FrozenMap, converter=frozen_map, metadata={KEY: "sslProxyHeaders"}
+    )
+    sts_seconds: int = 0
+    sts_include_subdomains: bool = False
+    sts_preload: bool = False
+    force_sts_header: bool = key("forceSTSHeader", False)
+    frame_deny: bool = False
+    custom_frame_options_value: str = ""
+    content_type_nosniff: bool = False
+    browser_xss_filter: bool = False
+    custom_browser_xss_value: str = key("customBrowserXSSValue", "")
+    content_security_policy: str = ""
+    content_security_policy_report_only: str = ""
+    public_key: str = ""
+    referrer_policy: str = ""
+    permissions_policy: str = ""
+    is_development: bool = False
+
+
+@final
+@attrs.frozen(kw_only=True)
+class BasicAuth:
+    """HTTP basic authentication against ``users`` (``name:hash``, htpasswd style)."""
+
+    type_key: ClassVar[str] = "basicAuth"
+    users: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+    users_file: str = ""
+    realm: str = "traefik"
+    remove_header: bool = False
+    header_field: str = ""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class IPStrategy:
+    """How the client IP is chosen: the remote address, or ``X-Forwarded-For`` at ``depth``."""
+
+    depth: int = 0
+    excluded_ips: tuple[str, ...] = attrs.field(
+        default=(), converter=frozen_tuple, metadata={KEY: "excludedIPs"}
+    )
+    ipv6_subnet: int | None = key("ipv6Subnet", None)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class SourceCriterion:
+    """What groups requests for rate limiting: client IP, a header, or the request host."""
+
+    ip_strategy: IPStrategy | None = None
+    request_header_name: str = ""
+    request_host: bool = False
+
+
+@final
+@attrs.frozen(kw_only=True)
+class IPAllowList:
+    """Accept only clients whose IP is in ``source_range`` (v2: ``ipWhiteList``)."""
+
+    type_key: ClassVar[str] = "ipAllowList"
+    source_range: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+    ip_strategy: IPStrategy | None = None
+    reject_status_code: int = 403
+
+
+@final
+@attrs.frozen(kw_only=True)
+class RateLimit:
+    """Token bucket: ``average`` requests per ``period`` with bursts of ``burst``."""
+
+    type_key: ClassVar[str] = "rateLimit"
+    average: int = 0
+    period: float = duration(1.0)
+    burst: int = 1
+    source_criterion: SourceCriterion | None = None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class InFlightReq:
+    """At most ``amount`` simultaneous requests per source."""
+
+    type_key: ClassVar[str] = "inFlightReq"
+    amount: int = 0
+    source_criterion: SourceCriterion | None = None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Retry:
+    """Retry a request up to ``attempts`` times with exponential backoff from the interval."""
+
+    type_key: ClassVar[str] = "retry"
+    attempts: int = 0
+    initial_interval: float = duration(0.1)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CircuitBreaker:
+    """Open the circuit when ``expression`` (``NetworkErrorRatio() > 0.5``…) holds."""
+
+    type_key: ClassVar[str] = "circuitBreaker"
+    expression: str = ""
+    check_period: float = duration(0.1)
+    fallback_duration: float = duration(10.0)
+    recovery_duration: float = duration(10.0)
+    response_code: int = 503
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Compress:
+    """Compress responses (``encodings`` in order of preference)."""
+
+    type_key: ClassVar[str] = "compress"
+    excluded_content_types: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+    included_content_types: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+    min_response_body_bytes: int = 1024
+    default_encoding: str = ""
+    encodings: tuple[str, ...] = attrs.field(default=("zstd", "br", "gzip"), converter=frozen_tuple)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Buffering:
+    """Buffer request and response bodies (limits in bytes, 0 = unlimited)."""
+
+    type_key: ClassVar[str] = "buffering"
+    max_request_body_bytes: int = 0
+    mem_request_body_bytes: int = 1048576
+    max_response_body_bytes: int = 0
+    mem_response_body_bytes: int = 1048576
+    retry_expression: str = ""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Chain:
+    """Apply other middlewares, by name, in order."""
+
+    type_key: ClassVar[str] = "chain"
+    middlewares: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Errors:
+    """Serve an error page from ``service`` (at ``query``) for responses with ``status``."""
+
+    type_key: ClassVar[str] = "errors"
+    status: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+    service: str = ""
+    query: str = ""
+    status_rewrites: FrozenMap[str, int] = attrs.field(factory=FrozenMap, converter=frozen_map)
+
+
+Middleware = (
+    AddPrefix
+    | StripPrefix
+    | StripPrefixRegex
+    | ReplacePath
+    | ReplacePathRegex
+    | RedirectScheme
+    | RedirectRegex
+    | Headers
+    | BasicAuth
+    | IPAllowList
+    | RateLimit
+    | InFlightReq
+    | Retry
+    | CircuitBreaker
+    | Compress
+    | Buffering
+    | Chain
+    | Errors
+)
+"""One configured HTTP middleware: exactly one of the typed variants."""
+
+_VARIANTS: Final[tuple[type[Middleware], ...]] = (
+    AddPrefix,
+    StripPrefix,
+    StripPrefixRegex,
+    ReplacePath,
+    ReplacePathRegex,
+    RedirectScheme,
+    RedirectRegex,
+    Headers,
+    BasicAuth,
+    IPAllowList,
+    RateLimit,
+    InFlightReq,
+    Retry,
+    CircuitBreaker,
+    Compress,
+    Buffering,
+    Chain,
+    Errors,
+)
+
+#: File key (``stripPrefix``) → middleware class.
+MIDDLEWARE_TYPES: Final[dict[str, type[Middleware]]] = {cls.type_key: cls for cls in _VARIANTS}
+
+#: Deprecated file keys still read, → the key they stand for.
+MIDDLEWARE_ALIASES: Final[dict[str, str]] = {"ipWhiteList": "ipAllowList"}

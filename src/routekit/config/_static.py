@@ -1,0 +1,405 @@
+"""Read static configuration files (``traefik.toml``), Traefik v1 and v2/v3 shapes, into one model.
+
+Keys routekit does not use (``acme``, ``metrics``, ``accessLog``…) are reported as warnings and
+ignored, so an existing file loads as it is; values of the wrong type are errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from ..errors import ConfigError, Problem
+from ._frozen import FrozenMap
+from ._static_model import (
+    APIConfig,
+    ConsulCatalogProviderConfig,
+    DockerProviderConfig,
+    EntryPoint,
+    FileProviderConfig,
+    KubernetesProviderConfig,
+    KVProviderConfig,
+    ProvidersConfig,
+    StaticConfiguration,
+)
+from ._toml import Locator, parse_toml
+from ._v1_reader import Bad, V1Reader
+
+__all__ = ["STATIC_KEYS", "is_static", "load_static", "loads_static"]
+
+_V1_PROVIDERS: Final = ("docker", "file", "consulCatalog", "consul", "etcd", "redis",
+                         "zookeeper", "kubernetes")  # fmt: skip
+_V2_ONLY: Final = ("providers", "log", "core", "global", "certificatesResolvers", "experimental")
+_V1_ONLY: Final = ("defaultEntryPoints", "logLevel", "web", "providersThrottleDuration",
+                   "traefikLog", "acme", "frontends", "backends", "debug", "constraints",
+                   "checkNewVersion", "insecureSkipVerify", *_V1_PROVIDERS)  # fmt: skip
+_COMMON: Final = ("entryPoints", "api", "accessLog", "metrics", "ping", "tracing",
+                  "serversTransport", "hostResolver", "sendAnonymousUsage")  # fmt: skip
+#: Top-level keys that only a static configuration has.
+STATIC_KEYS: Final = frozenset(k.lower() for k in (*_V2_ONLY, *_V1_ONLY, *_COMMON)) - {
+    "frontends",
+    "backends",
+}
+_KV_ENDPOINTS: Final = {
+    "consul": "127.0.0.1:8500",
+    "etcd": "127.0.0.1:2379",
+    "redis": "127.0.0.1:6379",
+    "zookeeper": "127.0.0.1:2181",
+}
+_V1_DOCKER_RULE: Final = "Host:{name}.{domain}"
+_V2_DEFAULT_RULE: Final = "Host(`{{ normalize .Name }}`)"
+_V1_CONSUL_RULE: Final = "Host:{{.ServiceName}}.{{.Domain}}"
+
+_V1_USED: Final = ("defaultEntryPoints", "logLevel", "web", "providersThrottleDuration",
+                   *_V1_PROVIDERS)  # fmt: skip
+_V2_USED: Final = ("providers", "log", "core")
+
+Table = dict[str, tuple[str, Any]]
+
+
+def is_static(data: Mapping[str, Any]) -> bool:
+    """Whether parsed TOML data is a static configuration (told apart by its top-level keys)."""
+    return any(k.lower() in STATIC_KEYS for k in data)
+
+
+def load_static(path: str | Path) -> StaticConfiguration:
+    """Read a static configuration file; raise `ConfigError` listing every error in it."""
+    p = Path(path)
+    config, problems = loads_static(p.read_text(encoding="utf-8"), source=str(p))
+    if any(pr.severity == "error" for pr in problems):
+        raise ConfigError(problems)
+    return config
+
+
+def loads_static(
+    text: str, *, source: str = "traefik.toml"
+) -> tuple[StaticConfiguration, list[Problem]]:
+    """Read a static configuration's text; return the model and every problem found."""
+    data, problem = parse_toml(text, source)
+    if data is None:
+        assert problem is not None
+        return StaticConfiguration(), [problem]
+    return static_from_data(data, Locator(text, source))
+
+
+def static_from_data(
+    data: Mapping[str, Any], locate: Locator
+) -> tuple[StaticConfiguration, list[Problem]]:
+    """Build the static model from parsed TOML data (v1 or v2 shape, detected)."""
+    problems: list[Problem] = []
+    r = V1Reader(locate, problems)
+    lowered = {k.lower() for k in data}
+    v1 = bool(lowered & {k.lower() for k in _V1_ONLY}) and not lowered & {
+        k.lower() for k in _V2_ONLY
+    }
+    # Keys routekit has no use for (metrics, acme, accessLog…) still mark a static file, but
+    # reading them gives a "not used" warning.
+    used = ("entryPoints", "api", "frontends", "backends")
+    known = (*used, *(_V1_USED if v1 else _V2_USED))
+    try:
+        top = r.table(data, (), known, unknown="warn")
+        config = (_v1 if v1 else _v2)(r, top, locate)
+    except Bad:
+        config = StaticConfiguration(version="v1" if v1 else "v2")
+    return config, problems
+
+
+def _sub(
+    r: V1Reader, t: Table, key: str, path: tuple[str, ...], known: tuple[str, ...]
+) -> Table | None:
+    entry = t.get(key.lower())
+    if entry is None:
+        return None
+    return r.table(entry[1], (*path, entry[0]), known, unknown="warn")
+
+
+def _entry_points(r: V1Reader, t: Table, v1: bool) -> dict[str, EntryPoint]:
+    entry = t.get("entrypoints")
+    if entry is None:
+        return {}
+    if not isinstance(entry[1], Mapping):
+        raise r.fail((entry[0],), "expected a table of named entry points")
+    out: dict[str, EntryPoint] = {}
+    for name, value in entry[1].items():
+        path = (entry[0], name)
+        keys = ("address", "tls", "redirect", "forwardedHeaders", "http", "asDefault")
+        e = r.table(value, path, keys, unknown="warn")
+        address = r.str_(e, "address", path)
+        if address is None:
+            raise r.fail(path, "missing address", 'e.g. address = ":80"')
+        redirect = ""
+        if v1:
+            red = _sub(r, e, "redirect", path, ("entryPoint", "regex", "replacement", "permanent"))
+            redirect = (red and r.str_(red, "entryPoint", (*path, "redirect"))) or ""
+        else:
+            http = _sub(r, e, "http", path, ("redirections", "tls", "middlewares"))
+            red_t = http and _sub(r, http, "redirections", (*path, "http"), ("entryPoint",))
+            ep = red_t and _sub(
+                r,
+                red_t,
+                "entryPoint",
+                (*path, "http", "redirections"),
+                ("to", "scheme", "permanent"),
+            )
+            redirect = (
+                ep and r.str_(ep, "to", (*path, "http", "redirections", "entryPoint"))
+            ) or ""
+        fh = _sub(r, e, "forwardedHeaders", path, ("insecure", "trustedIPs"))
+        fpath = (*path, "forwardedHeaders")
+        out[name] = EntryPoint(
+            address=address,
+            tls="tls" in e,
+            redirect_to=redirect,
+            forwarded_headers_insecure=bool(fh and r.bool_(fh, "insecure", fpath)),
+            trusted_ips=(fh and r.list_(fh, "trustedIPs", fpath)) or (),
+        )
+    return out
+
+
+def _docker(r: V1Reader, t: Table, path: tuple[str, ...], v1: bool) -> DockerProviderConfig:
+    keys = ("endpoint", "domain", "watch", "exposedByDefault", "defaultRule", "network",
+            "useBindPortIP", "swarmMode", "constraints")  # fmt: skip
+    d = r.table(t, path, keys, unknown="warn")
+    return DockerProviderConfig(
+        endpoint=r.str_(d, "endpoint", path) or "unix:///var/run/docker.sock",
+        domain=r.str_(d, "domain", path) or "",
+        watch=_b(r.bool_(d, "watch", path), True),
+        exposed_by_default=_b(r.bool_(d, "exposedByDefault", path), True),
+        default_rule=r.str_(d, "defaultRule", path)
+        or (_V1_DOCKER_RULE if v1 else _V2_DEFAULT_RULE),
+        network=r.str_(d, "network", path) or "",
+        use_bind_port_ip=bool(r.bool_(d, "useBindPortIP", path)),
+        swarm_mode=bool(r.bool_(d, "swarmMode", path)),
+        constraints=_constraints(r, d, path),
+    )
+
+
+def _constraints(r: V1Reader, d: Table, path: tuple[str, ...]) -> str:
+    entry = d.get("constraints")
+    if entry is None:
+        return ""
+    if isinstance(entry[1], list):
+        # v1: a list of "tag==api"-style expressions, all of which must hold.
+        return " && ".join(str(x) for x in entry[1])
+    return r.str_(d, "constraints", path) or ""
+
+
+def _b(value: bool | None, default: bool) -> bool:
+    return default if value is None else value
+
+
+def _file(r: V1Reader, t: Table, path: tuple[str, ...], v1: bool) -> FileProviderConfig:
+    f = r.table(t, path, ("filename", "directory", "watch"), unknown="warn")
+    return FileProviderConfig(
+        filename=r.str_(f, "filename", path) or "",
+        directory=r.str_(f, "directory", path) or "",
+        # v1's file provider did not watch unless told to; v2/v3 watch by default.
+        watch=_b(r.bool_(f, "watch", path), not v1),
+    )
+
+
+def _consul_catalog(
+    r: V1Reader, t: Table, path: tuple[str, ...], v1: bool
+) -> ConsulCatalogProviderConfig:
+    keys = ("endpoint", "domain", "prefix", "exposedByDefault", "defaultRule", "frontEndRule",
+            "strictChecks", "refreshInterval", "watch", "constraints", "serviceName",
+            "stale")  # fmt: skip
+    c = r.table(t, path, keys, unknown="warn")
+    endpoint = "127.0.0.1:8500"
+    entry = c.get("endpoint")
+    if entry is not None and isinstance(entry[1], Mapping):
+        e = r.table(
+            entry[1],
+            (*path, entry[0]),
+            ("address", "scheme", "datacenter", "token"),
+            unknown="warn",
+        )
+        endpoint = r.str_(e, "address", (*path, entry[0])) or endpoint
+    elif entry is not None:
+        endpoint = r.str_(c, "endpoint", path) or endpoint
+    strict: tuple[str, ...] = ("passing", "warning")
+    s_entry = c.get("strictchecks")
+    if s_entry is not None and isinstance(s_entry[1], bool):
+        # v1: strictChecks = true keeps only "passing" instances (the default); false adds warning.
+        strict = ("passing",) if s_entry[1] else ("passing", "warning")
+    elif s_entry is not None:
+        strict = r.list_(c, "strictChecks", path) or strict
+    elif v1:
+        strict = ("passing",)
+    rule = r.str_(c, "defaultRule", path) or r.str_(c, "frontEndRule", path)
+    return ConsulCatalogProviderConfig(
+        endpoint=endpoint,
+        domain=r.str_(c, "domain", path) or "",
+        prefix=r.str_(c, "prefix", path) or "traefik",
+        exposed_by_default=_b(r.bool_(c, "exposedByDefault", path), True),
+        default_rule=rule or (_V1_CONSUL_RULE if v1 else _V2_DEFAULT_RULE),
+        strict_checks=strict,
+        refresh_interval=_f(r.duration(c, "refreshInterval", path), 15.0),
+        watch=bool(r.bool_(c, "watch", path)),
+        constraints=_constraints(r, c, path),
+        service_name=r.str_(c, "serviceName", path) or "traefik",
+    )
+
+
+def _f(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
+def _kv(r: V1Reader, t: Table, path: tuple[str, ...], kind: str, v1: bool) -> KVProviderConfig:
+    keys = ("endpoint", "endpoints", "prefix", "rootKey", "watch", "username", "password")
+    k = r.table(t, path, keys, unknown="warn")
+    endpoints = r.list_(k, "endpoints", path) or r.list_(k, "endpoint", path)
+    root = r.str_(k, "rootKey", path) or r.str_(k, "prefix", path) or "traefik"
+    return KVProviderConfig(
+        endpoints=endpoints or (_KV_ENDPOINTS[kind],),
+        root_key=root.strip("/") or "traefik",
+        watch=_b(r.bool_(k, "watch", path), True),
+        username=r.str_(k, "username", path) or "",
+        password=r.str_(k, "password", path) or "",
+    )
+
+
+def _kubernetes(r: V1Reader, t: Table, path: tuple[str, ...]) -> KubernetesProviderConfig:
+    keys = ("endpoint", "token", "namespaces", "labelSelector", "ingressClass")
+    k = r.table(t, path, keys, unknown="warn")
+    return KubernetesProviderConfig(
+        endpoint=r.str_(k, "endpoint", path) or "",
+        token=r.str_(k, "token", path) or "",
+        namespaces=r.list_(k, "namespaces", path) or (),
+        label_selector=r.str_(k, "labelSelector", path) or "",
+        ingress_class=r.str_(k, "ingressClass", path) or "",
+    )
+
+
+def _providers(
+    r: V1Reader, tables: Mapping[str, tuple[tuple[str, ...], Any]], v1: bool, throttle: float
+) -> ProvidersConfig:
+    kw: dict[str, Any] = {"throttle_duration": throttle}
+    for name, (path, value) in tables.items():
+        if name == "docker":
+            kw["docker"] = _docker(r, value, path, v1)
+        elif name == "file":
+            kw["file"] = _file(r, value, path, v1)
+        elif name == "consulcatalog":
+            kw["consul_catalog"] = _consul_catalog(r, value, path, v1)
+        elif name in _KV_ENDPOINTS:
+            kw[name] = _kv(r, value, path, name, v1)
+        elif name in ("kubernetes", "kubernetesingress"):
+            kw["kubernetes"] = _kubernetes(r, value, path)
+    return ProvidersConfig(**kw)
+
+
+def _v1(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
+    entry_points = _entry_points(r, top, v1=True)
+    if not entry_points:
+        # Traefik v1 without [entryPoints]: one "http" entry point on :80.
+        entry_points = {"http": EntryPoint(address=":80")}
+    defaults = r.list_(top, "defaultEntryPoints", ()) or tuple(entry_points)
+    api = None
+    if "web" in top:
+        w = r.table(
+            top["web"][1],
+            (top["web"][0],),
+            ("address", "readOnly", "statistics", "auth", "metrics", "path"),
+            unknown="warn",
+        )
+        # v1 [web] served the API and dashboard on its own address (":8080" by default).
+        address = r.str_(w, "address", (top["web"][0],)) or ":8080"
+        entry_points.setdefault("traefik", EntryPoint(address=address))
+        api = APIConfig(dashboard=True, insecure=True)
+    if "api" in top:
+        a = r.table(
+            top["api"][1], (top["api"][0],), ("entryPoint", "dashboard", "debug"), unknown="warn"
+        )
+        path = (top["api"][0],)
+        api = APIConfig(
+            dashboard=_b(r.bool_(a, "dashboard", path), True),
+            insecure=True,
+            debug=bool(r.bool_(a, "debug", path)),
+            entry_point=r.str_(a, "entryPoint", path) or "traefik",
+        )
+        entry_points.setdefault(api.entry_point, EntryPoint(address=":8080"))
+    tables = {
+        name.lower(): ((top[name.lower()][0],), top[name.lower()][1])
+        for name in _V1_PROVIDERS
+        if name.lower() in top
+    }
+    throttle = _f(r.duration(top, "providersThrottleDuration", ()), 2.0)
+    dynamic = None
+    raw_dynamic = {top[k][0]: top[k][1] for k in ("frontends", "backends") if k in top}
+    if raw_dynamic:
+        from ._toml_v1 import decode_v1
+
+        dynamic, more = decode_v1(raw_dynamic, locate)
+        r.problems.extend(more)
+    return StaticConfiguration(
+        version="v1",
+        entry_points=entry_points,
+        default_entry_points=defaults,
+        providers=_providers(r, tables, True, throttle),
+        api=api,
+        log_level=(r.str_(top, "logLevel", ()) or "ERROR").upper(),
+        default_rule_syntax="v1",
+        dynamic=dynamic,
+        sources=_sources(locate),
+    )
+
+
+def _v2(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
+    entry_points = _entry_points(r, top, v1=False)
+    if not entry_points:
+        entry_points = {"http": EntryPoint(address=":80")}
+    tables: dict[str, tuple[tuple[str, ...], Any]] = {}
+    throttle = 2.0
+    if "providers" in top:
+        key, value = top["providers"]
+        names = ("providersThrottleDuration", "docker", "file", "consulCatalog", "consul", "etcd",
+                 "redis", "zooKeeper", "kubernetesIngress", "kubernetesCRD")  # fmt: skip
+        p = r.table(value, (key,), names, unknown="warn")
+        throttle = _f(r.duration(p, "providersThrottleDuration", (key,)), 2.0)
+        for name, (written, v) in p.items():
+            if name != "providersthrottleduration":
+                tables[name] = ((key, written), v)
+    api = None
+    if "api" in top:
+        path = (top["api"][0],)
+        a = r.table(top["api"][1], path, ("dashboard", "insecure", "debug"), unknown="warn")
+        api = APIConfig(
+            dashboard=_b(r.bool_(a, "dashboard", path), True),
+            insecure=bool(r.bool_(a, "insecure", path)),
+            debug=bool(r.bool_(a, "debug", path)),
+        )
+        if api.insecure:
+            entry_points.setdefault("traefik", EntryPoint(address=":8080"))
+    level = "ERROR"
+    if "log" in top:
+        path = (top["log"][0],)
+        lg = r.table(top["log"][1], path, ("level", "format", "filePath"), unknown="warn")
+        level = (r.str_(lg, "level", path) or level).upper()
+    syntax = "v3"
+    if "core" in top:
+        path = (top["core"][0],)
+        core = r.table(top["core"][1], path, ("defaultRuleSyntax",), unknown="warn")
+        syntax = r.str_(core, "defaultRuleSyntax", path) or syntax
+        if syntax not in ("v2", "v3"):
+            raise r.fail(
+                (*path, "defaultRuleSyntax"), f"unknown rule syntax {syntax!r}", "use v2 or v3"
+            )
+    return StaticConfiguration(
+        version="v2",
+        entry_points=entry_points,
+        default_entry_points=tuple(entry_points),
+        providers=_providers(r, tables, False, throttle),
+        api=api,
+        log_level=level,
+        default_rule_syntax=syntax,
+        sources=_sources(locate),
+    )
+
+
+def _sources(locate: Locator) -> FrozenMap[str, str]:
+    return FrozenMap(
+        (".".join(path), f"{locate.source}:{line}:{col}")
+        for path, (line, col) in locate.positions.items()
+    )

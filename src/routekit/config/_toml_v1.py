@@ -1,0 +1,470 @@
+"""Traefik v1 dynamic TOML (``[frontends.f]``, ``[backends.b]``) → the one v2/v3 model.
+
+A frontend becomes a router named after it, a backend a load-balancer service.  The frontend's
+routes are ANDed (v1 semantics), translated to the v3 rule syntax by `routekit.rules.translate`,
+and the v1 priority is written out explicitly: the sum of the routes' rule lengths in bytes unless
+``priority > 0`` (``v1.7:server/server_configuration.go`` ``buildServerRoute``) — the translated
+rule has another length, so leaving priority 0 would reorder routes.  Rule modifiers
+(``PathPrefixStrip``, ``AddPrefix``…) and frontend/backend options that v2 moved to middlewares
+(basic auth, white list, redirect, headers, rate limit, error pages, circuit breaker, max
+connections, buffering) become middlewares named ``<frontend or backend>-<type>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from ..errors import Problem
+from ._frozen import FrozenMap
+from ._middlewares import (
+    BasicAuth,
+    Buffering,
+    CircuitBreaker,
+    Errors,
+    Headers,
+    InFlightReq,
+    IPAllowList,
+    IPStrategy,
+    Middleware,
+    RateLimit,
+    RedirectRegex,
+    RedirectScheme,
+    SourceCriterion,
+)
+from ._model import (
+    Configuration,
+    Cookie,
+    HealthCheck,
+    HTTPConfiguration,
+    LoadBalancer,
+    Router,
+    Server,
+    Service,
+    Sticky,
+)
+from ._v1_reader import Bad, V1Reader
+
+__all__ = ["decode_v1"]
+
+_T = TypeVar("_T")
+
+_FRONTEND_KEYS = (
+    "backend", "priority", "passHostHeader", "entryPoints", "routes", "basicAuth", "auth",
+    "whiteList", "whitelistSourceRange", "redirect", "headers", "rateLimit", "errors",
+    "passTLSCert", "passTLSClientCert",
+)  # fmt: skip
+_BACKEND_KEYS = (
+    "servers", "loadBalancer", "healthCheck", "circuitBreaker", "maxConn", "buffering",
+    "responseForwarding",
+)  # fmt: skip
+_HEADER_KEYS = {
+    "customRequestHeaders": "custom_request_headers",
+    "customResponseHeaders": "custom_response_headers",
+    "allowedHosts": "allowed_hosts",
+    "hostsProxyHeaders": "hosts_proxy_headers",
+    "SSLProxyHeaders": "ssl_proxy_headers",
+    "STSSeconds": "sts_seconds",
+    "STSIncludeSubdomains": "sts_include_subdomains",
+    "STSPreload": "sts_preload",
+    "forceSTSHeader": "force_sts_header",
+    "frameDeny": "frame_deny",
+    "customFrameOptionsValue": "custom_frame_options_value",
+    "contentTypeNosniff": "content_type_nosniff",
+    "browserXSSFilter": "browser_xss_filter",
+    "customBrowserXSSValue": "custom_browser_xss_value",
+    "contentSecurityPolicy": "content_security_policy",
+    "publicKey": "public_key",
+    "referrerPolicy": "referrer_policy",
+    "isDevelopment": "is_development",
+}
+
+
+def decode_v1(
+    data: Mapping[str, Any], locate: Callable[[tuple[str, ...]], str]
+) -> tuple[Configuration, list[Problem]]:
+    """Translate parsed v1 ``frontends``/``backends`` tables into a `Configuration`."""
+    problems: list[Problem] = []
+    r = V1Reader(locate, problems)
+    sources: dict[str, str] = {}
+    for key in data:
+        if key.lower() not in ("frontends", "backends", "tls"):
+            r.warn((key,), f"unknown key {key!r} in a v1 dynamic file; ignored")
+    services: dict[str, Service] = {}
+    backend_middlewares: dict[str, list[tuple[str, Middleware]]] = {}
+    for name, table in sorted(_section(r, data, "backends").items()):
+        path = ("backends", name)
+        try:
+            services[name], backend_middlewares[name] = _backend(r, table, path)
+            sources[f"http.services.{name}"] = locate(path)
+        except Bad:
+            continue
+    routers: dict[str, Router] = {}
+    middlewares: dict[str, Middleware] = {}
+    pass_host: dict[str, tuple[bool, str]] = {}
+    # Traefik v1 adds frontends in name order (sortedFrontendNamesForConfig).
+    for name, table in sorted(_section(r, data, "frontends").items()):
+        path = ("frontends", name)
+        try:
+            router, own, host_header = _frontend(r, name, table, path)
+        except Bad:
+            continue
+        for mname, middleware in backend_middlewares.get(router.service, []):
+            middlewares[mname] = middleware
+            own.append((mname, middleware))
+        router = _with_middlewares(router, [n for n, _ in own])
+        middlewares.update(own)
+        routers[name] = router
+        sources[f"http.routers.{name}"] = locate(path)
+        if host_header is not None and router.service in services:
+            earlier = pass_host.setdefault(router.service, (host_header, name))
+            if earlier[0] != host_header:
+                r.warn(
+                    (*path, "passHostHeader"),
+                    f"backend {router.service!r} is shared with frontend {earlier[1]!r}, which "
+                    f"sets passHostHeader = {str(earlier[0]).lower()}; the first one applies",
+                )
+    for backend, (value, _) in pass_host.items():
+        lb = services[backend].load_balancer
+        if lb is not None and lb.pass_host_header != value:
+            services[backend] = Service(load_balancer=_evolve_lb(lb, pass_host_header=value))
+    config = Configuration(
+        http=HTTPConfiguration(routers=routers, services=services, middlewares=middlewares),
+        sources=FrozenMap(sources),
+    )
+    return config, problems
+
+
+def _section(r: V1Reader, data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    for k, v in data.items():
+        if k.lower() == key:
+            if not isinstance(v, Mapping):
+                raise_ = r.fail((k,), "expected a table of named entries")
+                del raise_
+                return {}
+            return dict(v)
+    return {}
+
+
+def _evolve_lb(lb: LoadBalancer, *, pass_host_header: bool) -> LoadBalancer:
+    import attrs
+
+    return attrs.evolve(lb, pass_host_header=pass_host_header)
+
+
+def _with_middlewares(router: Router, names: list[str]) -> Router:
+    import attrs
+
+    return attrs.evolve(router, middlewares=(*router.middlewares, *names))
+
+
+# --- backends --------------------------------------------------------------------------------
+
+
+def _backend(
+    r: V1Reader, value: Any, path: tuple[str, ...]
+) -> tuple[Service, list[tuple[str, Middleware]]]:
+    t = r.table(value, path, _BACKEND_KEYS)
+    name = path[-1]
+    servers: list[Server] = []
+    if "servers" in t:
+        key, table = t["servers"]
+        if not isinstance(table, Mapping):
+            raise r.fail((*path, key), "expected a table of named servers")
+        for sname, svalue in sorted(table.items()):
+            spath = (*path, key, sname)
+            s = r.table(svalue, spath, ("url", "weight"))
+            url = r.str_(s, "url", spath)
+            if url is None:
+                raise r.fail(spath, "missing url")
+            weight = r.int_(s, "weight", spath)
+            # v1.7 oxy: a weight of 0 (or none) counts as 1 (roundrobin.Weight default).
+            servers.append(Server(url=url, weight=weight if weight else 1))
+    sticky = None
+    if "loadbalancer" in t:
+        key, table = t["loadbalancer"]
+        lpath = (*path, key)
+        lb = r.table(table, lpath, ("method", "sticky", "stickiness"))
+        method = r.str_(lb, "method", lpath)
+        if method is not None and method.lower() not in ("wrr", "drr"):
+            raise r.fail((*lpath, "method"), f"unknown method {method!r}", "use 'wrr' or 'drr'")
+        if method is not None and method.lower() == "drr":
+            r.warn((*lpath, "method"), "'drr' has no v2/v3 equivalent; 'wrr' is used")
+        if r.bool_(lb, "sticky", lpath):
+            sticky = Sticky(cookie=Cookie())
+        if "stickiness" in lb:
+            skey, sval = lb["stickiness"]
+            spath = (*lpath, skey)
+            st = r.table(sval, spath, ("cookieName", "secure", "httpOnly", "sameSite"))
+            sticky = Sticky(
+                cookie=Cookie(
+                    name=r.str_(st, "cookieName", spath) or "",
+                    secure=bool(r.bool_(st, "secure", spath)),
+                    http_only=bool(r.bool_(st, "httpOnly", spath)),
+                    same_site=r.str_(st, "sameSite", spath) or "",
+                )
+            )
+    health = None
+    if "healthcheck" in t:
+        key, table = t["healthcheck"]
+        hpath = (*path, key)
+        h = r.table(
+            table, hpath, ("path", "interval", "timeout", "port", "scheme", "hostname", "headers")
+        )
+        health = HealthCheck(
+            path=r.str_(h, "path", hpath) or "",
+            interval=_or(r.duration(h, "interval", hpath), 30.0),
+            timeout=_or(r.duration(h, "timeout", hpath), 5.0),
+            port=r.int_(h, "port", hpath) or 0,
+            scheme=r.str_(h, "scheme", hpath) or "",
+            hostname=r.str_(h, "hostname", hpath) or "",
+            headers=r.str_map(h, "headers", hpath) or {},
+        )
+    middlewares: list[tuple[str, Middleware]] = []
+    if "circuitbreaker" in t:
+        key, table = t["circuitbreaker"]
+        cpath = (*path, key)
+        c = r.table(table, cpath, ("expression",))
+        expression = r.str_(c, "expression", cpath) or "NetworkErrorRatio() > 1"
+        middlewares.append((f"{name}-circuitbreaker", CircuitBreaker(expression=expression)))
+    if "maxconn" in t:
+        key, table = t["maxconn"]
+        mpath = (*path, key)
+        m = r.table(table, mpath, ("amount", "extractorFunc"))
+        criterion = _extractor(r, r.str_(m, "extractorFunc", mpath), (*mpath, "extractorFunc"))
+        middlewares.append(
+            (
+                f"{name}-inflightreq",
+                InFlightReq(amount=r.int_(m, "amount", mpath) or 0, source_criterion=criterion),
+            )
+        )
+    if "buffering" in t:
+        key, table = t["buffering"]
+        bpath = (*path, key)
+        keys = ("maxRequestBodyBytes", "memRequestBodyBytes", "maxResponseBodyBytes",
+                "memResponseBodyBytes", "retryExpression")  # fmt: skip
+        b = r.table(table, bpath, keys)
+        middlewares.append(
+            (
+                f"{name}-buffering",
+                Buffering(
+                    max_request_body_bytes=r.int_(b, "maxRequestBodyBytes", bpath) or 0,
+                    mem_request_body_bytes=_or(r.int_(b, "memRequestBodyBytes", bpath), 1048576),
+                    max_response_body_bytes=r.int_(b, "maxResponseBodyBytes", bpath) or 0,
+                    mem_response_body_bytes=_or(r.int_(b, "memResponseBodyBytes", bpath), 1048576),
+                    retry_expression=r.str_(b, "retryExpression", bpath) or "",
+                ),
+            )
+        )
+    if "responseforwarding" in t:
+        r.warn((*path, t["responseforwarding"][0]), "responseForwarding is not read from v1 files")
+    lb_model = LoadBalancer(servers=servers, sticky=sticky, health_check=health)
+    return Service(load_balancer=lb_model), middlewares
+
+
+def _or(value: _T | None, default: _T) -> _T:
+    return default if value is None else value
+
+
+def _extractor(r: V1Reader, func: str | None, path: tuple[str, ...]) -> SourceCriterion | None:
+    # v1 extractorFunc: client.ip | request.host | request.header.<Name> (oxy utils.NewExtractor).
+    if func is None or func == "client.ip":
+        return None if func is None else SourceCriterion(ip_strategy=IPStrategy())
+    if func == "request.host":
+        return SourceCriterion(request_host=True)
+    if func.startswith("request.header."):
+        return SourceCriterion(request_header_name=func[len("request.header.") :])
+    raise r.fail(
+        path,
+        f"unknown extractor {func!r}",
+        "use client.ip, request.host or request.header.<Name>",
+    )
+
+
+# --- frontends -------------------------------------------------------------------------------
+
+
+def _frontend(
+    r: V1Reader, name: str, value: Any, path: tuple[str, ...]
+) -> tuple[Router, list[tuple[str, Middleware]], bool | None]:
+    t = r.table(value, path, _FRONTEND_KEYS)
+    backend = r.str_(t, "backend", path)
+    if not backend:
+        raise r.fail(path, "missing backend", "every v1 frontend names its backend")
+    rules: list[str] = []
+    if "routes" in t:
+        key, routes = t["routes"]
+        if not isinstance(routes, Mapping):
+            raise r.fail((*path, key), "expected a table of named routes")
+        for rname, rvalue in sorted(routes.items()):
+            rpath = (*path, key, rname)
+            route = r.table(rvalue, rpath, ("rule",))
+            rule = r.str_(route, "rule", rpath)
+            if not rule:
+                raise r.fail(rpath, "missing rule")
+            rules.append(rule)
+    if not rules:
+        raise r.fail(path, "no routes", 'add [frontends.<name>.routes.<route>] rule = "Host:…"')
+    priority = r.int_(t, "priority", path) or 0
+    if priority <= 0:
+        # v1 priority: Σ len(route.Rule) in bytes (buildServerRoute), unless priority > 0.
+        priority = sum(len(rule.encode()) for rule in rules)
+    rule_text, rule_syntax, middlewares = _translate(r, name, ";".join(rules), (*path, "routes"))
+    middlewares.extend(_frontend_middlewares(r, name, t, path))
+    router = Router(
+        rule=rule_text,
+        rule_syntax=rule_syntax,
+        service=backend,
+        priority=priority,
+        entry_points=r.list_(t, "entryPoints", path) or (),
+    )
+    return router, middlewares, r.bool_(t, "passHostHeader", path)
+
+
+def _translate(
+    r: V1Reader, name: str, rule: str, path: tuple[str, ...]
+) -> tuple[str, str | None, list[tuple[str, Middleware]]]:
+    try:
+        from ..rules import translate  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:  # pragma: no cover - the rules package always ships translate
+        return rule, "v1", []
+    from ..errors import RuleSyntaxError
+
+    try:
+        result = translate(rule, syntax="v1")
+    except RuleSyntaxError as exc:
+        raise r.fail(path, f"rule does not parse: {exc.problem}", exc.hint) from None
+    for note in getattr(result, "notes", ()):
+        r.warn(path, str(note))
+    out: list[tuple[str, Middleware]] = []
+    raw = getattr(result, "middlewares", ())
+    items = raw.items() if isinstance(raw, Mapping) else raw
+    for item in items:
+        mname, middleware = item if isinstance(item, tuple) else (None, item)
+        if mname is None:
+            mname = f"{name}-{type(middleware).type_key.lower()}"
+        out.append((_unique(mname, out), middleware))
+    return str(result.rule), None, out
+
+
+def _unique(name: str, taken: list[tuple[str, Middleware]]) -> str:
+    names = {n for n, _ in taken}
+    candidate, i = name, 2
+    while candidate in names:
+        candidate, i = f"{name}-{i}", i + 1
+    return candidate
+
+
+def _frontend_middlewares(
+    r: V1Reader, name: str, t: Mapping[str, tuple[str, Any]], path: tuple[str, ...]
+) -> list[tuple[str, Middleware]]:
+    out: list[tuple[str, Middleware]] = []
+    users = list(r.list_(t, "basicAuth", path) or ())
+    if "auth" in t:
+        key, auth = t["auth"]
+        apath = (*path, key)
+        a = r.table(auth, apath, ("basic", "headerField"))
+        if "basic" in a:
+            bkey, basic = a["basic"]
+            bpath = (*apath, bkey)
+            b = r.table(basic, bpath, ("users", "usersFile", "removeHeader"))
+            users.extend(r.list_(b, "users", bpath) or ())
+    if users:
+        out.append((f"{name}-basicauth", BasicAuth(users=users)))
+    ranges = list(r.list_(t, "whitelistSourceRange", path) or ())
+    strategy = None
+    if "whitelist" in t:
+        key, wl = t["whitelist"]
+        wpath = (*path, key)
+        w = r.table(wl, wpath, ("sourceRange", "useXForwardedFor"))
+        ranges.extend(r.list_(w, "sourceRange", wpath) or ())
+        if r.bool_(w, "useXForwardedFor", wpath):
+            # v1 useXForwardedFor checked every X-Forwarded-For entry; depth 1 is the closest v2
+            # equivalent (the Traefik v1 → v2 migration guide suggests ipStrategy.depth).
+            strategy = IPStrategy(depth=1)
+    if ranges:
+        out.append((f"{name}-ipallowlist", IPAllowList(source_range=ranges, ip_strategy=strategy)))
+    if "redirect" in t:
+        key, red = t["redirect"]
+        rpath = (*path, key)
+        rd = r.table(red, rpath, ("entryPoint", "regex", "replacement", "permanent"))
+        permanent = bool(r.bool_(rd, "permanent", rpath))
+        entry_point = r.str_(rd, "entryPoint", rpath)
+        regex = r.str_(rd, "regex", rpath)
+        if regex:
+            replacement = r.str_(rd, "replacement", rpath) or ""
+            out.append(
+                (
+                    f"{name}-redirectregex",
+                    RedirectRegex(regex=regex, replacement=replacement, permanent=permanent),
+                )
+            )
+        elif entry_point:
+            scheme = "https" if "https" in entry_point.lower() else "http"
+            r.warn(
+                (*rpath, "entryPoint"),
+                f"redirect to entry point {entry_point!r} becomes a redirect to {scheme}",
+            )
+            out.append(
+                (f"{name}-redirectscheme", RedirectScheme(scheme=scheme, permanent=permanent))
+            )
+    if "headers" in t:
+        key, hv = t["headers"]
+        hpath = (*path, key)
+        h = r.table(hv, hpath, _HEADER_KEYS)
+        kwargs: dict[str, Any] = {}
+        for file_key, attr in _HEADER_KEYS.items():
+            if file_key.lower() not in h:
+                continue
+            if attr.endswith("_headers") and attr not in ("allowed_hosts", "hosts_proxy_headers"):
+                kwargs[attr] = r.str_map(h, file_key, hpath)
+            elif attr in ("allowed_hosts", "hosts_proxy_headers"):
+                kwargs[attr] = r.list_(h, file_key, hpath)
+            elif attr == "sts_seconds":
+                kwargs[attr] = r.int_(h, file_key, hpath)
+            elif attr.startswith(("custom_", "content_", "public_", "referrer_")):
+                kwargs[attr] = r.str_(h, file_key, hpath)
+            else:
+                kwargs[attr] = r.bool_(h, file_key, hpath)
+        out.append((f"{name}-headers", Headers(**kwargs)))
+    if "ratelimit" in t:
+        key, rl = t["ratelimit"]
+        rpath = (*path, key)
+        rt = r.table(rl, rpath, ("extractorFunc", "rateSet"))
+        criterion = _extractor(r, r.str_(rt, "extractorFunc", rpath), (*rpath, "extractorFunc"))
+        if "rateset" in rt:
+            skey, sets = rt["rateset"]
+            if not isinstance(sets, Mapping):
+                raise r.fail((*rpath, skey), "expected a table of named rate sets")
+            for sname, svalue in sorted(sets.items()):
+                spath = (*rpath, skey, sname)
+                s = r.table(svalue, spath, ("period", "average", "burst"))
+                out.append(
+                    (
+                        _unique(f"{name}-ratelimit", out),
+                        RateLimit(
+                            average=r.int_(s, "average", spath) or 0,
+                            period=_or(r.duration(s, "period", spath), 1.0),
+                            burst=_or(r.int_(s, "burst", spath), 1),
+                            source_criterion=criterion,
+                        ),
+                    )
+                )
+    if "errors" in t:
+        key, errs = t["errors"]
+        if not isinstance(errs, Mapping):
+            raise r.fail((*path, key), "expected a table of named error pages")
+        for ename, evalue in sorted(errs.items()):
+            epath = (*path, key, ename)
+            e = r.table(evalue, epath, ("status", "backend", "query"))
+            out.append(
+                (
+                    _unique(f"{name}-errors", out),
+                    Errors(
+                        status=r.list_(e, "status", epath) or (),
+                        service=r.str_(e, "backend", epath) or "",
+                        query=r.str_(e, "query", epath) or "",
+                    ),
+                )
+            )
+    return out

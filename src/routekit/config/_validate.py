@@ -1,0 +1,400 @@
+"""`validate`: every problem of a configuration, and the part of it that can still be served.
+
+Traefik rejects a whole provider's configuration for some errors and silently skips elements for
+others; routekit reports each problem with its path, source and a hint, leaves out the bad
+element and keeps the rest.  Elements that depend on a left-out one (a router whose service was
+left out) are left out too, with a problem that says why.  References with ``@provider`` are
+left to the watcher, which sees every provider.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, final
+
+import attrs
+
+from ..errors import ConfigError, Problem
+from ._frozen import FrozenMap
+from ._middlewares import (
+    Chain,
+    Errors,
+    IPAllowList,
+    Middleware,
+    RedirectRegex,
+    RedirectScheme,
+    ReplacePathRegex,
+    StripPrefixRegex,
+)
+from ._model import (
+    MAX_PRIORITY,
+    MIN_PRIORITY,
+    Configuration,
+    HTTPConfiguration,
+    Router,
+    Service,
+    TCPConfiguration,
+    TCPRouter,
+    TCPService,
+)
+
+__all__ = ["ValidationResult", "validate"]
+
+_RULE_SYNTAXES: Final = (None, "v1", "v2", "v3")
+_STRATEGIES: Final = ("wrr", "p2c", "hrw", "leasttime")
+_SAME_SITE: Final = ("", "none", "lax", "strict")
+_URL_SCHEMES: Final = ("http", "https", "h2c")
+_STATUS_RANGE: Final = re.compile(r"^\d{3}(-\d{3})?$")
+
+
+@final
+@attrs.frozen
+class ValidationResult:
+    """The configuration with every bad element left out, and the problems found."""
+
+    config: Configuration
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """The problems that left an element out (severity ``error``)."""
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    def raise_for_errors(self) -> Configuration:
+        """Return the configuration, or raise `ConfigError` listing every error."""
+        if self.errors:
+            raise ConfigError(self.problems)
+        return self.config
+
+
+class _Checker:
+    def __init__(self, config: Configuration) -> None:
+        self.config = config
+        self.problems: list[Problem] = []
+        self.bad: set[str] = set()
+
+    def error(self, element: str, field: str | None, message: str, hint: str | None = None) -> None:
+        path = f"{element}.{field}" if field else element
+        self.problems.append(Problem(path, message, self.config.source_of(path), hint))
+        self.bad.add(element)
+
+    def warn(self, path: str, message: str, hint: str | None = None) -> None:
+        self.problems.append(
+            Problem(path, message, self.config.source_of(path), hint, severity="warning")
+        )
+
+    def reference(
+        self, element: str, field: str, name: str, known: Mapping[str, Any], what: str
+    ) -> None:
+        if not name:
+            self.error(element, field, f"no {what} given")
+        elif "@" not in name and name not in known:
+            self.error(element, field, f"unknown {what} {name!r}", _did_you_mean(name, known))
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def validate(config: Configuration) -> ValidationResult:
+    """Check ``config``; return it without the bad elements, and every problem found.
+
+    Checks rules (they must parse), references to services, middlewares and TLS options (within
+    the configuration; ``name@provider`` ones are not checked here), servers and their URLs,
+    weights, priorities, middleware options and chains that loop, services that loop, and
+    services that set no kind or more than one.
+    """
+    c = _Checker(config)
+    http = config.http
+    for name, service in http.services.items():
+        _check_service(c, f"http.services.{name}", service, http.services)
+    _check_cycles(c, "http.services", {n: s.references() for n, s in http.services.items()})
+    for name, middleware in http.middlewares.items():
+        _check_middleware(c, f"http.middlewares.{name}", middleware, http)
+    _check_cycles(
+        c,
+        "http.middlewares",
+        {n: m.middlewares for n, m in http.middlewares.items() if isinstance(m, Chain)},
+    )
+    for name, router in http.routers.items():
+        _check_router(c, f"http.routers.{name}", router, http, config)
+    for name, tcp_service in config.tcp.services.items():
+        _check_tcp_service(c, f"tcp.services.{name}", tcp_service, config.tcp)
+    for name, tcp_router in config.tcp.routers.items():
+        _check_router(c, f"tcp.routers.{name}", tcp_router, config.tcp, config)
+    _cascade(c)
+    return ValidationResult(_without(config, c.bad), tuple(c.problems))
+
+
+def _check_rule(c: _Checker, element: str, rule: str, syntax: str | None, tcp: bool) -> None:
+    if not rule.strip():
+        c.error(element, "rule", "empty rule")
+        return
+    if syntax not in _RULE_SYNTAXES:
+        c.error(element, "ruleSyntax", f"unknown rule syntax {syntax!r}", "use v1, v2 or v3")
+        return
+    try:
+        from .. import rules
+    except ImportError:  # pragma: no cover - the rules package always ships
+        return
+    parse = getattr(rules, "parse_tcp_rule" if tcp else "parse_rule", None)
+    if parse is None:
+        return
+    try:
+        parse(rule, syntax=syntax or "auto")
+    except ValueError as exc:  # RuleSyntaxError, or a syntax the parser does not take
+        hint = getattr(exc, "hint", None)
+        message = str(exc).rsplit("\nhint:", 1)[0] if hint else str(exc)
+        c.error(element, "rule", message, hint)
+
+
+def _check_router(
+    c: _Checker,
+    element: str,
+    router: Router | TCPRouter,
+    section: HTTPConfiguration | TCPConfiguration,
+    config: Configuration,
+) -> None:
+    tcp = isinstance(router, TCPRouter)
+    _check_rule(c, element, router.rule, router.rule_syntax, tcp)
+    c.reference(element, "service", router.service, section.services, "service")
+    if not MIN_PRIORITY <= router.priority <= MAX_PRIORITY:
+        c.error(
+            element,
+            "priority",
+            f"priority {router.priority} is out of range",
+            f"at most {MAX_PRIORITY} (higher values are reserved for internal routers)",
+        )
+    for ep in router.entry_points:
+        if not ep:
+            c.error(element, "entryPoints", "empty entry point name")
+    if not tcp:
+        assert isinstance(section, HTTPConfiguration)
+        for m in router.middlewares:
+            c.reference(element, "middlewares", m, section.middlewares, "middleware")
+    tls_options = router.tls.options if router.tls is not None else ""
+    if tls_options and "@" not in tls_options and tls_options != "default":
+        c.reference(element, "tls.options", tls_options, config.tls.options, "TLS options")
+
+
+def _check_url(c: _Checker, element: str, field: str, url: str) -> None:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        c.error(element, field, f"bad URL {url!r}: {exc}")
+        return
+    if parts.scheme not in _URL_SCHEMES or not parts.hostname:
+        c.error(
+            element,
+            field,
+            f"bad URL {url!r}",
+            "expected scheme://host[:port][/path] with scheme http, https or h2c",
+        )
+
+
+def _check_service(
+    c: _Checker, element: str, service: Service, services: Mapping[str, Service]
+) -> None:
+    kinds = service.kinds
+    if len(kinds) != 1:
+        found = " and ".join(kinds) if kinds else "none"
+        c.error(
+            element,
+            None,
+            f"a service must be exactly one of loadBalancer, weighted, mirroring, failover "
+            f"(found {found})",
+        )
+        return
+    lb = service.load_balancer
+    if lb is not None:
+        if not lb.servers:
+            c.error(element, "loadBalancer.servers", "no servers", "add at least one server url")
+        for i, server in enumerate(lb.servers):
+            _check_url(c, element, f"loadBalancer.servers.{i}.url", server.url)
+            if server.weight < 0:
+                c.error(element, f"loadBalancer.servers.{i}.weight", "weight must be ≥ 0")
+        if lb.strategy not in _STRATEGIES:
+            c.error(
+                element,
+                "loadBalancer.strategy",
+                f"unknown strategy {lb.strategy!r}",
+                _did_you_mean(lb.strategy, _STRATEGIES) or "use " + ", ".join(_STRATEGIES),
+            )
+        cookie = lb.sticky.cookie if lb.sticky is not None else None
+        if cookie is not None and cookie.same_site.lower() not in _SAME_SITE:
+            c.error(element, "loadBalancer.sticky.cookie.sameSite", "use none, lax or strict")
+        hc = lb.health_check
+        if hc is not None:
+            if hc.path and not hc.path.startswith("/"):
+                c.error(element, "loadBalancer.healthCheck.path", "must start with '/'")
+            if hc.mode not in ("http", "grpc"):
+                c.error(element, "loadBalancer.healthCheck.mode", "use http or grpc")
+            if hc.interval <= 0 or hc.timeout <= 0:
+                # Traefik logs this and falls back to the defaults; so does routekit.
+                c.warn(f"{element}.loadBalancer.healthCheck", "non-positive interval or timeout")
+    if service.weighted is not None:
+        if not service.weighted.services:
+            c.error(element, "weighted.services", "no services")
+        for i, child in enumerate(service.weighted.services):
+            c.reference(element, f"weighted.services.{i}.name", child.name, services, "service")
+            if child.weight < 0:
+                c.error(element, f"weighted.services.{i}.weight", "weight must be ≥ 0")
+    if service.mirroring is not None:
+        m = service.mirroring
+        c.reference(element, "mirroring.service", m.service, services, "service")
+        for i, mirror in enumerate(m.mirrors):
+            c.reference(element, f"mirroring.mirrors.{i}.name", mirror.name, services, "service")
+            if not 0 <= mirror.percent <= 100:
+                c.error(element, f"mirroring.mirrors.{i}.percent", "percent must be 0–100")
+    if service.failover is not None:
+        f = service.failover
+        c.reference(element, "failover.service", f.service, services, "service")
+        c.reference(element, "failover.fallback", f.fallback, services, "service")
+
+
+def _check_tcp_service(
+    c: _Checker, element: str, service: TCPService, section: TCPConfiguration
+) -> None:
+    if (service.load_balancer is None) == (service.weighted is None):
+        c.error(element, None, "a TCP service must be exactly one of loadBalancer, weighted")
+        return
+    if service.load_balancer is not None:
+        if not service.load_balancer.servers:
+            c.error(element, "loadBalancer.servers", "no servers")
+        for i, server in enumerate(service.load_balancer.servers):
+            host, sep, port = server.address.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                c.error(
+                    element,
+                    f"loadBalancer.servers.{i}.address",
+                    f"bad address {server.address!r}",
+                    "expected host:port",
+                )
+    if service.weighted is not None:
+        for i, child in enumerate(service.weighted.services):
+            c.reference(
+                element, f"weighted.services.{i}.name", child.name, section.services, "service"
+            )
+
+
+def _check_regex(c: _Checker, element: str, field: str, pattern: str) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        c.error(element, field, f"bad regular expression {pattern!r}: {exc}")
+
+
+def _check_middleware(c: _Checker, element: str, m: Middleware, http: HTTPConfiguration) -> None:
+    key = type(m).type_key
+    if isinstance(m, Chain):
+        for name in m.middlewares:
+            c.reference(element, f"{key}.middlewares", name, http.middlewares, "middleware")
+    elif isinstance(m, StripPrefixRegex):
+        for pattern in m.regex:
+            _check_regex(c, element, f"{key}.regex", pattern)
+    elif isinstance(m, ReplacePathRegex | RedirectRegex):
+        _check_regex(c, element, f"{key}.regex", m.regex)
+    elif isinstance(m, RedirectScheme):
+        if not m.scheme:
+            c.error(element, f"{key}.scheme", "no scheme given", 'e.g. scheme = "https"')
+    elif isinstance(m, IPAllowList):
+        if not m.source_range:
+            c.error(element, f"{key}.sourceRange", "empty source range (would reject everyone)")
+        for cidr in m.source_range:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                c.error(element, f"{key}.sourceRange", f"not an IP or CIDR: {cidr!r}")
+    elif isinstance(m, Errors):
+        c.reference(element, f"{key}.service", m.service, http.services, "service")
+        for status in m.status:
+            if not _STATUS_RANGE.match(status):
+                c.error(element, f"{key}.status", f"bad status {status!r}", "e.g. 500-599 or 404")
+    else:
+        for f in attrs.fields(type(m)):
+            value = getattr(m, f.name)
+            if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+                if f.name in ("max_body_size",):
+                    continue
+                c.error(element, f"{key}.{f.name}", f"must be ≥ 0 (got {value})")
+
+
+def _check_cycles(c: _Checker, prefix: str, edges: Mapping[str, Iterable[str]]) -> None:
+    state: dict[str, int] = {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for nxt in edges.get(node, ()):
+            if state.get(nxt) == 1:
+                loop = [*stack[stack.index(nxt) :], nxt] if nxt in stack else [node, nxt]
+                # Every member of the loop is unusable; each one is reported.
+                for member in loop[:-1]:
+                    c.error(f"{prefix}.{member}", None, "loop: " + " → ".join(loop))
+            elif nxt in edges and state.get(nxt) is None:
+                visit(nxt, [*stack, nxt])
+        state[node] = 2
+
+    for node in edges:
+        if node not in state:
+            visit(node, [node])
+
+
+def _cascade(c: _Checker) -> None:
+    # Leave out what depends on a left-out element, until nothing changes.
+    http, tcp = c.config.http, c.config.tcp
+    changed = True
+    while changed:
+        changed = False
+
+        def gone(path: str, name: str, element: str, what: str) -> None:
+            nonlocal changed
+            if "@" not in name and f"{path}.{name}" in c.bad and element not in c.bad:
+                c.error(element, None, f"uses the {what} {name!r}, which is left out")
+                changed = True
+
+        for n, s in http.services.items():
+            for ref in s.references():
+                gone("http.services", ref, f"http.services.{n}", "service")
+        for n, m in http.middlewares.items():
+            if isinstance(m, Chain):
+                for ref in m.middlewares:
+                    gone("http.middlewares", ref, f"http.middlewares.{n}", "middleware")
+            if isinstance(m, Errors):
+                gone("http.services", m.service, f"http.middlewares.{n}", "service")
+        for n, r in http.routers.items():
+            gone("http.services", r.service, f"http.routers.{n}", "service")
+            for ref in r.middlewares:
+                gone("http.middlewares", ref, f"http.routers.{n}", "middleware")
+        for n, tr in tcp.routers.items():
+            gone("tcp.services", tr.service, f"tcp.routers.{n}", "service")
+
+
+def _keep(items: FrozenMap[str, Any], prefix: str, bad: set[str]) -> FrozenMap[str, Any]:
+    dropped = [name for name in items if f"{prefix}.{name}" in bad]
+    return items.remove(*dropped) if dropped else items
+
+
+def _without(config: Configuration, bad: set[str]) -> Configuration:
+    if not bad:
+        return config
+    http, tcp = config.http, config.tcp
+    return attrs.evolve(
+        config,
+        http=attrs.evolve(
+            http,
+            routers=_keep(http.routers, "http.routers", bad),
+            services=_keep(http.services, "http.services", bad),
+            middlewares=_keep(http.middlewares, "http.middlewares", bad),
+        ),
+        tcp=attrs.evolve(
+            tcp,
+            routers=_keep(tcp.routers, "tcp.routers", bad),
+            services=_keep(tcp.services, "tcp.services", bad),
+        ),
+    )

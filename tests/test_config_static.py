@@ -1,0 +1,137 @@
+"""Static configuration: v1 and v2 traefik.toml shapes into one model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from routekit.config import (
+    EntryPoint,
+    StaticConfiguration,
+    load_config,
+    load_static,
+    loads_static,
+    read_config,
+)
+
+COMPAT = Path(__file__).resolve().parent.parent / "docs" / "compat"
+
+
+def test_docker_v1_file_loads_as_it_is() -> None:
+    config = load_static(COMPAT / "docker-v1.toml")
+    assert config.version == "v1"
+    docker = config.providers.docker
+    assert docker is not None
+    assert docker.domain == "docker"
+    assert docker.endpoint == "unix:///var/run/docker.sock"
+    assert docker.watch
+    assert docker.exposed_by_default
+    assert docker.default_rule == "Host:{name}.{domain}"
+    assert config.entry_points == {"http": EntryPoint(address=":80")}
+
+
+def test_consul_catalog_v1_file_loads_as_it_is() -> None:
+    config = load_static(COMPAT / "consul-catalog-v1.toml")
+    assert config.log_level == "DEBUG"
+    catalog = config.providers.consul_catalog
+    assert catalog is not None
+    assert (catalog.endpoint, catalog.domain, catalog.prefix) == (
+        "172.17.0.1:8500",
+        "consul.local",
+        "traefik",
+    )
+    assert catalog.strict_checks == ("passing",)
+    assert config.api is not None and config.api.dashboard
+    assert config.entry_points["traefik"].address == ":8080"
+    assert config.providers.throttle_duration == 2.0
+
+
+def test_load_config_tells_static_from_dynamic() -> None:
+    assert read_config(COMPAT / "docker-v1.toml").kind == "static"
+    assert read_config('[http.routers.a]\nrule = "Host(`a`)"\n').kind == "dynamic"
+    assert isinstance(load_config(COMPAT / "docker-v1.toml"), StaticConfiguration)
+
+
+V2 = """
+[entryPoints.web]
+address = ":80"
+[entryPoints.web.http.redirections.entryPoint]
+to = "websecure"
+[entryPoints.websecure]
+address = ":443"
+
+[providers]
+providersThrottleDuration = "5s"
+[providers.file]
+directory = "/etc/routekit/dynamic"
+[providers.docker]
+exposedByDefault = false
+[providers.etcd]
+endpoints = ["10.0.0.1:2379"]
+rootKey = "edge"
+
+[api]
+dashboard = true
+insecure = true
+
+[log]
+level = "info"
+
+[core]
+defaultRuleSyntax = "v2"
+
+[metrics.prometheus]
+"""
+
+
+def test_v2_static_file() -> None:
+    config, problems = loads_static(V2, source="traefik.toml")
+    assert config.version == "v2"
+    assert config.entry_points["web"].redirect_to == "websecure"
+    assert config.providers.throttle_duration == 5.0
+    assert config.providers.file is not None and config.providers.file.watch
+    assert config.providers.file.directory == "/etc/routekit/dynamic"
+    assert config.providers.docker is not None and not config.providers.docker.exposed_by_default
+    assert config.providers.docker.default_rule == "Host(`{{ normalize .Name }}`)"
+    assert config.providers.etcd is not None
+    assert config.providers.etcd.endpoints == ("10.0.0.1:2379",)
+    assert config.providers.etcd.root_key == "edge"
+    assert config.api is not None and config.api.insecure
+    assert config.log_level == "INFO"
+    assert config.default_rule_syntax == "v2"
+    # Keys routekit does not use are warnings, with where they are.
+    assert [(p.path, p.severity, p.source) for p in problems] == [
+        ("metrics", "warning", "traefik.toml:29:1")
+    ]
+
+
+def test_v1_static_with_inline_frontends_and_backends() -> None:
+    text = """
+defaultEntryPoints = ["http"]
+providersThrottleDuration = "3s"
+[entryPoints.http]
+address = ":8000"
+[file]
+[frontends.f]
+backend = "b"
+[frontends.f.routes.r]
+rule = "Host:a.com"
+[backends.b.servers.s]
+url = "http://10.0.0.1:80"
+"""
+    config, problems = loads_static(text)
+    assert problems == []
+    assert config.providers.throttle_duration == 3.0
+    assert config.providers.file is not None and not config.providers.file.watch
+    assert config.dynamic is not None
+    assert config.dynamic.http.routers["f"].service == "b"
+
+
+def test_wrong_types_in_static_files_are_errors() -> None:
+    _, problems = loads_static(
+        '[entryPoints.web]\naddress = 80\n[providers.docker]\nwatch = "often"\n'
+    )
+    messages = [(p.path, p.severity) for p in problems]
+    assert ("providers.docker.watch", "error") in messages or (
+        "entryPoints.web.address",
+        "error",
+    ) in messages

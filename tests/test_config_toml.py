@@ -1,0 +1,253 @@
+"""TOML codecs: Traefik v2/v3 and v1 dynamic files → the model, and back, with positions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from routekit.config import (
+    CircuitBreaker,
+    Configuration,
+    IPAllowList,
+    Router,
+    dumps_dynamic,
+    loads_dynamic,
+)
+
+V2 = """\
+# Dynamic configuration
+[http.routers.api]
+  rule = "Host(`api.example.com`)"
+  service = "api"
+  entryPoints = ["web"]   # public
+  middlewares = ["strip", "auth"]
+  [http.routers.api.tls]
+
+[http.routers.web]
+  rule = "PathPrefix(`/`)"
+  service = "split"
+  priority = 1
+
+[[http.services.api.loadBalancer.servers]]
+  url = "http://10.0.0.1:80"
+[[http.services.api.loadBalancer.servers]]
+  url = "http://10.0.0.2:80"
+  weight = 3
+[http.services.api.loadBalancer.healthCheck]
+  path = "/health"
+  interval = "10s"
+[http.services.api.loadBalancer.sticky.cookie]
+  name = "lb"
+  httpOnly = true
+
+[http.services.split.weighted]
+  services = [{ name = "api", weight = 3 }, { name = "mirror" }]
+[http.services.mirror.mirroring]
+  service = "api"
+  mirrors = [{ name = "api", percent = 10 }]
+
+[http.middlewares.strip.stripPrefix]
+  prefixes = ["/api"]
+[http.middlewares.auth.basicAuth]
+  users = ["test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/"]
+[http.middlewares.limit.rateLimit]
+  average = 100
+  period = "1m"
+
+[tcp.routers.db]
+  rule = "HostSNI(`db.example.com`)"
+  service = "db"
+  [tcp.routers.db.tls]
+    passthrough = true
+[[tcp.services.db.loadBalancer.servers]]
+  address = "10.0.0.5:5432"
+
+[[tls.certificates]]
+  certFile = "/certs/a.crt"
+  keyFile = "/certs/a.key"
+[tls.options.modern]
+  minVersion = "VersionTLS13"
+"""
+
+V1 = """\
+[frontends.f1]
+backend = "b1"
+passHostHeader = false
+entrypoints = ["http"]
+  [frontends.f1.routes.r1]
+  rule = "Host:a.com"
+  [frontends.f1.routes.r2]
+  rule = "PathPrefix:/api"
+
+[frontends.f2]
+backend = "b1"
+priority = 10
+whitelistSourceRange = ["10.0.0.0/8"]
+  [frontends.f2.routes.main]
+  rule = "Host:b.com"
+
+[backends.b1.servers.s1]
+url = "http://10.0.0.1:80"
+weight = 2
+[backends.b1.servers.s2]
+url = "http://10.0.0.2:80"
+[backends.b1.loadbalancer.stickiness]
+cookieName = "lb"
+[backends.b1.healthcheck]
+path = "/health"
+interval = "5s"
+[backends.b1.circuitbreaker]
+expression = "NetworkErrorRatio() > 0.5"
+"""
+
+
+def _load(text: str) -> Configuration:
+    config, problems = loads_dynamic(text, source="dynamic.toml")
+    assert problems == []
+    return config
+
+
+def test_v2_file_loads_into_the_model() -> None:
+    config = _load(V2)
+    api = config.http.routers["api"]
+    assert api.rule == "Host(`api.example.com`)"
+    assert api.entry_points == ("web",)
+    assert api.tls is not None
+    lb = config.http.services["api"].load_balancer
+    assert lb is not None
+    assert [(s.url, s.weight) for s in lb.servers] == [
+        ("http://10.0.0.1:80", 1),
+        ("http://10.0.0.2:80", 3),
+    ]
+    assert lb.health_check is not None and lb.health_check.interval == 10.0
+    assert lb.sticky is not None and lb.sticky.cookie is not None
+    assert lb.sticky.cookie.http_only
+    weighted = config.http.services["split"].weighted
+    assert weighted is not None and [(s.name, s.weight) for s in weighted.services] == [
+        ("api", 3),
+        ("mirror", 1),
+    ]
+    assert config.http.middlewares["limit"].period == 60.0  # type: ignore[union-attr]
+    db_tls = config.tcp.routers["db"].tls
+    assert db_tls is not None and db_tls.passthrough
+    assert config.tls.certificates[0].cert_file == "/certs/a.crt"
+    assert config.tls.options["modern"].min_version == "VersionTLS13"
+
+
+def test_sources_give_line_and_column() -> None:
+    config = _load(V2)
+    assert config.source_of("http.routers.api") == "dynamic.toml:2:1"
+    assert config.source_of("http.routers.api.rule") == "dynamic.toml:3:3"
+    assert (
+        config.source_of("http.services.api.loadBalancer.servers.1.weight") == "dynamic.toml:18:3"
+    )
+
+
+@pytest.mark.parametrize("text", [V2, V1], ids=["v2", "v1"])
+def test_round_trip_load_dump_load_is_identity(text: str) -> None:
+    config = _load(text)
+    again = _load(dumps_dynamic(config))
+    assert again == config
+    assert _load(dumps_dynamic(again, into=dumps_dynamic(config))) == config
+
+
+def test_dump_into_an_existing_file_keeps_comments_and_layout() -> None:
+    config = _load(V2)
+    router = config.http.routers["web"]
+    changed = Configuration(
+        http=config.http.__class__(
+            routers=config.http.routers.set("web", Router(rule=router.rule, service="api")),
+            services=config.http.services,
+            middlewares=config.http.middlewares,
+        ),
+        tcp=config.tcp,
+        tls=config.tls,
+    )
+    out = dumps_dynamic(changed, into=V2)
+    assert "# Dynamic configuration" in out
+    assert 'entryPoints = ["web"]   # public' in out
+    assert _load(out) == changed
+    assert "priority = 1\n" not in out
+
+
+def test_every_problem_has_a_path_a_position_and_a_hint() -> None:
+    text = (
+        '[http.routers.a]\nrule = "Host(`a`)"\nservce = "x"\n\n'
+        '[http.routers.b]\nrule = "Host(`b`)"\nservice = "s"\n'
+    )
+    config, problems = loads_dynamic(text, source="d.toml")
+    assert [str(p) for p in problems] == [
+        "d.toml:3:1: http.routers.a.servce: unknown key 'servce' (did you mean 'service'?)"
+    ]
+    # The bad router is left out; the good one stays.
+    assert list(config.http.routers) == ["b"]
+
+
+def test_wrong_types_are_reported_not_raised() -> None:
+    text = (
+        '[http.services.s.loadBalancer]\npassHostHeader = "maybe"\nservers = [{url = "http://a"}]\n'
+    )
+    config, problems = loads_dynamic(text, source="d.toml")
+    assert config.http.services == {}
+    assert problems[0].path == "http.services.s.loadBalancer.passHostHeader"
+    assert "true or false" in problems[0].message
+    assert problems[0].source == "d.toml:2:1"
+
+
+def test_broken_toml_is_one_problem_with_its_position() -> None:
+    config, problems = loads_dynamic('[http.routers.a]\nrule = "unterminated\n', source="d.toml")
+    assert config == Configuration()
+    assert len(problems) == 1
+    assert problems[0].source == "d.toml:2:21"
+    assert "not valid TOML" in problems[0].message
+
+
+def test_ip_white_list_is_read_as_ip_allow_list() -> None:
+    config = _load('[http.middlewares.w.ipWhiteList]\nsourceRange = ["10.0.0.0/8"]\n')
+    assert config.http.middlewares["w"] == IPAllowList(source_range=("10.0.0.0/8",))
+    assert "ipAllowList" in dumps_dynamic(config)
+
+
+def test_v1_frontends_and_backends_become_routers_and_services() -> None:
+    config = _load(V1)
+    f1 = config.http.routers["f1"]
+    # v1 priority: sum of the routes' rule lengths unless priority > 0.
+    assert f1.priority == len("Host:a.com") + len("PathPrefix:/api")
+    assert config.http.routers["f2"].priority == 10
+    assert f1.service == "b1" and f1.entry_points == ("http",)
+    lb = config.http.services["b1"].load_balancer
+    assert lb is not None
+    assert [(s.url, s.weight) for s in lb.servers] == [
+        ("http://10.0.0.1:80", 2),
+        ("http://10.0.0.2:80", 1),
+    ]
+    assert not lb.pass_host_header
+    assert lb.sticky is not None and lb.sticky.cookie is not None
+    assert lb.sticky.cookie.name == "lb"
+    assert lb.health_check is not None and lb.health_check.interval == 5.0
+    assert config.http.middlewares["b1-circuitbreaker"] == CircuitBreaker(
+        expression="NetworkErrorRatio() > 0.5"
+    )
+    assert "b1-circuitbreaker" in f1.middlewares
+    assert config.http.middlewares["f2-ipallowlist"] == IPAllowList(source_range=("10.0.0.0/8",))
+    assert config.source_of("http.routers.f2") == "dynamic.toml:10:1"
+
+
+def test_v1_unknown_keys_are_reported_with_a_hint() -> None:
+    text = (
+        '[frontends.f]\nbackend = "b"\nentrypoint = ["http"]\n'
+        '[frontends.f.routes.r]\nrule = "Host:a"\n'
+    )
+    config, problems = loads_dynamic(text, source="v1.toml")
+    assert config.http.routers == {}
+    assert problems[0].path == "frontends.f.entrypoint"
+    assert problems[0].hint == "did you mean 'entryPoints'?"
+    assert problems[0].source == "v1.toml:3:1"
+
+
+def test_example_files_in_docs_round_trip() -> None:
+    root = Path(__file__).resolve().parent.parent / "docs" / "compat"
+    for path in sorted(root.glob("*dynamic*.toml")):
+        config = _load(path.read_text())
+        assert _load(dumps_dynamic(config)) == config

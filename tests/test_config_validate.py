@@ -1,0 +1,208 @@
+"""validate(): every problem reported with path, source and hint; bad elements left out."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from routekit.config import loads_dynamic, read_config, validate
+from routekit.errors import ConfigError
+
+
+def _check(text: str) -> tuple[list[str], object]:
+    config, problems = loads_dynamic(text, source="d.toml")
+    assert problems == []
+    result = validate(config)
+    return [
+        f"{p.path}: {p.message}" + (f" ({p.hint})" if p.hint else "") for p in result.problems
+    ], result.config
+
+
+GOOD = """
+[http.routers.api]
+rule = "Host(`a.io`)"
+service = "api"
+[[http.services.api.loadBalancer.servers]]
+url = "http://10.0.0.1:80"
+"""
+
+
+def test_a_good_configuration_has_no_problems() -> None:
+    problems, _ = _check(GOOD)
+    assert problems == []
+
+
+def test_unknown_service_is_reported_with_did_you_mean_and_the_router_left_out() -> None:
+    problems, config = _check(GOOD + '[http.routers.bad]\nrule = "Host(`b`)"\nservice = "apii"\n')
+    assert problems == ["http.routers.bad.service: unknown service 'apii' (did you mean 'api'?)"]
+    assert list(config.http.routers) == ["api"]  # type: ignore[attr-defined]
+
+
+def test_problem_sources_point_into_the_file() -> None:
+    text = GOOD + '[http.routers.bad]\nrule = "Host(`b`)"\nservice = "apii"\n'
+    config, _ = loads_dynamic(text, source="d.toml")
+    (problem,) = validate(config).problems
+    assert problem.source == "d.toml:9:1"
+
+
+def test_provider_qualified_references_are_left_to_the_watcher() -> None:
+    problems, _ = _check(GOOD + '[http.routers.x]\nrule = "Host(`x`)"\nservice = "api@docker"\n')
+    assert problems == []
+
+
+def test_service_problems() -> None:
+    text = """
+[http.services.empty.loadBalancer]
+[[http.services.badurl.loadBalancer.servers]]
+url = "ftp//nowhere"
+[[http.services.negative.loadBalancer.servers]]
+url = "http://a"
+weight = -1
+[http.services.both.loadBalancer]
+servers = [{url = "http://a"}]
+[http.services.both.weighted]
+services = [{name = "negative"}]
+[http.services.loop1.failover]
+service = "loop2"
+fallback = "negative"
+[http.services.loop2.weighted]
+services = [{name = "loop1"}]
+"""
+    problems, config = _check(text)
+    assert (
+        "http.services.empty.loadBalancer.servers: no servers (add at least one server url)"
+        in problems
+    )
+    assert any(
+        p.startswith("http.services.badurl.loadBalancer.servers.0.url: bad URL") for p in problems
+    )
+    assert "http.services.negative.loadBalancer.servers.0.weight: weight must be ≥ 0" in problems
+    assert any("exactly one of" in p and "loadBalancer and weighted" in p for p in problems)
+    assert any(p.startswith("http.services.loop1: loop: loop1 → loop2 → loop1") for p in problems)
+    assert config.http.services == {}  # type: ignore[attr-defined]
+
+
+def test_middleware_problems_and_chain_loops() -> None:
+    text = (
+        GOOD
+        + """
+[http.middlewares.a.chain]
+middlewares = ["b"]
+[http.middlewares.b.chain]
+middlewares = ["a"]
+[http.middlewares.re.replacePathRegex]
+regex = "^/(unclosed"
+[http.middlewares.ip.ipAllowList]
+sourceRange = ["10.0.0.0/33"]
+[http.middlewares.ok.stripPrefix]
+prefixes = ["/x"]
+"""
+    )
+    problems, config = _check(text)
+    assert any(p.startswith("http.middlewares.a: loop: a → b → a") for p in problems)
+    assert any(
+        p.startswith("http.middlewares.re.replacePathRegex.regex: bad regular expression")
+        for p in problems
+    )
+    assert (
+        "http.middlewares.ip.ipAllowList.sourceRange: not an IP or CIDR: '10.0.0.0/33'" in problems
+    )
+    assert list(config.http.middlewares) == ["ok"]  # type: ignore[attr-defined]
+
+
+def test_dependents_of_a_left_out_element_are_left_out_with_a_reason() -> None:
+    text = """
+[http.routers.r]
+rule = "Host(`a`)"
+service = "s"
+[http.services.s.loadBalancer]
+"""
+    problems, config = _check(text)
+    assert "http.routers.r: uses the service 's', which is left out" in problems
+    assert config.http.routers == {}  # type: ignore[attr-defined]
+
+
+def test_priority_out_of_range() -> None:
+    problems, _ = _check(
+        GOOD.replace('service = "api"', 'service = "api"\npriority = 9223372036854775000')
+    )
+    assert any(p.startswith("http.routers.api.priority: priority") for p in problems)
+
+
+def test_strict_loading_raises_config_error_listing_every_problem() -> None:
+    from routekit.config import load_config
+
+    text = (
+        GOOD
+        + '[http.routers.b]\nrule = "Host(`b`)"\nservice = "nope"\n'
+        + '[http.routers.c]\nrule = "x"\nservce = "api"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(text, strict=True, name="d.toml")
+    assert len(info.value.problems) == 2
+    assert "2 problems in the configuration" in str(info.value)
+    config = load_config(text, name="d.toml")
+    assert list(config.http.routers) == ["api"]  # type: ignore[union-attr]
+    assert len(read_config(text).errors) == 2
+
+
+_keys = st.sampled_from(
+    ["http", "tcp", "tls", "routers", "services", "middlewares", "rule", "service", "priority",
+     "loadBalancer", "servers", "url", "weight", "weighted", "chain", "stripPrefix", "prefixes",
+     "entryPoints", "frontends", "backends", "routes", "backend", "x", "tls", "healthCheck",
+     "interval", "sticky", "cookie", "certificates", "options", "mirroring", "failover"]
+)  # fmt: skip
+_scalars = st.one_of(
+    st.text(max_size=8),
+    st.integers(),
+    st.booleans(),
+    st.floats(allow_nan=False),
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.one_of(_keys, st.text(max_size=5)), inner, max_size=4),
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(_keys, _values, max_size=4))
+def test_random_documents_never_crash_the_loader(doc: dict[str, object]) -> None:
+    import tomlkit
+
+    try:
+        text = tomlkit.dumps(doc)
+    except Exception:
+        return
+    result = read_config(text)
+    for problem in result.problems:
+        assert problem.message
+    try:
+        load_config_strict(text)
+    except ConfigError as exc:
+        assert exc.problems
+
+
+def load_config_strict(text: str) -> None:
+    from routekit.config import load_config
+
+    load_config(text, strict=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_random_text_never_crashes_the_loader(text: str) -> None:
+    result = read_config(text + "\n")
+    assert all(isinstance(p.message, str) for p in result.problems)
+
+
+def test_a_rule_that_does_not_parse_is_reported_with_the_caret() -> None:
+    problems, config = _check(GOOD + '[http.routers.bad]\nrule = "Host(`b`"\nservice = "api"\n')
+    assert len(problems) == 1
+    assert problems[0].startswith("http.routers.bad.rule: ")
+    assert "Host(`b`" in problems[0] and "^" in problems[0]
+    assert list(config.http.routers) == ["api"]  # type: ignore[attr-defined]
