@@ -1,0 +1,226 @@
+"""`WeightedRoundRobin` (smooth, exact, O(log n)) and `RoundRobin` (equal weights, fastest)."""
+
+from __future__ import annotations
+
+import math
+from heapq import heapify, heappop, heappush, heapreplace
+from typing import TYPE_CHECKING, ClassVar, Self, final
+
+from ..errors import ConfigError
+from ._group import _Group, _Member
+
+if TYPE_CHECKING:
+    from ..request import Request
+
+__all__ = ["RoundRobin", "WeightedRoundRobin"]
+
+_Entry = tuple[float, int, _Member]
+
+
+@final
+class WeightedRoundRobin(_Group):
+    """Weighted round-robin: exact proportions, smooth order, O(log n) per pick.
+
+    Traefik v3 orders picks by earliest deadline first (EDF): each child's next deadline is
+    ``k / weight`` and the smallest goes next.  EDF alone sends runs (5:1:1 gives ``a a a a a b
+    c``), so routekit adds an *eligibility* rule (the quota method of Balinski and Young, the
+    ``EEVDF`` of Stoica et al.): after ``n`` picks a child may take pick ``n + 1`` only if it has
+    had fewer than ``(n + 1) · weight / Σweights`` picks.  Among eligible children the earliest
+    deadline wins; ties go to the child added first (Go's heap has no tie-break: routekit decision,
+    traefik-semantics §7.2).  Guarantees, for a balancer whose children did not change:
+
+    - after any ``n`` picks every child's count is within 1 of ``n · weight / Σweights``;
+    - over any window of ``k · Σweights`` picks each child gets exactly ``k · weight``
+      (weights that are integers, or share a denominator with the window);
+    - equal weights give plain round-robin in insertion order.
+
+    A child that joins, comes back up or is re-weighted starts at the current virtual time, so
+    it gets its share from now on, never a catch-up burst; the others keep their positions.
+    Weight 0 and down children are not in the heaps at all, so they cost nothing per pick.
+    """
+
+    kind = "wrr"
+
+    def _setup(self) -> None:
+        # Virtual time is `v0 + n / w`: `n` picks since the total weight `w` last changed.
+        self._v0 = 0.0
+        self._n = 0
+        self._w = 0.0
+        self._elig: list[_Entry] = []  # by deadline: may be picked now
+        self._inel: list[_Entry] = []  # by eligible time: ahead of their share
+
+    def _now(self) -> float:
+        return self._v0 + self._n / self._w if self._w else self._v0
+
+    def _epoch(self) -> None:
+        self._v0 = self._now()
+        self._n = 0
+
+    def _place(self, m: _Member) -> None:
+        if m.e < self._v0 + (self._n + 1) / self._w:
+            heappush(self._elig, (m.d, m.seq, m))
+        else:
+            heappush(self._inel, (m.e, m.seq, m))
+
+    def _activate(self, m: _Member) -> None:
+        self._epoch()
+        self._start(m, self._v0)
+        self._w = self._total()
+        self._place(m)
+
+    @staticmethod
+    def _start(m: _Member, at: float) -> None:
+        m.b = m.e = at
+        m.c = 0
+        m.d = at + 1 / m.weight
+
+    def _deactivate(self, m: _Member) -> None:
+        self._epoch()
+        for heap in (self._elig, self._inel):
+            for i, entry in enumerate(heap):
+                if entry[2] is m:
+                    heap[i] = heap[-1]
+                    heap.pop()
+                    heapify(heap)
+                    break
+        self._w = self._total()
+
+    def _total(self) -> float:
+        # Summed afresh (not kept as a running sum) so that no float residue builds up.
+        return math.fsum(m.weight for m in self._members.values() if m.active)
+
+    def _settle(self) -> _Member:
+        """Order the heaps so that the top of the eligible heap is the next pick; return it.
+
+        Moving children between the heaps is lazy: one that got ahead of its share stays in the
+        deadline heap until it reaches the top, and most have become eligible again by then,
+        so a pick is usually a single ``heapreplace``.
+        """
+        elig, inel = self._elig, self._inel
+        vnext = self._v0 + (self._n + 1) / self._w
+        while inel and inel[0][0] < vnext:
+            _, seq, m = heappop(inel)
+            heappush(elig, (m.d, seq, m))
+        while True:
+            if not elig:
+                # Everyone is ahead of their share (a child left with credit): let virtual time
+                # catch up with the earliest instead of stalling.
+                first = inel[0][0]
+                self._v0 = first - (self._n + 1) / self._w
+                while inel and inel[0][0] <= first:
+                    _, seq, m = heappop(inel)
+                    heappush(elig, (m.d, seq, m))
+                return elig[0][2]
+            m = elig[0][2]
+            if m.e < vnext:
+                return m
+            heappop(elig)
+            heappush(inel, (m.e, m.seq, m))
+
+    def _choose(self, request: Request | None) -> _Member:
+        if not self._w:
+            raise self._unavailable()
+        m = self._settle()
+        self._n += 1
+        c = m.c = m.c + 1
+        # Positions are `b + c / weight` rather than running sums, so that equal rationals
+        # compare equal and the order repeats exactly every Σweights picks.
+        m.e = m.b + c / m.weight
+        d = m.d = m.b + (c + 1) / m.weight
+        heapreplace(self._elig, (d, m.seq, m))
+        return m
+
+    def _preview(self) -> str:
+        return self._settle().key
+
+    def _adopt_positions(self, old: Self) -> None:
+        self._w = 0.0
+        self._elig.clear()
+        self._inel.clear()
+        now = old._now()
+        for key, m in self._members.items():
+            om = old._members.get(key)
+            if not m.active:
+                continue
+            if om is not None and om.active and om.weight == m.weight:
+                m.b, m.c, m.e, m.d = om.b, om.c, om.e, om.d
+            else:
+                self._start(m, now)
+            self._w += m.weight
+        if self._w == old._w:
+            # Same total weight: keep the exact virtual clock so the order continues bit for bit.
+            self._v0, self._n = old._v0, old._n
+        else:
+            self._v0, self._n = old._now(), 0
+        for m in self._members.values():
+            if m.active:
+                self._place(m)
+
+
+@final
+class RoundRobin(_Group):
+    """Plain round-robin in insertion order: the fastest pick, for children of equal weight.
+
+    Weights may only be 1 (take part) or 0 (never picked); use `WeightedRoundRobin` for others.
+    Down children are skipped and the others keep their turn.
+    """
+
+    kind = "rr"
+    weighted: ClassVar[bool] = False
+
+    def _setup(self) -> None:
+        self._ring: list[_Member] = []
+        self._next = 0
+
+    def _check_weight(self, key: str, weight: float) -> None:
+        if weight not in (0.0, 1.0):
+            raise ConfigError(
+                f"{self._where()}: child {key!r} has weight {weight!r}; RoundRobin takes weights"
+                " 0 or 1 only (use WeightedRoundRobin for other weights)"
+            )
+
+    def _rering(self, following: _Member | None) -> None:
+        """Rebuild the ring of active members; *following* (or its successor) goes next."""
+        ring = [m for m in self._members.values() if m.active]
+        self._ring = ring
+        self._next = 0
+        if following is not None:
+            for i, m in enumerate(ring):
+                if m.seq >= following.seq:
+                    self._next = i
+                    break
+
+    def _upcoming(self) -> _Member | None:
+        ring = self._ring
+        return ring[self._next % len(ring)] if ring else None
+
+    def _activate(self, m: _Member) -> None:
+        self._rering(self._upcoming())
+
+    def _deactivate(self, m: _Member) -> None:
+        upcoming = self._upcoming()
+        if upcoming is m:
+            # Hand the turn to whoever follows m in insertion order.
+            i = self._ring.index(m) + 1
+            upcoming = self._ring[i] if i < len(self._ring) else None
+        m.active = False
+        self._rering(upcoming)
+
+    def _choose(self, request: Request | None) -> _Member:
+        ring = self._ring
+        if not ring:
+            raise self._unavailable()
+        i = self._next
+        if i >= len(ring):
+            i = 0
+        self._next = i + 1
+        return ring[i]
+
+    def _preview(self) -> str:
+        m = self._upcoming()
+        return m.key if m is not None else "none"
+
+    def _adopt_positions(self, old: Self) -> None:
+        upcoming = old._upcoming()
+        target = self._members.get(upcoming.key) if upcoming is not None else None
+        self._rering(target)
