@@ -12,9 +12,18 @@ from ._decode import to_data as to_data
 from ._durations import format_duration as format_duration
 from ._durations import parse_duration as parse_duration
 from ._frozen import FrozenMap as FrozenMap
+from ._gotemplate import normalize as normalize
+from ._kv import config_to_kv as config_to_kv
+from ._kv import kv_to_config as kv_to_config
+from ._labels import DEFAULT_RULE as DEFAULT_RULE
+from ._labels import ContainerInfo as ContainerInfo
+from ._labels import labels_to_config as labels_to_config
+from ._labels import tags_to_labels as tags_to_labels
 from ._load import LoadResult as LoadResult
 from ._load import load_config as load_config
 from ._load import read_config as read_config
+from ._merge import Conflict as Conflict
+from ._merge import merge_configurations as merge_configurations
 from ._middlewares import MIDDLEWARE_ALIASES as MIDDLEWARE_ALIASES
 from ._middlewares import MIDDLEWARE_TYPES as MIDDLEWARE_TYPES
 from ._middlewares import AddPrefix as AddPrefix
@@ -89,9 +98,6 @@ from ._toml import dumps_dynamic as dumps_dynamic
 from ._toml import loads_dynamic as loads_dynamic
 from ._validate import ValidationResult as ValidationResult
 from ._validate import validate as validate
-
-# --- labels/tags, KV and the within-provider merge (config/_labels*.py, _kv.py, _merge.py) ---
-# (their imports are added here once those modules export their public names)
 
 __all__ = [
     "MAX_PRIORITY",
@@ -176,5 +182,14 @@ __all__ = [
     "read_config",
     "to_data",
     "validate",
-    # labels/tags, KV and merge names are added after this line
+    # labels/tags, KV and the within-provider merge
+    "DEFAULT_RULE",
+    "Conflict",
+    "ContainerInfo",
+    "config_to_kv",
+    "kv_to_config",
+    "labels_to_config",
+    "merge_configurations",
+    "normalize",
+    "tags_to_labels",
 ]

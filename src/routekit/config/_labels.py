@@ -1,0 +1,369 @@
+"""Docker labels and Consul catalog tags → `Configuration` (Traefik v2/v3 label grammar).
+
+``traefik.<http|tcp>.<routers|services|middlewares|serversTransports>.<name>.<field path>=<value>``
+plus the provider keys ``traefik.enable`` and ``traefik.docker.network`` (Traefik
+``pkg/provider/docker/{config.go,shared.go}``, ``pkg/provider/configuration.go``):
+
+- field names match case-insensitively, ``field[0]`` addresses a list item, comma lists split;
+- a container without a router gets one named after its service, with the default rule; a
+  container without a service gets a load balancer with one server (its IP and port);
+- a router without ``service`` is linked to the only service; with several it is left out;
+- ``loadbalancer.server.port``/``.scheme`` build the server URL; otherwise the single, else the
+  lowest, exposed port is used;
+- containers with v1 labels (``traefik.port``, ``traefik.frontend.rule``…) are read by the v1
+  decoder (``_labels_v1``); one with any ``traefik.http.*`` key is v2.
+
+Every key that fits nothing is reported with its label and container, never silently ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Final, Literal
+
+import attrs
+
+from ..errors import ConfigError, Problem
+from ._decode import decode_configuration
+from ._gotemplate import Template, compile_template
+from ._labels_container import (
+    ContainerInfo,
+    join_host_port,
+    label_source,
+    labels_with_prefix,
+    pick_address,
+    pick_port,
+    read_bool,
+    service_name,
+)
+from ._labels_decode import Decoder
+from ._labels_tree import Node, element_name_problem, split_label_key
+from ._labels_v1 import V1Context, is_v1, v1_labels_config
+from ._merge import merge_configurations
+from ._model import Configuration
+
+__all__ = ["DEFAULT_RULE", "ContainerInfo", "labels_to_config", "tags_to_labels"]
+
+#: Traefik's default ``defaultRule`` for Docker and Consul catalog.
+DEFAULT_RULE: Final = "Host(`{{ normalize .Name }}`)"
+
+# Keys below "traefik." read by the provider itself, not by the configuration decoder
+# (shared_labels.go; swarm and consul catalog have their own).
+_PROVIDER_KEYS: Final = {
+    "docker": frozenset({"network", "lbswarm", "allownonrunning"}),
+    "swarm": frozenset({"network", "lbswarm"}),
+    "consulcatalog": frozenset({"canary", "connect"}),
+}
+_V2_ROOTS: Final = frozenset({"http", "tcp", "udp", "tls"})
+
+
+def tags_to_labels(tags: Iterable[str], prefix: str = "traefik") -> dict[str, str]:
+    """Consul catalog tags → labels: ``<prefix>.x=y`` becomes ``traefik.x`` = ``y``.
+
+    Tags without ``=`` or outside *prefix* are not configuration and are left out (Traefik's
+    ``tagsToNeutralLabels``); the first ``=`` separates key and value.  The same tags feed both
+    the v2 decoder and the v1 one (``<prefix>.frontend.rule=…``).
+    """
+    labels: dict[str, str] = {}
+    head = prefix.rstrip(".") + "."
+    for tag in tags:
+        key, sep, value = tag.partition("=")
+        key = key.strip()
+        if not sep or not key.lower().startswith(head.lower()):
+            continue
+        labels["traefik." + key[len(head) :]] = value
+    return labels
+
+
+@attrs.frozen(kw_only=True)
+class _Options:
+    template: Template
+    exposed_by_default: bool
+    network: str | None
+    template_fields: Mapping[str, object]
+
+
+def labels_to_config(
+    containers: Sequence[ContainerInfo],
+    *,
+    default_rule: str = DEFAULT_RULE,
+    exposed_by_default: bool = True,
+    network: str | None = None,
+    domain: str = "",
+    syntax: Literal["auto", "v1", "v2"] = "auto",
+    template_fields: Mapping[str, object] | None = None,
+    previous: Configuration | None = None,
+) -> tuple[Configuration, tuple[Problem, ...]]:
+    """Decode the labels of *containers* into one configuration, plus every problem found.
+
+    Args:
+        containers: the containers (or catalog instances) of one provider, in any order.
+        default_rule: the Go template for routers without a rule (``.Name``, ``.ContainerName``,
+            ``.Labels`` and *template_fields* are available).
+        exposed_by_default: whether containers without ``traefik.enable`` are served.
+        network: the provider's default network (``traefik.docker.network`` overrides it).
+        domain: v1's provider ``domain``, for the default rule ``Host:<name>.<domain>``.
+        syntax: ``v1``/``v2`` force a label generation; ``auto`` decides per container by its
+            keys, and a container without version-specific keys is v1 when *domain* is set.
+        template_fields: more fields for the template, e.g. ``{"Domain": "docker.local"}``.
+        previous: the last configuration this provider produced; on a conflict its definition
+            keeps serving (see `merge_configurations`).
+
+    Returns:
+        The merged configuration and the problems (bad keys, values, conflicts).  A container or
+        element with an error is left out; the rest still applies.
+
+    Raises:
+        ConfigError: *default_rule* is not a template routekit can render.
+    """
+    opts = _Options(
+        template=compile_template(default_rule),
+        exposed_by_default=exposed_by_default,
+        network=network,
+        template_fields=template_fields or {},
+    )
+    v1 = V1Context(domain=domain, exposed_by_default=exposed_by_default, network=network)
+    problems: list[Problem] = []
+    parts: list[tuple[str, Configuration]] = []
+    v1_containers: list[ContainerInfo] = []
+    # Traefik's provider.Merge walks containers by name: servers of replicas follow that order.
+    for container in sorted(containers, key=lambda c: c.name):
+        verdict = is_v1(container.labels) if syntax == "auto" else syntax == "v1"
+        # Undecided (no labels, or only traefik.enable): a provider with a v1 ``domain`` is v1.
+        if verdict or (verdict is None and domain):
+            v1_containers.append(container)
+            continue
+        config = _container_config(container, opts, problems)
+        if config is not None:
+            parts.append((container.name, config))
+    # v1 builds frontends and backends across containers (replicas share a backend).
+    v1_config = v1_labels_config(v1_containers, v1, problems)
+    if v1_config is not None:
+        parts.append((", ".join(c.name for c in v1_containers), v1_config))
+    merged, conflicts = merge_configurations(parts, previous=previous)
+    return merged, (*problems, *conflicts)
+
+
+def _container_config(
+    container: ContainerInfo, opts: _Options, problems: list[Problem]
+) -> Configuration | None:
+    def where(node: Node) -> str:
+        return label_source(container, node.first_source())
+
+    decoder = Decoder(problems, where)
+    root, provider = _label_tree(container, decoder)
+    enable = read_bool(provider.find("enable"), decoder, "enable", opts.exposed_by_default)
+    if not enable or not _is_running(container, provider, decoder):
+        return None
+    network = provider.find("docker.network") or provider.find("swarm.network")
+    name = service_name(container)
+    udp = root.pop("udp")
+    if udp is not None:
+        decoder.report(udp, "udp", "UDP routers and services are not supported yet")
+    http = root.find("http")
+    tcp = root.find("tcp")
+    tcp_only = tcp is not None and (http is None or not http.children)
+    if not tcp_only:
+        http = root.child(http.name if http is not None else "http")
+        _complete_http(container, http, name, opts, decoder, network)
+    if tcp is not None:
+        _complete_tcp(container, tcp, decoder, network or _default_network(opts))
+    config, _ = decode_configuration(root, where=where, problems=problems)
+    return config
+
+
+def _label_tree(container: ContainerInfo, decoder: Decoder) -> tuple[Node, Node]:
+    """Split the ``traefik.*`` labels into the configuration tree and the provider keys."""
+    root, provider = Node("traefik"), Node("provider")
+    for key, value in labels_with_prefix(container.labels, "traefik.").items():
+        rest = key[len("traefik.") :]
+        head, _, tail = rest.partition(".")
+        group = _PROVIDER_KEYS.get(head.lower())
+        if rest.lower() == "enable" or group is not None:
+            if group is not None and tail.lower() not in group:
+                opts = [f"{head.lower()}.{k}" for k in sorted(group)]
+                decoder.unknown(Node(rest, value, key), "", rest, opts)
+                continue
+            provider.insert([rest.lower()], value, key)
+            continue
+        parts = split_label_key(rest)
+        if parts is None:
+            decoder.report(
+                Node(rest, value, key),
+                rest,
+                "malformed key (an empty or bad element)",
+                hint="keys look like traefik.http.routers.<name>.<option>",
+            )
+            continue
+        bad_name = element_name_problem(parts)
+        if bad_name is not None:
+            decoder.report(Node(rest, value, key), ".".join(parts[:3]), bad_name)
+            continue
+        if parts[0].lower() not in _V2_ROOTS:
+            decoder.unknown(Node(rest, value, key), "", parts[0], sorted(_V2_ROOTS | {"enable"}))
+            continue
+        root.insert(parts, value, key)
+    return root, provider
+
+
+def _is_running(container: ContainerInfo, provider: Node, decoder: Decoder) -> bool:
+    allow = read_bool(provider.find("docker.allownonrunning"), decoder, "allownonrunning", False)
+    if container.state != "running" and not allow:
+        return False
+    # Traefik drops containers whose health check exists and is not "healthy" (config.go).
+    return container.health in (None, "", "healthy")
+
+
+def _default_network(opts: _Options) -> Node | None:
+    return Node("network", opts.network) if opts.network else None
+
+
+def _complete_http(  # noqa: PLR0917
+    container: ContainerInfo,
+    http: Node,
+    name: str,
+    opts: _Options,
+    decoder: Decoder,
+    network: Node | None,
+) -> None:
+    """Add what Traefik adds: the default service and router, servers, rule, service link."""
+    services = http.find("services") or http.child("services")
+    if not services.children:
+        services.child(name).child("loadBalancer")
+    linkable = next(iter(services.children)) if len(services.children) == 1 else None
+    failed: set[str] = set()
+    for service_name_, service in list(services.children.items()):
+        kinds = {k.lower() for k in service.children}
+        if not kinds & {"weighted", "mirroring", "failover"}:
+            lb = service.find("loadBalancer") or service.child("loadBalancer")
+            net = network or _default_network(opts)
+            if not _add_server(container, lb, decoder, net, path=f"http.services.{service_name_}"):
+                # Traefik drops the whole container; routekit drops the service and the routers
+                # that use it, the rest of the container still applies.
+                del services.children[service_name_]
+                failed.add(service_name_)
+    routers = http.find("routers")
+    if routers is None or not routers.children:
+        if linkable is None:
+            decoder.problems.append(
+                Problem(
+                    path="http.routers",
+                    message="no router created: the container defines several services",
+                    source=label_source(container, None),
+                    hint="add traefik.http.routers.<name>.service labels",
+                    severity="warning",
+                )
+            )
+            return
+        routers = http.find("routers") or http.child("routers")
+        routers.child(name)
+    for router_name, router in list(routers.children.items()):
+        path = f"http.routers.{router_name}"
+        target = router.find("service")
+        if (target.value if target is not None else linkable) in failed:
+            del routers.children[router_name]
+            continue
+        if router.find("rule") is None and not _set_default_rule(
+            container, router, path, opts, decoder
+        ):
+            del routers.children[router_name]
+            continue
+        if target is None:
+            if linkable is None:
+                decoder.report(
+                    router,
+                    path,
+                    "the router names no service and the container has several",
+                    hint=f"set traefik.{path}.service to one of: "
+                    + ", ".join(sorted(services.children)),
+                )
+                del routers.children[router_name]
+                continue
+            router.child("service").value = linkable
+
+
+def _set_default_rule(
+    container: ContainerInfo, router: Node, path: str, opts: _Options, decoder: Decoder
+) -> bool:
+    fields = {
+        "Name": service_name(container),
+        "ContainerName": container.name,
+        "Labels": dict(container.labels),
+        **opts.template_fields,
+    }
+    try:
+        rule = opts.template.render(fields)
+    except ConfigError as exc:
+        decoder.report(router, path, f"default rule: {exc}")
+        return False
+    if not rule.strip():
+        decoder.report(
+            router, path, "the default rule renders empty", hint=f"set traefik.{path}.rule"
+        )
+        return False
+    router.child("rule").value = rule
+    return True
+
+
+def _add_server(
+    container: ContainerInfo, lb: Node, decoder: Decoder, network: Node | None, *, path: str
+) -> bool:
+    """Turn ``loadbalancer.server.{port,scheme,…}`` into ``servers[0]`` with its URL/address.
+
+    Returns False (the problem recorded) when no server can be built: no port or no address.
+    """
+    tcp = path.startswith("tcp.")
+    server = lb.pop("server")
+    if lb.find("servers") is not None:
+        return True  # explicit servers[n] keys: nothing to detect
+    server = server if server is not None else Node("server")
+    port_node = server.pop("port")
+    scheme_node = None if tcp else server.pop("scheme")
+    target = "address" if tcp else "url"
+    if server.find(target) is None:
+        port: str | int | None = port_node.value if port_node is not None else pick_port(container)
+        where_key = port_node.source if port_node is not None else None
+        if port is None or not str(port).strip():
+            decoder.report(
+                port_node or lb,
+                f"{path}.loadBalancer.server.port",
+                "no port: the container exposes none",
+                hint=f"set a traefik.{path}.loadbalancer.server.port label",
+            )
+            return False
+        ip = pick_address(
+            container,
+            network.value if network is not None else None,
+            decoder.problems,
+            network.source if network is not None else where_key,
+        )
+        if ip is None:
+            return False
+        hostport = join_host_port(ip, str(port).strip())
+        if tcp:
+            value = hostport
+        else:
+            scheme = (scheme_node.value if scheme_node is not None else None) or "http"
+            value = f"{scheme}://{hostport}"
+        server.insert([target], value, where_key or "")
+    server.name = "0"
+    lb.child("servers").children["0"] = server
+    return True
+
+
+def _complete_tcp(
+    container: ContainerInfo, tcp: Node, decoder: Decoder, network: Node | None
+) -> None:
+    services = tcp.find("services")
+    if services is not None:
+        for sname, service in list(services.children.items()):
+            if service.find("weighted") is None:
+                lb = service.find("loadBalancer") or service.child("loadBalancer")
+                if not _add_server(container, lb, decoder, network, path=f"tcp.services.{sname}"):
+                    del services.children[sname]
+    routers = tcp.find("routers")
+    count = len(services.children) if services is not None else 0
+    if routers is not None:
+        for router in routers.children.values():
+            if router.find("service") is None and count == 1 and services is not None:
+                router.child("service").value = next(iter(services.children))

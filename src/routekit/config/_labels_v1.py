@@ -1,0 +1,410 @@
+"""Traefik v1 Docker labels and Consul catalog tags → `Configuration`.
+
+v1 labels (``v1.7:docs/configuration/backends/docker.md``, ``v1.7:provider/docker/config.go``,
+``v1.7:provider/label``) describe one frontend and one backend per container (or per *segment*,
+``traefik.<segment>.port``…).  This module rebuilds, from the labels, the ``[frontends]`` /
+``[backends]`` tables a v1 TOML file would hold and hands them to the v1 file decoder, so labels,
+files and KV stores share one translation to the v3 model (rule translation, explicit v1
+priorities, options that became middlewares).
+
+Names follow v1.7: the backend is ``backend-<name>`` (``<name>`` = ``traefik.backend``, else the
+Compose ``<service>_<project>``, else the container name, normalised; a segment adds
+``-<segment>``), the frontend ``frontend-<normalised "rule-index">`` (segments:
+``frontend-<segment>-<backend name>``).  The default rule is ``Host:<sub>.<domain>`` with ``<sub>``
+the container name or Compose ``<service>.<project>``, ``/`` and ``_`` turned into ``-``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, cast, final
+
+import attrs
+
+from ..errors import Problem
+from ._gotemplate import normalize
+from ._labels_container import (
+    ContainerInfo,
+    join_host_port,
+    label_source,
+    pick_address,
+    pick_port,
+)
+from ._model import Configuration
+from ._toml_v1 import decode_v1
+
+__all__ = ["V1Context", "is_v1", "v1_labels_config"]
+
+# v1.7 provider/label/segment.go.
+_SEGMENT: Final = re.compile(
+    r"^traefik\.(?P<segment>.+?)\.(?P<prop>port|portIndex|portName|weight|protocol|backend"
+    r"|frontend\.(.+))$"
+)
+_V2_ROOTS: Final = ("traefik.http.", "traefik.tcp.", "traefik.udp.", "traefik.tls.")
+_TOP: Final = frozenset(
+    {"enable", "port", "portindex", "portname", "weight", "protocol", "backend", "domain", "tags"}
+)
+# Label path below "frontend." / "backend." → path in a v1 file's frontend / backend table.
+# Values that are "Name:value||Name2:value2" maps in labels are tables in files.
+_FRONTEND: Final[Mapping[str, tuple[str, ...]]] = {
+    "priority": ("priority",),
+    "entrypoints": ("entryPoints",),
+    "passhostheader": ("passHostHeader",),
+    "passtlscert": ("passTLSCert",),
+    "auth.basic": ("basicAuth",),
+    "auth.basic.users": ("auth", "basic", "users"),
+    "auth.basic.usersfile": ("auth", "basic", "usersFile"),
+    "auth.basic.removeheader": ("auth", "basic", "removeHeader"),
+    "auth.headerfield": ("auth", "headerField"),
+    "whitelistsourcerange": ("whitelistSourceRange",),
+    "whitelist.sourcerange": ("whiteList", "sourceRange"),
+    "whitelist.usexforwardedfor": ("whiteList", "useXForwardedFor"),
+    "redirect.entrypoint": ("redirect", "entryPoint"),
+    "redirect.regex": ("redirect", "regex"),
+    "redirect.replacement": ("redirect", "replacement"),
+    "redirect.permanent": ("redirect", "permanent"),
+    "ratelimit.extractorfunc": ("rateLimit", "extractorFunc"),
+}
+_FRONTEND_PREFIXES: Final[Mapping[str, tuple[str, ...]]] = {
+    "headers.": ("headers",),
+    "errors.": ("errors",),
+    "ratelimit.rateset.": ("rateLimit", "rateSet"),
+}
+_BACKEND: Final[Mapping[str, tuple[str, ...]]] = {
+    "loadbalancer.method": ("loadBalancer", "method"),
+    "loadbalancer.sticky": ("loadBalancer", "sticky"),
+    "loadbalancer.stickiness": ("loadBalancer", "stickiness"),
+    "loadbalancer.stickiness.cookiename": ("loadBalancer", "stickiness", "cookieName"),
+    "circuitbreaker": ("circuitBreaker", "expression"),
+    "circuitbreaker.expression": ("circuitBreaker", "expression"),
+    "maxconn.amount": ("maxConn", "amount"),
+    "maxconn.extractorfunc": ("maxConn", "extractorFunc"),
+    "responseforwarding.flushinterval": ("responseForwarding", "flushInterval"),
+}
+_BACKEND_PREFIXES: Final[Mapping[str, tuple[str, ...]]] = {
+    "healthcheck.": ("healthCheck",),
+    "buffering.": ("buffering",),
+}
+_MAP_VALUED: Final = frozenset(
+    {"customrequestheaders", "customresponseheaders", "sslproxyheaders", "headers"}
+)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class V1Context:
+    """Provider options the v1 decoder needs (``domain``, ``exposedByDefault``, ``network``)."""
+
+    domain: str = ""
+    exposed_by_default: bool = True
+    network: str | None = None
+
+
+def is_v1(labels: Mapping[str, str]) -> bool | None:
+    """Whether *labels* use the v1 grammar; ``None`` when nothing tells (no version-specific key).
+
+    Any ``traefik.http.*``-style key makes a container v2; ``traefik.port``,
+    ``traefik.frontend.*``, ``traefik.backend``… or a segment key make it v1.
+    """
+    keys = [k for k in labels if k.lower().startswith("traefik.")]
+    if any(k.lower().startswith(_V2_ROOTS) for k in keys):
+        return False
+    for key in keys:
+        rest = key[len("traefik.") :].lower()
+        if rest in _TOP - {"enable"} or rest.startswith(("frontend.", "backend.")):
+            return True
+        if _SEGMENT.match(key):
+            return True
+    return None
+
+
+@attrs.define
+class _Builder:
+    """Accumulates the v1 tables and where each value came from."""
+
+    data: dict[str, dict[str, Any]] = attrs.field(factory=lambda: {"frontends": {}, "backends": {}})
+    where: dict[tuple[str, ...], str] = attrs.field(factory=dict)
+    seen_compose: set[tuple[str, str, str]] = attrs.field(factory=set)
+
+    def set(self, path: tuple[str, ...], value: object, source: str) -> object | None:
+        """Set *path* unless already set; return the earlier value when it differs."""
+        table: dict[str, object] = cast(dict[str, object], self.data)
+        for end, part in enumerate(path[:-1], start=1):
+            self.where.setdefault(path[:end], source)
+            child = table.setdefault(part, {})
+            if not isinstance(child, dict):
+                return child
+            table = child
+        earlier = table.get(path[-1])
+        if earlier is None:
+            table[path[-1]] = value
+            self.where[path] = source
+            return None
+        if isinstance(earlier, dict) and isinstance(value, dict):
+            return None
+        return None if earlier == value else earlier
+
+    def locate(self, path: tuple[str, ...]) -> str:
+        """Where the element at *path* (or its nearest parent with a source) came from."""
+        for end in range(len(path), 0, -1):
+            found = self.where.get(path[:end])
+            if found is not None:
+                return found
+        return "v1 labels"
+
+
+def v1_labels_config(
+    containers: Sequence[ContainerInfo], ctx: V1Context, problems: list[Problem]
+) -> Configuration | None:
+    """Decode v1-labelled containers (sorted by name) into one configuration."""
+    if not containers:
+        return None
+    b = _Builder()
+    for index, container in enumerate(containers):
+        _container(container, index, ctx, b, problems)
+    config, found = decode_v1(b.data, b.locate)
+    problems.extend(found)
+    return config
+
+
+def _container(
+    c: ContainerInfo, index: int, ctx: V1Context, b: _Builder, problems: list[Problem]
+) -> None:
+    labels = {k: v for k, v in c.labels.items() if k.lower().startswith("traefik.")}
+    enable = labels.get("traefik.enable")
+    if enable is not None and enable.strip().lower() not in ("true", "false", "1", "0"):
+        problems.append(
+            Problem(
+                "enable",
+                f"expected true or false, got {enable!r}",
+                label_source(c, "traefik.enable"),
+            )
+        )
+        return
+    exposed = ctx.exposed_by_default if enable is None else enable.strip().lower() in ("true", "1")
+    if not exposed or c.state != "running" or c.health not in (None, "", "healthy"):
+        return
+    segments: dict[str, dict[str, str]] = {"": {}}
+    for key in sorted(labels):
+        m = _SEGMENT.match(key)
+        rest = key[len("traefik.") :]
+        if m is None or rest.lower().startswith(("frontend.", "backend.")):
+            segments[""][key] = labels[key]
+        else:
+            prop = "traefik." + m.group("prop")
+            segments.setdefault(m.group("segment"), {})[prop] = key
+    named = [s for s in segments if s]
+    shared = segments[""]
+    if not named:
+        _segment(c, index, "", {k: (v, k) for k, v in shared.items()}, ctx, b, problems)
+        return
+    for seg in named:
+        # A segment inherits the container-wide labels and overrides them with its own.
+        own = {prop: (labels[key], key) for prop, key in segments[seg].items()}
+        merged = {k: (v, k) for k, v in shared.items()} | own
+        _segment(c, index, seg, merged, ctx, b, problems)
+
+
+def _segment(  # noqa: PLR0917 - the segment's whole context, passed once
+    c: ContainerInfo,
+    index: int,
+    seg: str,
+    labels: dict[str, tuple[str, str]],
+    ctx: V1Context,
+    b: _Builder,
+    problems: list[Problem],
+) -> None:
+    def get(prop: str) -> tuple[str, str] | None:
+        for key, item in labels.items():
+            if key.lower() == f"traefik.{prop}":
+                return item
+        return None
+
+    compose = c.compose
+    service = c.base_name
+    backend_label = get("backend")
+    if seg:
+        base = f"{service}-{backend_label[0]}" if backend_label else f"{service}-{seg}"
+    else:
+        base = backend_label[0] if backend_label else service
+    backend = "backend-" + normalize(base)
+    # Server: protocol://ip:port, weight (default 1).
+    port_item = get("port")
+    port: str | int | None = port_item[0] if port_item else pick_port(c)
+    network = get("docker.network")
+    src = port_item[1] if port_item else None
+    if port in (None, ""):
+        problems.append(
+            Problem(
+                f"backends.{backend}",
+                "no port: the container exposes none",
+                label_source(c, src),
+                "set a traefik.port label",
+            )
+        )
+        return
+    ip = pick_address(c, network[0] if network else ctx.network, problems, src)
+    if ip is None:
+        return
+    protocol = get("protocol")
+    scheme = protocol[0] if protocol else "http"
+    server = "server-" + normalize(c.name + (f"-{seg}" if seg else ""))
+    url = f"{scheme}://{join_host_port(ip, str(port).strip())}"
+    b.set(("backends", backend, "servers", server, "url"), url, label_source(c, src))
+    weight = get("weight")
+    if weight is not None:
+        b.set(
+            ("backends", backend, "servers", server, "weight"),
+            weight[0],
+            label_source(c, weight[1]),
+        )
+    # Frontend: the first container of a Compose service (+segment) defines it (v1.7).
+    rule_item = get("frontend.rule")
+    rule = rule_item[0] if rule_item else _default_rule(c, get, ctx)
+    if compose is not None:
+        compose_key = (*compose, seg)
+        if compose_key in b.seen_compose:
+            _options(c, labels, backend, None, b, problems)
+            return
+        b.seen_compose.add(compose_key)
+    if not rule:
+        problems.append(
+            Problem(
+                "",
+                "no frontend rule and no domain: the container gets no frontend",
+                label_source(c, None),
+                "set traefik.frontend.rule or traefik.domain",
+                severity="warning",
+            )
+        )
+        _options(c, labels, backend, None, b, problems)
+        return
+    name = f"{seg}-{base}" if seg else f"{rule}-{index}"
+    frontend = "frontend-" + normalize(name)
+    fsrc = label_source(c, rule_item[1] if rule_item else None)
+    b.set(("frontends", frontend, "backend"), backend, fsrc)
+    b.set(("frontends", frontend, "routes", "route-" + frontend, "rule"), rule, fsrc)
+    _options(c, labels, backend, frontend, b, problems)
+
+
+def _default_rule(c: ContainerInfo, get: Any, ctx: V1Context) -> str:
+    domain_item = get("domain")
+    domain = domain_item[0] if domain_item else ctx.domain
+    compose = c.compose
+    if compose is not None:
+        sub = f"{compose[1]}.{compose[0]}"
+    elif domain:
+        sub = c.service_name or c.name
+    else:
+        return ""  # v1.7: "Filtering container with empty frontend rule"
+    sub = sub.replace("/", "-").replace("_", "-")
+    return f"Host:{sub}.{domain}" if domain else f"Host:{sub}"
+
+
+def _options(  # noqa: PLR0917
+    c: ContainerInfo,
+    labels: dict[str, tuple[str, str]],
+    backend: str,
+    frontend: str | None,
+    b: _Builder,
+    problems: list[Problem],
+) -> None:
+    """Copy ``frontend.*``/``backend.*`` labels into the tables; report the unknown ones."""
+    for prop, (value, key) in labels.items():
+        rest = prop[len("traefik.") :]
+        lowered = rest.lower()
+        head, _, tail = lowered.partition(".")
+        written = rest.partition(".")[2]
+        if head == "frontend" and tail and tail != "rule":
+            path = _lookup(tail, written, _FRONTEND, _FRONTEND_PREFIXES)
+            table: tuple[str, ...] | None = ("frontends", frontend) if frontend else None
+        elif head == "backend" and tail:
+            path = _lookup(tail, written, _BACKEND, _BACKEND_PREFIXES)
+            table = ("backends", backend)
+        elif lowered in _TOP or lowered in ("frontend.rule", "docker.network") or head == "docker":
+            if lowered in ("portindex", "portname", "tags") or (
+                head == "docker" and lowered != "docker.network"
+            ):
+                problems.append(
+                    Problem(
+                        rest,
+                        f"{key} is not supported; ignored",
+                        label_source(c, key),
+                        severity="warning",
+                    )
+                )
+            continue
+        else:
+            problems.append(
+                Problem(
+                    rest,
+                    f"unknown v1 label {key!r}",
+                    label_source(c, key),
+                    "v1 labels: traefik.port, .backend, .frontend.*, .backend.*, …",
+                )
+            )
+            continue
+        if path is None:
+            known = sorted({*(_FRONTEND if head == "frontend" else _BACKEND)})
+            problems.append(
+                Problem(
+                    rest,
+                    f"unknown v1 label {key!r}",
+                    label_source(c, key),
+                    _did_you_mean(tail, known, head),
+                )
+            )
+            continue
+        if table is None:
+            continue
+        item: object = value
+        if path[-1].lower() in _MAP_VALUED:
+            item = _header_map(value)
+        if path == ("loadBalancer", "stickiness") and value.strip().lower() in ("true", "1"):
+            item = {}
+        elif path == ("loadBalancer", "stickiness"):
+            continue
+        earlier = b.set((*table, *path), item, label_source(c, key))
+        if earlier is not None:
+            problems.append(
+                Problem(
+                    ".".join((*table, *path)),
+                    f"{key}={value!r} differs from {earlier!r} set by another container; "
+                    "the first one applies",
+                    label_source(c, key),
+                    severity="warning",
+                )
+            )
+
+
+def _lookup(
+    tail: str,
+    written: str,
+    exact: Mapping[str, tuple[str, ...]],
+    prefixes: Mapping[str, tuple[str, ...]],
+) -> tuple[str, ...] | None:
+    if tail in exact:
+        return exact[tail]
+    for prefix, path in prefixes.items():
+        if tail.startswith(prefix) and len(tail) > len(prefix):
+            return (*path, *written[len(prefix) :].split("."))
+    return None
+
+
+def _did_you_mean(tail: str, known: list[str], head: str) -> str:
+    close = difflib.get_close_matches(tail, known, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean 'traefik.{head}.{close[0]}'?"
+    return f"known: traefik.{head}." + ", .".join(known)
+
+
+def _header_map(value: str) -> dict[str, str]:
+    # v1 labels write maps as "Name:value||Name2:value2" (label.ParseMapValue).
+    out: dict[str, str] = {}
+    for item in value.split("||"):
+        name, _, text = item.partition(":")
+        if name.strip():
+            out[name.strip()] = text.strip()
+    return out

@@ -1,0 +1,191 @@
+"""Merge the configurations one provider builds from many sources (containers, catalog services).
+
+Traefik's ``provider.Merge`` (``pkg/provider/merge.go``) folds identical definitions of a name
+together — for load balancers, the servers of the replicas are appended — and deletes every copy
+of a name whose definitions differ, logging "defined multiple times with different
+configurations".  routekit reports such a name as a :class:`Conflict` and, instead of deleting it,
+keeps serving the definition the *previous* merge produced, if there was one (semantics §9,
+routekit decision 2): a second container with a typo must not take a working route down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, final
+
+import attrs
+
+from ..errors import Problem
+from ._frozen import FrozenMap
+from ._model import (
+    Configuration,
+    HTTPConfiguration,
+    LoadBalancer,
+    TCPConfiguration,
+    TCPLoadBalancer,
+    TLSCertificate,
+    TLSConfiguration,
+)
+
+__all__ = ["Conflict", "merge_configurations"]
+
+T = TypeVar("T")
+
+# Singular names used in messages, by section path.
+_KINDS: dict[str, str] = {
+    "http.routers": "router",
+    "http.services": "service",
+    "http.middlewares": "middleware",
+    "http.serversTransports": "servers transport",
+    "tcp.routers": "TCP router",
+    "tcp.services": "TCP service",
+    "tls.options": "TLS options",
+    "tls.stores": "TLS store",
+}
+
+
+@final
+@attrs.frozen
+class Conflict(Problem):
+    """A name defined differently by several sources of one provider.
+
+    Attributes:
+        kind: ``router``, ``service``… (singular).
+        name: the name defined more than once.
+        origins: the sources (container names…) that defined it, in order.
+        kept_previous: True when the previous good definition keeps serving, False when the name
+            is left out.
+    """
+
+    kind: str = ""
+    name: str = ""
+    origins: tuple[str, ...] = ()
+    kept_previous: bool = False
+
+
+def merge_configurations(
+    parts: Sequence[tuple[str, Configuration]], *, previous: Configuration | None = None
+) -> tuple[Configuration, tuple[Problem, ...]]:
+    """Merge the configurations of one provider's sources into one, reporting conflicts.
+
+    *parts* are ``(origin, configuration)`` pairs (origin: a container or service name) in the
+    order their servers should be appended.  Identical definitions of a name fold together; load
+    balancers that differ only in their servers are merged (servers appended, the same URL once).
+    A name defined differently is a :class:`Conflict`: the definition in *previous* keeps serving
+    if there is one, otherwise the name is left out.
+    """
+    problems: list[Problem] = []
+    sources: dict[str, str] = {}
+    for _, part in parts:
+        for path, src in part.sources.items():
+            sources.setdefault(path, src)
+
+    def section(path: str, get: Callable[[Configuration], Mapping[str, T]]) -> FrozenMap[str, T]:
+        merged = _merge_named(
+            path,
+            [(origin, get(c)) for origin, c in parts],
+            previous=get(previous) if previous is not None else {},
+            fold=_fold_service if path in ("http.services", "tcp.services") else None,
+            problems=problems,
+            sources=sources,
+        )
+        return FrozenMap(merged)
+
+    http = HTTPConfiguration(
+        routers=section("http.routers", lambda c: c.http.routers),
+        services=section("http.services", lambda c: c.http.services),
+        middlewares=section("http.middlewares", lambda c: c.http.middlewares),
+        servers_transports=section("http.serversTransports", lambda c: c.http.servers_transports),
+    )
+    tcp = TCPConfiguration(
+        routers=section("tcp.routers", lambda c: c.tcp.routers),
+        services=section("tcp.services", lambda c: c.tcp.services),
+    )
+    certificates: dict[TLSCertificate, None] = {}
+    for _, part in parts:
+        certificates.update(dict.fromkeys(part.tls.certificates))
+    tls = TLSConfiguration(
+        certificates=tuple(certificates),
+        options=section("tls.options", lambda c: c.tls.options),
+        stores=section("tls.stores", lambda c: c.tls.stores),
+    )
+    return Configuration(http=http, tcp=tcp, tls=tls, sources=sources), tuple(problems)
+
+
+def _merge_named(
+    path: str,
+    parts: Sequence[tuple[str, Mapping[str, T]]],
+    *,
+    previous: Mapping[str, T],
+    fold: Callable[[Any, Any], Any] | None,
+    problems: list[Problem],
+    sources: dict[str, str],
+) -> dict[str, T]:
+    merged: dict[str, T] = {}
+    origins: dict[str, list[str]] = {}
+    conflicted: dict[str, None] = {}
+    for origin, named in parts:
+        for name, value in named.items():
+            origins.setdefault(name, []).append(origin)
+            if name in conflicted:
+                continue
+            if name not in merged:
+                merged[name] = value
+                continue
+            current = merged[name]
+            combined = current if current == value else (fold(current, value) if fold else None)
+            if combined is None:
+                conflicted[name] = None
+            else:
+                merged[name] = combined
+    kind = _KINDS[path]
+    for name in conflicted:
+        who = origins[name]
+        keep = name in previous
+        del merged[name]
+        if keep:
+            merged[name] = previous[name]
+        shown = ", ".join(repr(o) for o in dict.fromkeys(who))
+        problems.append(
+            Conflict(
+                path=f"{path}.{name}",
+                message=(
+                    f"{kind} {name!r} defined multiple times with different configurations "
+                    f"by {shown}"
+                ),
+                source=sources.get(f"{path}.{name}"),
+                hint=(
+                    "the previous definition keeps serving"
+                    if keep
+                    else "it is left out until the definitions agree"
+                ),
+                kind=kind,
+                name=name,
+                origins=tuple(who),
+                kept_previous=keep,
+            )
+        )
+        sources.pop(f"{path}.{name}", None)
+    return merged
+
+
+def _fold_service(a: Any, b: Any) -> Any:
+    """Merge two services that differ only in their servers (replicas), else ``None``."""
+    lb_a, lb_b = a.load_balancer, b.load_balancer
+    if lb_a is None or lb_b is None:
+        return None
+    if attrs.evolve(lb_a, servers=()) != attrs.evolve(lb_b, servers=()):
+        return None
+    if attrs.evolve(a, load_balancer=None) != attrs.evolve(b, load_balancer=None):
+        return None
+    key = _server_key(lb_a)
+    seen = {key(s) for s in lb_a.servers}
+    servers = [*lb_a.servers, *(s for s in lb_b.servers if key(s) not in seen)]
+    return attrs.evolve(a, load_balancer=attrs.evolve(lb_a, servers=servers))
+
+
+def _server_key(lb: LoadBalancer | TCPLoadBalancer) -> Callable[[Any], str]:
+    # Traefik's AddService dedupes HTTP servers by URL and TCP servers by address.
+    if isinstance(lb, LoadBalancer):
+        return lambda s: str(s.url)
+    return lambda s: str(s.address)
