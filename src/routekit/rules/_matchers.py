@@ -1,0 +1,269 @@
+"""The matcher tables of v2 and v3 (HTTP and TCP): arity and how each call becomes nodes.
+
+One table per syntax, as Traefik keeps ``httpFuncs`` (``master:pkg/muxer/http/matcher.go``) and
+``httpFuncsV2`` (``matcher_v2.go``); arity errors and value checks come from the table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Final, NoReturn, final
+
+import attrs
+
+from ..errors import RuleSyntaxError
+from . import _ast as ast
+from ._lexer import Token
+
+__all__ = ["TABLES", "Args", "Spec", "spellings"]
+
+
+@final
+class Args:
+    """The string arguments of one matcher call, with their places in the rule text."""
+
+    __slots__ = ("name", "rule", "syntax", "tokens", "values")
+
+    def __init__(self, rule: str, name: Token, tokens: Sequence[Token], syntax: str) -> None:
+        self.rule = rule
+        self.name = name
+        self.tokens = tokens
+        self.values = [t.text for t in tokens]
+        self.syntax = syntax
+
+    def fail(self, index: int, problem: str, hint: str | None = None, at: int = 0) -> NoReturn:
+        """Raise a RuleSyntaxError about argument *index* (character *at* inside its value)."""
+        token = self.tokens[index]
+        offsets = token.offsets
+        position = offsets[at] if 0 <= at < len(offsets) else token.position
+        raise RuleSyntaxError(problem, self.rule, position, hint)
+
+    def build(self, index: int, factory: Callable[..., ast.Node], *values: str) -> ast.Node:
+        """Construct a node; a bad value (regexp, template, IP) becomes a RuleSyntaxError."""
+        try:
+            return factory(*values)
+        except (ValueError, re.error, RecursionError, OverflowError, MemoryError) as exc:
+            message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            at = getattr(exc, "position", 0)
+            self.fail(
+                index,
+                f"invalid value for {self.name.text}: {message}",
+                at=at if isinstance(at, int) else 0,
+            )
+
+
+Builder = Callable[[Args], ast.Node]
+
+
+@final
+@attrs.frozen
+class Spec:
+    """How a matcher is called: allowed argument counts (None = one or more) and its builder."""
+
+    arity: tuple[int, ...] | None
+    build: Builder
+    pairs: bool = False
+
+
+def spellings(name: str) -> tuple[str, ...]:
+    """The four spellings Traefik registers for a matcher (``NewParser`` in ``parser.go``)."""
+    return (name, name.lower(), name.upper(), _title(name))
+
+
+def _title(name: str) -> str:
+    return name[:1].upper() + name[1:].lower()
+
+
+# -- value checks --------------------------------------------------------------------------------
+
+
+def _host_value(args: Args, index: int) -> str:
+    value = args.values[index]
+    if not value.isascii():
+        try:
+            puny = value.encode("idna").decode("ascii")
+        except UnicodeError:
+            hint = "write internationalised domains in punycode (xn--...)"
+        else:
+            hint = f"write it in punycode: {puny}"
+        first = next(i for i, c in enumerate(value) if not c.isascii())
+        args.fail(index, f"non-ASCII characters are not allowed in {args.name.text}", hint, first)
+    return value
+
+
+def _path_value(args: Args, index: int) -> str:
+    value = args.values[index]
+    if not value.startswith("/"):
+        args.fail(
+            index,
+            f"{args.name.text} value must start with '/'",
+            f"write {args.name.text}(`/{value}`)",
+        )
+    return value
+
+
+def _each(args: Args, one: Callable[[Args, int], ast.Node]) -> ast.Node:
+    return ast.Or.of(*(one(args, i) for i in range(len(args.values))))
+
+
+# -- v3 ------------------------------------------------------------------------------------------
+
+
+def _host(args: Args, i: int = 0) -> ast.Node:
+    return args.build(i, ast.Host, _host_value(args, i))
+
+
+def _host_sni(args: Args, i: int = 0) -> ast.Node:
+    return args.build(i, ast.HostSNI, _host_value(args, i))
+
+
+def _regexp(kind: Callable[[str], ast.Node]) -> Callable[[Args, int], ast.Node]:
+    def one(args: Args, i: int = 0) -> ast.Node:
+        return args.build(i, kind, args.values[i])
+
+    return one
+
+
+def _path(args: Args, i: int = 0) -> ast.Node:
+    return ast.Path(_path_value(args, i))
+
+
+def _path_prefix(args: Args, i: int = 0) -> ast.Node:
+    return ast.PathPrefix(_path_value(args, i))
+
+
+def _method(args: Args, i: int = 0) -> ast.Node:
+    return ast.Method(args.values[i])
+
+
+def _client_ip(args: Args, i: int = 0) -> ast.Node:
+    return args.build(i, ast.ClientIP, args.values[i])
+
+
+def _header(args: Args) -> ast.Node:
+    return ast.Header(*args.values)
+
+
+def _header_regexp(args: Args) -> ast.Node:
+    return args.build(1, ast.HeaderRegexp, *args.values)
+
+
+def _query(args: Args) -> ast.Node:
+    return ast.Query(*args.values)
+
+
+def _query_regexp(args: Args) -> ast.Node:
+    if len(args.values) == 1:
+        return ast.Query(args.values[0])  # QueryRegexp(`k`) behaves as Query(`k`)
+    return args.build(1, ast.QueryRegexp, *args.values)
+
+
+def _alpn(args: Args, i: int = 0) -> ast.Node:
+    if args.values[i] == "acme-tls/1":
+        # Traefik reserves it for the TLS-ALPN-01 challenge (master:pkg/muxer/tcp/matcher.go).
+        args.fail(i, "ALPN value acme-tls/1 is reserved for the ACME TLS-ALPN-01 challenge")
+    return ast.ALPN(args.values[i])
+
+
+def _single(one: Callable[[Args, int], ast.Node]) -> Builder:
+    return lambda args: one(args, 0)
+
+
+# -- v2 ------------------------------------------------------------------------------------------
+
+
+def _v2_host_regexp(args: Args, i: int) -> ast.Node:
+    return args.build(i, ast.HostTemplate, args.values[i])
+
+
+def _v2_path(args: Args, i: int) -> ast.Node:
+    value = _path_value(args, i)
+    return args.build(i, ast.PathTemplate, value) if "{" in value else ast.Path(value)
+
+
+def _v2_path_prefix(args: Args, i: int) -> ast.Node:
+    value = _path_value(args, i)
+    return args.build(i, ast.PathPrefixTemplate, value) if "{" in value else ast.PathPrefix(value)
+
+
+def _v2_pairs(kind: Callable[..., ast.Node]) -> Builder:
+    def build(args: Args) -> ast.Node:
+        values = args.values
+        return ast.And.of(
+            *(args.build(i + 1, kind, values[i], values[i + 1]) for i in range(0, len(values), 2))
+        )
+
+    return build
+
+
+def _v2_query(args: Args) -> ast.Node:
+    nodes = []
+    for i, value in enumerate(args.values):
+        key, sep, val = value.partition("=")
+        if not sep:
+            args.fail(i, "v2 Query values are key=value", f"write Query(`{value}=...`)")
+        if not key:
+            args.fail(i, "empty query parameter name")
+        nodes.append(ast.Query(key, val))
+    return ast.And.of(*nodes)
+
+
+def _v2_host_sni_regexp(args: Args, i: int) -> ast.Node:
+    return args.build(i, ast.HostSNITemplate, args.values[i])
+
+
+def _many(one: Callable[[Args, int], ast.Node]) -> Builder:
+    return lambda args: _each(args, one)
+
+
+# -- the tables ----------------------------------------------------------------------------------
+
+_V3_HTTP: Final[Mapping[str, Spec]] = {
+    "Host": Spec((1,), _single(_host)),
+    "HostRegexp": Spec((1,), _single(_regexp(ast.HostRegexp))),
+    "Method": Spec((1,), _single(_method)),
+    "Path": Spec((1,), _single(_path)),
+    "PathPrefix": Spec((1,), _single(_path_prefix)),
+    "PathRegexp": Spec((1,), _single(_regexp(ast.PathRegexp))),
+    "Header": Spec((2,), _header),
+    "HeaderRegexp": Spec((2,), _header_regexp),
+    "Query": Spec((1, 2), _query),
+    "QueryRegexp": Spec((1, 2), _query_regexp),
+    "ClientIP": Spec((1,), _single(_client_ip)),
+}
+
+_V2_HTTP: Final[Mapping[str, Spec]] = {
+    "Host": Spec(None, _many(_host)),
+    "HostHeader": Spec(None, _many(_host)),
+    "HostRegexp": Spec(None, _many(_v2_host_regexp)),
+    "Path": Spec(None, _many(_v2_path)),
+    "PathPrefix": Spec(None, _many(_v2_path_prefix)),
+    "Method": Spec(None, _many(_method)),
+    "Headers": Spec(None, _v2_pairs(ast.Header), pairs=True),
+    "HeadersRegexp": Spec(None, _v2_pairs(ast.HeaderRegexp), pairs=True),
+    "Query": Spec(None, _v2_query),
+    "ClientIP": Spec(None, _many(_client_ip)),
+}
+
+_V3_TCP: Final[Mapping[str, Spec]] = {
+    "HostSNI": Spec((1,), _single(_host_sni)),
+    "HostSNIRegexp": Spec((1,), _single(_regexp(ast.HostSNIRegexp))),
+    "ClientIP": Spec((1,), _single(_client_ip)),
+    "ALPN": Spec((1,), _single(_alpn)),
+}
+
+_V2_TCP: Final[Mapping[str, Spec]] = {
+    "HostSNI": Spec(None, _many(_host_sni)),
+    "HostSNIRegexp": Spec(None, _many(_v2_host_sni_regexp)),
+    "ClientIP": Spec(None, _many(_client_ip)),
+    "ALPN": Spec(None, _many(_alpn)),
+}
+
+#: (protocol, syntax) → canonical matcher name → Spec.
+TABLES: Final[Mapping[tuple[str, str], Mapping[str, Spec]]] = {
+    ("http", "v3"): _V3_HTTP,
+    ("http", "v2"): _V2_HTTP,
+    ("tcp", "v3"): _V3_TCP,
+    ("tcp", "v2"): _V2_TCP,
+}

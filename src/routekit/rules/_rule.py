@@ -1,0 +1,145 @@
+"""`Rule`: a parsed rule — its node tree, the text it came from, and what routing asks of it."""
+
+from __future__ import annotations
+
+from typing import Any, Final, final
+
+import attrs
+
+from . import _ast as ast
+from ._printer import to_string
+
+__all__ = ["Rule"]
+
+# Traefik v1 applies modifiers after matching, whatever their place in the rule.  The order is
+# the one v1.7's server.go wireFrontendBackend builds (handlers wrap inward, so the request meets
+# them in this order): regexp strips, strips, AddPrefix, ReplacePathRegex, ReplacePath — which
+# also runs ReplacePath last, the fix of traefik#1569.  Each group is one ServerRoute field in
+# rules.go, so within a group the last modifier of the rule wins.
+_REWRITE_ORDER: Final[dict[type[ast.Node], int]] = {
+    ast.PathStripRegex: 0,
+    ast.PathPrefixStripRegex: 0,
+    ast.PathStrip: 1,
+    ast.PathPrefixStrip: 1,
+    ast.AddPrefix: 2,
+    ast.ReplacePathRegex: 3,
+    ast.ReplacePath: 4,
+}
+
+
+def _effective_rewrites(expr: ast.Node) -> tuple[ast.Node, ...]:
+    last: dict[int, ast.Node] = {}
+    for node in _walk(expr):
+        group = _REWRITE_ORDER.get(type(node))
+        if group is not None:
+            last[group] = node
+    return tuple(last[g] for g in sorted(last))
+
+
+def _walk(node: ast.Node) -> list[ast.Node]:
+    """Every node of the tree, parents first, left to right."""
+    out = [node]
+    if isinstance(node, (ast.And, ast.Or)):
+        for child in node.children:
+            out.extend(_walk(child))
+    elif isinstance(node, ast.Not):
+        out.extend(_walk(node.child))
+    return out
+
+
+def _default_source(rule: Rule) -> str:
+    return str(rule.expr)
+
+
+@final
+@attrs.frozen
+class Rule:
+    """A parsed rule; equality compares the tree only, so printed-and-reparsed rules are equal.
+
+    Attributes:
+        expr: the normalised node tree.
+        source: the text it was parsed from (the v3-style text when built from nodes).
+        syntax: the syntax it was parsed as: ``"v1"``, ``"v2"`` or ``"v3"``.
+    """
+
+    expr: ast.Node
+    source: str = attrs.field(default=attrs.Factory(_default_source, takes_self=True), eq=False)
+    syntax: str = attrs.field(default="v3", eq=False)
+    _rewrites: tuple[ast.Node, ...] = attrs.field(init=False, eq=False, repr=False)
+    _priority: int = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_rewrites", _effective_rewrites(self.expr))
+        object.__setattr__(self, "_priority", len(self.source.encode("utf-8", "surrogatepass")))
+
+    @classmethod
+    def from_expr(cls, node: ast.Node) -> Rule:
+        """A rule for a node tree; its source is the tree's v3-style text."""
+        return cls(node)
+
+    def matches(self, request: Any) -> bool:
+        """Whether *request* satisfies the rule."""
+        return self.expr.matches(request)
+
+    def params(self, request: Any) -> dict[str, str] | None:
+        """``None`` when the rule does not match; else the ``{name:re}`` template variables.
+
+        Only templates of v1/v2 rules bind variables, so this is usually ``{}``.  Nodes under
+        a negation bind nothing.
+        """
+        if not self.expr.matches(request):
+            return None
+        bound: dict[str, str] = {}
+        self._collect(self.expr, request, bound)
+        return bound
+
+    def _collect(self, node: ast.Node, request: Any, bound: dict[str, str]) -> None:
+        if isinstance(node, ast.And):
+            for child in node.children:
+                self._collect(child, request, bound)
+        elif isinstance(node, ast.Or):
+            # The first alternative that matches is the one that bound the variables.
+            for child in node.children:
+                if child.matches(request):
+                    self._collect(child, request, bound)
+                    break
+        elif not isinstance(node, ast.Not):
+            bound.update(node.variables(request))
+
+    @property
+    def priority(self) -> int:
+        """Traefik's default priority: the length of the rule text in bytes."""
+        return self._priority
+
+    @property
+    def rewrites(self) -> tuple[ast.Node, ...]:
+        """The v1 modifiers in effect, in the order Traefik 1.7 applies them after a match.
+
+        Regexp strips, strips, ``AddPrefix``, ``ReplacePathRegex``, ``ReplacePath``; within each
+        group (the two strips, the two regexp strips) only the rule's last modifier counts.
+        """
+        return self._rewrites
+
+    def explain(self, request: Any) -> tuple[ast.Node, ...]:
+        """The leaf matchers (or negated leaves) that made the rule fail; ``()`` on a match."""
+        return _failing(self.expr, request)
+
+    def to_string(self, syntax: str = "v3") -> str:
+        """Canonical text in ``"v1"``, ``"v2"`` or ``"v3"``.
+
+        Raises:
+            UnrepresentableRule: the rule has no text in that syntax (``Not`` in v1, a
+                template in v3…); ``routekit.rules.translate`` converts such rules.
+        """
+        return to_string(self.expr, syntax)
+
+    def __str__(self) -> str:
+        return str(self.expr)
+
+
+def _failing(node: ast.Node, request: Any) -> tuple[ast.Node, ...]:
+    if node.matches(request):
+        return ()
+    if isinstance(node, (ast.And, ast.Or)):
+        return tuple(leaf for child in node.children for leaf in _failing(child, request))
+    return (node,)

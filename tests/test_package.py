@@ -1,0 +1,74 @@
+"""The package as users meet it: its public names, its typing marker, a light import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import routekit
+
+SRC = Path(routekit.__file__).parent
+
+
+def test_every_public_name_resolves_and_is_documented() -> None:
+    for name in routekit.__all__:
+        value = getattr(routekit, name)
+        assert value is not None, name
+        if callable(value):
+            assert (value.__doc__ or "").strip(), f"routekit.{name} has no docstring"
+    assert sorted(dir(routekit)) == sorted(set(dir(routekit)))
+    assert set(routekit.__all__) <= set(dir(routekit))
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    try:
+        routekit.does_not_exist  # type: ignore[attr-defined]  # noqa: B018
+    except AttributeError as exc:
+        assert "does_not_exist" in str(exc)
+    else:
+        raise AssertionError("expected AttributeError")
+
+
+def test_py_typed_marker_is_shipped() -> None:
+    assert (SRC / "py.typed").is_file()
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return set(out.split())
+
+
+def test_import_routekit_is_light() -> None:
+    loaded = _modules_after("import routekit")
+    for heavy in ("anyio", "h11", "tomlkit", "hypothesis", "asyncio", "trio"):
+        assert heavy not in loaded, f"import routekit pulled in {heavy}"
+
+
+def test_pure_core_needs_no_io_libraries() -> None:
+    loaded = _modules_after(
+        "import routekit, routekit.rules, routekit.routing, routekit.balance\n"
+        "routekit.RouteTable([routekit.Route('a', 'Host(`a`)', target=1)])"
+        ".match(routekit.Request(host='a'))"
+    )
+    for io_lib in ("anyio", "h11", "asyncio", "socket", "trio"):
+        assert io_lib not in loaded, f"the pure core imported {io_lib}"
+
+
+def test_console_script_runs() -> None:
+    exe = Path(sys.executable).with_name("routekit")
+    result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert "check" in result.stdout and "migrate" in result.stdout
+
+
+def test_module_entry_point_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "routekit", "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0 and "routes" in result.stdout
