@@ -12,12 +12,14 @@ connections, buffering) become middlewares named ``<frontend or backend>-<type>`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from ..errors import Problem
 from ._frozen import FrozenMap
 from ._middlewares import (
+    MIDDLEWARE_TYPES,
     BasicAuth,
     Buffering,
     CircuitBreaker,
@@ -341,10 +343,20 @@ def _translate(
     items = raw.items() if isinstance(raw, Mapping) else raw
     for item in items:
         mname, middleware = item if isinstance(item, tuple) else (None, item)
-        if mname is None:
-            mname = f"{name}-{type(middleware).type_key.lower()}"
+        if isinstance(middleware, Mapping):
+            middleware = _middleware_from_definition(middleware)
+        # Name the modifiers after the frontend, so that two frontends never share one.
+        mname = f"{name}-{type(middleware).type_key.lower()}"
         out.append((_unique(mname, out), middleware))
     return str(result.rule), None, out
+
+
+def _middleware_from_definition(definition: Mapping[str, Any]) -> Middleware:
+    """A model middleware from a translated ``{"stripPrefix": {"prefixes": [...]}}`` definition."""
+    ((kind, options),) = definition.items()
+    cls = MIDDLEWARE_TYPES[kind]
+    snake = {re.sub(r"(?<!^)([A-Z])", r"_\1", k).lower(): v for k, v in options.items()}
+    return cls(**snake)
 
 
 def _unique(name: str, taken: list[tuple[str, Middleware]]) -> str:

@@ -1,0 +1,19 @@
+"""Providers: where the configuration comes from.  Each is a named source of `Snapshot` values.
+
+- `StaticProvider` serves a `Configuration` built in Python (and replaced with ``update``).
+- `FileProvider` serves a TOML file or a directory of them, following edits.
+
+A `routekit.runtime.Watcher` follows any number of providers, merges them (``name@provider``) and
+publishes the routing runtime.  A provider of your own is any object with a ``name``, an
+``async def watch()`` generator of snapshots and an ``async def snapshot()`` (see `Provider`).
+"""
+
+from __future__ import annotations
+
+from ._base import Provider as Provider
+from ._base import Snapshot as Snapshot
+from ._base import as_snapshot as as_snapshot
+from .file import FileProvider as FileProvider
+from .static import StaticProvider as StaticProvider
+
+__all__ = ["FileProvider", "Provider", "Snapshot", "StaticProvider", "as_snapshot"]

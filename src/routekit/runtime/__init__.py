@@ -1,0 +1,31 @@
+"""The runtime: `build` a `Configuration` into a `Runtime`, and a `Watcher` that keeps one current.
+
+- `build(config, previous=...)` → `Runtime`: a route table per entry point, a balancer tree per
+  service, a resolved middleware chain per router; what cannot be built is reported, not raised.
+- `Runtime.route(request, entry_point)` → `RoutingDecision` (router, service balancer,
+  middlewares, params) or ``None``.
+- `Watcher(providers)` merges providers (``name@provider``), throttles them like Traefik, keeps
+  the last good version of broken elements and swaps in a new `Runtime` after each change.
+"""
+
+from __future__ import annotations
+
+from ._build import DEFAULT_ENTRY_POINTS as DEFAULT_ENTRY_POINTS
+from ._build import DEFAULT_PROVIDER_PRECEDENCE as DEFAULT_PROVIDER_PRECEDENCE
+from ._build import build as build
+from ._runtime import RouterTarget as RouterTarget
+from ._runtime import RoutingDecision as RoutingDecision
+from ._runtime import Runtime as Runtime
+from ._throttle import Throttle as Throttle
+from ._watcher import Watcher as Watcher
+
+__all__ = [
+    "DEFAULT_ENTRY_POINTS",
+    "DEFAULT_PROVIDER_PRECEDENCE",
+    "RouterTarget",
+    "RoutingDecision",
+    "Runtime",
+    "Throttle",
+    "Watcher",
+    "build",
+]

@@ -1,0 +1,183 @@
+"""`Runtime`: one immutable, ready-to-route picture of the configuration, and its answers.
+
+A `Runtime` is made by `routekit.runtime.build` and never changes afterwards: a new configuration
+gives a new `Runtime`, and whoever serves requests swaps one reference.  Requests that started
+on the old one finish on it.  The balancers inside are live objects (they count picks, in-flight
+requests and health), and the next `Runtime` takes over the ones whose servers stayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final, final
+
+import attrs
+
+from ..balance import Balancer
+from ..config import Configuration, Middleware
+from ..errors import Problem
+from ..request import Request
+from ..routing import Route, RouteTable
+
+if TYPE_CHECKING:
+    from ..rules import Rule
+
+__all__ = ["RouterTarget", "RoutingDecision", "Runtime"]
+
+_EMPTY: Final[Mapping[str, str]] = MappingProxyType({})
+_SECURE_SCHEMES: Final = frozenset({"https", "wss"})
+
+
+@final
+@attrs.frozen(eq=False)
+class RouterTarget:
+    """What a matching route leads to: its router, service balancer and middlewares (built)."""
+
+    router: str
+    service_name: str
+    service: Balancer
+    middlewares: tuple[Middleware, ...]
+
+    def __repr__(self) -> str:
+        # Shown by explanations and the CLI: the service and the middleware kinds, not the
+        # whole balancer tree.
+        chain = ", ".join(type(m).type_key for m in self.middlewares)
+        return f"service {self.service_name}" + (f" via [{chain}]" if chain else "")
+
+
+@final
+@attrs.frozen(eq=False)
+class RoutingDecision:
+    """Where a request goes: the router that matched, its service and its middleware chain.
+
+    Attributes:
+        router: the qualified router name (``api@file``).
+        service_name: the qualified service name.
+        service: the service's balancer tree: ``decision.service.acquire(request)``.
+        middlewares: the middlewares to apply, in order, chains already flattened.
+        params: the template variables of the matching rule (usually empty).
+        entry_point: the entry point the request came in on.
+        route: the matching route (rule, priority) of the entry point's table.
+    """
+
+    router: str
+    service_name: str
+    service: Balancer
+    middlewares: tuple[Middleware, ...]
+    params: Mapping[str, str]
+    entry_point: str
+    route: Route
+
+
+@final
+class Runtime:
+    """Route tables per entry point, service balancers and middleware chains, built together.
+
+    Made by `routekit.runtime.build`; read-only.  Routers with ``tls`` only answer requests whose
+    scheme is ``https`` (or ``wss``) and the others only plain ones, as Traefik's separate HTTP
+    and HTTPS routers of one entry point.
+
+    Attributes:
+        config: the configuration it was built from (qualified names when built by a watcher).
+        tables: entry point → `RouteTable` of the routers without TLS.
+        tls_tables: entry point → `RouteTable` of the routers with TLS.
+        services: service name → its balancer tree (services that could not be built are absent).
+        middlewares: router name → its resolved middleware chain.
+        problems: what was left out while building, and why.
+        entry_points: the default entry points (for routers that name none).
+    """
+
+    __slots__ = (
+        "_children",
+        "_rules",
+        "config",
+        "entry_points",
+        "middlewares",
+        "problems",
+        "services",
+        "tables",
+        "tls_tables",
+    )
+
+    config: Configuration
+    tables: Mapping[str, RouteTable]
+    tls_tables: Mapping[str, RouteTable]
+    services: Mapping[str, Balancer]
+    middlewares: Mapping[str, tuple[Middleware, ...]]
+    problems: tuple[Problem, ...]
+    entry_points: tuple[str, ...]
+    _rules: Mapping[tuple[str, str], Rule]
+    _children: Mapping[str, tuple[Balancer, ...]]
+
+    def __init__(
+        self,
+        *,
+        config: Configuration,
+        tables: Mapping[str, RouteTable],
+        tls_tables: Mapping[str, RouteTable],
+        services: Mapping[str, Balancer],
+        middlewares: Mapping[str, tuple[Middleware, ...]],
+        problems: tuple[Problem, ...],
+        entry_points: tuple[str, ...],
+        rules: Mapping[tuple[str, str], Rule],
+        children: Mapping[str, tuple[Balancer, ...]],
+    ) -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "config", config)
+        setattr_(self, "tables", MappingProxyType(dict(tables)))
+        setattr_(self, "tls_tables", MappingProxyType(dict(tls_tables)))
+        setattr_(self, "services", MappingProxyType(dict(services)))
+        setattr_(self, "middlewares", MappingProxyType(dict(middlewares)))
+        setattr_(self, "problems", tuple(problems))
+        setattr_(self, "entry_points", tuple(entry_points))
+        # Parsed rules and the child balancers of each service, for the next build to reuse.
+        setattr_(self, "_rules", MappingProxyType(dict(rules)))
+        setattr_(self, "_children", MappingProxyType(dict(children)))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Runtime is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Runtime is immutable: cannot delete {name!r}")
+
+    def route(self, request: Request, entry_point: str = "web") -> RoutingDecision | None:
+        """Where *request*, arrived on *entry_point*, goes; ``None`` when no router matches."""
+        tables = self.tls_tables if request.scheme in _SECURE_SCHEMES else self.tables
+        table = tables.get(entry_point)
+        if table is None:
+            return None
+        match = table.match(request)
+        if match is None:
+            return None
+        target: RouterTarget = match.route.target
+        return RoutingDecision(
+            target.router,
+            target.service_name,
+            target.service,
+            target.middlewares,
+            match.params or _EMPTY,
+            entry_point,
+            match.route,
+        )
+
+    @property
+    def routers(self) -> tuple[str, ...]:
+        """The names of the routers that were built (in any table), sorted."""
+        names = {r.name for t in (*self.tables.values(), *self.tls_tables.values()) for r in t}
+        return tuple(sorted(names))
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """The problems that left something out (severity ``error``)."""
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    def __repr__(self) -> str:
+        eps = sorted({*self.tables, *self.tls_tables})
+        n = sum(len(t) for t in self.tables.values()) + sum(
+            len(t) for t in self.tls_tables.values()
+        )
+        return (
+            f"<Runtime {n} routes on {', '.join(eps) or 'no entry point'}; "
+            f"{len(self.services)} services; {len(self.problems)} problems>"
+        )

@@ -1,0 +1,327 @@
+"""`Watcher`: follow providers, merge them, and publish a new `Runtime` after each change.
+
+Per provider, like Traefik's aggregator (traefik-semantics §9): snapshots equal to the previous
+one are skipped; the others go through a `Throttle` (the first change applies at once, later ones
+collapse into the latest, applied when the pause ends); an applied snapshot is validated, the
+last good version of each element an error left out is put back, names are qualified
+(``name@provider``), every provider is merged and the result built into a new `Runtime`, which
+replaces the current one in a single reference swap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Final, final
+
+import anyio
+
+from ..config import Configuration, validate
+from ..errors import ConfigError, Problem
+from ..providers import Provider, Snapshot, as_snapshot
+from ..providers.static import check_provider_name
+from ._build import DEFAULT_ENTRY_POINTS, DEFAULT_PROVIDER_PRECEDENCE, build
+from ._qualify import keep_last_good, merge_qualified, provider_of, qualify
+from ._runtime import Runtime
+from ._throttle import Throttle
+
+__all__ = ["Watcher"]
+
+#: Seconds to wait before following a provider again after it failed, doubling up to the last.
+_RETRY_DELAYS: Final = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+
+
+class _Followed:
+    """The watcher's state for one provider."""
+
+    __slots__ = (
+        "build_problems",
+        "good",
+        "last_received",
+        "own_problems",
+        "provider",
+        "qualified",
+        "ready",
+        "throttle",
+        "wake",
+    )
+
+    def __init__(self, provider: Provider, throttle: float) -> None:
+        self.provider = provider
+        self.throttle: Throttle[Snapshot] = Throttle(throttle)
+        self.last_received: Snapshot | None = None
+        # The validated configuration last applied (with kept elements), and its qualified form.
+        self.good: Configuration | None = None
+        self.qualified: Configuration | None = None
+        self.own_problems: tuple[Problem, ...] = ()
+        self.build_problems: tuple[Problem, ...] = ()
+        self.ready = False
+        self.wake: anyio.Event | None = None
+
+
+@final
+class Watcher:
+    """Follow *providers* and keep `runtime` up to date with what they describe.
+
+    Args:
+        providers: the providers to follow; their names must be distinct.
+        throttle: seconds between two applied snapshots of one provider (Traefik's
+            ``providersThrottleDuration``, default 2 s); 0 applies every change at once.
+        clock: the time source of the throttle and of the balancers (``time.monotonic``).
+        sleep: how to wait for the throttle (``anyio.sleep``); inject it with *clock* in tests.
+        default_entry_points: where routers that name no entry point go.
+        provider_precedence: provider names, the one that wins a priority tie first.
+
+    Raises:
+        ConfigError: two providers share a name, a name is not a valid provider name, or the
+            throttle is negative.
+
+    Run it with ``async with watcher.running(): ...`` or ``await watcher.run()`` in a task group.
+    """
+
+    def __init__(
+        self,
+        providers: Iterable[Provider],
+        *,
+        throttle: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        default_entry_points: Sequence[str] = DEFAULT_ENTRY_POINTS,
+        provider_precedence: Sequence[str] = DEFAULT_PROVIDER_PRECEDENCE,
+    ) -> None:
+        if isinstance(throttle, bool) or not isinstance(throttle, int | float):
+            raise ConfigError(f"throttle must be a number of seconds, got {throttle!r}")
+        if not (math.isfinite(throttle) and throttle >= 0):
+            raise ConfigError(f"throttle must be a finite number >= 0, got {throttle!r}")
+        followed: dict[str, _Followed] = {}
+        for provider in providers:
+            name = check_provider_name(getattr(provider, "name", None))
+            if name in followed:
+                raise ConfigError(f"two providers are named {name!r}; provider names must differ")
+            followed[name] = _Followed(provider, float(throttle))
+        self._followed = followed
+        self._throttle = float(throttle)
+        self._clock = clock
+        self._sleep = sleep
+        self._entry_points = tuple(default_entry_points)
+        self._precedence = tuple(provider_precedence)
+        self._runtime = build(Configuration(), entry_points=self._entry_points, clock=clock)
+        self._version = 0
+        self._changed: anyio.Event | None = None
+        self._ready: anyio.Event | None = None
+        self._running = False
+        self._stopped = False
+
+    # -- what it publishes -----------------------------------------------------------------------
+
+    @property
+    def runtime(self) -> Runtime:
+        """The current runtime (an empty one until the first snapshot is applied)."""
+        return self._runtime
+
+    @property
+    def providers(self) -> tuple[Provider, ...]:
+        """The providers followed, in the order given."""
+        return tuple(f.provider for f in self._followed.values())
+
+    @property
+    def problems(self) -> Mapping[str, tuple[Problem, ...]]:
+        """Provider name → problems of its latest applied snapshot (source, validation, build)."""
+        return MappingProxyType(
+            {n: (*f.own_problems, *f.build_problems) for n, f in self._followed.items()}
+        )
+
+    def subscribe(self) -> AsyncIterator[Runtime]:
+        """An async iterator of the runtimes published from now on.
+
+        A slow reader is not queued up: each step gives the latest runtime, skipping any it was
+        too slow to see.  The iteration ends when the watcher stops.
+        """
+        return _Subscription(self)
+
+    # -- running -----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Follow every provider until cancelled (or until every provider's stream has ended)."""
+        if self._running:
+            raise ConfigError("this Watcher is already running")
+        self._running, self._stopped = True, False
+        try:
+            self._check_ready()
+            async with anyio.create_task_group() as tg:
+                for followed in self._followed.values():
+                    tg.start_soon(self._follow, followed)
+        finally:
+            self._running, self._stopped = False, True
+            # Wake every waiter, and drop events bound to this event loop.
+            self._signal()
+            if self._ready is not None:
+                self._ready.set()
+                self._ready = None
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Watcher]:
+        """Run the watcher in the background; entering waits for each provider's first snapshot."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self.run)
+            await self.wait_ready()
+            try:
+                yield self
+            finally:
+                tg.cancel_scope.cancel()
+
+    async def wait_ready(self) -> None:
+        """Wait until every provider's first snapshot was applied (or the provider failed)."""
+        if all(f.ready for f in self._followed.values()):
+            return
+        if self._ready is None:
+            self._ready = anyio.Event()
+        await self._ready.wait()
+
+    # -- per provider ------------------------------------------------------------------------------
+
+    async def _follow(self, followed: _Followed) -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._release, followed)
+            await self._read(followed)
+            # The stream ended: apply what the throttle still holds, then stop.
+            while (deadline := followed.throttle.deadline) is not None:
+                await self._sleep(max(0.0, deadline - self._clock()))
+                self._due(followed)
+            tg.cancel_scope.cancel()
+
+    async def _read(self, followed: _Followed) -> None:
+        failures = 0
+        while True:
+            try:
+                async for item in followed.provider.watch():
+                    failures = 0
+                    self._offer(followed, as_snapshot(item))
+                return
+            except Exception as exc:  # a provider bug or an unreadable source: report, retry
+                message = f"the provider failed: {type(exc).__name__}: {exc}"
+                followed.own_problems = (
+                    *(p for p in followed.own_problems if p.path or p.severity != "error"),
+                    Problem("", message, followed.provider.name),
+                )
+                self._mark_ready(followed)
+                await self._sleep(_RETRY_DELAYS[min(failures, len(_RETRY_DELAYS) - 1)])
+                failures += 1
+
+    def _offer(self, followed: _Followed, snapshot: Snapshot) -> None:
+        if snapshot == followed.last_received:
+            return
+        followed.last_received = snapshot
+        ready = followed.throttle.offer(snapshot, self._clock())
+        if ready is not None:
+            self._apply(followed, ready)
+        elif followed.wake is not None:
+            followed.wake.set()
+
+    async def _release(self, followed: _Followed) -> None:
+        while True:
+            deadline = followed.throttle.deadline
+            if deadline is None:
+                followed.wake = anyio.Event()
+                try:
+                    await followed.wake.wait()
+                finally:
+                    followed.wake = None
+                continue
+            delay = deadline - self._clock()
+            if delay > 0:
+                await self._sleep(delay)
+                continue
+            self._due(followed)
+
+    def _due(self, followed: _Followed) -> None:
+        item = followed.throttle.due(self._clock())
+        if item is not None:
+            self._apply(followed, item)
+
+    # -- applying (synchronous: one snapshot is applied as a whole, never interleaved) -----------
+
+    def _apply(self, followed: _Followed, snapshot: Snapshot) -> None:
+        name = followed.provider.name
+        checked = validate(snapshot.config)
+        problems = (*snapshot.problems, *checked.problems)
+        config, kept = keep_last_good(checked.config, problems, followed.good)
+        qualified, bad_names = qualify(config, name)
+        followed.own_problems = (*problems, *kept, *bad_names)
+        unchanged = followed.ready and config == followed.good
+        followed.good, followed.qualified = config, qualified
+        if not unchanged:
+            self._publish()
+        self._mark_ready(followed)
+
+    def _publish(self) -> None:
+        merged = merge_qualified(
+            f.qualified for f in self._followed.values() if f.qualified is not None
+        )
+        runtime = build(
+            merged,
+            previous=self._runtime,
+            entry_points=self._entry_points,
+            provider_precedence=self._precedence,
+            clock=self._clock,
+        )
+        by_provider: dict[str, list[Problem]] = {n: [] for n in self._followed}
+        for problem in runtime.problems:
+            owner = provider_of(problem.path)
+            if owner in by_provider:
+                by_provider[owner].append(problem)
+        for n, f in self._followed.items():
+            f.build_problems = tuple(by_provider[n])
+        # The one reference swap: a request reads either the old runtime or the new one.
+        self._runtime = runtime
+        self._version += 1
+        self._signal()
+
+    def _signal(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+
+    def _mark_ready(self, followed: _Followed) -> None:
+        followed.ready = True
+        self._check_ready()
+
+    def _check_ready(self) -> None:
+        if self._ready is not None and all(f.ready for f in self._followed.values()):
+            self._ready.set()
+
+    def _wait_changed(self) -> anyio.Event:
+        if self._changed is None:
+            self._changed = anyio.Event()
+        return self._changed
+
+    def __repr__(self) -> str:
+        names = ", ".join(self._followed) or "no providers"
+        state = "running" if self._running else "stopped"
+        return f"<Watcher [{names}] {state}, throttle {self._throttle:g}s: {self._runtime!r}>"
+
+
+@final
+class _Subscription:
+    """The async iterator `Watcher.subscribe` returns."""
+
+    __slots__ = ("_seen", "_watcher")
+
+    def __init__(self, watcher: Watcher) -> None:
+        self._watcher = watcher
+        self._seen = watcher._version
+
+    def __aiter__(self) -> _Subscription:
+        return self
+
+    async def __anext__(self) -> Runtime:
+        watcher = self._watcher
+        while self._seen == watcher._version:
+            if watcher._stopped:
+                raise StopAsyncIteration
+            await watcher._wait_changed().wait()
+        self._seen = watcher._version
+        return watcher._runtime

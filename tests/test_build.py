@@ -1,0 +1,225 @@
+"""build(): route tables per entry point, balancer trees, middleware chains, carry-over."""
+
+from __future__ import annotations
+
+import pytest
+
+from routekit import Request
+from routekit.balance import (
+    ConsistentHash,
+    Failover,
+    LeastRequests,
+    Mirror,
+    PowerOfTwoChoices,
+    Sticky,
+    WeightedRoundRobin,
+)
+from routekit.config import AddPrefix, Configuration, StripPrefix, loads_dynamic
+from routekit.runtime import Runtime, build
+
+
+def cfg(text: str) -> Configuration:
+    config, problems = loads_dynamic(text, source="dyn.toml")
+    assert problems == []
+    return config
+
+
+BASE = """
+[http.routers.api]
+rule = "Host(`api.example.com`)"
+service = "api"
+middlewares = ["secure"]
+
+[http.routers.admin]
+rule = "Host(`admin.example.com`)"
+service = "api"
+entryPoints = ["admin"]
+
+[http.routers.shop]
+rule = "Host(`shop.example.com`)"
+service = "api"
+[http.routers.shop.tls]
+
+[http.middlewares.secure.chain]
+middlewares = ["strip", "add"]
+[http.middlewares.strip.stripPrefix]
+prefixes = ["/api"]
+[http.middlewares.add.addPrefix]
+prefix = "/v2"
+
+[http.services.api.loadBalancer]
+[[http.services.api.loadBalancer.servers]]
+url = "http://10.0.0.1:80"
+weight = 3
+[[http.services.api.loadBalancer.servers]]
+url = "http://10.0.0.2:80"
+"""
+
+
+def get(host: str, path: str = "/", scheme: str = "http") -> Request:
+    return Request(method="GET", host=host, path=path, scheme=scheme)
+
+
+def test_routes_by_entry_point_and_tls() -> None:
+    rt = build(cfg(BASE), entry_points=["web", "websecure"])
+    assert sorted(rt.tables) == ["admin", "web", "websecure"]
+    assert [r.name for r in rt.tables["web"]] == ["api"]
+    assert [r.name for r in rt.tables["admin"]] == ["admin"]
+    # A router with tls answers HTTPS requests only, on every default entry point.
+    assert rt.route(get("shop.example.com")) is None
+    decision = rt.route(get("shop.example.com", scheme="https"), "websecure")
+    assert decision is not None and decision.router == "shop"
+    assert rt.route(get("admin.example.com"), "web") is None
+    assert rt.route(get("admin.example.com"), "admin") is not None
+    assert rt.route(get("api.example.com"), "nowhere") is None
+    assert rt.routers == ("admin", "api", "shop")
+    assert rt.problems == ()
+
+
+def test_decision_has_service_and_flattened_chain() -> None:
+    rt = build(cfg(BASE))
+    decision = rt.route(get("api.example.com", "/api/x"))
+    assert decision is not None
+    assert decision.service_name == "api" and decision.service is rt.services["api"]
+    assert decision.middlewares == (StripPrefix(prefixes=("/api",)), AddPrefix(prefix="/v2"))
+    assert rt.middlewares["api"] == decision.middlewares
+    assert decision.entry_point == "web" and decision.params == {}
+    picks = [decision.service.pick().url for _ in range(4)]
+    assert picks.count("http://10.0.0.1:80") == 3
+
+
+def test_unknown_references_are_reported_and_left_out() -> None:
+    text = BASE.replace('service = "api"\nmiddlewares', 'service = "apii"\nmiddlewares')
+    text += '\n[http.routers.other]\nrule = "Path(`/o`)"\nservice = "api"\nmiddlewares = ["nope"]\n'
+    rt = build(cfg(text))
+    by_path = {p.path: p for p in rt.problems}
+    assert by_path["http.routers.api.service"].message == "unknown service 'apii'"
+    assert by_path["http.routers.api.service"].hint == "did you mean 'api'?"
+    assert by_path["http.routers.api.service"].source == "dyn.toml:4:1"
+    assert by_path["http.routers.other.middlewares"].message == "unknown middleware 'nope'"
+    # Everything else is still built.
+    assert rt.routers == ("admin", "shop")
+    assert "api" in rt.services
+
+
+def test_bad_rule_is_reported() -> None:
+    text = BASE.replace('rule = "Host(`api.example.com`)"', 'rule = "Host(`a`"')
+    rt = build(cfg(text))
+    assert [p.path for p in rt.errors] == ["http.routers.api.rule"]
+    assert "api" not in rt.routers
+
+
+def test_service_kinds_map_to_balancers() -> None:
+    text = """
+[http.services.a.loadBalancer]
+strategy = "p2c"
+servers = [{url = "http://a1"}, {url = "http://a2"}]
+[http.services.b.loadBalancer]
+strategy = "hrw"
+servers = [{url = "http://b1"}]
+[http.services.c.loadBalancer]
+strategy = "leasttime"
+servers = [{url = "http://c1"}]
+[http.services.c.loadBalancer.sticky.cookie]
+name = "lb"
+[http.services.w.weighted]
+services = [{name = "a", weight = 2}, {name = "b", weight = 1}]
+[http.services.m.mirroring]
+service = "w"
+mirrors = [{name = "c", percent = 10}]
+[http.services.f.failover]
+service = "a"
+fallback = "b"
+"""
+    rt = build(cfg(text))
+    assert rt.problems == ()
+    s = rt.services
+    assert isinstance(s["a"], PowerOfTwoChoices)
+    assert isinstance(s["b"], ConsistentHash)
+    assert isinstance(s["c"], Sticky) and isinstance(s["c"].balancer, LeastRequests)
+    assert s["c"].cookie_name == "lb"
+    assert isinstance(s["w"], WeightedRoundRobin)
+    assert s["w"].children == (s["a"], s["b"])
+    assert isinstance(s["m"], Mirror) and s["m"].main is s["w"]
+    assert isinstance(s["f"], Failover) and s["f"].children == (s["a"], s["b"])
+    # The weighted service shares the child balancers: one object per service.
+    assert s["f"].pick().url in ("http://a1", "http://a2")
+
+
+def test_service_loop_and_chain_loop_are_reported() -> None:
+    text = """
+[http.routers.r]
+rule = "Path(`/`)"
+service = "x@p"
+middlewares = ["m1@p"]
+[http.services."x@p".weighted]
+services = [{name = "y@p"}]
+[http.services."y@p".weighted]
+services = [{name = "x@p"}]
+[http.middlewares."m1@p".chain]
+middlewares = ["m2@p"]
+[http.middlewares."m2@p".chain]
+middlewares = ["m1@p"]
+"""
+    rt = build(cfg(text))
+    messages = [p.message for p in rt.errors]
+    assert any(m.startswith("loop: x@p → y@p → x@p") for m in messages)
+    assert rt.routers == () and rt.services == {}
+
+
+def test_unchanged_services_keep_their_balancer_and_changed_ones_keep_state() -> None:
+    first = build(
+        cfg(BASE + '[http.services.other.loadBalancer]\nservers = [{url = "http://o"}]\n')
+    )
+    api = first.services["api"]
+    assert isinstance(api, WeightedRoundRobin)
+    api.mark_down("http://10.0.0.2:80")
+    second = build(
+        cfg(BASE + '[http.services.other.loadBalancer]\nservers = [{url = "http://o2"}]\n'),
+        previous=first,
+    )
+    assert second.services["api"] is api
+    assert second.services["other"] is not first.services["other"]
+    changed = BASE.replace('url = "http://10.0.0.1:80"', 'url = "http://10.0.0.3:80"')
+    third = build(cfg(changed), previous=second)
+    new_api = third.services["api"]
+    assert new_api is not api
+    # The server that stayed is still marked down; the new one is up.
+    assert not new_api.is_up("http://10.0.0.2:80")  # type: ignore[attr-defined]
+    assert {new_api.pick().url for _ in range(5)} == {"http://10.0.0.3:80"}
+
+
+def test_qualified_names_use_provider_precedence() -> None:
+    text = """
+[http.routers."a@file"]
+rule = "Host(`x.com`)"
+service = "s@file"
+[http.routers."a@docker"]
+rule = "Host(`x.com`)"
+service = "s@file"
+[http.services."s@file".loadBalancer]
+servers = [{url = "http://s"}]
+"""
+    rt = build(cfg(text))
+    decision = rt.route(get("x.com"))
+    assert decision is not None and decision.router == "a@docker"
+    rt = build(cfg(text), provider_precedence=["file", "docker"])
+    decision = rt.route(get("x.com"))
+    assert decision is not None and decision.router == "a@file"
+    assert decision.route.provider == "file"
+
+
+def test_runtime_is_immutable() -> None:
+    rt = build(cfg(BASE))
+    with pytest.raises(AttributeError):
+        rt.tables = {}
+    with pytest.raises(TypeError):
+        rt.services["x"] = rt.services["api"]  # type: ignore[index]
+    assert isinstance(rt, Runtime)
+    assert repr(rt) == "<Runtime 3 routes on admin, web; 1 services; 0 problems>"
+
+
+def test_empty_configuration_builds_empty_tables() -> None:
+    rt = build(Configuration())
+    assert list(rt.tables) == ["web"] and len(rt.tables["web"]) == 0
+    assert rt.route(get("a.com")) is None
