@@ -1,26 +1,121 @@
-"""routekit: Traefik-style routing as a Python library."""
+"""routekit: Traefik-style routing as a Python library.
+
+Rules (``Host(`a.com`) && PathPrefix(`/api`)``, v1 ``Host:a.com;PathPrefix:/api``), route tables,
+balancers, Traefik-compatible configuration and providers, as plain composable objects.
+
+``import routekit`` is light: the names below are imported on first use, and nothing here imports
+an event loop or a network library until an I/O face is used.
+"""
 
 from __future__ import annotations
 
-from .errors import (
-    ConfigError as ConfigError,
-)
-from .errors import (
-    NoServerAvailable as NoServerAvailable,
-)
-from .errors import (
-    Problem as Problem,
-)
-from .errors import (
-    ProviderError as ProviderError,
-)
-from .errors import (
-    RoutekitError as RoutekitError,
-)
-from .errors import (
-    RuleSyntaxError as RuleSyntaxError,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError as ConfigError
+from .errors import NoServerAvailable as NoServerAvailable
+from .errors import Problem as Problem
+from .errors import ProviderError as ProviderError
+from .errors import RoutekitError as RoutekitError
+from .errors import RuleSyntaxError as RuleSyntaxError
 from .request import Headers as Headers
 from .request import Request as Request
 
+if TYPE_CHECKING:
+    from .balance import Failover as Failover
+    from .balance import LeastRequests as LeastRequests
+    from .balance import Mirror as Mirror
+    from .balance import PowerOfTwoChoices as PowerOfTwoChoices
+    from .balance import Random as Random
+    from .balance import RoundRobin as RoundRobin
+    from .balance import Server as Server
+    from .balance import Sticky as Sticky
+    from .balance import WeightedRoundRobin as WeightedRoundRobin
+    from .config import Configuration as Configuration
+    from .config import load_config as load_config
+    from .config import read_config as read_config
+    from .routing import Match as Match
+    from .routing import Route as Route
+    from .routing import RouteTable as RouteTable
+    from .rules import Rule as Rule
+    from .rules import parse_rule as parse_rule
+    from .rules import translate as translate
+    from .runtime import Runtime as Runtime
+    from .runtime import Watcher as Watcher
+    from .runtime import build as build
+
 __version__ = "0.1.0"
+
+__all__ = [
+    # errors
+    "ConfigError",
+    "NoServerAvailable",
+    "Problem",
+    "ProviderError",
+    "RoutekitError",
+    "RuleSyntaxError",
+    # requests and rules
+    "Headers",
+    "Request",
+    "Rule",
+    "parse_rule",
+    "translate",
+    # routing
+    "Match",
+    "Route",
+    "RouteTable",
+    # balancers
+    "Failover",
+    "LeastRequests",
+    "Mirror",
+    "PowerOfTwoChoices",
+    "Random",
+    "RoundRobin",
+    "Server",
+    "Sticky",
+    "WeightedRoundRobin",
+    # configuration and runtime
+    "Configuration",
+    "Runtime",
+    "Watcher",
+    "build",
+    "load_config",
+    "read_config",
+]
+
+_LAZY = {
+    "Rule": ".rules",
+    "parse_rule": ".rules",
+    "translate": ".rules",
+    "Match": ".routing",
+    "Route": ".routing",
+    "RouteTable": ".routing",
+    "Failover": ".balance",
+    "LeastRequests": ".balance",
+    "Mirror": ".balance",
+    "PowerOfTwoChoices": ".balance",
+    "Random": ".balance",
+    "RoundRobin": ".balance",
+    "Server": ".balance",
+    "Sticky": ".balance",
+    "WeightedRoundRobin": ".balance",
+    "Configuration": ".config",
+    "load_config": ".config",
+    "read_config": ".config",
+    "Runtime": ".runtime",
+    "Watcher": ".runtime",
+    "build": ".runtime",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'routekit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,219 @@
+"""The ``routekit`` command line: check, list and explain configurations, migrate v1 to v3.
+
+``routekit check FILE…``     validate static and dynamic files; every problem, exit 1 if any error
+``routekit routes FILE…``    the route table of each entry point, in priority order
+``routekit match FILE… --url URL``  the router that wins for a request, and why the others lost
+``routekit migrate FILE --to v3``   a v1 configuration (TOML, labels or rules) as v3 TOML
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from .errors import Problem, RoutekitError
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    """Run the command line with *argv* (default: ``sys.argv[1:]``); return the exit status."""
+    out = out or sys.stdout
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(out)
+        return EXIT_USAGE
+    try:
+        status: int = args.run(args, out)
+    except (OSError, RoutekitError) as exc:
+        print(f"routekit {args.command}: {exc}", file=out)
+        return EXIT_PROBLEMS
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="routekit", description="Traefik-style routing: check, inspect and migrate configs."
+    )
+    parser.set_defaults(command=None)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    check = sub.add_parser("check", help="validate static and dynamic configuration files")
+    check.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    check.set_defaults(command="check", run=_check)
+
+    routes = sub.add_parser("routes", help="print the route table in priority order")
+    routes.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    routes.add_argument("--entry-point", "-e", help="only this entry point")
+    routes.set_defaults(command="routes", run=_routes)
+
+    match = sub.add_parser("match", help="show which router takes a request, and why")
+    match.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    match.add_argument("--url", required=True, help="absolute URL, e.g. http://a.com/api")
+    match.add_argument("--method", "-X", default="GET")
+    match.add_argument(
+        "--header", "-H", action="append", default=[], metavar="K:V", help="request header"
+    )
+    match.add_argument("--client-ip", help="the connection's address, for ClientIP rules")
+    match.add_argument("--entry-point", "-e", help="entry point (default: the first one)")
+    match.set_defaults(command="match", run=_match)
+
+    migrate = sub.add_parser("migrate", help="translate a v1 configuration into v3 TOML")
+    migrate.add_argument("file", type=Path, metavar="FILE")
+    migrate.add_argument("--to", choices=["v3"], default="v3")
+    migrate.add_argument(
+        "--from",
+        dest="kind",
+        choices=["auto", "toml", "labels", "rules"],
+        default="auto",
+        help="what FILE holds (default: detect)",
+    )
+    migrate.set_defaults(command="migrate", run=_migrate)
+    return parser
+
+
+def _print_problems(problems: Sequence[Problem], out: TextIO) -> None:
+    for problem in problems:
+        print(f"{problem.severity}: {problem}", file=out)
+
+
+# -- check ---------------------------------------------------------------------------------------
+
+
+def _check(args: argparse.Namespace, out: TextIO) -> int:
+    from .config import Configuration, StaticConfiguration, read_config
+
+    failed = False
+    for path in args.files:
+        result = read_config(path)
+        _print_problems(result.problems, out)
+        if result.errors:
+            failed = True
+            print(f"{path}: {len(result.errors)} error(s)", file=out)
+            continue
+        config = result.config
+        if isinstance(config, StaticConfiguration):
+            eps = ", ".join(f"{n} ({ep.address})" for n, ep in config.entry_points.items())
+            providers = ", ".join(_enabled_providers(config)) or "none"
+            print(
+                f"{path}: ok — static configuration; entry points: {eps or 'none'}; "
+                f"providers: {providers}",
+                file=out,
+            )
+        else:
+            assert isinstance(config, Configuration)
+            http = config.http
+            print(
+                f"{path}: ok — dynamic configuration; {len(http.routers)} router(s), "
+                f"{len(http.services)} service(s), {len(http.middlewares)} middleware(s), "
+                f"{len(config.tcp.routers)} TCP router(s)",
+                file=out,
+            )
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def _enabled_providers(static: object) -> list[str]:
+    import attrs
+
+    providers = static.providers  # type: ignore[attr-defined]
+    return [
+        field.name
+        for field in attrs.fields(type(providers))
+        if field.name != "throttle_duration" and getattr(providers, field.name) is not None
+    ]
+
+
+# -- routes and match ----------------------------------------------------------------------------
+
+
+def _runtime(files: Sequence[Path], out: TextIO) -> Runtime:
+    """Serve *files* once through the file provider and the watcher, as ``serve`` would."""
+    import anyio
+
+    from .providers import FileProvider
+    from .runtime import Watcher
+
+    watcher = Watcher([FileProvider(files, watch=False)], throttle=0)
+    anyio.run(watcher.run)
+    problems = [p for ps in watcher.problems.values() for p in ps]
+    _print_problems((*problems, *watcher.runtime.problems), out)
+    return watcher.runtime
+
+
+def _routes(args: argparse.Namespace, out: TextIO) -> int:
+    runtime = _runtime(args.files, out)
+    names = [args.entry_point] if args.entry_point else sorted(runtime.tables)
+    for name in names:
+        table = runtime.tables.get(name)
+        if table is None:
+            print(f"no entry point {name!r} (have: {', '.join(sorted(runtime.tables))})", file=out)
+            return EXIT_PROBLEMS
+        print(f"entry point {name}:", file=out)
+        print(f"  {'priority':>8}  {'router':<28} {'service':<24} rule", file=out)
+        for route in table.routes:
+            service = getattr(route.target, "service_name", route.target)
+            chain = getattr(route.target, "middlewares", ())
+            if chain:
+                service = f"{service} [{', '.join(type(m).type_key for m in chain)}]"
+            print(f"  {route.priority:>8}  {route.name:<28} {service!s:<24} {route.rule}", file=out)
+    return EXIT_OK
+
+
+def _match(args: argparse.Namespace, out: TextIO) -> int:
+    from .request import Request
+
+    headers = []
+    for item in args.header:
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            print(f"--header expects NAME:VALUE, got {item!r}", file=out)
+            return EXIT_USAGE
+        headers.append((name.strip(), value.strip()))
+    try:
+        request = Request.from_url(
+            args.url, method=args.method, headers=headers, client_ip=args.client_ip
+        )
+    except ValueError as exc:
+        print(f"--url: {exc}", file=out)
+        return EXIT_USAGE
+    runtime = _runtime(args.files, out)
+    if not runtime.tables:
+        print("no routers", file=out)
+        return EXIT_PROBLEMS
+    entry_point = args.entry_point or sorted(runtime.tables)[0]
+    table = runtime.tables.get(entry_point)
+    if table is None:
+        print(f"no entry point {entry_point!r}", file=out)
+        return EXIT_PROBLEMS
+    explanation = table.explain(request)
+    print(f"entry point {entry_point}: {request.method} {args.url}", file=out)
+    print(explanation, file=out)
+    return EXIT_OK if explanation.winner is not None else EXIT_PROBLEMS
+
+
+# -- migrate -------------------------------------------------------------------------------------
+
+
+def _migrate(args: argparse.Namespace, out: TextIO) -> int:
+    from ._migrate import migrate_text
+
+    text = args.file.read_text(encoding="utf-8")
+    result, problems = migrate_text(text, kind=args.kind, source=str(args.file))
+    _print_problems(problems, sys.stderr if out is sys.stdout else out)
+    out.write(result)
+    return EXIT_PROBLEMS if any(p.severity == "error" for p in problems) else EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""The ``routekit`` command line, run as a user runs it: a real subprocess on real files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from routekit.config import Configuration, read_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DYNAMIC = """\
+[http.routers.api]
+rule = "Host(`api.example.com`) && PathPrefix(`/v1`)"
+service = "api"
+
+[http.routers.web]
+rule = "Host(`example.com`) || Host(`www.example.com`)"
+service = "web"
+
+[[http.services.api.loadBalancer.servers]]
+url = "http://10.0.0.1:8080"
+
+[[http.services.web.loadBalancer.servers]]
+url = "http://10.0.0.2:8080"
+"""
+
+V1 = """\
+[frontends.legacy]
+backend = "legacy"
+  [frontends.legacy.routes.r1]
+  rule = "Host:api.example.com;PathPrefixStrip:/old"
+
+[backends.legacy.servers.s1]
+url = "http://10.0.0.3:8080"
+weight = 3
+"""
+
+
+def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "routekit", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    dynamic = tmp_path / "dynamic.toml"
+    dynamic.write_text(DYNAMIC)
+    v1 = tmp_path / "v1.toml"
+    v1.write_text(V1)
+    return dynamic, v1
+
+
+def test_check_ok_static_and_dynamic(files: tuple[Path, Path], tmp_path: Path) -> None:
+    compat = sorted((ROOT / "docs" / "compat").glob("*.toml"))
+    result = run("check", *files, *compat, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert "dynamic.toml: ok — dynamic configuration; 2 router(s), 2 service(s)" in result.stdout
+    assert "docker-v1.toml: ok — static configuration" in result.stdout
+    assert "providers: docker" in result.stdout
+
+
+def test_check_reports_every_problem_with_its_place(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        DYNAMIC
+        + '\n[http.routers.broken]\nrule = "Host(`a.com`"\nservice = "apii"\n'
+        + '\n[http.routers.typo]\nrule = "Path(`/x`)"\nservise = "web"\n'
+    )
+    result = run("check", bad, cwd=tmp_path)
+    assert result.returncode == 1
+    out = result.stdout
+    assert "bad.toml:16:1: http.routers.broken.rule" in out  # file:line:column and path
+    assert "bad.toml:17:1: http.routers.broken.service: unknown service 'apii'" in out
+    assert "(did you mean 'api'?)" in out
+    assert "^" in out  # the caret under the rule
+    assert "servise" in out and "did you mean" in out
+    assert "error(s)" in out
+
+
+def test_check_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = run("check", tmp_path / "nope.toml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "nope.toml" in result.stdout and "No such file" in result.stdout
+
+
+def test_routes_prints_priority_order(files: tuple[Path, Path], tmp_path: Path) -> None:
+    result = run("routes", *files, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout
+    lines = [ln.split() for ln in result.stdout.splitlines() if "@file" in ln]
+    assert [ln[1] for ln in lines] == ["web@file", "api@file", "legacy@file"]
+    assert [int(ln[0]) for ln in lines] == [46, 44, 41]  # v1 priority kept explicitly
+    assert "[stripPrefix]" in result.stdout  # the v1 modifier became a middleware
+
+
+def test_match_explains_the_decision(files: tuple[Path, Path], tmp_path: Path) -> None:
+    result = run(
+        "match", *files, "--url", "http://api.example.com/old/x", "-H", "X-A: 1", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stdout
+    assert "winner: legacy@file" in result.stdout
+    assert "Host(`example.com`) did not match host 'api.example.com'" in result.stdout
+    assert "PathPrefix(`/v1`) did not match path '/old/x'" in result.stdout
+
+    miss = run("match", *files, "--url", "http://nowhere.org/", cwd=tmp_path)
+    assert miss.returncode == 1
+    assert "no route matched (404)" in miss.stdout
+
+    bad = run("match", *files, "--url", "/relative", cwd=tmp_path)
+    assert bad.returncode == 2 and "absolute URL" in bad.stdout
+
+
+def test_migrate_v1_toml_keeps_priorities(files: tuple[Path, Path], tmp_path: Path) -> None:
+    result = run("migrate", files[1], "--to", "v3", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    migrated = tmp_path / "migrated.toml"
+    migrated.write_text(result.stdout)
+    config = read_config(migrated).config
+    assert isinstance(config, Configuration)
+    router = config.http.routers["legacy"]
+    assert router.rule == "Host(`api.example.com`) && PathPrefix(`/old`)"
+    assert router.priority == len("Host:api.example.com;PathPrefixStrip:/old")
+    (mw,) = router.middlewares
+    assert config.http.middlewares[mw].prefixes == ("/old",)  # type: ignore[union-attr]
+    weights = [s.weight for s in config.http.services["legacy"].load_balancer.servers]  # type: ignore[union-attr]
+    assert weights == [3]
+
+
+def test_migrate_rules_and_labels(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.txt"
+    rules.write_text("# one rule a line\nHost:a.com;PathPrefixStrip:/api\nHost:b.com,c.com\n")
+    result = run("migrate", rules, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert 'rule = "Host(`a.com`) && PathPrefix(`/api`)"' in result.stdout
+    assert 'rule = "Host(`b.com`) || Host(`c.com`)"' in result.stdout
+    assert "priority = 31" in result.stdout and "stripPrefix" in result.stdout
+
+    labels = tmp_path / "labels.txt"
+    labels.write_text(
+        "traefik.frontend.rule=Host:web.example.com\ntraefik.port=8080\ntraefik.weight=5\n"
+    )
+    result = run("migrate", labels, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Host(`web.example.com`)" in result.stdout
+    assert "weight = 5" in result.stdout and ":8080" in result.stdout
+
+
+def test_no_command_prints_help(tmp_path: Path) -> None:
+    result = run(cwd=tmp_path)
+    assert result.returncode == 2 and "check" in result.stdout
