@@ -13,11 +13,17 @@ ROUTES = [
     Route("api", "Host(`api.example.com`) && PathPrefix(`/v1`)", target="api-v1"),
     Route("api-legacy", "Host:api.example.com;PathPrefixStrip:/legacy", target="api-legacy"),
     Route("web", "Host(`example.com`) || Host(`www.example.com`)", target="website"),
-    Route("admin", "Host(`example.com`) && PathPrefix(`/admin`) && !ClientIP(`10.0.0.0/8`)",
-          target="forbidden"),
+    Route(
+        "admin",
+        "Host(`example.com`) && PathPrefix(`/admin`) && !ClientIP(`10.0.0.0/8`)",
+        target="forbidden",
+    ),
     Route("static", "PathRegexp(`\\.(css|js|png)$`)", target="cdn", priority=1),
-    Route("shop", parse_rule("Host(`shop.example.com`, `store.example.com`)", syntax="v2"),
-          target="shop"),
+    Route(
+        "shop",
+        parse_rule("Host(`shop.example.com`, `store.example.com`)", syntax="v2"),
+        target="shop",
+    ),
 ]
 
 SAMPLES = [

@@ -76,7 +76,8 @@ def test_compose_replicas_share_one_frontend_and_backend() -> None:
     )
     assert problems == ()
     ((_name, router),) = config.http.routers.items()
-    assert router.rule == "Host:api.shop.docker.local"
+    assert router.rule == "Host(`api.shop.docker.local`)"
+    assert router.priority == len("Host:api.shop.docker.local")  # the v1 priority, kept
     assert router.service == "backend-api-shop"
     lb = config.http.services["backend-api-shop"].load_balancer
     assert lb is not None
@@ -138,7 +139,7 @@ def test_segments() -> None:
     config, problems = decode(container("app", labels, ports=(80, 9000)))
     assert problems == ()
     assert config.http.routers["frontend-web-app-web"].service == "backend-app-web"
-    assert config.http.routers["frontend-admin-app-admin"].rule == "Host:admin.example"
+    assert config.http.routers["frontend-admin-app-admin"].rule == "Host(`admin.example`)"
     admin = config.http.services["backend-app-admin"].load_balancer
     assert admin is not None and [(s.url, s.weight) for s in admin.servers] == [
         ("http://172.17.0.2:9000", 2)
@@ -182,7 +183,7 @@ def test_consul_v1_tags() -> None:
     config, problems = labels_to_config([c], domain="consul.local")
     assert problems == ()
     ((_, router),) = config.http.routers.items()
-    assert router.rule == "Host:api.consul.local"
+    assert router.rule == "Host(`api.consul.local`)"
     lb = config.http.services["backend-api"].load_balancer
     assert lb is not None and [(s.url, s.weight) for s in lb.servers] == [
         ("http://10.1.0.5:8080", 3)
