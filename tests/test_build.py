@@ -189,6 +189,43 @@ def test_unchanged_services_keep_their_balancer_and_changed_ones_keep_state() ->
     assert {new_api.pick().url for _ in range(5)} == {"http://10.0.0.3:80"}
 
 
+NESTED = """
+[http.routers.r]
+rule = "Host(`a.com`)"
+service = "split"
+[http.services.split.weighted]
+services = [{ name = "v1", weight = 1 }, { name = "v2", weight = 1 }]
+[http.services.v1.loadBalancer]
+strategy = "leasttime"
+servers = [{ url = "http://a:1" }, { url = "http://b:1" }]
+[http.services.v2.loadBalancer]
+servers = [{ url = "http://c:1" }]
+"""
+
+
+def test_in_flight_requests_carry_over_into_a_changed_nested_service() -> None:
+    first = build(cfg(NESTED))
+    lease = first.services["v1"].acquire()
+    assert lease.server.url == "http://a:1"
+    grown = NESTED.replace(
+        '{ url = "http://b:1" }]', '{ url = "http://b:1" }, { url = "http://d:1" }]'
+    )
+    second = build(cfg(grown), previous=first)
+    v1 = second.services["v1"]
+    assert (
+        v1 is not first.services["v1"] and second.services["split"] is not first.services["split"]
+    )
+    # The request still in flight on a:1 counts on the new balancer: least-requests avoids it.
+    assert {c.name: c.inflight for c in v1.statistics().children} == {
+        "http://a:1": 1,
+        "http://b:1": 0,
+        "http://d:1": 0,
+    }
+    assert v1.pick().url != "http://a:1"
+    lease.release()  # a lease taken before the reload releases on the new balancer
+    assert all(c.inflight == 0 for c in v1.statistics().children)
+
+
 def test_qualified_names_use_provider_precedence() -> None:
     text = """
 [http.routers."a@file"]

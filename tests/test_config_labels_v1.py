@@ -61,11 +61,44 @@ def test_container_without_labels_is_v1_when_the_provider_has_a_domain() -> None
     assert set(config.http.services) == {"whoami"}  # no domain: v2 defaults
 
 
-def test_no_rule_and_no_domain_gives_no_frontend() -> None:
+def test_no_rule_and_no_domain_leaves_the_container_out_with_a_warning() -> None:
+    # v1.7 containerFilter: "Filtering container with empty frontend rule" — no frontend and
+    # no backend either; routekit says so.
     config, problems = decode(container("x", {"traefik.port": "80"}), domain="")
-    assert config.http.routers == {}
-    assert set(config.http.services) == {"backend-x"}
-    assert problems[0].severity == "warning"
+    assert config == Configuration()
+    (problem,) = problems
+    assert problem.severity == "warning"
+    assert str(problem) == (
+        "container 'x': no frontend rule and no domain: the container is not served "
+        "(set traefik.frontend.rule or traefik.domain)"
+    )
+
+
+def test_one_segment_without_a_rule_leaves_the_whole_container_out() -> None:
+    labels = {"traefik.web.port": "80", "traefik.web.frontend.rule": "Host:web.example",
+              "traefik.admin.port": "9000"}  # fmt: skip
+    config, problems = decode(container("app", labels, ports=(80, 9000)), domain="")
+    assert config == Configuration()
+    assert [p.severity for p in problems] == ["warning"]
+
+
+def test_frontends_are_numbered_among_the_containers_served() -> None:
+    # v1.7 names a frontend "<rule>-<idx>", idx counting only the containers its filter kept.
+    config, problems = decode(
+        container("a-off", {"traefik.enable": "false"}),
+        container("b-noport", {}, ports=()),
+        container("c-web", {"traefik.port": ""}),  # empty: the detected port is used
+        container("d-api", {}),
+    )
+    assert sorted(config.http.routers) == [
+        "frontend-Host-c-web-docker-local-0",
+        "frontend-Host-d-api-docker-local-1",
+    ]
+    lb = config.http.services["backend-c-web"].load_balancer
+    assert lb is not None and [s.url for s in lb.servers] == ["http://172.17.0.2:80"]
+    assert [(p.message, p.source) for p in problems] == [
+        ("no port: the container exposes none", "container 'b-noport'")
+    ]
 
 
 def test_compose_replicas_share_one_frontend_and_backend() -> None:

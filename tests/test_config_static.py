@@ -135,3 +135,41 @@ def test_wrong_types_in_static_files_are_errors() -> None:
         "entryPoints.web.address",
         "error",
     ) in messages
+
+
+def test_every_v1_provider_section_is_read() -> None:
+    text = """
+[consul]
+endpoint = "127.0.0.1:8500"
+prefix = "/kv"
+[etcd]
+endpoint = "127.0.0.1:2379"
+[redis]
+endpoint = "127.0.0.1:6379"
+[zookeeper]
+endpoint = "127.0.0.1:2181"
+[kubernetes]
+namespaces = ["default"]
+[file]
+filename = "rules.toml"
+watch = true
+"""
+    config, problems = loads_static(text)
+    assert problems == []
+    p = config.providers
+    assert p.consul is not None and (p.consul.endpoints, p.consul.root_key) == (
+        ("127.0.0.1:8500",),
+        "kv",
+    )
+    assert p.etcd is not None and p.etcd.endpoints == ("127.0.0.1:2379",)
+    assert p.redis is not None and p.zookeeper is not None
+    assert p.kubernetes is not None and p.kubernetes.namespaces == ("default",)
+    assert p.file is not None and (p.file.filename, p.file.watch) == ("rules.toml", True)
+
+
+def test_a_provider_routekit_does_not_have_is_a_warning_not_silence() -> None:
+    config, problems = loads_static("[providers.kubernetesCRD]\n[providers.docker]\n")
+    assert config.providers.docker is not None and config.providers.kubernetes is None
+    assert [(p.path, p.severity, p.message) for p in problems] == [
+        ("providers.kubernetesCRD", "warning", "'kubernetesCRD' is not used by routekit; ignored")
+    ]

@@ -39,6 +39,20 @@ def test_unknown_service_is_reported_with_did_you_mean_and_the_router_left_out()
     assert list(config.http.routers) == ["api"]  # type: ignore[attr-defined]
 
 
+def test_an_unknown_reference_without_a_close_name_lists_the_known_ones() -> None:
+    text = GOOD + (
+        '[http.routers.web]\nrule = "Host(`w`)"\nservice = "zzz"\nmiddlewares = ["auth"]\n'
+        '[http.routers.none]\nrule = "Host(`n`)"\nservice = ""\n'
+    )
+    problems, config = _check(text)
+    assert problems == [
+        "http.routers.web.service: unknown service 'zzz' (known: api)",
+        "http.routers.web.middlewares: unknown middleware 'auth' (no middleware is defined)",
+        "http.routers.none.service: no service given (name a service here)",
+    ]
+    assert list(config.http.routers) == ["api"]  # type: ignore[attr-defined]
+
+
 def test_problem_sources_point_into_the_file() -> None:
     text = GOOD + '[http.routers.bad]\nrule = "Host(`b`)"\nservice = "apii"\n'
     config, _ = loads_dynamic(text, source="d.toml")

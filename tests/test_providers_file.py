@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from routekit import ConfigError
-from routekit.config import Configuration, HTTPConfiguration, Router
+from routekit.config import Configuration, Conflict, HTTPConfiguration, Router
 from routekit.providers import FileProvider, Provider, Snapshot, StaticProvider
 
 pytestmark = pytest.mark.anyio
@@ -97,6 +97,24 @@ async def test_broken_file_keeps_its_last_good_version(tmp_path: Path) -> None:
     await stream.aclose()  # type: ignore[attr-defined]
 
 
+async def test_a_file_caught_half_written_is_not_served(tmp_path: Path) -> None:
+    path = tmp_path / "dyn.toml"
+    write(path, router_file("a"))
+    provider = FileProvider(path, poll_interval=0.5)
+    stream = provider.watch()
+    await next_snapshot(stream)
+    full = router_file("a", "b", "c")
+    # An editor writing in two steps: the first half is valid TOML on its own (a router whose
+    # service is not written yet).  Seen by at most one poll, it is never read.
+    write(path, full[: full.index("[http.routers.c]")])
+    await anyio.sleep(0.05)
+    write(path, full)
+    snap = await next_snapshot(stream, within=3.0)
+    assert sorted(snap.config.http.routers) == ["a", "b", "c"]
+    assert snap.problems == ()
+    await stream.aclose()  # type: ignore[attr-defined]
+
+
 async def test_directory_is_read_recursively_skipping_hidden_and_other_files(
     tmp_path: Path,
 ) -> None:
@@ -118,6 +136,25 @@ async def test_conflicting_definitions_across_files_are_reported(tmp_path: Path)
     assert "same" not in snap.config.http.routers
     conflict = next(p for p in snap.errors if p.path == "http.routers.same")
     assert "defined multiple times" in conflict.message
+
+
+async def test_a_conflicting_new_file_does_not_take_a_serving_route_down(tmp_path: Path) -> None:
+    write(tmp_path / "a.toml", router_file("same"))
+    provider = FileProvider(tmp_path, poll_interval=0.02)
+    stream = provider.watch()
+    first = await next_snapshot(stream)
+    serving = first.config.http.routers["same"]
+    write(tmp_path / "b.toml", router_file("same").replace("same.example", "other.example"))
+    second = await next_snapshot(stream)
+    assert second.config.http.routers["same"] == serving
+    (conflict,) = second.errors
+    assert isinstance(conflict, Conflict) and conflict.kept_previous
+    assert conflict.origins == (str(tmp_path / "a.toml"), str(tmp_path / "b.toml"))
+    assert conflict.hint == "the previous definition keeps serving"
+    (tmp_path / "b.toml").unlink()
+    third = await next_snapshot(stream)
+    assert third.config.http.routers["same"] == serving and third.problems == ()
+    await stream.aclose()  # type: ignore[attr-defined]
 
 
 async def test_v1_file_and_not_utf8_file(tmp_path: Path) -> None:

@@ -162,8 +162,12 @@ def v1_labels_config(
     if not containers:
         return None
     b = _Builder()
-    for index, container in enumerate(containers):
-        _container(container, index, ctx, b, problems)
+    # v1.7 numbers frontends by the position among the containers its filter kept
+    # (``for idx, container := range filteredContainers``): left-out ones take no number.
+    index = 0
+    for container in containers:
+        if _container(container, index, ctx, b, problems):
+            index += 1
     config, found = decode_v1(b.data, b.locate)
     problems.extend(found)
     return config
@@ -171,7 +175,8 @@ def v1_labels_config(
 
 def _container(
     c: ContainerInfo, index: int, ctx: V1Context, b: _Builder, problems: list[Problem]
-) -> None:
+) -> bool:
+    """Add the frontends and backends of one container; return whether it passed the filter."""
     labels = {k: v for k, v in c.labels.items() if k.lower().startswith("traefik.")}
     enable = labels.get("traefik.enable")
     if enable is not None and enable.strip().lower() not in ("true", "false", "1", "0"):
@@ -182,10 +187,10 @@ def _container(
                 label_source(c, "traefik.enable"),
             )
         )
-        return
+        return False
     exposed = ctx.exposed_by_default if enable is None else enable.strip().lower() in ("true", "1")
     if not exposed or c.state != "running" or c.health not in (None, "", "healthy"):
-        return
+        return False
     segments: dict[str, dict[str, str]] = {"": {}}
     for key in sorted(labels):
         m = _SEGMENT.match(key)
@@ -195,16 +200,72 @@ def _container(
         else:
             prop = "traefik." + m.group("prop")
             segments.setdefault(m.group("segment"), {})[prop] = key
-    named = [s for s in segments if s]
-    shared = segments[""]
-    if not named:
-        _segment(c, index, "", {k: (v, k) for k, v in shared.items()}, ctx, b, problems)
-        return
-    for seg in named:
-        # A segment inherits the container-wide labels and overrides them with its own.
-        own = {prop: (labels[key], key) for prop, key in segments[seg].items()}
-        merged = {k: (v, k) for k, v in shared.items()} | own
-        _segment(c, index, seg, merged, ctx, b, problems)
+    shared = {k: (v, k) for k, v in segments[""].items()}
+    # A segment inherits the container-wide labels and overrides them with its own.
+    views = [
+        (seg, shared | {prop: (labels[key], key) for prop, key in props.items()})
+        for seg, props in segments.items()
+        if seg
+    ] or [("", shared)]
+    if not all(_passes(c, view, ctx, problems) for _, view in views):
+        return False
+    for seg, view in views:
+        _segment(c, index, seg, view, ctx, b, problems)
+    return True
+
+
+def _getter(labels: Mapping[str, tuple[str, str]]) -> Any:
+    """``get(prop)``: the (value, label key) of ``traefik.<prop>``, whatever its case, or None."""
+
+    def get(prop: str) -> tuple[str, str] | None:
+        for key, item in labels.items():
+            if key.lower() == f"traefik.{prop}":
+                return item
+        return None
+
+    return get
+
+
+def _port(c: ContainerInfo, get: Any) -> str | int | None:
+    # An empty traefik.port falls back to the detected port (v1.7 getPort).
+    item = get("port")
+    if item is not None and item[0].strip():
+        return str(item[0]).strip()
+    return pick_port(c)
+
+
+def _passes(
+    c: ContainerInfo, labels: Mapping[str, tuple[str, str]], ctx: V1Context, problems: list[Problem]
+) -> bool:
+    """v1.7 ``containerFilter`` for one segment: it needs a frontend rule and a port.
+
+    A container one of whose segments fails is left out entirely (no frontend, no backend), as
+    in Traefik; routekit says why instead of leaving it out silently.
+    """
+    get = _getter(labels)
+    if not _rule(c, get, ctx)[0]:
+        problems.append(
+            Problem(
+                "",
+                "no frontend rule and no domain: the container is not served",
+                label_source(c, None),
+                "set traefik.frontend.rule or traefik.domain",
+                severity="warning",
+            )
+        )
+        return False
+    if _port(c, get) is None:
+        item = get("port")
+        problems.append(
+            Problem(
+                "",
+                "no port: the container exposes none",
+                label_source(c, item[1] if item else None),
+                "set a traefik.port label",
+            )
+        )
+        return False
+    return True
 
 
 def _segment(  # noqa: PLR0917 - the segment's whole context, passed once
@@ -216,12 +277,7 @@ def _segment(  # noqa: PLR0917 - the segment's whole context, passed once
     b: _Builder,
     problems: list[Problem],
 ) -> None:
-    def get(prop: str) -> tuple[str, str] | None:
-        for key, item in labels.items():
-            if key.lower() == f"traefik.{prop}":
-                return item
-        return None
-
+    get = _getter(labels)
     compose = c.compose
     service = c.base_name
     backend_label = get("backend")
@@ -232,19 +288,9 @@ def _segment(  # noqa: PLR0917 - the segment's whole context, passed once
     backend = "backend-" + normalize(base)
     # Server: protocol://ip:port, weight (default 1).
     port_item = get("port")
-    port: str | int | None = port_item[0] if port_item else pick_port(c)
+    port = _port(c, get)  # never None: _passes checked it
     network = get("docker.network")
     src = port_item[1] if port_item else None
-    if port in (None, ""):
-        problems.append(
-            Problem(
-                f"backends.{backend}",
-                "no port: the container exposes none",
-                label_source(c, src),
-                "set a traefik.port label",
-            )
-        )
-        return
     ip = pick_address(c, network[0] if network else ctx.network, problems, src)
     if ip is None:
         return
@@ -261,32 +307,27 @@ def _segment(  # noqa: PLR0917 - the segment's whole context, passed once
             label_source(c, weight[1]),
         )
     # Frontend: the first container of a Compose service (+segment) defines it (v1.7).
-    rule_item = get("frontend.rule")
-    rule = rule_item[0] if rule_item else _default_rule(c, get, ctx)
+    rule, rule_key = _rule(c, get, ctx)
     if compose is not None:
         compose_key = (*compose, seg)
         if compose_key in b.seen_compose:
             _options(c, labels, backend, None, b, problems)
             return
         b.seen_compose.add(compose_key)
-    if not rule:
-        problems.append(
-            Problem(
-                "",
-                "no frontend rule and no domain: the container gets no frontend",
-                label_source(c, None),
-                "set traefik.frontend.rule or traefik.domain",
-                severity="warning",
-            )
-        )
-        _options(c, labels, backend, None, b, problems)
-        return
     name = f"{seg}-{base}" if seg else f"{rule}-{index}"
     frontend = "frontend-" + normalize(name)
-    fsrc = label_source(c, rule_item[1] if rule_item else None)
+    fsrc = label_source(c, rule_key)
     b.set(("frontends", frontend, "backend"), backend, fsrc)
     b.set(("frontends", frontend, "routes", "route-" + frontend, "rule"), rule, fsrc)
     _options(c, labels, backend, frontend, b, problems)
+
+
+def _rule(c: ContainerInfo, get: Any, ctx: V1Context) -> tuple[str, str | None]:
+    """The frontend rule and the label that set it (``None``: the default rule, maybe empty)."""
+    item = get("frontend.rule")
+    if item is not None and item[0].strip():
+        return item[0], item[1]
+    return _default_rule(c, get, ctx), None
 
 
 def _default_rule(c: ContainerInfo, get: Any, ctx: V1Context) -> str:

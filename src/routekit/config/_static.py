@@ -355,7 +355,7 @@ def _v2(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
     if "providers" in top:
         key, value = top["providers"]
         names = ("providersThrottleDuration", "docker", "file", "consulCatalog", "consul", "etcd",
-                 "redis", "zooKeeper", "kubernetesIngress", "kubernetesCRD")  # fmt: skip
+                 "redis", "zooKeeper", "kubernetesIngress")  # fmt: skip
         p = r.table(value, (key,), names, unknown="warn")
         throttle = _f(r.duration(p, "providersThrottleDuration", (key,)), 2.0)
         for name, (written, v) in p.items():

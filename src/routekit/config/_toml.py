@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import tomlkit
+import tomlkit.exceptions
 import tomlkit.items
 
-from ..errors import Problem
+from ..errors import ConfigError, Problem
 from ._decode import decode_configuration, to_data
 from ._labels_tree import Node
 from ._model import Configuration
@@ -101,44 +102,112 @@ def loads_dynamic_data(
 def dumps_dynamic(config: Configuration, *, into: str | None = None) -> str:
     """Write ``config`` as a Traefik v2/v3 dynamic TOML file.
 
-    With ``into`` (the text of an existing file), its comments and layout are kept: tables and
-    keys that still exist stay where they are, changed values are replaced in place, removed
-    elements disappear and new ones are appended.
+    With ``into`` (the text of an existing file), its comments and layout are kept: what did not
+    change is left exactly as written (key spelling, explicit default values, duration style,
+    inline or ``[[…]]`` arrays), changed values are replaced in place, list items are updated one
+    by one, removed elements disappear and new ones are appended.  Into a v1 file
+    (``frontends``/``backends``), the v1 tables are replaced by the v2/v3 ones.
+
+    Raises:
+        ConfigError: ``into`` is not valid TOML.
     """
-    doc = tomlkit.parse(into) if into is not None else tomlkit.document()
-    _merge(doc, to_data(config))
+    if into is None:
+        doc, old = tomlkit.document(), None
+    else:
+        try:
+            doc = tomlkit.parse(into)
+        except tomlkit.exceptions.ParseError as exc:
+            raise ConfigError(f"cannot write into a file that is not valid TOML: {exc}") from None
+        # What the file means now, in the writer's own terms: an element whose data did not
+        # change is left as written, and a key absent from both (a default written out) stays.
+        old = None if _V1_KEYS & {k.lower() for k in doc} else to_data(loads_dynamic(into)[0])
+    _merge(doc, to_data(config), old)
     return tomlkit.dumps(doc)
 
 
-def _merge(container: Any, data: Mapping[str, Any]) -> None:
-    for k in [k for k in container if k not in data]:
-        del container[k]
+def _find(keys: Iterable[str], key: str) -> str | None:
+    # Traefik matches file keys ignoring case; so does the writer, keeping the file's spelling.
+    lowered = key.lower()
+    return next((k for k in keys if k.lower() == lowered), None)
+
+
+def _merge(container: Any, data: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
+    """Make ``container`` (a tomlkit table) say ``data``; ``old`` is what it said before, if known.
+
+    ``old`` ``None`` means "not known": every key ``data`` lacks is removed.
+    """
+    for k in list(container):
+        if _find(data, k) is None and (old is None or _find(old, k) is not None):
+            del container[k]  # removed, or back to its default
     for k, v in data.items():
-        current = container.get(k) if k in container else None
+        name = _find(container, k)
+        current = container[name] if name is not None else None
+        known = _find(old, k) if old is not None else None
+        before = old[known] if old is not None and known is not None else None
+        if current is not None and known is not None and before == v:
+            continue  # unchanged: left exactly as written
         if isinstance(v, Mapping):
             if isinstance(current, tomlkit.items.Table | tomlkit.items.InlineTable) and not (
                 isinstance(current, tomlkit.items.InlineTable) and _has_tables(v)
             ):
-                _merge(current, v)
+                _merge(current, v, before if isinstance(before, Mapping) else None)
                 continue
-            if current is not None:
-                del container[k]
+            if name is not None:
+                del container[name]
             container[k] = _new_table(v)
-        elif isinstance(v, list) and v and all(isinstance(x, Mapping) for x in v):
-            if current is not None and _same_list(current, v):
+        elif _is_table(v):
+            if _table_list(current):
+                _merge_list(current, v, before if isinstance(before, list) else None)
                 continue
-            if current is not None:
-                del container[k]
+            if name is not None:
+                del container[name]
             aot = tomlkit.aot()
             for item in v:
-                table = tomlkit.table()
-                _merge(table, item)
-                aot.append(table)
+                aot.append(_new_table(item))
             container[k] = aot
-        else:
-            if current is not None and _plain(current) == v:
-                continue
-            container[k] = v
+        elif current is None:
+            container[k] = _indented_like_siblings(container, v)
+        elif _plain(current) != v:
+            container[name] = v  # tomlkit keeps the key's indentation and comment
+
+
+def _indented_like_siblings(container: Any, value: Any) -> Any:
+    # A key added to an indented table is indented like the table's other keys.
+    item = tomlkit.item(value)
+    if isinstance(container, tomlkit.items.Table):
+        body = container.value
+        plain = [
+            found
+            for k in body
+            if isinstance(found := body.item(k), tomlkit.items.Item)
+            and not _is_table(_plain(found))
+        ]
+        if plain:
+            item.trivia.indent = plain[-1].trivia.indent
+    return item
+
+
+def _merge_list(current: Any, new: list[Any], old: list[Any] | None) -> None:
+    # Item by item, so that the items (and their comments) that stayed are left as they are.
+    common = min(len(current), len(new))
+    for i in range(common):
+        before = old[i] if old is not None and i < len(old) else None
+        if before == new[i]:
+            continue
+        _merge(current[i], new[i], before if isinstance(before, Mapping) else None)
+    while len(current) > len(new):
+        del current[len(current) - 1]
+    for item in new[common:]:
+        # An inline array takes plain dicts (tomlkit makes them inline tables).
+        current.append(_new_table(item) if isinstance(current, tomlkit.items.AoT) else item)
+
+
+def _table_list(value: Any) -> bool:
+    if isinstance(value, tomlkit.items.AoT):
+        return True
+    return isinstance(value, tomlkit.items.Array) and all(
+        isinstance(x, tomlkit.items.InlineTable) for x in value
+    )
 
 
 def _is_table(value: Any) -> bool:
@@ -155,14 +224,10 @@ def _new_table(data: Mapping[str, Any]) -> Any:
     # Intermediate tables with only sub-tables get no header of their own ([http.routers.x], not
     # [http] + [http.routers] + [http.routers.x]), as in Traefik's documentation.
     table = tomlkit.table(is_super_table=bool(data) and all(map(_is_table, data.values())))
-    _merge(table, data)
+    _merge(table, data, None)
     return table
 
 
 def _plain(item: Any) -> Any:
     unwrap = getattr(item, "unwrap", None)
     return unwrap() if callable(unwrap) else item
-
-
-def _same_list(current: Any, new: list[Any]) -> bool:
-    return bool(_plain(current) == new)

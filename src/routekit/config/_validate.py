@@ -42,7 +42,7 @@ from ._model import (
     TCPService,
 )
 
-__all__ = ["ValidationResult", "validate"]
+__all__ = ["ValidationResult", "reference_hint", "validate"]
 
 _RULE_SYNTAXES: Final = (None, "v1", "v2", "v3")
 _STRATEGIES: Final = ("wrr", "p2c", "hrw", "leasttime")
@@ -91,14 +91,31 @@ class _Checker:
         self, element: str, field: str, name: str, known: Mapping[str, Any], what: str
     ) -> None:
         if not name:
-            self.error(element, field, f"no {what} given")
+            self.error(element, field, f"no {what} given", f"name a {what} here")
         elif "@" not in name and name not in known:
-            self.error(element, field, f"unknown {what} {name!r}", _did_you_mean(name, known))
+            self.error(
+                element, field, f"unknown {what} {name!r}", reference_hint(name, known, what)
+            )
 
 
 def _did_you_mean(name: str, known: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else None
+
+
+def reference_hint(name: str, known: Iterable[str], what: str) -> str:
+    """The hint for an unknown *what* named *name*: the closest known name, else the known ones.
+
+    ``did you mean 'api'?``, else ``known: a, b, c`` (the first five), else ``no <what> is
+    defined`` — so that every unknown reference says what to write instead.
+    """
+    names = sorted(known)
+    close = _did_you_mean(name, names)
+    if close is not None:
+        return close
+    if not names:
+        return f"no {what} is defined"
+    return "known: " + ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
 
 
 def validate(config: Configuration) -> ValidationResult:

@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from ..config import Chain, Configuration, Errors, Middleware, Router
+from ..config._validate import reference_hint
 from ..errors import Problem
 from ..routing import Route, RouteTable
 from ..rules import Rule, parse_rule
 from ._runtime import RouterTarget, Runtime
-from ._services import ServiceBuilder, did_you_mean
+from ._services import ServiceBuilder
 
 if TYPE_CHECKING:
     from ..balance import Balancer, Clock
@@ -170,7 +171,7 @@ class _Routers:
                 message = f"uses the service {router.service!r}, which is left out"
                 self._problem(f"{element}.service", message)
             else:
-                hint = did_you_mean(router.service, known)
+                hint = reference_hint(router.service, known, "service")
                 self._problem(f"{element}.service", f"unknown service {router.service!r}", hint)
             return None
         chain = self.chains.of_router(element, router.middlewares)
@@ -212,7 +213,7 @@ class _Chains:
                         f"{element}.middlewares", f"uses the middleware {ref!r}, which is left out"
                     )
                 else:
-                    hint = did_you_mean(ref, self.defs)
+                    hint = reference_hint(ref, self.defs, "middleware")
                     self._problem(f"{element}.middlewares", f"unknown middleware {ref!r}", hint)
                 return None
             out.extend(chain)
@@ -242,7 +243,7 @@ class _Chains:
             self._problem(
                 f"{element}.errors.service",
                 f"unknown or left-out service {middleware.service!r}",
-                did_you_mean(middleware.service, self.config.http.services),
+                reference_hint(middleware.service, self.config.http.services, "service"),
             )
             result = None
         self.resolved.setdefault(name, result)

@@ -17,7 +17,6 @@ balancer object (nothing lost, nothing rebuilt); one that changed is made with t
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -36,13 +35,14 @@ from ..balance import (
     WeightedRoundRobin,
 )
 from ..config import Configuration, Cookie, LoadBalancer, Service
+from ..config._validate import reference_hint
 from ..errors import ConfigError, Problem
 
 if TYPE_CHECKING:
     from ..balance import Clock
     from ._runtime import Runtime
 
-__all__ = ["ServiceBuilder", "did_you_mean"]
+__all__ = ["ServiceBuilder"]
 
 _STRATEGIES: Final[dict[str, tuple[type[Any], dict[str, Any]]]] = {
     "wrr": (WeightedRoundRobin, {}),
@@ -50,12 +50,6 @@ _STRATEGIES: Final[dict[str, tuple[type[Any], dict[str, Any]]]] = {
     "hrw": (ConsistentHash, {"key": ClientIPKey(), "algorithm": "rendezvous"}),
     "leasttime": (LeastRequests, {}),
 }
-
-
-def did_you_mean(name: str, known: Mapping[str, object]) -> str | None:
-    """``did you mean 'x'?`` for the closest known name, or ``None``."""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
 
 
 def _cookie(cookie: Cookie | None) -> StickyCookie:
@@ -132,7 +126,8 @@ class ServiceBuilder:
             if ref in self.defs:
                 self.problem(path, f"uses the service {ref!r}, which is left out")
             else:
-                self.problem(path, f"unknown service {ref!r}", did_you_mean(ref, self.defs))
+                hint = reference_hint(ref, self.defs, "service")
+                self.problem(path, f"unknown service {ref!r}", hint)
         return child
 
     def _make(self, name: str, service: Service) -> Balancer | None:
