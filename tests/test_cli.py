@@ -157,3 +157,21 @@ def test_migrate_rules_and_labels(tmp_path: Path) -> None:
 def test_no_command_prints_help(tmp_path: Path) -> None:
     result = run(cwd=tmp_path)
     assert result.returncode == 2 and "check" in result.stdout
+
+
+def test_tls_routers_are_listed_and_matched_for_https(tmp_path: Path) -> None:
+    compat = ROOT / "docs" / "compat" / "dynamic-v2.toml"
+    listed = run("routes", compat, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stdout
+    assert "entry point websecure (TLS):" in listed.stdout
+    assert "api@file" in listed.stdout.split("entry point websecure (TLS):")[1]
+
+    url = "https://api.example.com/v1/users"
+    matched = run("match", compat, "--url", url, "-e", "websecure", cwd=tmp_path)
+    assert matched.returncode == 0, matched.stdout
+    assert "winner: api@file → service api@file via [stripPrefix" in matched.stdout
+    # The same request over plain http meets the non-TLS routers only.
+    plain = run(
+        "match", compat, "--url", "http://api.example.com/v1/users", "-e", "websecure", cwd=tmp_path
+    )
+    assert plain.returncode == 1 and "no entry point 'websecure' for http" in plain.stdout

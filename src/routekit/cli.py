@@ -153,13 +153,16 @@ def _runtime(files: Sequence[Path], out: TextIO) -> Runtime:
 
 def _routes(args: argparse.Namespace, out: TextIO) -> int:
     runtime = _runtime(args.files, out)
-    names = [args.entry_point] if args.entry_point else sorted(runtime.tables)
-    for name in names:
-        table = runtime.tables.get(name)
-        if table is None:
-            print(f"no entry point {name!r} (have: {', '.join(sorted(runtime.tables))})", file=out)
+    sections = [(name, table, "") for name, table in runtime.tables.items()]
+    sections += [(name, table, " (TLS)") for name, table in runtime.tls_tables.items()]
+    if args.entry_point:
+        sections = [s for s in sections if s[0] == args.entry_point]
+        if not sections:
+            known = ", ".join(sorted({*runtime.tables, *runtime.tls_tables})) or "none"
+            print(f"no entry point {args.entry_point!r} (have: {known})", file=out)
             return EXIT_PROBLEMS
-        print(f"entry point {name}:", file=out)
+    for name, table, tls in sorted(sections, key=lambda s: (s[0], s[2])):
+        print(f"entry point {name}{tls}:", file=out)
         print(f"  {'priority':>8}  {'router':<28} {'service':<24} rule", file=out)
         for route in table.routes:
             service = getattr(route.target, "service_name", route.target)
@@ -188,13 +191,18 @@ def _match(args: argparse.Namespace, out: TextIO) -> int:
         print(f"--url: {exc}", file=out)
         return EXIT_USAGE
     runtime = _runtime(args.files, out)
-    if not runtime.tables:
+    known = sorted({*runtime.tables, *runtime.tls_tables})
+    if not known:
         print("no routers", file=out)
         return EXIT_PROBLEMS
-    entry_point = args.entry_point or sorted(runtime.tables)[0]
-    table = runtime.tables.get(entry_point)
+    entry_point = args.entry_point or known[0]
+    # https:// and wss:// URLs are routed by the routers with TLS, like the runtime does.
+    table = runtime.table_for(request, entry_point)
     if table is None:
-        print(f"no entry point {entry_point!r}", file=out)
+        print(
+            f"no entry point {entry_point!r} for {request.scheme} (have: {', '.join(known)})",
+            file=out,
+        )
         return EXIT_PROBLEMS
     explanation = table.explain(request)
     print(f"entry point {entry_point}: {request.method} {args.url}", file=out)

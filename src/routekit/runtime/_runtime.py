@@ -141,10 +141,14 @@ class Runtime:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"Runtime is immutable: cannot delete {name!r}")
 
+    def table_for(self, request: Request, entry_point: str = "web") -> RouteTable | None:
+        """The table that routes *request* on *entry_point*: TLS routers for https/wss requests."""
+        tables = self.tls_tables if request.scheme in _SECURE_SCHEMES else self.tables
+        return tables.get(entry_point)
+
     def route(self, request: Request, entry_point: str = "web") -> RoutingDecision | None:
         """Where *request*, arrived on *entry_point*, goes; ``None`` when no router matches."""
-        tables = self.tls_tables if request.scheme in _SECURE_SCHEMES else self.tables
-        table = tables.get(entry_point)
+        table = self.table_for(request, entry_point)
         if table is None:
             return None
         match = table.match(request)
