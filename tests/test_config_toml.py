@@ -328,3 +328,38 @@ def test_writing_into_a_file_changes_only_what_changed() -> None:
 def test_writing_into_broken_toml_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="not valid TOML"):
         dumps_dynamic(Configuration(), into="[http.routers\n")
+
+
+def test_auth_and_content_middlewares_round_trip() -> None:
+    from routekit.config import ContentType, DigestAuth, ForwardAuth, GrpcWeb, read_config
+
+    text = """
+[http.middlewares.auth.forwardAuth]
+address = "http://auth.local/verify"
+trustForwardHeader = true
+authResponseHeaders = ["X-User"]
+[http.middlewares.auth.forwardAuth.tls]
+insecureSkipVerify = true
+[http.middlewares.digest.digestAuth]
+users = ["test:traefik:a2688e031edb4be6a3797f3882655c05"]
+[http.middlewares.ct.contentType]
+autoDetect = true
+[http.middlewares.gw.grpcWeb]
+allowOrigins = ["*"]
+[http.middlewares.bad.forwardAuth]
+adress = "x"
+"""
+    result = read_config(text, name="mw.toml")
+    assert [str(p) for p in result.problems] == [
+        "mw.toml:15:1: http.middlewares.bad.forwardAuth.adress: unknown key 'adress' "
+        "(did you mean 'address'?)"
+    ]
+    mws = result.config.http.middlewares  # type: ignore[union-attr]
+    auth = mws["auth"]
+    assert isinstance(auth, ForwardAuth)
+    assert auth.address == "http://auth.local/verify" and auth.trust_forward_header
+    assert auth.tls is not None and auth.tls.insecure_skip_verify
+    assert isinstance(mws["digest"], DigestAuth) and isinstance(mws["gw"], GrpcWeb)
+    assert mws["ct"] == ContentType(auto_detect=True)
+    again = read_config(dumps_dynamic(result.config)).config  # type: ignore[arg-type]
+    assert again == result.config

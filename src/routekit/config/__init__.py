@@ -32,7 +32,12 @@ from ._middlewares import Buffering as Buffering
 from ._middlewares import Chain as Chain
 from ._middlewares import CircuitBreaker as CircuitBreaker
 from ._middlewares import Compress as Compress
+from ._middlewares import ContentType as ContentType
+from ._middlewares import DigestAuth as DigestAuth
 from ._middlewares import Errors as Errors
+from ._middlewares import ForwardAuth as ForwardAuth
+from ._middlewares import ForwardAuthTLS as ForwardAuthTLS
+from ._middlewares import GrpcWeb as GrpcWeb
 from ._middlewares import Headers as Headers
 from ._middlewares import InFlightReq as InFlightReq
 from ._middlewares import IPAllowList as IPAllowList
@@ -107,6 +112,11 @@ __all__ = [
     "APIConfig",
     "AddPrefix",
     "BasicAuth",
+    "ContentType",
+    "DigestAuth",
+    "ForwardAuth",
+    "ForwardAuthTLS",
+    "GrpcWeb",
     "Buffering",
     "Chain",
     "ChildHealthCheck",

@@ -20,6 +20,11 @@ __all__ = [
     "MIDDLEWARE_TYPES",
     "AddPrefix",
     "BasicAuth",
+    "ContentType",
+    "DigestAuth",
+    "ForwardAuth",
+    "ForwardAuthTLS",
+    "GrpcWeb",
     "Buffering",
     "Chain",
     "CircuitBreaker",
@@ -171,6 +176,69 @@ class BasicAuth:
 
 @final
 @attrs.frozen(kw_only=True)
+class DigestAuth:
+    """HTTP digest authentication against ``users`` (``name:realm:hash``, htdigest style)."""
+
+    type_key: ClassVar[str] = "digestAuth"
+    users: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+    users_file: str = ""
+    realm: str = "traefik"
+    remove_header: bool = False
+    header_field: str = ""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ForwardAuthTLS:
+    """The TLS client settings forwardAuth uses to reach its authentication server."""
+
+    ca: str = ""
+    cert: str = ""
+    key: str = ""
+    insecure_skip_verify: bool = False
+    ca_optional: bool = False
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ForwardAuth:
+    """Ask the server at ``address`` whether to let the request through (2xx = yes)."""
+
+    type_key: ClassVar[str] = "forwardAuth"
+    address: str = ""
+    tls: ForwardAuthTLS | None = None
+    trust_forward_header: bool = False
+    auth_response_headers: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+    auth_response_headers_regex: str = ""
+    auth_request_headers: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+    add_auth_cookies_to_response: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+    header_field: str = ""
+    forward_body: bool = False
+    max_body_size: int = -1
+    preserve_location_header: bool = False
+    preserve_request_method: bool = False
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ContentType:
+    """Let the proxy guess a missing ``Content-Type`` (``auto_detect``), or leave it unset."""
+
+    type_key: ClassVar[str] = "contentType"
+    auto_detect: bool = False
+
+
+@final
+@attrs.frozen(kw_only=True)
+class GrpcWeb:
+    """Translate gRPC-Web requests from browsers (``allow_origins``) into gRPC."""
+
+    type_key: ClassVar[str] = "grpcWeb"
+    allow_origins: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+
+
+@final
+@attrs.frozen(kw_only=True)
 class IPStrategy:
     """How the client IP is chosen: the remote address, or ``X-Forwarded-For`` at ``depth``."""
 
@@ -304,6 +372,10 @@ Middleware = (
     | RedirectRegex
     | Headers
     | BasicAuth
+    | DigestAuth
+    | ForwardAuth
+    | ContentType
+    | GrpcWeb
     | IPAllowList
     | RateLimit
     | InFlightReq
@@ -326,6 +398,10 @@ _VARIANTS: Final[tuple[type[Middleware], ...]] = (
     RedirectRegex,
     Headers,
     BasicAuth,
+    DigestAuth,
+    ForwardAuth,
+    ContentType,
+    GrpcWeb,
     IPAllowList,
     RateLimit,
     InFlightReq,
