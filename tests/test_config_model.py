@@ -71,6 +71,7 @@ def test_every_middleware_type_has_its_traefik_key() -> None:
         "addPrefix", "stripPrefix", "stripPrefixRegex", "replacePath", "replacePathRegex",
         "redirectScheme", "redirectRegex", "headers", "basicAuth", "ipAllowList", "rateLimit",
         "inFlightReq", "retry", "circuitBreaker", "compress", "buffering", "chain", "errors",
+        "digestAuth", "forwardAuth", "contentType", "grpcWeb",
     }  # fmt: skip
 
 
