@@ -21,10 +21,14 @@ from collections.abc import Callable
 from routekit import Request
 from routekit.balance import (
     ConsistentHash,
+    Failover,
     LeastRequests,
+    Mirror,
     PowerOfTwoChoices,
     Random,
     RoundRobin,
+    Sticky,
+    StickyCookie,
     WeightedRoundRobin,
 )
 
@@ -88,6 +92,9 @@ def pick_table(quick: bool) -> list[str]:
     header = ["balancer", *(f"n={n}" for n in SIZES)]
     cases: dict[str, Callable[[int], Callable[[], object]]] = {
         "WeightedRoundRobin.pick": lambda n: WeightedRoundRobin(weighted(n)).pick,
+        "WeightedRoundRobin.pick, weights 0.1-0.5": lambda n: (
+            WeightedRoundRobin([(url, w / 10) for url, w in weighted(n)]).pick
+        ),
         "peer: naive smooth WRR (nginx, O(n))": lambda n: NaiveSmoothWRR(weighted(n)).pick,
         "RoundRobin.pick": lambda n: RoundRobin([u for u, _ in weighted(n)]).pick,
         "Random.pick": lambda n: Random(weighted(n), rng=random.Random(1)).pick,
@@ -97,6 +104,11 @@ def pick_table(quick: bool) -> list[str]:
         ),
         "LeastRequests acquire+release": lambda n: acquire_release(LeastRequests(weighted(n))),
         "WeightedRoundRobin acquire+release": _wrr_lease,
+        "Sticky(WRR) acquire+release, returning client": _sticky_lease,
+        "Failover(WRR, server).pick": lambda n: (
+            Failover(WeightedRoundRobin(weighted(n), name="main"), "http://10.9.9.9:80").pick
+        ),
+        "Mirror(WRR, 10 % to WRR) acquire+release": _mirror_lease,
         "ConsistentHash ring (client IP)": lambda n: _hash_pick(n, "ring"),
         "ConsistentHash rendezvous (client IP)": lambda n: _hash_pick(n, "rendezvous"),
     }
@@ -138,6 +150,36 @@ def _wrr_lease(n: int) -> Callable[[], object]:
 
     def step() -> None:
         lb.acquire().release()
+
+    return step
+
+
+def _sticky_lease(n: int) -> Callable[[], object]:
+    # Clients that come back with the cookie of their server: the common case of a sticky service.
+    lb = Sticky(WeightedRoundRobin(weighted(n), name="svc"), StickyCookie(name="lb"))
+    requests = []
+    for _ in range(64):
+        with lb.acquire(Request()) as lease:
+            cookie = lease.set_cookies[0].split(";")[0]
+        requests.append(Request(headers={"cookie": cookie}))
+    state = {"i": 0}
+
+    def step() -> None:
+        state["i"] = (state["i"] + 1) & 63
+        lb.acquire(requests[state["i"]]).release()
+
+    return step
+
+
+def _mirror_lease(n: int) -> Callable[[], object]:
+    shadow = WeightedRoundRobin(weighted(n), name="shadow")
+    lb = Mirror(WeightedRoundRobin(weighted(n), name="main"), [(shadow, 10)])
+
+    def step() -> None:
+        lease = lb.acquire()
+        for copy in lease.mirrors:
+            copy.release()
+        lease.release()
 
     return step
 

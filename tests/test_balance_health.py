@@ -8,8 +8,10 @@ from routekit import ConfigError, NoServerAvailable
 from routekit.balance import (
     Failover,
     LeastRequests,
+    Mirror,
     PassiveHealth,
     RoundRobin,
+    Sticky,
     WeightedRoundRobin,
 )
 from routekit.testing import FakeClock
@@ -101,6 +103,20 @@ def test_cooldown_below_a_parent_ends_by_itself() -> None:
     assert top.pick().url == "http://backup"
     clock.advance(5)
     assert top.pick().url == "a1"
+
+
+def test_cooldown_deep_in_a_tree_revives_every_level_above() -> None:
+    # root -> Sticky -> mid -> Mirror -> leaf: the root learns on its own when the leaf is back.
+    clock = FakeClock()
+    leaf = WeightedRoundRobin(["http://a"], name="leaf", clock=clock, passive=PassiveHealth())
+    mid = WeightedRoundRobin([Mirror(leaf, name="copy")], name="mid", clock=clock)
+    root = WeightedRoundRobin([Sticky(mid)], name="root", clock=clock)
+    root.acquire().release(ok=False)
+    assert not root.up
+    assert repr(root) == "<WeightedRoundRobin 'root' [mid=1 down | next: none]>"
+    clock.advance(10)
+    assert root.up  # without anyone touching the leaf first
+    assert root.pick().url == "http://a"
 
 
 def test_leases_count_in_flight_at_every_level() -> None:

@@ -177,6 +177,7 @@ def test_mirror_health_is_the_main_services_and_dead_mirrors_are_skipped() -> No
     assert lb.acquire().mirrors == ()
     main.mark_down("http://main")
     assert not lb.up
+    assert repr(lb) == f"<Mirror {lb.name!r} [main: main down | mirrors: shadow=100% down]>"
     assert {parent.pick().url for _ in range(3)} == {"http://other"}
     with pytest.raises(ConfigError, match="between 0 and 100"):
         Mirror(main, [(shadow, 101)])

@@ -71,6 +71,22 @@ def test_cookie_attributes() -> None:
         StickyCookie(same_site="sometimes")
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("domain", "ex.com; Secure"),
+        ("domain", "ex.com\r\nSet-Cookie: x=1"),
+        ("domain", "ex .com"),
+        ("path", "/a;b"),
+        ("max_age", 1.5),
+        ("max_age", True),
+    ],
+)
+def test_cookie_attributes_cannot_smuggle_text_into_the_header(option: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=option):
+        StickyCookie(**{option: value})  # type: ignore[arg-type]
+
+
 def test_down_or_unknown_server_is_replaced_and_the_cookie_rewritten() -> None:
     inner = WeightedRoundRobin(["http://a", "http://b"], name="svc")
     lb = Sticky(inner, StickyCookie(name="lb"))

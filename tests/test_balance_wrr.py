@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from routekit import ConfigError, NoServerAvailable
@@ -62,6 +64,38 @@ def test_smooth_every_prefix_within_one_of_its_share(ws: list[int]) -> None:
         counts[int(lb.pick().url.removeprefix("http://s"))] += 1
         for i, w in enumerate(ws):
             assert abs(counts[i] - n * (w / 4) / total) <= 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(weights, st.sampled_from([2, 3, 4, 5, 10, 100]), st.integers(min_value=0, max_value=40))
+@example([1, 1, 8], 3, 5)  # 1/3 : 1/3 : 8/3 in plain floats breaks a tie the wrong way
+def test_decimal_weights_are_exact_like_integers(ws: list[int], den: int, offset: int) -> None:
+    floats = WeightedRoundRobin(list(zip(names(len(ws)), [w / den for w in ws], strict=True)))
+    ints = WeightedRoundRobin(list(zip(names(len(ws)), ws, strict=True)))
+    assert run(floats, offset) == run(ints, offset)  # 1.4 : 0.2 picks exactly as 7 : 1
+    window = run(floats, sum(ws))  # den · Σweights picks: each child gets den · weight
+    for i, w in enumerate(ws):
+        assert window.count(f"s{i}") == w
+
+
+def test_a_fractional_newcomer_causes_no_burst() -> None:
+    lb = WeightedRoundRobin([("a", 1), ("b", 1)])
+    run(lb, 101)
+    lb.add("c", 0.5)  # the balancer switches to halves inside; a and b keep their turns
+    after = "".join(lb.pick().url for _ in range(25))
+    assert (after.count("a"), after.count("b"), after.count("c")) == (10, 10, 5)
+    assert after.replace("c", "") == "ba" * 10 and "cc" not in after
+    lb.remove("c")  # and back to whole numbers
+    assert "".join(lb.pick().url for _ in range(4)) in ("abab", "baba")
+
+
+def test_other_floats_stay_smooth() -> None:
+    ws = [math.pi, math.e, 0.1 + 1e-9]
+    lb = WeightedRoundRobin(list(zip(names(3), ws, strict=True)))
+    counts = [0, 0, 0]
+    for n in range(1, 500):
+        counts[int(lb.pick().url.removeprefix("http://s"))] += 1
+        assert all(abs(c - n * w / sum(ws)) <= 1 for c, w in zip(counts, ws, strict=True))
 
 
 @settings(max_examples=200, deadline=None)
@@ -155,6 +189,35 @@ def test_rebuild_with_the_same_servers_continues_the_sequence(ws: list[int], don
     run(twin, done)
     new = WeightedRoundRobin.rebuild(old, children)
     assert run(new, 3 * sum(ws)) == run(twin, 3 * sum(ws))
+
+
+@settings(max_examples=150, deadline=None)
+@given(weights, st.integers(min_value=0, max_value=60), st.data())
+def test_rebuild_with_another_server_list_is_the_same_as_changing_in_place(
+    ws: list[int], done: int, data: st.DataObject
+) -> None:
+    # A reload that drops some servers and adds others continues exactly as if the running
+    # balancer had been edited: those that stayed keep their positions and their health.
+    children = list(zip(names(len(ws)), ws, strict=True))
+    old, twin = WeightedRoundRobin(children), WeightedRoundRobin(children)
+    down = data.draw(st.sets(st.sampled_from(names(len(ws)))), label="down")
+    for url in down:
+        old.mark_down(url)
+        twin.mark_down(url)
+    if any(url not in down and w for url, w in children):
+        assert run(old, done) == run(twin, done)
+    kept = data.draw(st.lists(st.sampled_from(children), unique=True), label="kept")
+    kept.sort(key=children.index)  # a reload lists the servers in their configured order
+    added = [(f"http://new{i}", w) for i, w in enumerate(data.draw(weights, label="added"))]
+    for url, w in children:
+        if (url, w) not in kept:
+            twin.remove(url)
+    for url, w in added:
+        twin.add(url, w)
+    new = WeightedRoundRobin.rebuild(old, kept + added)
+    assert all(not new.is_up(url) for url, _ in kept if url in down)
+    total = sum(w for _, w in kept + added)  # > 0: the newcomers have weight and are up
+    assert run(new, 2 * total) == run(twin, 2 * total)
 
 
 def test_rebuild_keeps_health_and_adds_newcomers_without_burst() -> None:

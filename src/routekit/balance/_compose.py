@@ -90,7 +90,7 @@ class Mirror(Balancer):
 
     `acquire` returns the main lease; ``lease.mirrors`` holds one lease per mirror to copy the
     request to (their answers are to be discarded).  Like Traefik, the choice is deterministic: a
-    mirror with ``percent=10`` gets the 10th, 20th, 30th… request, exactly 10 % of them.  A mirror
+    mirror with ``percent=10`` gets the 1st, 11th, 21st… request, exactly 10 % of them.  A mirror
     with nothing available is skipped; it never affects the main request.  The mirror is up when
     its main service is.  ``pick`` returns the main server only and copies nothing.
     """
@@ -187,7 +187,9 @@ class Mirror(Balancer):
         return BalancerStats(name=self.name, kind="Mirror", up=self.up, children=(main, *mirrors))
 
     def __repr__(self) -> str:
-        copies = ", ".join(f"{child_name(t.child)}={t.percent:g}%" for t in self._targets)
-        return (
-            f"<Mirror {self.name!r} [main: {child_name(self._main)} | mirrors: {copies or 'none'}]>"
-        )
+        def show(child: Child, extra: str = "") -> str:
+            down = isinstance(child, Balancer) and not child.up
+            return child_name(child) + extra + (" down" if down else "")
+
+        copies = ", ".join(show(t.child, f"={t.percent:g}%") for t in self._targets)
+        return f"<Mirror {self.name!r} [main: {show(self._main)} | mirrors: {copies or 'none'}]>"

@@ -101,6 +101,7 @@ class _Member:
         "key",
         "listener",
         "picks",
+        "rate",
         "seq",
         "successor",
         "weight",
@@ -130,6 +131,8 @@ class _Member:
         self.c = 0
         self.e = 0.0
         self.d = 0.0
+        # WeightedRoundRobin's weight in its internal units (`weight` times a common scale).
+        self.rate = weight
 
     def pickable(self) -> bool:
         return (
@@ -352,10 +355,12 @@ class _Group(Balancer):
         if self._members.get(m.key) is not m or not isinstance(m.child, Balancer):
             return
         m.child_up = up
-        self._update(m)
         if not up:
             # The child may come back on its own when a cool-down below it ends: remember when.
+            # Before `_update`, which may tell our own parent that we went down: the parent then
+            # asks us when we may come back (as in `_record`), at any depth of the tree.
             self._expiry_at = min(self._expiry_at, m.child._expiry())
+        self._update(m)
 
     # -- health over time --------------------------------------------------------------------------
 

@@ -66,6 +66,25 @@ def _check_path(_i: object, _a: object, value: str) -> None:
         raise ConfigError(f"StickyCookie.path must not contain ';' or line breaks, got {value!r}")
 
 
+def _check_domain(_i: object, _a: object, value: str | None) -> None:
+    # Go's net/http drops a Domain it cannot write safely; a configuration error is clearer, and
+    # a ';' or a line break would otherwise smuggle attributes or headers into the response.
+    if value is not None and (
+        not isinstance(value, str)
+        or any(c in value for c in ';,"')
+        or not value.isprintable()
+        or any(c.isspace() for c in value)
+    ):
+        raise ConfigError(
+            f"StickyCookie.domain must be a host name without spaces or ';', got {value!r}"
+        )
+
+
+def _check_max_age(_i: object, _a: object, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"StickyCookie.max_age must be a whole number of seconds, got {value!r}")
+
+
 @final
 @attrs.frozen
 class StickyCookie:
@@ -84,9 +103,9 @@ class StickyCookie:
     secure: bool = False
     http_only: bool = False
     same_site: str | None = attrs.field(default=None, validator=_check_same_site)
-    max_age: int = 0
+    max_age: int = attrs.field(default=0, validator=_check_max_age)
     path: str = attrs.field(default="/", validator=_check_path)
-    domain: str | None = None
+    domain: str | None = attrs.field(default=None, validator=_check_domain)
 
     def header(self, name: str, value: str) -> str:
         """The ``Set-Cookie`` value, attributes in the order Go's ``net/http`` writes them."""

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from fractions import Fraction
+from functools import lru_cache
 from heapq import heapify, heappop, heappush, heapreplace
-from typing import TYPE_CHECKING, ClassVar, Self, final
+from typing import TYPE_CHECKING, ClassVar, Final, Self, final
 
 from ..errors import ConfigError
 from ._group import _Group, _Member
@@ -15,6 +18,28 @@ if TYPE_CHECKING:
 __all__ = ["RoundRobin", "WeightedRoundRobin"]
 
 _Entry = tuple[float, int, _Member]
+
+#: Largest common denominator for which float weights are turned into integers.
+_MAX_SCALE: Final = 10**6
+#: Above this, floats are no longer exact integers: such weights are used as they are.
+_MAX_EXACT: Final = float(2**53)
+
+
+@lru_cache(maxsize=4096)
+def _denominator(weight: float) -> int:
+    """The denominator of *weight* read as a short fraction (5 for 1.4), or 0 if it is not one."""
+    if weight > _MAX_EXACT / _MAX_SCALE:
+        return 0
+    if weight.is_integer():
+        return 1
+    fraction = Fraction(weight).limit_denominator(_MAX_SCALE)
+    # Only when *weight* is the float nearest to that fraction, i.e. what the user wrote.
+    return fraction.denominator if float(fraction) == weight else 0
+
+
+def _rate(weight: float, scale: int) -> float:
+    """*weight* in a balancer's internal units: an exact integer when the scale allows it."""
+    return float(round(weight * scale)) if scale else weight
 
 
 @final
@@ -30,12 +55,20 @@ class WeightedRoundRobin(_Group):
     traefik-semantics §7.2).  Guarantees, for a balancer whose children did not change:
 
     - after any ``n`` picks every child's count is within 1 of ``n · weight / Σweights``;
-    - over any window of ``k · Σweights`` picks each child gets exactly ``k · weight``
-      (weights that are integers, or share a denominator with the window);
+    - over any window of ``k · Σweights`` picks each child gets exactly ``k · weight`` (when
+      these are whole numbers: weights such as 0.1, 1.4 or 2/3 qualify, see below);
     - equal weights give plain round-robin in insertion order.
+
+    Exactness needs exact arithmetic: a deadline such as ``7 / 1.4`` is not exactly 5 in binary
+    floating point, and a rounding error decides a tie differently now and then.  So weights
+    that are short fractions (a denominator up to 10⁶, as every decimal a user writes is) are
+    scaled by their common denominator into integers, whose quotients round the same way when
+    they are equal.  Other floats are used as they are; they stay smooth within 1.
 
     A child that joins, comes back up or is re-weighted starts at the current virtual time, so
     it gets its share from now on, never a catch-up burst; the others keep their positions.
+    Its turns then fall between theirs wherever it joined, so later windows of ``k · Σweights``
+    picks may be off by one; shares over time stay exact.
     Weight 0 and down children are not in the heaps at all, so they cost nothing per pick.
     """
 
@@ -46,6 +79,9 @@ class WeightedRoundRobin(_Group):
         self._v0 = 0.0
         self._n = 0
         self._w = 0.0
+        # Common denominator of the active weights (0: none, weights used as they are).  Each
+        # member's `rate` is its weight times this scale, and positions are in units of 1/scale.
+        self._scale = 1
         self._elig: list[_Entry] = []  # by deadline: may be picked now
         self._inel: list[_Entry] = []  # by eligible time: ahead of their share
 
@@ -64,6 +100,9 @@ class WeightedRoundRobin(_Group):
 
     def _activate(self, m: _Member) -> None:
         self._epoch()
+        scale = math.lcm(self._scale, _denominator(m.weight))
+        self._rescale(scale if scale <= _MAX_SCALE else 0)
+        m.rate = _rate(m.weight, self._scale)
         self._start(m, self._v0)
         self._w = self._total()
         self._place(m)
@@ -72,10 +111,9 @@ class WeightedRoundRobin(_Group):
     def _start(m: _Member, at: float) -> None:
         m.b = m.e = at
         m.c = 0
-        m.d = at + 1 / m.weight
+        m.d = at + 1 / m.rate
 
     def _deactivate(self, m: _Member) -> None:
-        self._epoch()
         for heap in (self._elig, self._inel):
             for i, entry in enumerate(heap):
                 if entry[2] is m:
@@ -83,11 +121,49 @@ class WeightedRoundRobin(_Group):
                     heap.pop()
                     heapify(heap)
                     break
+            else:
+                continue
+            break
+        else:
+            # Never scheduled: a reload left out a child it is about to take down again.
+            return
+        self._epoch()
+        self._rescale(self._common_scale(x for x in self._members.values() if x.active))
         self._w = self._total()
+
+    @staticmethod
+    def _common_scale(members: Iterable[_Member]) -> int:
+        """The common denominator of the members' weights, 0 if they have none small enough."""
+        scale = 1
+        for m in members:
+            scale = math.lcm(scale, _denominator(m.weight))
+            if not scale or scale > _MAX_SCALE:
+                return 0
+        return scale
+
+    def _rescale(self, scale: int) -> None:
+        """Move to another common scale: rates and positions (virtual times) change units.
+
+        Runs only when a weight with a new denominator comes or the last one goes; multiplying
+        every position by the same factor keeps their order.  Call `_epoch` first.
+        """
+        if scale == self._scale:
+            return
+        ratio = (self._scale or 1) / (scale or 1)
+        self._scale = scale
+        self._v0 *= ratio
+        for heap, at in ((self._elig, "d"), (self._inel, "e")):
+            for i, (_, seq, m) in enumerate(heap):
+                m.b *= ratio
+                m.e *= ratio
+                m.d *= ratio
+                m.rate = _rate(m.weight, scale)
+                heap[i] = (m.d if at == "d" else m.e, seq, m)
+            heapify(heap)
 
     def _total(self) -> float:
         # Summed afresh (not kept as a running sum) so that no float residue builds up.
-        return math.fsum(m.weight for m in self._members.values() if m.active)
+        return math.fsum(m.rate for m in self._members.values() if m.active)
 
     def _settle(self) -> _Member:
         """Order the heaps so that the top of the eligible heap is the next pick; return it.
@@ -125,8 +201,8 @@ class WeightedRoundRobin(_Group):
         c = m.c = m.c + 1
         # Positions are `b + c / weight` rather than running sums, so that equal rationals
         # compare equal and the order repeats exactly every Σweights picks.
-        m.e = m.b + c / m.weight
-        d = m.d = m.b + (c + 1) / m.weight
+        m.e = m.b + c / m.rate
+        d = m.d = m.b + (c + 1) / m.rate
         heapreplace(self._elig, (d, m.seq, m))
         return m
 
@@ -134,27 +210,34 @@ class WeightedRoundRobin(_Group):
         return self._settle().key
 
     def _adopt_positions(self, old: Self) -> None:
-        self._w = 0.0
         self._elig.clear()
         self._inel.clear()
-        now = old._now()
-        for key, m in self._members.items():
-            om = old._members.get(key)
-            if not m.active:
-                continue
+        # Children that were down or cooling in *old* are about to be taken out again by
+        # `rebuild`: leave them out of the schedule now, so that taking them out moves nothing.
+        live = [m for m in self._members.values() if m.active and m.pickable()]
+        self._scale = self._common_scale(live)
+        # Old positions are in units of 1/old scale; ours may differ if the weights changed.
+        ratio = (old._scale or 1) / (self._scale or 1)
+        now = old._now() * ratio
+        fresh = False
+        for m in live:
+            m.rate = _rate(m.weight, self._scale)
+            om = old._members.get(m.key)
             if om is not None and om.active and om.weight == m.weight:
-                m.b, m.c, m.e, m.d = om.b, om.c, om.e, om.d
+                m.b, m.c, m.e, m.d = om.b * ratio, om.c, om.e * ratio, om.d * ratio
             else:
                 self._start(m, now)
-            self._w += m.weight
-        if self._w == old._w:
-            # Same total weight: keep the exact virtual clock so the order continues bit for bit.
+                fresh = True
+        self._w = math.fsum(m.rate for m in live)
+        if not fresh and ratio == 1 and self._w == old._w:
+            # The same children: keep the exact virtual clock so the order continues bit for bit.
             self._v0, self._n = old._v0, old._n
         else:
-            self._v0, self._n = old._now(), 0
-        for m in self._members.values():
-            if m.active:
-                self._place(m)
+            # Otherwise the clock restarts from now, exactly as `add` / `remove` would do it, so a
+            # reload and the same changes made in place give the same order.
+            self._v0, self._n = now, 0
+        for m in live:
+            self._place(m)
 
 
 @final
