@@ -220,3 +220,25 @@ def test_a_rule_that_does_not_parse_is_reported_with_the_caret() -> None:
     assert problems[0].startswith("http.routers.bad.rule: ")
     assert "Host(`b`" in problems[0] and "^" in problems[0]
     assert list(config.http.routers) == ["api"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        ('sameSite = "weird"', "sameSite must be none, lax or strict, got 'weird'"),
+        ('domain = "ex.com; Secure"', "domain must be a host name without spaces or ';'"),
+        ('path = "/a;b"', "path must not contain ';' or line breaks"),
+    ],
+)
+def test_sticky_cookie_attributes_are_checked(option: str, expected: str) -> None:
+    from routekit.config import read_config
+
+    text = (
+        '[http.services.s.loadBalancer]\nservers = [{url = "http://a:80"}]\n'
+        f'[http.services.s.loadBalancer.sticky.cookie]\nname = "lb"\n{option}\n'
+    )
+    result = read_config(text, name="x.toml")
+    (problem,) = result.problems
+    assert problem.path == "http.services.s.loadBalancer.sticky.cookie"
+    assert expected in problem.message
+    assert "s" not in result.config.http.services  # type: ignore[union-attr]

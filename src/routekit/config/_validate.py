@@ -14,7 +14,7 @@ import ipaddress
 import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 import attrs
 
@@ -34,6 +34,7 @@ from ._model import (
     MAX_PRIORITY,
     MIN_PRIORITY,
     Configuration,
+    Cookie,
     HTTPConfiguration,
     Router,
     Service,
@@ -42,11 +43,13 @@ from ._model import (
     TCPService,
 )
 
+if TYPE_CHECKING:
+    from ..balance import StickyCookie
+
 __all__ = ["ValidationResult", "reference_hint", "validate"]
 
 _RULE_SYNTAXES: Final = (None, "v1", "v2", "v3")
 _STRATEGIES: Final = ("wrr", "p2c", "hrw", "leasttime")
-_SAME_SITE: Final = ("", "none", "lax", "strict")
 _URL_SCHEMES: Final = ("http", "https", "h2c")
 _STATUS_RANGE: Final = re.compile(r"^\d{3}(-\d{3})?$")
 
@@ -243,9 +246,15 @@ def _check_service(
                 f"unknown strategy {lb.strategy!r}",
                 _did_you_mean(lb.strategy, _STRATEGIES) or "use " + ", ".join(_STRATEGIES),
             )
-        cookie = lb.sticky.cookie if lb.sticky is not None else None
-        if cookie is not None and cookie.same_site.lower() not in _SAME_SITE:
-            c.error(element, "loadBalancer.sticky.cookie.sameSite", "use none, lax or strict")
+        if lb.sticky is not None:
+            try:
+                sticky_cookie(lb.sticky.cookie)
+            except ConfigError as exc:
+                # The balancer's own checks (same site, path, domain) say what is wrong.
+                message = str(exc).replace("StickyCookie.", "")
+                for attr, key in (("same_site", "sameSite"), ("max_age", "maxAge")):
+                    message = message.replace(attr, key)
+                c.error(element, "loadBalancer.sticky.cookie", message)
         hc = lb.health_check
         if hc is not None:
             if hc.path and not hc.path.startswith("/"):
@@ -414,4 +423,24 @@ def _without(config: Configuration, bad: set[str]) -> Configuration:
             routers=_keep(tcp.routers, "tcp.routers", bad),
             services=_keep(tcp.services, "tcp.services", bad),
         ),
+    )
+
+
+def sticky_cookie(cookie: Cookie | None) -> StickyCookie:
+    """The balancer's `StickyCookie` for a configured ``sticky.cookie`` (defaults when absent).
+
+    Raises:
+        ConfigError: an attribute the balancer refuses (same site, path, domain, max age).
+    """
+    from ..balance import StickyCookie
+
+    c = cookie if cookie is not None else Cookie()
+    return StickyCookie(
+        name=c.name or None,
+        secure=c.secure,
+        http_only=c.http_only,
+        same_site=c.same_site or None,
+        max_age=c.max_age,
+        path=c.path,
+        domain=c.domain or None,
     )

@@ -31,11 +31,10 @@ from ..balance import (
     PowerOfTwoChoices,
     Server,
     Sticky,
-    StickyCookie,
     WeightedRoundRobin,
 )
-from ..config import Configuration, Cookie, LoadBalancer, Service
-from ..config._validate import reference_hint
+from ..config import Configuration, LoadBalancer, Service
+from ..config._validate import reference_hint, sticky_cookie
 from ..errors import ConfigError, Problem
 
 if TYPE_CHECKING:
@@ -50,19 +49,6 @@ _STRATEGIES: Final[dict[str, tuple[type[Any], dict[str, Any]]]] = {
     "hrw": (ConsistentHash, {"key": ClientIPKey(), "algorithm": "rendezvous"}),
     "leasttime": (LeastRequests, {}),
 }
-
-
-def _cookie(cookie: Cookie | None) -> StickyCookie:
-    c = cookie if cookie is not None else Cookie()
-    return StickyCookie(
-        name=c.name or None,
-        secure=c.secure,
-        http_only=c.http_only,
-        same_site=c.same_site or None,
-        max_age=c.max_age,
-        path=c.path,
-        domain=c.domain or None,
-    )
 
 
 class ServiceBuilder:
@@ -175,7 +161,7 @@ class ServiceBuilder:
             w = service.weighted
             specs = [(c, float(s.weight)) for c, s in zip(children, w.services, strict=True)]
             group: Balancer = _group(WeightedRoundRobin, old, specs, name=name, clock=self.clock)
-            return Sticky(group, _cookie(w.sticky.cookie)) if w.sticky is not None else group
+            return Sticky(group, sticky_cookie(w.sticky.cookie)) if w.sticky is not None else group
         if service.mirroring is not None:
             mirrors = [
                 (c, float(m.percent))
@@ -223,7 +209,7 @@ class ServiceBuilder:
         group: Balancer = _group(
             cls, old, list(specs.values()), name=name, clock=self.clock, passive=passive, **options
         )
-        return Sticky(group, _cookie(lb.sticky.cookie)) if lb.sticky is not None else group
+        return Sticky(group, sticky_cookie(lb.sticky.cookie)) if lb.sticky is not None else group
 
 
 def _group(cls: Callable[..., Any], old: Balancer | None, children: Any, **options: Any) -> Any:
