@@ -67,6 +67,9 @@ def test_query_is_parsed_like_go() -> None:
     assert req.query["c"] == ("&",)
     assert req.query["k"] == ("",)
     assert "bad;pair" not in req.query
+    # Go's url.ParseQuery drops a pair whose escapes are malformed, and keeps the others.
+    req = Request(query="a=%zz&b=1&c=%4&d=%41&e%=1")
+    assert dict(req.query) == {"b": ("1",), "d": ("A",)}
 
 
 def test_headers_case_insensitive_and_multivalued() -> None:
@@ -164,6 +167,29 @@ def test_from_h11_origin_and_absolute_form() -> None:
     assert (req.host, req.path) == ("c.com", "")
     ev = h11.Request(method="OPTIONS", target="*", headers=[("Host", "d.com")])
     assert Request.from_h11(ev).path == "*"
+    # An absolute-form target without an authority leaves the Host header in charge (Go).
+    ev = h11.Request(method="GET", target="http:///x", headers=[("Host", "e.com")])
+    assert (Request.from_h11(ev).host, Request.from_h11(ev).path) == ("e.com", "/x")
+
+
+def test_from_asgi_absolute_form_target() -> None:
+    # A server may pass an absolute-form target through in raw_path (or path): its authority
+    # is the host Traefik routes on, whatever the Host header says.
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "http://b.com:81/x y",
+        "raw_path": b"http://b.com:81/x%20y",
+        "query_string": b"q=1",
+        "headers": [(b"host", b"a.com")],
+    }
+    req = Request.from_asgi(scope)
+    assert (req.host, req.path, req.raw_path, req.query["q"]) == ("b.com", "/x y", "/x%20y", ("1",))
+    del scope["raw_path"]
+    assert Request.from_asgi(scope).host == "b.com"
+    assert Request.from_asgi(
+        {"type": "http", "path": "", "headers": [(b"host", b"a.com")]}
+    ).host == ("a.com")
 
 
 _RESERVED = ":/?#[]@!$&'()*+,;=%"

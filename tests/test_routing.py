@@ -330,3 +330,24 @@ def test_shadowed_by_rules_without_a_key() -> None:
     )
     found = {s.route.name: s.by.name for s in table.shadowed()}
     assert found == {"rx-api": "rx", "plain": "modifier"}
+
+
+def test_shadowed_by_wildcard_hosts() -> None:
+    # `*.x.com` covers exactly one extra label; `*` covers every request (Traefik 3.7).
+    table = RouteTable(
+        [
+            Route("wild", "Host(`*.x.com`)", 1, priority=100),
+            Route("exact", "Host(`a.x.com`) && PathPrefix(`/api`)", 2, priority=50),
+            Route("deeper", "Host(`a.b.x.com`)", 3, priority=40),
+            Route("all", "Host(`*`)", 4, priority=30),
+            Route("low", "Host(`z.com`)", 5, priority=10),
+            Route("regexp", "HostRegexp(`q`) && Method(`GET`)", 6, priority=5),
+        ]
+    )
+    found = {s.route.name: s.by.name for s in table.shadowed()}
+    assert found == {"exact": "wild", "low": "all", "regexp": "all"}
+    for name, by in found.items():
+        assert all(
+            table.match(r).route.name != name  # type: ignore[union-attr]
+            for r in (Request(host="a.x.com", path="/api/1"), Request(host="z.com"))
+        ), by

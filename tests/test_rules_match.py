@@ -111,6 +111,17 @@ def test_v2_path_templates() -> None:
     }
 
 
+def test_v2_templates_accept_capturing_groups_as_traefik_does() -> None:
+    # Traefik's own v2 tests: capturing groups inside a variable are accepted and only group.
+    assert matches("Path(`/css{path:(/.*)?}`)", "v2", path="/css/components/component.css")
+    assert not matches("Path(`/css{path:(/.*)?}`)", "v2", path="/css.css")
+    rule = parse_rule(r"HostRegexp(`{subdomain:(foo\.)?bar\.com}`)", syntax="v2")
+    assert rule.matches(Request(host="foo.bar.com")) and rule.matches(Request(host="bar.com"))
+    assert not rule.matches(Request(host="fooubar.com"))
+    assert rule.params(Request(host="foo.bar.com")) == {"subdomain": "foo.bar.com"}
+    assert parse_rule(rule.to_string("v2"), syntax="v2") == rule
+
+
 def test_empty_path_of_a_bare_url() -> None:
     request = Request.from_url("https://example.com")
     assert not parse_rule("Path(`/`)").matches(request)
@@ -149,6 +160,24 @@ def test_query_semantics() -> None:
     assert not matches("Query(`K`, `v`)", path="/?k=v")
     assert matches("QueryRegexp(`k`)", path="/?k")
     assert not matches("QueryRegexp(`k`)", path="/?k=1")
+
+
+def test_v2_query_values_are_gorilla_templates() -> None:
+    # Traefik's own v2 tests: pairs all match, each split on its first "=".
+    assert matches("Query(`foo=bar`, `bar=baz`)", "v2", path="/?foo=bar&bar=baz")
+    assert not matches("Query(`foo=bar`, `bar=baz`)", "v2", path="/?bar=baz")
+    assert matches("Query(`foo=b=ar`)", "v2", path="/?foo=b=ar")
+    assert not matches("Query(`foo=b=ar`)", "v2", path="/?foo=bar")
+    # An empty value matches any value of a present key; a template matches a whole value.
+    assert matches("Query(`id=`)", "v2", path="/?id=abc") and matches(
+        "Query(`id=`)", "v2", path="/?id"
+    )
+    assert not matches("Query(`id=`)", "v2", path="/?other=1")
+    assert matches("Query(`id={id:[0-9]+}`)", "v2", path="/?id=12")
+    assert not matches("Query(`id={id:[0-9]+}`)", "v2", path="/?id=12a")
+    for text in ("Query(`id=`)", "Query(`id={id:[0-9]+}`)"):
+        rule = parse_rule(text, syntax="v2")
+        assert parse_rule(rule.to_string("v2"), syntax="v2") == rule
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from routekit import RuleSyntaxError
+from routekit import Request, RuleSyntaxError
 from routekit.rules import (
     ALPN,
     And,
@@ -26,6 +26,7 @@ from routekit.rules import (
     PathTemplate,
     Query,
     QueryRegexp,
+    QueryTemplate,
     Rule,
     parse_rule,
     parse_tcp_rule,
@@ -150,6 +151,16 @@ def test_non_ascii_host_is_rejected_with_punycode_hint() -> None:
     assert err.hint == "write it in punycode: xn--bcher-kva.example"
 
 
+@pytest.mark.parametrize("syntax", ["v2", "v3"])
+def test_non_ascii_host_regexp_is_rejected(syntax: str) -> None:
+    # Traefik refuses it in both syntaxes (hostRegexp and hostRegexpV2); escapes stay allowed.
+    with pytest.raises(RuleSyntaxError) as info:
+        parse_rule("HostRegexp(`locàlhost`)", syntax=syntax)  # type: ignore[arg-type]
+    assert info.value.problem == "non-ASCII characters are not allowed in HostRegexp"
+    assert info.value.position == 15
+    assert parse_rule(r"HostRegexp(`loc\x{e0}lhost`)").matches(Request(host="locàlhost"))
+
+
 def test_v3_paths_must_start_with_slash() -> None:
     assert error("PathPrefix(`api`)").problem == "PathPrefix value must start with '/'"
     assert expr("PathRegexp(`api`)") == PathRegexp("api")  # PathRegexp need not
@@ -227,14 +238,28 @@ def test_v2_multi_values_are_or() -> None:
 def test_v2_header_pairs_and_query_pairs_all_match() -> None:
     assert expr("Headers(`a`, `1`, `b`, `2`)", "v2") == And((Header("A", "1"), Header("B", "2")))
     assert expr("HeadersRegexp(`a`, `^1`)", "v2") == HeaderRegexp("A", "^1")
-    assert expr("Query(`a=1`, `b=x=y`, `c=`)", "v2") == And(
-        (Query("a", "1"), Query("b", "x=y"), Query("c", ""))
+    # gorilla/mux Queries: an empty value means "any value", a value with "{" is a template.
+    assert expr("Query(`a=1`, `b=x=y`, `c=`, `d={n:[0-9]+}`)", "v2") == And(
+        (
+            Query("a", "1"),
+            Query("b", "x=y"),
+            QueryTemplate("c", ""),
+            QueryTemplate("d", "{n:[0-9]+}"),
+        )
+    )
+    # gorilla keeps header pairs in a map: a repeated name keeps its last value.
+    assert expr("Headers(`X`, `1`, `Y`, `2`, `X`, `3`)", "v2") == And(
+        (Header("Y", "2"), Header("X", "3"))
     )
     assert (
         error("Headers(`a`, `1`, `b`)", "v2").problem
         == "Headers takes name/value pairs; got 3 values"
     )
     assert error("Query(`a`)", "v2").problem == "v2 Query values are key=value"
+    # Traefik's own v2 tests: a malformed template is an error, the caret inside the value.
+    err = error("Query(`titi={te:[st}`)", "v2")
+    assert err.problem.startswith("invalid value for Query") and err.position == 16
+    assert error("Query(`{k}=1`)", "v2").problem == "a template in a Query key is not supported"
 
 
 def test_v2_templates() -> None:
@@ -275,6 +300,16 @@ def test_tcp_rules() -> None:
         parse_tcp_rule("ALPN(`acme-tls/1`)")
     with pytest.raises(RuleSyntaxError, match="unknown matcher 'Host'"):
         parse_tcp_rule("Host(`a`)")
+
+
+def test_tcp_catch_all_has_priority_minus_one() -> None:
+    # Traefik's TCP GetRulePriority: exactly HostSNI(`*`), whatever the spelling or spacing.
+    for text in ("HostSNI(`*`)", 'hostsni( "*" )', "HOSTSNI(`*`)"):
+        assert parse_tcp_rule(text).priority == -1
+    assert parse_tcp_rule("HostSNI(`*`)", syntax="v2").priority == -1
+    assert parse_tcp_rule("HostSNI(`*`) && ALPN(`h2`)").priority == 26
+    assert parse_tcp_rule("HostSNIRegexp(`.*`)").priority == 19  # not a catch-all
+    assert parse_rule("Host(`*`)").priority == 9  # HTTP rules keep their length
 
 
 def test_rule_keeps_source_and_priority() -> None:

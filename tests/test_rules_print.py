@@ -20,6 +20,7 @@ from routekit.rules import (
     PathTemplate,
     Query,
     QueryRegexp,
+    QueryTemplate,
     ReplacePathRegex,
     Rule,
     UnrepresentableRule,
@@ -56,7 +57,12 @@ def test_v2_merges_alternatives_of_one_matcher() -> None:
 def test_v2_spellings() -> None:
     assert text(Header("x-a", "1"), "v2") == "Headers(`X-A`, `1`)"
     assert text(Query("k", "v"), "v2") == "Query(`k=v`)"
-    assert text(Query("k"), "v2") == "Query(`k=`)"
+    # v2 reads `k=` as "any value of k" (gorilla Queries): that is a QueryTemplate, and v3's
+    # "k present with an empty value" has no v2 spelling.
+    assert text(QueryTemplate("k", ""), "v2") == "Query(`k=`)"
+    assert text(QueryTemplate("k", "{n:[0-9]+}"), "v1") == "Query:k={n:[0-9]+}"
+    with pytest.raises(UnrepresentableRule, match="cannot express this value"):
+        text(Query("k"), "v2")
     assert text(HostTemplate("{s:[a-z]+}.a.com"), "v2") == "HostRegexp(`{s:[a-z]+}.a.com`)"
     assert text(PathTemplate("/p/{id}"), "v2") == "Path(`/p/{id}`)"
 
@@ -89,7 +95,8 @@ def test_v1_text() -> None:
         (PathPrefix("api"), "v3", "must start with '/'"),
         (Host("bücher.de"), "v3", "punycode"),
         (Path(""), "v3", "empty"),
-        (Query("k=1", "v"), "v2", "key with '='"),
+        (Query("k=1", "v"), "v2", "cannot write this query key"),
+        (QueryTemplate("k", "{n}"), "v3", "template"),
         (Path("/\ud800"), "v3", "surrogate"),
     ],
 )

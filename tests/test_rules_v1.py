@@ -25,7 +25,7 @@ from routekit.rules import (
     PathStripRegex,
     PathTemplate,
     Query,
-    QueryRegexp,
+    QueryTemplate,
     ReplacePath,
     ReplacePathRegex,
 )
@@ -201,8 +201,8 @@ def test_only_rule_syntax_errors_escape_on_rule_shaped_text(
         # split on every "=": a=b=c=d is two pairs
         ("Query:a=b=c=d", And((Query("a", "b"), Query("c", "d")))),
         # gorilla: an empty value matches any value of a present key
-        ("Query:k=", QueryRegexp("k", ".*")),
-        ("Query:id={id:[0-9]+}", QueryRegexp("id", "^[0-9]+$")),
+        ("Query:k=", QueryTemplate("k", "")),
+        ("Query:id={id:[0-9]+}", QueryTemplate("id", "{id:[0-9]+}")),
         ("AddPrefix:/p", AddPrefix("/p")),
         ("ReplacePath:/r", ReplacePath("/r")),
         ("ReplacePathRegex: ^/api/(.*) /$1", ReplacePathRegex("^/api/(.*)", "/$1")),

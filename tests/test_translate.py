@@ -144,10 +144,23 @@ def test_tcp_templates_become_regexps() -> None:
 
 
 def test_non_ascii_v1_host_becomes_an_equivalent_regexp() -> None:
+    # v3 refuses non-ASCII HostRegexp values too, so the character is written as an RE2 escape.
     result = translate("Host:ä.com")
-    assert result.rule.to_string("v3") == r"HostRegexp(`^ä\.com$`)"
+    text = result.rule.to_string("v3")
+    assert text == r"HostRegexp(`^\x{e4}\.com$`)"
+    assert parse_rule(text) == result.rule
     assert result.rule.matches(Request(host="Ä.com"))
+    assert not result.rule.matches(Request(host="a.com"))
     assert result.notes
+
+
+def test_non_ascii_v1_host_template_becomes_an_ascii_regexp() -> None:
+    result = translate("HostRegexp:{sub:[a-zé]+}.café.fr")
+    text = result.rule.to_string("v3")
+    assert text.isascii() and parse_rule(text) == result.rule
+    for host in ("é.café.fr", "ÉA.CAFÉ.fr"):
+        assert result.rule.matches(Request(host=host))
+    assert not result.rule.matches(Request(host="x.cafe.fr"))
 
 
 def test_to_v3() -> None:

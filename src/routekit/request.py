@@ -320,6 +320,8 @@ class Request(_RequestSlots):
         qs: bytes = scope.get("query_string", b"")
         client = scope.get("client")
         scheme = scope.get("scheme") or ("ws" if scope.get("type") == "websocket" else "http")
+        # A server may hand an absolute-form target (GET http://h/x) through unchanged.
+        host, raw_path, _, scheme = _request_target(raw_path, host, scheme)
         return cls(
             method=scope.get("method", "GET"),
             host=host,
@@ -348,17 +350,7 @@ class Request(_RequestSlots):
         headers = Headers(pairs)
         method = event.method.decode("ascii")
         target: str = event.target.decode("latin-1")
-        host = headers.get("host", "")
-        if target.startswith("/") or target == "*":
-            path, _, query = target.partition("?")
-        elif "://" in target:
-            target_scheme, _, rest = target.partition("://")
-            authority, path, query = _split_authority(rest)
-            host = authority.rpartition("@")[2]
-            scheme = target_scheme.lower() or scheme
-        else:
-            # authority-form (CONNECT): the target is host:port and there is no path.
-            host, path, query = target, "", ""
+        host, path, query, scheme = _request_target(target, headers.get("host", ""), scheme)
         return cls(
             method=method,
             host=host,
@@ -419,6 +411,25 @@ class Request(_RequestSlots):
         return f"<Request {self.method} {self.scheme}://{self.raw_host}{self.raw_path}{q}{extra}>"
 
 
+def _request_target(target: str, host: str, scheme: str) -> tuple[str, str, str, str]:
+    """(host, path, query, scheme) of a request target, given the Host header and scheme.
+
+    Origin-form (``/a?b``) and asterisk-form (``*``) keep the Host header.  Absolute-form
+    (``http://h/a``): its authority replaces the Host header (RFC 9112 §3.2.2; Go's server sets
+    ``req.Host`` from the URL, and Traefik routes on ``req.Host``) unless it is empty.
+    Authority-form (``CONNECT h:443``) is the host, without a path.
+    """
+    if not target or target.startswith("/") or target == "*":
+        path, _, query = target.partition("?")
+        return host, path, query, scheme
+    if "://" in target:
+        target_scheme, _, rest = target.partition("://")
+        authority, path, query = _split_authority(rest)
+        authority = authority.rpartition("@")[2]
+        return authority or host, path, query, target_scheme.lower() or scheme
+    return target, "", "", scheme
+
+
 def _split_authority(rest: str) -> tuple[str, str, str]:
     """Split ``host:port/path?query`` into its three parts (path keeps its leading slash)."""
     cut = len(rest)
@@ -456,6 +467,9 @@ def _quote_path(path: str) -> str:
     return "".join(out)
 
 
+_BAD_ESCAPE_RE: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
 def _parse_query(qs: str) -> Mapping[str, tuple[str, ...]]:
     if not qs:
         return {}
@@ -467,6 +481,8 @@ def _parse_query(qs: str) -> Mapping[str, tuple[str, ...]]:
         if not part or ";" in part:
             continue
         key, _, value = part.partition("=")
+        if "%" in part and _BAD_ESCAPE_RE.search(part):
+            continue  # Go's QueryUnescape fails on "%" without two hex digits: the pair is dropped
         result.setdefault(unquote_plus(key), []).append(unquote_plus(value))
     return {k: tuple(v) for k, v in result.items()}
 

@@ -20,6 +20,7 @@ from ..rules import (
     Not,
     Query,
     QueryRegexp,
+    QueryTemplate,
 )
 from ._route import Match, Route
 
@@ -132,7 +133,7 @@ def _subject(node: Node, request: Request) -> str:
         if not values:
             return f"a request without a {node.name} header"
         return f"header {node.name}: " + ", ".join(repr(v) for v in values)
-    if isinstance(node, Query | QueryRegexp):
+    if isinstance(node, Query | QueryRegexp | QueryTemplate):
         qvalues = request.query.get(node.key)
         if qvalues is None:
             return f"a request without query parameter {node.key!r}"

@@ -4,7 +4,8 @@ A route B is shadowed by a route A ranked before it when every request B's rule 
 matched by A's rule.  Proving that for arbitrary rules (regexps, negations) is out of reach; what
 is proved here is a sound implication between rule trees:
 
-- equal nodes imply each other; a v1 modifier (always matches) is implied by anything;
+- equal nodes imply each other; a v1 modifier (always matches) and ``Host(`*`)`` are implied
+  by anything; an exact ``Host(`y.x.com`)`` implies ``Host(`*.x.com`)``;
 - ``Path(q)`` and ``PathPrefix(q)`` imply ``PathPrefix(p)`` when *q* starts with *p* (Traefik's
   ``PathPrefix`` is a raw string prefix, so ``/api`` covers ``/apiary``);
 - ``And``/``Or`` are decomposed: B implies ``And(a…)`` if it implies each child; ``Or(b…)``
@@ -20,11 +21,11 @@ size.  Identical rules are found through a dict, whatever their shape.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import final
+from typing import Final, final
 
 import attrs
 
-from ..rules import And, Node, Or, Path, PathPrefix, Rule
+from ..rules import And, Host, Node, Or, Path, PathPrefix, Rule
 from ._index import ANY, Entry, Key, RouteIndex, analyse
 from ._route import Route
 
@@ -51,7 +52,7 @@ def shadowed(routes: Sequence[Route], index: RouteIndex) -> list[Shadowing]:
     # it (the implication works on equal nodes); a route made of Host/Path/PathPrefix only can
     # be covered by one of them only if it has no checks at all (a rule of v1 modifiers only).
     all_unkeyed = {rank for rank, _ in unkeyed}
-    match_all = {rank for rank, checks in unkeyed if not checks}
+    match_all = {rank for rank, checks in unkeyed if all(c == _ANY_HOST for c in checks)}
     found: list[Shadowing] = []
     first_with_rule: dict[Rule, int] = {}
     for rank, route in enumerate(routes):
@@ -110,10 +111,27 @@ def _keyed_buckets(key: Key, index: RouteIndex) -> list[list[Entry]]:
     return out
 
 
+#: ``Host(`*`)`` matches every request, the empty host included (Traefik 3.7).
+_ANY_HOST: Final = Host("*")
+
+
+@final
+class _HostOnly:
+    """A stand-in request with only a host, for asking a Host node about one host value."""
+
+    __slots__ = ("host",)
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+
+
 def implies(b: Node, a: Node) -> bool:
     """True when every request matching *b* is proved to match *a* (sound, not complete)."""
-    if b == a or getattr(a, "always_matches", False):
+    if a in (b, _ANY_HOST) or getattr(a, "always_matches", False):
         return True
+    if isinstance(a, Host) and isinstance(b, Host) and not b.host.startswith("*"):
+        # b matches exactly one host: a covers b when a matches that host (`*.x.com` ⊇ `y.x.com`).
+        return a.matches(_HostOnly(b.host))
     if isinstance(a, And):
         return all(implies(b, child) for child in a.children)
     if isinstance(b, Or):

@@ -91,6 +91,9 @@ from ._ast import (
     QueryRegexp as QueryRegexp,
 )
 from ._ast import (
+    QueryTemplate as QueryTemplate,
+)
+from ._ast import (
     ReplacePath as ReplacePath,
 )
 from ._ast import (
@@ -136,6 +139,7 @@ __all__ = [
     "PathTemplate",
     "Query",
     "QueryRegexp",
+    "QueryTemplate",
     "ReplacePath",
     "ReplacePathRegex",
     "Rule",

@@ -27,6 +27,7 @@ from ._http import (
     PathTemplate,
     Query,
     QueryRegexp,
+    QueryTemplate,
     canonical_header_key,
 )
 from ._logic import And, Not, Or
@@ -70,6 +71,7 @@ __all__ = [
     "PathTemplate",
     "Query",
     "QueryRegexp",
+    "QueryTemplate",
     "ReplacePath",
     "ReplacePathRegex",
     "TCPConnection",

@@ -11,6 +11,7 @@ import attrs
 from ._node import (
     Node,
     _canonical_host_value,
+    _compile_query_template,
     _compile_regexp,
     _compile_template,
     _HostLike,
@@ -36,6 +37,7 @@ __all__ = [
     "PathTemplate",
     "Query",
     "QueryRegexp",
+    "QueryTemplate",
     "canonical_header_key",
 ]
 
@@ -343,6 +345,42 @@ class QueryRegexp(Node):
     def values(self) -> tuple[str, ...]:
         """``(key, pattern)``."""
         return (self.key, self.pattern)
+
+
+@final
+@attrs.frozen
+class QueryTemplate(Node):
+    """v1/v2 ``Query`` pair as gorilla/mux's ``Queries`` reads it: a template value.
+
+    Some value of parameter ``key`` matches the whole ``template`` — a gorilla template such as
+    ``{id:[0-9]+}`` (a bare ``{name}`` matches any text); an empty ``template`` matches any value
+    of a present key (``Query:debug=``).  Plain values are parsed as `Query` instead.  Template
+    variables are not bound (v3 has no query variables either).
+    """
+
+    key: str
+    template: str
+    _re: Regexp | None = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        _set(self, "_re", _compile_query_template(self.template) if self.template else None)
+
+    def matches(self, request: Any) -> bool:
+        """The key is present and (for a non-empty template) one of its values matches."""
+        values = request.query.get(self.key)
+        if values is None:
+            return False
+        if self._re is None:
+            return True
+        search = self._re.search
+        for value in values:  # noqa: SIM110
+            if search(value):
+                return True
+        return False
+
+    def values(self) -> tuple[str, ...]:
+        """``(key, template)``."""
+        return (self.key, self.template)
 
 
 # -- client IP -----------------------------------------------------------------------------------

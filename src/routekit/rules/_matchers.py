@@ -15,6 +15,7 @@ import attrs
 from ..errors import RuleSyntaxError
 from . import _ast as ast
 from ._lexer import Token
+from ._v1 import query_node
 
 __all__ = ["TABLES", "Args", "Spec", "spellings"]
 
@@ -39,8 +40,14 @@ class Args:
         position = offsets[at] if 0 <= at < len(offsets) else token.position
         raise RuleSyntaxError(problem, self.rule, position, hint)
 
-    def build(self, index: int, factory: Callable[..., ast.Node], *values: str) -> ast.Node:
-        """Construct a node; a bad value (regexp, template, IP) becomes a RuleSyntaxError."""
+    def build(
+        self, index: int, factory: Callable[..., ast.Node], *values: str, shift: int = 0
+    ) -> ast.Node:
+        """Construct a node; a bad value (regexp, template, IP) becomes a RuleSyntaxError.
+
+        ``shift`` is where the faulty part starts inside argument *index* (``key=`` before a
+        v2 query template), added to the position the error reports.
+        """
         try:
             return factory(*values)
         except (ValueError, re.error, RecursionError, OverflowError, MemoryError) as exc:
@@ -49,7 +56,7 @@ class Args:
             self.fail(
                 index,
                 f"invalid value for {self.name.text}: {message}",
-                at=at if isinstance(at, int) else 0,
+                at=shift + (at if isinstance(at, int) else 0),
             )
 
 
@@ -125,6 +132,12 @@ def _regexp(kind: Callable[[str], ast.Node]) -> Callable[[Args, int], ast.Node]:
     return one
 
 
+def _host_regexp(args: Args, i: int = 0) -> ast.Node:
+    # Traefik refuses non-ASCII HostRegexp values in v2 and v3 alike (hostRegexp, hostRegexpV2
+    # in master:pkg/muxer/http): hosts are matched in punycode.
+    return args.build(i, ast.HostRegexp, _host_value(args, i))
+
+
 def _path(args: Args, i: int = 0) -> ast.Node:
     return ast.Path(_path_value(args, i))
 
@@ -174,7 +187,7 @@ def _single(one: Callable[[Args, int], ast.Node]) -> Builder:
 
 
 def _v2_host_regexp(args: Args, i: int) -> ast.Node:
-    return args.build(i, ast.HostTemplate, args.values[i])
+    return args.build(i, ast.HostTemplate, _host_value(args, i))
 
 
 def _v2_path(args: Args, i: int) -> ast.Node:
@@ -190,14 +203,19 @@ def _v2_path_prefix(args: Args, i: int) -> ast.Node:
 def _v2_pairs(kind: Callable[..., ast.Node]) -> Builder:
     def build(args: Args) -> ast.Node:
         values = args.values
+        # gorilla/mux keeps the pairs in a map (mapFromPairsToString): a repeated name keeps
+        # its last value, as in v1.
+        last = {values[i]: i for i in range(0, len(values), 2)}
         return ast.And.of(
-            *(args.build(i + 1, kind, values[i], values[i + 1]) for i in range(0, len(values), 2))
+            *(args.build(i + 1, kind, values[i], values[i + 1]) for i in sorted(last.values()))
         )
 
     return build
 
 
 def _v2_query(args: Args) -> ast.Node:
+    # matcher_v2.go queryV2: each value is split on its first "=" and handed to gorilla's
+    # Queries, so the value is a template ("{id:[0-9]+}") and an empty one matches any value.
     nodes = []
     for i, value in enumerate(args.values):
         key, sep, val = value.partition("=")
@@ -205,7 +223,13 @@ def _v2_query(args: Args) -> ast.Node:
             args.fail(i, "v2 Query values are key=value", f"write Query(`{value}=...`)")
         if not key:
             args.fail(i, "empty query parameter name")
-        nodes.append(ast.Query(key, val))
+        if "{" in key:
+            args.fail(
+                i,
+                "a template in a Query key is not supported",
+                "templates are allowed in the value: Query(`id={id:[0-9]+}`)",
+            )
+        nodes.append(args.build(i, query_node, key, val, shift=len(key) + 1))
     return ast.And.of(*nodes)
 
 
@@ -221,7 +245,7 @@ def _many(one: Callable[[Args, int], ast.Node]) -> Builder:
 
 _V3_HTTP: Final[Mapping[str, Spec]] = {
     "Host": Spec((1,), _single(_host)),
-    "HostRegexp": Spec((1,), _single(_regexp(ast.HostRegexp))),
+    "HostRegexp": Spec((1,), _single(_host_regexp)),
     "Method": Spec((1,), _single(_method)),
     "Path": Spec((1,), _single(_path)),
     "PathPrefix": Spec((1,), _single(_path_prefix)),

@@ -61,6 +61,14 @@ def _compile_template(template: str, *, prefix: bool = False, ci: bool = False) 
     )
 
 
+def _compile_query_template(template: str) -> Regexp:
+    # gorilla/mux matches a Queries value as one anchored template ("{name}" = any text); the
+    # template-to-regexp translation lives with the v1 parser, imported here on first use.
+    from ._v1 import template_regexp
+
+    return _compile_regexp(f"^{template_regexp(template, kind='query')}$")
+
+
 def _set(node: object, name: str, value: object) -> None:
     object.__setattr__(node, name, value)
 

@@ -53,6 +53,7 @@ _NAMES: Final[Mapping[str, Mapping[type[ast.Node], str]]] = {
         ast.Header: "Headers",
         ast.HeaderRegexp: "HeadersRegexp",
         ast.Query: "Query",
+        ast.QueryTemplate: "Query",
         ast.ClientIP: "ClientIP",
         ast.HostSNI: "HostSNI",
         ast.HostSNITemplate: "HostSNIRegexp",
@@ -69,6 +70,7 @@ _NAMES: Final[Mapping[str, Mapping[type[ast.Node], str]]] = {
         ast.Header: "Headers",
         ast.HeaderRegexp: "HeadersRegexp",
         ast.Query: "Query",
+        ast.QueryTemplate: "Query",
         ast.PathStrip: "PathStrip",
         ast.PathPrefixStrip: "PathPrefixStrip",
         ast.PathStripRegex: "PathStripRegex",
@@ -95,6 +97,7 @@ _MULTI: Final = frozenset(
 )
 _PATHS: Final = (ast.Path, ast.PathPrefix, ast.PathTemplate, ast.PathPrefixTemplate)
 _TEMPLATES: Final = (
+    ast.QueryTemplate,
     ast.HostTemplate,
     ast.PathTemplate,
     ast.PathPrefixTemplate,
@@ -130,20 +133,27 @@ def _leaf(node: ast.Node, syntax: str) -> tuple[str, tuple[str, ...]]:
     if name is None:
         raise UnrepresentableRule(_why_not(node, syntax))
     values = node.values()
-    if isinstance(node, ast.Query) and syntax != "v3":
-        if "=" in node.key or not node.key:
-            raise UnrepresentableRule(f"{node}: a query key with '=' cannot be written in {syntax}")
-        if syntax == "v1" and ("=" in node.value or not node.value or "{" in node.key + node.value):
-            # v1 splits on every "=", reads an empty value as "any value" and "{" as a template.
-            raise UnrepresentableRule(f"{node}: v1 Query cannot express this key and value")
-        values = (f"{node.key}={node.value}",)
+    if isinstance(node, ast.Query | ast.QueryTemplate) and syntax != "v3":
+        key, value = (
+            node.values() if isinstance(node, ast.QueryTemplate) else (node.key, node.value)
+        )
+        if "=" in key or not key or "{" in key:
+            raise UnrepresentableRule(f"{node}: {syntax} cannot write this query key")
+        if isinstance(node, ast.Query) and (not value or "{" in value):
+            # v1/v2 read an empty value as "any value" and "{" as a template (gorilla Queries).
+            raise UnrepresentableRule(f"{node}: {syntax} Query cannot express this value")
+        if syntax == "v1" and "=" in value:
+            raise UnrepresentableRule(f"{node}: v1 splits Query values on every '='")
+        values = (f"{key}={value}",)
     elif isinstance(node, ast.ReplacePathRegex):
         if " " in node.pattern or " " in node.replacement:
             raise UnrepresentableRule(f"{node}: v1 separates pattern and replacement by a space")
         values = (f"{node.pattern} {node.replacement}",)
     if not values or any(not v for v in values):
         raise UnrepresentableRule(f"{node}: empty values cannot be written")
-    if isinstance(node, (ast.Host, ast.HostSNI)) and not node.host.isascii():
+    if isinstance(node, (ast.Host, ast.HostSNI, ast.HostRegexp, ast.HostTemplate)) and not all(
+        v.isascii() for v in values
+    ):
         raise UnrepresentableRule(f"{node}: non-ASCII hosts must be written in punycode")
     if syntax != "v1" and isinstance(node, _PATHS) and not values[0].startswith("/"):
         raise UnrepresentableRule(f"{node}: {syntax} paths must start with '/'")

@@ -19,8 +19,10 @@ import re
 from collections.abc import Callable
 from typing import Literal, final
 
+import attrs
+
 from ._re2syntax import MAX_PATTERN_BYTES, parse
-from ._reast import Assert, Concat, Group, Lit, Node, RegexError, Repeat, Set, children
+from ._reast import Alt, Assert, Concat, Group, Lit, Node, RegexError, Repeat, Set
 from ._recharset import negate
 from ._redos import check_backtracking
 from ._reemit import to_python, to_re2
@@ -154,8 +156,9 @@ def compile_template(
         engine: ``"re2"`` or ``"re"``; by default :data:`DEFAULT_ENGINE`.
 
     Raises:
-        RegexError: unbalanced braces, an empty name or pattern, an invalid or unsafe inner
-            regexp, or a capturing group in one (gorilla refuses them: use ``(?:...)``).
+        RegexError: unbalanced braces, an empty name or pattern, or an invalid or unsafe inner
+            regexp.  Capturing groups inside a variable are accepted (as Traefik's gorilla/mux
+            fork does) and only group: the variable's value is the whole match of its pattern.
     """
     is_host = case_insensitive if host is None else host
     return _compile_template(template, prefix, case_insensitive, is_host, _resolve(engine))
@@ -243,24 +246,23 @@ def _variable(template: str, inner: str, colon: str, start: int, *, fold: bool, 
         # the rest of the template.
         raise RegexError("\\Q without \\E in a template variable", offset + inner.index("\\Q"))
     parsed = parse(inner, fold=fold, offset=offset)
-    if parsed.captures:
-        capture = _first_capture(parsed.node)
-        raise RegexError(
-            "capturing group in a template variable: gorilla/mux only accepts "
-            "non-capturing groups, as in (?:pattern)",
-            capture.pos if capture is not None else offset,
-        )
-    return parsed.node
+    # Traefik's gorilla/mux fork accepts capturing groups inside a variable (its own tests route
+    # ``HostRegexp(`{subdomain:(foo\\.)?bar\\.com}`)`` and ``Path(`/css{path:(/.*)?}`)``); the
+    # variable's value is the whole group either way, so inner groups only need to group.
+    return _without_captures(parsed.node) if parsed.captures else parsed.node
 
 
-def _first_capture(node: Node) -> Group | None:
-    if isinstance(node, Group) and node.index is not None:
-        return node
-    for child in children(node):
-        found = _first_capture(child)
-        if found is not None:
-            return found
-    return None
+def _without_captures(node: Node) -> Node:
+    """``node`` with every capturing group turned into a non-capturing one."""
+    if isinstance(node, Group):
+        return Group(_without_captures(node.body), None, None, node.pos)
+    if isinstance(node, Repeat):
+        return attrs.evolve(node, body=_without_captures(node.body))
+    if isinstance(node, Concat):
+        return Concat(tuple(_without_captures(item) for item in node.items), node.pos)
+    if isinstance(node, Alt):
+        return Alt(tuple(_without_captures(branch) for branch in node.branches), node.pos)
+    return node
 
 
 def _build(

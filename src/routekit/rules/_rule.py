@@ -47,6 +47,18 @@ def _walk(node: ast.Node) -> list[ast.Node]:
     return out
 
 
+# Traefik's TCP GetRulePriority (master:pkg/muxer/tcp/mux.go): a rule that is exactly the
+# catch-all HostSNI(`*`), however spelt or spaced, gets -1 so that it is tried last.  The check
+# reads the parsed tree, which ignores a negation as Traefik's does.
+_CATCH_ALL_SNI: Final = ast.HostSNI("*")
+
+
+def _default_priority(expr: ast.Node, source: str) -> int:
+    if expr == _CATCH_ALL_SNI or (isinstance(expr, ast.Not) and expr.child == _CATCH_ALL_SNI):
+        return -1
+    return len(source.encode("utf-8", "surrogatepass"))
+
+
 def _default_source(rule: Rule) -> str:
     return str(rule.expr)
 
@@ -70,7 +82,7 @@ class Rule:
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_rewrites", _effective_rewrites(self.expr))
-        object.__setattr__(self, "_priority", len(self.source.encode("utf-8", "surrogatepass")))
+        object.__setattr__(self, "_priority", _default_priority(self.expr, self.source))
 
     @classmethod
     def from_expr(cls, node: ast.Node) -> Rule:
@@ -108,7 +120,10 @@ class Rule:
 
     @property
     def priority(self) -> int:
-        """Traefik's default priority: the length of the rule text in bytes."""
+        """Traefik's default priority: the length of the rule text in bytes.
+
+        The TCP catch-all ``HostSNI(`*`)`` alone gets -1, as in Traefik, so that it comes last.
+        """
         return self._priority
 
     @property

@@ -189,21 +189,36 @@ def _host(state: _State, node: ast.Node) -> ast.Node:
     # v3 refuses non-ASCII Host values (punycode only); v1/v2 compared them as given.
     state.notes.append(f"the non-ASCII host {node.host!r} became an equivalent HostRegexp")
     if node.host.startswith("*."):
-        return ast.HostRegexp(f"^[^.]+{go_quote_meta(node.host[1:])}$")
-    return ast.HostRegexp(f"^{go_quote_meta(node.host)}$")
+        return ast.HostRegexp(_ascii(f"^[^.]+{go_quote_meta(node.host[1:])}$"))
+    return ast.HostRegexp(_ascii(f"^{go_quote_meta(node.host)}$"))
+
+
+def _ascii(pattern: str) -> str:
+    # v3 HostRegexp values must be ASCII text: a non-ASCII character is written as the RE2
+    # escape \x{...}, which matches the same character (inside a class too).
+    return "".join(c if c.isascii() else f"\\x{{{ord(c):x}}}" for c in pattern)
 
 
 def _host_template(state: _State, node: ast.Node) -> ast.Node:
     assert isinstance(node, ast.HostTemplate)
     # gorilla host templates are anchored and case-insensitive (v2-to-v3 details §HostRegexp).
     state.notes.append(_TEMPLATE_NOTE)
-    return ast.HostRegexp(f"(?i)^{template_regexp(node.template, kind='host')}$")
+    return ast.HostRegexp(_ascii(f"(?i)^{template_regexp(node.template, kind='host')}$"))
 
 
 def _sni_template(state: _State, node: ast.Node) -> ast.Node:
     assert isinstance(node, ast.HostSNITemplate)
     state.notes.append(_TEMPLATE_NOTE)
     return ast.HostSNIRegexp(f"(?i)^{template_regexp(node.template, kind='host')}$")
+
+
+def _query_template(state: _State, node: ast.Node) -> ast.Node:
+    assert isinstance(node, ast.QueryTemplate)
+    if not node.template:
+        # gorilla: an empty value matches any value of a present key.
+        return ast.QueryRegexp(node.key, ".*")
+    state.notes.append(_TEMPLATE_NOTE)
+    return ast.QueryRegexp(node.key, f"^{template_regexp(node.template, kind='query')}$")
 
 
 def _path(state: _State, node: ast.Node) -> ast.Node:
@@ -257,6 +272,7 @@ _LEAVES: Final[dict[type[ast.Node], Callable[[_State, ast.Node], ast.Node | None
     ast.Host: _host,
     ast.HostTemplate: _host_template,
     ast.HostSNITemplate: _sni_template,
+    ast.QueryTemplate: _query_template,
     ast.Path: _path,
     ast.PathTemplate: _path,
     ast.PathPrefix: _path_prefix,

@@ -39,7 +39,7 @@ from ._ast import (
     PathStripRegex,
     PathTemplate,
     Query,
-    QueryRegexp,
+    QueryTemplate,
     ReplacePath,
     ReplacePathRegex,
 )
@@ -53,6 +53,7 @@ __all__ = [
     "go_trim_space",
     "looks_like_v1",
     "parse_v1",
+    "query_node",
     "split_v1",
     "template_regexp",
 ]
@@ -376,16 +377,18 @@ def _query(rule: str, segment: Segment) -> Node:
                 key.position,
                 "templates are allowed in the value: Query:id={id:[0-9]+}",
             )
-        nodes.append(_node(rule, segment, value, _query_node, key.text, value.text))
+        nodes.append(_node(rule, segment, value, query_node, key.text, value.text))
     return And.of(*nodes)
 
 
-def _query_node(key: str, value: str) -> Node:
-    if not value:
-        # gorilla: a Queries pair with an empty value matches any value of a present key.
-        return QueryRegexp(key, ".*")
-    if "{" in value:
-        return QueryRegexp(key, "^" + template_regexp(value, kind="query") + "$")
+def query_node(key: str, value: str) -> Node:
+    """The node of one gorilla ``Queries`` pair (v1 ``Query:k=v``, v2 ``Query(`k=v`)``).
+
+    An empty value matches any value of a present key and a value with ``{`` is a template:
+    both are `QueryTemplate`; a plain value is a `Query`.
+    """
+    if not value or "{" in value:
+        return QueryTemplate(key, value)
     return Query(key, value)
 
 

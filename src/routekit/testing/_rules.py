@@ -38,6 +38,8 @@ _HOST_TEMPLATES: Final = (
     "localhost",
 )
 _PATH_TEMPLATES: Final = ("/users/{id:[0-9]+}", "/static/{file}", "/api/{v:v[0-9]}/users")
+# v1/v2 Query values with gorilla meaning: "" = any value of a present key, else a template.
+_QUERY_TEMPLATES: Final = ("", "{n:[0-9]+}", "{any}", "x{y:[a-z]}")
 
 # Free text for values that any quoting must survive (backticks, quotes, escapes, Unicode).
 # (The utf-8 codec leaves out lone surrogates, which no Go literal can carry.)
@@ -91,7 +93,10 @@ def _v3_leaves() -> Nodes:
 
 
 def _v2_leaves() -> Nodes:
-    query_key = st.one_of(st.sampled_from(QUERY_KEYS), _TEXT.filter(lambda k: "=" not in k))
+    # "=" ends a v2 query key and "{" would start a template, which keys may not have.
+    query_key = st.one_of(
+        st.sampled_from(QUERY_KEYS), _TEXT.filter(lambda k: "=" not in k and "{" not in k)
+    )
     return st.one_of(
         st.builds(ast.Host, _host()),
         st.builds(ast.HostTemplate, st.sampled_from(_HOST_TEMPLATES)),
@@ -102,7 +107,10 @@ def _v2_leaves() -> Nodes:
         st.builds(ast.Method, st.sampled_from(METHODS)),
         st.builds(ast.Header, _header_name(), st.one_of(st.sampled_from(HEADER_VALUES), _TEXT)),
         st.builds(ast.HeaderRegexp, _header_name(), st.sampled_from(_VALUE_PATTERNS)),
-        st.builds(ast.Query, query_key, st.one_of(st.just(""), st.sampled_from(QUERY_VALUES))),
+        st.builds(ast.Query, query_key, st.sampled_from(QUERY_VALUES)),
+        st.builds(
+            ast.QueryTemplate, st.sampled_from(QUERY_KEYS), st.sampled_from(_QUERY_TEMPLATES)
+        ),
         st.builds(ast.ClientIP, st.sampled_from(NETWORKS)),
     )
 
@@ -156,6 +164,9 @@ def _v1_segments() -> Nodes:
             ast.HeaderRegexp, st.sampled_from(HEADER_NAMES), st.sampled_from(_VALUE_PATTERNS)
         ),
         st.builds(ast.Query, st.sampled_from(QUERY_KEYS), _V1_TEXT),
+        st.builds(
+            ast.QueryTemplate, st.sampled_from(QUERY_KEYS), st.sampled_from(_QUERY_TEMPLATES)
+        ),
         st.builds(ast.PathStrip, strip_values),
         st.builds(ast.PathPrefixStrip, strip_values),
         st.builds(ast.PathStripRegex, st.lists(st.sampled_from(_PATH_TEMPLATES), min_size=1)),
