@@ -88,6 +88,9 @@ from ._model import TLSOptions as TLSOptions
 from ._model import TLSStore as TLSStore
 from ._model import Weighted as Weighted
 from ._model import WeightedService as WeightedService
+from ._sections import NAMED_SECTIONS as NAMED_SECTIONS
+from ._sections import named_section as named_section
+from ._sections import with_named_sections as with_named_sections
 from ._static import load_static as load_static
 from ._static import loads_static as loads_static
 from ._static_model import APIConfig as APIConfig
@@ -109,6 +112,7 @@ __all__ = [
     "MIDDLEWARE_ALIASES",
     "MIDDLEWARE_TYPES",
     "MIN_PRIORITY",
+    "NAMED_SECTIONS",
     "APIConfig",
     "AddPrefix",
     "BasicAuth",
@@ -192,6 +196,7 @@ __all__ = [
     "read_config",
     "to_data",
     "validate",
+    "with_named_sections",
     # labels/tags, KV and the within-provider merge
     "DEFAULT_RULE",
     "Conflict",
@@ -200,6 +205,7 @@ __all__ = [
     "kv_to_config",
     "labels_to_config",
     "merge_configurations",
+    "named_section",
     "normalize",
     "tags_to_labels",
 ]

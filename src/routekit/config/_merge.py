@@ -19,13 +19,12 @@ from ..errors import Problem
 from ._frozen import FrozenMap
 from ._model import (
     Configuration,
-    HTTPConfiguration,
     LoadBalancer,
-    TCPConfiguration,
     TCPLoadBalancer,
     TLSCertificate,
     TLSConfiguration,
 )
+from ._sections import NAMED_SECTIONS, named_section, with_named_sections
 
 __all__ = ["Conflict", "merge_configurations"]
 
@@ -80,36 +79,24 @@ def merge_configurations(
         for path, src in part.sources.items():
             sources.setdefault(path, src)
 
-    def section(path: str, get: Callable[[Configuration], Mapping[str, T]]) -> FrozenMap[str, T]:
-        merged = _merge_named(
-            path,
-            [(origin, get(c)) for origin, c in parts],
-            previous=get(previous) if previous is not None else {},
-            fold=_fold_service if path in ("http.services", "tcp.services") else None,
-            problems=problems,
-            sources=sources,
+    merged = {
+        path: FrozenMap(
+            _merge_named(
+                path,
+                [(origin, named_section(c, path)) for origin, c in parts],
+                previous=named_section(previous, path) if previous is not None else {},
+                fold=_fold_service if path in ("http.services", "tcp.services") else None,
+                problems=problems,
+                sources=sources,
+            )
         )
-        return FrozenMap(merged)
-
-    http = HTTPConfiguration(
-        routers=section("http.routers", lambda c: c.http.routers),
-        services=section("http.services", lambda c: c.http.services),
-        middlewares=section("http.middlewares", lambda c: c.http.middlewares),
-        servers_transports=section("http.serversTransports", lambda c: c.http.servers_transports),
-    )
-    tcp = TCPConfiguration(
-        routers=section("tcp.routers", lambda c: c.tcp.routers),
-        services=section("tcp.services", lambda c: c.tcp.services),
-    )
+        for path in NAMED_SECTIONS
+    }
     certificates: dict[TLSCertificate, None] = {}
     for _, part in parts:
         certificates.update(dict.fromkeys(part.tls.certificates))
-    tls = TLSConfiguration(
-        certificates=tuple(certificates),
-        options=section("tls.options", lambda c: c.tls.options),
-        stores=section("tls.stores", lambda c: c.tls.stores),
-    )
-    return Configuration(http=http, tcp=tcp, tls=tls, sources=sources), tuple(problems)
+    base = Configuration(tls=TLSConfiguration(certificates=tuple(certificates)), sources=sources)
+    return with_named_sections(base, merged), tuple(problems)
 
 
 def _merge_named(

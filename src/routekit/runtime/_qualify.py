@@ -9,90 +9,39 @@ options and stores named ``default`` stay unqualified: they are global.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, Final
 
 import attrs
 
 from ..config import (
+    NAMED_SECTIONS,
     Chain,
     Configuration,
     Errors,
     FrozenMap,
-    HTTPConfiguration,
     Router,
     Service,
-    TCPConfiguration,
     TCPRouter,
     TCPService,
     TLSConfiguration,
+    named_section,
+    with_named_sections,
 )
 from ..errors import Problem
 
-__all__ = ["SECTIONS", "element_of", "keep_last_good", "merge_qualified", "provider_of", "qualify"]
+__all__ = ["element_of", "keep_last_good", "merge_qualified", "provider_of", "qualify"]
 
-#: The sections of a configuration whose elements have names, as dotted paths.
-SECTIONS: Final = (
-    "http.routers",
-    "http.services",
-    "http.middlewares",
-    "http.serversTransports",
-    "tcp.routers",
-    "tcp.services",
-    "tls.options",
-    "tls.stores",
-)
 _GLOBAL: Final = "default"
-
-
-def _section(config: Configuration, path: str) -> FrozenMap[str, Any]:
-    if path == "http.routers":
-        return config.http.routers
-    if path == "http.services":
-        return config.http.services
-    if path == "http.middlewares":
-        return config.http.middlewares
-    if path == "http.serversTransports":
-        return config.http.servers_transports
-    if path == "tcp.routers":
-        return config.tcp.routers
-    if path == "tcp.services":
-        return config.tcp.services
-    if path == "tls.options":
-        return config.tls.options
-    return config.tls.stores
-
-
-def _with_sections(
-    config: Configuration, sections: Mapping[str, Mapping[str, Any]]
-) -> Configuration:
-    def get(path: str) -> Mapping[str, Any]:
-        return sections.get(path, _section(config, path))
-
-    return Configuration(
-        http=HTTPConfiguration(
-            routers=get("http.routers"),
-            services=get("http.services"),
-            middlewares=get("http.middlewares"),
-            servers_transports=get("http.serversTransports"),
-        ),
-        tcp=TCPConfiguration(routers=get("tcp.routers"), services=get("tcp.services")),
-        tls=TLSConfiguration(
-            certificates=config.tls.certificates,
-            options=get("tls.options"),
-            stores=get("tls.stores"),
-        ),
-        sources=config.sources,
-    )
 
 
 def element_of(path: str, config: Configuration) -> tuple[str, str] | None:
     """The (section, name) of the element a problem *path* is about, if *config* names it."""
-    for section in SECTIONS:
+    for section in NAMED_SECTIONS:
         if not path.startswith(section + "."):
             continue
         rest = path[len(section) + 1 :]
-        names = _section(config, section)
+        names = named_section(config, section)
         # Names may contain dots: try "a", then "a.b", … against the names that exist.
         parts = rest.split(".")
         for i in range(1, len(parts) + 1):
@@ -181,10 +130,10 @@ def qualify(config: Configuration, provider: str) -> tuple[Configuration, list[P
     reported and left out (``@`` is the provider separator)."""
     problems: list[Problem] = []
     sections: dict[str, FrozenMap[str, Any]] = {}
-    for section in SECTIONS:
+    for section in NAMED_SECTIONS:
         rewrite = _REWRITE.get(section)
         named: dict[str, Any] = {}
-        for name, value in _section(config, section).items():
+        for name, value in named_section(config, section).items():
             if "@" in name:
                 path = f"{section}.{name}"
                 problems.append(
@@ -207,7 +156,7 @@ def qualify(config: Configuration, provider: str) -> tuple[Configuration, list[P
         section, name = found
         tail = path[len(section) + 1 + len(name) :]
         sources[f"{section}.{name}@{provider}{tail}"] = where
-    merged = _with_sections(config, sections)
+    merged = with_named_sections(config, sections)
     return attrs.evolve(merged, sources=sources), problems
 
 
@@ -217,13 +166,13 @@ def merge_qualified(configs: Iterable[Configuration]) -> Configuration:
     Qualified names cannot collide, except the global TLS ``default`` options and store: the
     first provider's wins.  Certificates are concatenated.
     """
-    sections: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
+    sections: dict[str, dict[str, Any]] = {s: {} for s in NAMED_SECTIONS}
     certificates: list[Any] = []
     sources: dict[str, str] = {}
     for config in configs:
-        for section in SECTIONS:
+        for section in NAMED_SECTIONS:
             target = sections[section]
-            for name, value in _section(config, section).items():
+            for name, value in named_section(config, section).items():
                 target.setdefault(name, value)
         certificates.extend(config.tls.certificates)
         for path, where in config.sources.items():
@@ -231,7 +180,7 @@ def merge_qualified(configs: Iterable[Configuration]) -> Configuration:
     base = Configuration(
         tls=TLSConfiguration(certificates=tuple(dict.fromkeys(certificates))), sources=sources
     )
-    return _with_sections(base, {s: FrozenMap(v) for s, v in sections.items()})
+    return with_named_sections(base, {s: FrozenMap(v) for s, v in sections.items()})
 
 
 def keep_last_good(
@@ -255,9 +204,9 @@ def keep_last_good(
         if found is None:
             continue
         section, name = found
-        if name in _section(config, section) or name in restore.get(section, {}):
+        if name in named_section(config, section) or name in restore.get(section, {}):
             continue
-        old = _section(previous, section).get(name)
+        old = named_section(previous, section).get(name)
         if old is None:
             continue
         restore.setdefault(section, {})[name] = old
@@ -272,10 +221,10 @@ def keep_last_good(
         )
     if not restore:
         return config, notes
-    sections = {s: FrozenMap({**_section(config, s), **items}) for s, items in restore.items()}
+    sections = {s: FrozenMap({**named_section(config, s), **items}) for s, items in restore.items()}
     sources = dict(config.sources)
     for path, where in previous.sources.items():
         found = element_of(path, previous)
         if found is not None and found[1] in restore.get(found[0], {}):
             sources.setdefault(path, where)
-    return attrs.evolve(_with_sections(config, sections), sources=sources), notes
+    return attrs.evolve(with_named_sections(config, sections), sources=sources), notes
