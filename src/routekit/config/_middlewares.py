@@ -161,30 +161,31 @@ class Headers:
     is_development: bool = False
 
 
+@attrs.frozen(kw_only=True)
+class _UsersAuth:
+    """What basic and digest authentication share: the users, where to find more, the realm."""
+
+    users: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+    users_file: str = ""
+    realm: str = "traefik"
+    remove_header: bool = False
+    header_field: str = ""
+
+
 @final
 @attrs.frozen(kw_only=True)
-class BasicAuth:
+class BasicAuth(_UsersAuth):
     """HTTP basic authentication against ``users`` (``name:hash``, htpasswd style)."""
 
     type_key: ClassVar[str] = "basicAuth"
-    users: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
-    users_file: str = ""
-    realm: str = "traefik"
-    remove_header: bool = False
-    header_field: str = ""
 
 
 @final
 @attrs.frozen(kw_only=True)
-class DigestAuth:
+class DigestAuth(_UsersAuth):
     """HTTP digest authentication against ``users`` (``name:realm:hash``, htdigest style)."""
 
     type_key: ClassVar[str] = "digestAuth"
-    users: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
-    users_file: str = ""
-    realm: str = "traefik"
-    remove_header: bool = False
-    header_field: str = ""
 
 
 @final
