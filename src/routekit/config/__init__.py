@@ -7,6 +7,10 @@ every problem with its path and source.
 
 from __future__ import annotations
 
+from ._consul_v1 import DEFAULT_FRONTEND_RULE as DEFAULT_FRONTEND_RULE
+from ._consul_v1 import CatalogInstance as CatalogInstance
+from ._consul_v1 import CatalogService as CatalogService
+from ._consul_v1 import consul_catalog_v1_to_config as consul_catalog_v1_to_config
 from ._decode import decode_configuration as decode_configuration
 from ._decode import to_data as to_data
 from ._durations import format_duration as format_duration
@@ -198,10 +202,14 @@ __all__ = [
     "validate",
     "with_named_sections",
     # labels/tags, KV and the within-provider merge
+    "DEFAULT_FRONTEND_RULE",
     "DEFAULT_RULE",
+    "CatalogInstance",
+    "CatalogService",
     "Conflict",
     "ContainerInfo",
     "config_to_kv",
+    "consul_catalog_v1_to_config",
     "kv_to_config",
     "labels_to_config",
     "merge_configurations",

@@ -12,7 +12,8 @@ else instead of rendering something surprising:
 - pipelines ``{{ .Name | normalize | lower }}``, parentheses, ``"strings"`` and `` `raw` ``
   literals, and the ``{{-``/``-}}`` whitespace trim markers.
 
-Extra functions (v1 Consul's ``getTag``…) are passed by the caller.
+Extra functions (v1 Consul's ``getTag``, ``hasTag`` and ``getAttribute``, see ``_consul_v1``) are
+passed by the caller.
 """
 
 from __future__ import annotations
@@ -96,6 +97,9 @@ def _text(value: object) -> str:
         return "<no value>"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        # Go prints a slice as "[a b c]" (v1 Consul's .Attributes is a []string).
+        return "[" + " ".join(_text(v) for v in value) + "]"
     return str(value)
 
 

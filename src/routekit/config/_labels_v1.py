@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, cast, final
 
 import attrs
@@ -35,7 +35,7 @@ from ._labels_container import (
 from ._model import Configuration
 from ._toml_v1 import decode_v1
 
-__all__ = ["V1Context", "is_v1", "v1_labels_config"]
+__all__ = ["V1Builder", "V1Context", "copy_v1_options", "is_v1", "v1_labels_config"]
 
 # v1.7 provider/label/segment.go.
 _SEGMENT: Final = re.compile(
@@ -121,8 +121,8 @@ def is_v1(labels: Mapping[str, str]) -> bool | None:
 
 
 @attrs.define
-class _Builder:
-    """Accumulates the v1 tables and where each value came from."""
+class V1Builder:
+    """Accumulates the v1 ``[frontends]``/``[backends]`` tables and where each value came from."""
 
     data: dict[str, dict[str, Any]] = attrs.field(factory=lambda: {"frontends": {}, "backends": {}})
     where: dict[tuple[str, ...], str] = attrs.field(factory=dict)
@@ -161,7 +161,7 @@ def v1_labels_config(
     """Decode v1-labelled containers (sorted by name) into one configuration."""
     if not containers:
         return None
-    b = _Builder()
+    b = V1Builder()
     # v1.7 numbers frontends by the position among the containers its filter kept
     # (``for idx, container := range filteredContainers``): left-out ones take no number.
     index = 0
@@ -174,7 +174,7 @@ def v1_labels_config(
 
 
 def _container(
-    c: ContainerInfo, index: int, ctx: V1Context, b: _Builder, problems: list[Problem]
+    c: ContainerInfo, index: int, ctx: V1Context, b: V1Builder, problems: list[Problem]
 ) -> bool:
     """Add the frontends and backends of one container; return whether it passed the filter."""
     labels = {k: v for k, v in c.labels.items() if k.lower().startswith("traefik.")}
@@ -274,7 +274,7 @@ def _segment(  # noqa: PLR0917 - the segment's whole context, passed once
     seg: str,
     labels: dict[str, tuple[str, str]],
     ctx: V1Context,
-    b: _Builder,
+    b: V1Builder,
     problems: list[Problem],
 ) -> None:
     get = _getter(labels)
@@ -349,10 +349,32 @@ def _options(  # noqa: PLR0917
     labels: dict[str, tuple[str, str]],
     backend: str,
     frontend: str | None,
-    b: _Builder,
+    b: V1Builder,
     problems: list[Problem],
 ) -> None:
     """Copy ``frontend.*``/``backend.*`` labels into the tables; report the unknown ones."""
+    copy_v1_options(labels, backend, frontend, b, problems, lambda key: label_source(c, key))
+
+
+def copy_v1_options(  # noqa: PLR0917
+    labels: Mapping[str, tuple[str, str]],
+    backend: str,
+    frontend: str | None,
+    b: V1Builder,
+    problems: list[Problem],
+    where: Callable[[str | None], str],
+    *,
+    noun: str = "label",
+    owner: str = "container",
+    prefix: str = "traefik",
+) -> None:
+    """Copy ``traefik.frontend.*``/``traefik.backend.*`` entries into the v1 tables.
+
+    *labels* maps the neutral key (``traefik.<property>``) to its value and the key as written
+    (a Docker label, or a Consul tag key with its own *prefix*); *where* names the origin of a
+    written key for problems.  Unknown keys are reported as problems; with *frontend* ``None``
+    only the backend options are written (the frontend is defined elsewhere).
+    """
     for prop, (value, key) in labels.items():
         rest = prop[len("traefik.") :]
         lowered = rest.lower()
@@ -372,7 +394,7 @@ def _options(  # noqa: PLR0917
                     Problem(
                         rest,
                         f"{key} is not supported; ignored",
-                        label_source(c, key),
+                        where(key),
                         severity="warning",
                     )
                 )
@@ -381,9 +403,9 @@ def _options(  # noqa: PLR0917
             problems.append(
                 Problem(
                     rest,
-                    f"unknown v1 label {key!r}",
-                    label_source(c, key),
-                    "v1 labels: traefik.port, .backend, .frontend.*, .backend.*, …",
+                    f"unknown v1 {noun} {key!r}",
+                    where(key),
+                    f"v1 {noun}s: {prefix}.port, .backend, .frontend.*, .backend.*, …",
                 )
             )
             continue
@@ -392,9 +414,9 @@ def _options(  # noqa: PLR0917
             problems.append(
                 Problem(
                     rest,
-                    f"unknown v1 label {key!r}",
-                    label_source(c, key),
-                    _did_you_mean(tail, known, head),
+                    f"unknown v1 {noun} {key!r}",
+                    where(key),
+                    _did_you_mean(tail, known, head, prefix),
                 )
             )
             continue
@@ -407,14 +429,14 @@ def _options(  # noqa: PLR0917
             item = {}
         elif path == ("loadBalancer", "stickiness"):
             continue
-        earlier = b.set((*table, *path), item, label_source(c, key))
+        earlier = b.set((*table, *path), item, where(key))
         if earlier is not None:
             problems.append(
                 Problem(
                     ".".join((*table, *path)),
-                    f"{key}={value!r} differs from {earlier!r} set by another container; "
+                    f"{key}={value!r} differs from {earlier!r} set by another {owner}; "
                     "the first one applies",
-                    label_source(c, key),
+                    where(key),
                     severity="warning",
                 )
             )
@@ -434,11 +456,11 @@ def _lookup(
     return None
 
 
-def _did_you_mean(tail: str, known: list[str], head: str) -> str:
+def _did_you_mean(tail: str, known: list[str], head: str, prefix: str = "traefik") -> str:
     close = difflib.get_close_matches(tail, known, n=1, cutoff=0.6)
     if close:
-        return f"did you mean 'traefik.{head}.{close[0]}'?"
-    return f"known: traefik.{head}." + ", .".join(known)
+        return f"did you mean '{prefix}.{head}.{close[0]}'?"
+    return f"known: {prefix}.{head}." + ", .".join(known)
 
 
 def _header_map(value: str) -> dict[str, str]:
