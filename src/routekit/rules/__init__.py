@@ -7,6 +7,7 @@ express the rule; `translate` rewrites v1/v2 rules as v3 plus middlewares.
 
 from __future__ import annotations
 
+from . import _ast
 from ._api import parse_rule as parse_rule
 from ._api import parse_tcp_rule as parse_tcp_rule
 from ._ast import (
@@ -112,43 +113,13 @@ from ._translate import to_v3 as to_v3
 from ._translate import translate as translate
 
 __all__ = [
-    "ALPN",
-    "AddPrefix",
-    "And",
-    "ClientIP",
-    "Header",
-    "HeaderRegexp",
-    "Host",
-    "HostRegexp",
-    "HostSNI",
-    "HostSNIRegexp",
-    "HostSNITemplate",
-    "HostTemplate",
-    "Method",
-    "Node",
-    "Not",
-    "Or",
-    "Path",
-    "PathPrefix",
-    "PathPrefixStrip",
-    "PathPrefixStripRegex",
-    "PathPrefixTemplate",
-    "PathRegexp",
-    "PathStrip",
-    "PathStripRegex",
-    "PathTemplate",
-    "Query",
-    "QueryRegexp",
-    "QueryTemplate",
-    "ReplacePath",
-    "ReplacePathRegex",
     "Rule",
-    "TCPConnection",
     "Translation",
     "UnrepresentableRule",
-    "canonical_header_key",
     "parse_rule",
     "parse_tcp_rule",
     "to_v3",
     "translate",
 ]
+# The node names, listed once in _ast.
+__all__ += _ast.__all__

@@ -10,13 +10,12 @@ import attrs
 
 from ._node import (
     Node,
-    _canonical_host_value,
     _compile_query_template,
     _compile_regexp,
-    _compile_template,
-    _HostLike,
+    _HostValue,
+    _Pattern,
     _set,
-    _wildcard_suffix,
+    _Template,
 )
 
 if TYPE_CHECKING:
@@ -44,14 +43,8 @@ __all__ = [
 
 @final
 @attrs.frozen
-class Host(_HostLike):
+class Host(_HostValue):
     """The canonical request host equals ``host`` (lower case; ``*`` and ``*.x.com`` wildcards)."""
-
-    host: str = attrs.field(converter=_canonical_host_value)
-    _suffix: str | None = attrs.field(init=False, eq=False, repr=False)
-
-    def __attrs_post_init__(self) -> None:
-        _set(self, "_suffix", _wildcard_suffix(self.host))
 
     def matches(self, request: Any) -> bool:
         """Compare with ``request.host`` (already canonical: no port, lower case)."""
@@ -59,55 +52,30 @@ class Host(_HostLike):
         suffix = self._suffix
         if suffix is None:
             return host == self.host  # the common case, without a further call
-        return self._host_matches(host, self.host, suffix)
-
-    def values(self) -> tuple[str, ...]:
-        """``(host,)``."""
-        return (self.host,)
+        return self._wildcard_matches(host, suffix)
 
 
 @final
 @attrs.frozen
-class HostRegexp(Node):
+class HostRegexp(_Pattern):
     """v3: a plain RE2 regexp, unanchored, searched in the canonical host."""
-
-    pattern: str
-    _re: Regexp = attrs.field(init=False, eq=False, repr=False)
-
-    def __attrs_post_init__(self) -> None:
-        _set(self, "_re", _compile_regexp(self.pattern))
 
     def matches(self, request: Any) -> bool:
         """Search the pattern in ``request.host``."""
         return self._re.search(request.host)
 
-    def values(self) -> tuple[str, ...]:
-        """``(pattern,)``."""
-        return (self.pattern,)
-
 
 @final
 @attrs.frozen
-class HostTemplate(Node):
+class HostTemplate(_Template):
     """v1/v2 ``HostRegexp``: a gorilla ``{name:re}`` template, anchored, case-insensitive."""
 
-    template: str
-    _re: Regexp = attrs.field(init=False, eq=False, repr=False)
-
-    def __attrs_post_init__(self) -> None:
-        _set(self, "_re", _compile_template(self.template, ci=True))
+    _subject = "host"
+    _case_insensitive = True
 
     def matches(self, request: Any) -> bool:
         """Match the whole of ``request.host`` against the template."""
         return self._re.search(request.host)
-
-    def variables(self, request: Any) -> dict[str, str]:
-        """The template variables bound by the host of *request*."""
-        return self._re.groups(request.host) or {}
-
-    def values(self) -> tuple[str, ...]:
-        """``(template,)``."""
-        return (self.template,)
 
 
 # -- path ----------------------------------------------------------------------------------------
@@ -132,26 +100,14 @@ class Path(Node):
 
 @final
 @attrs.frozen
-class PathTemplate(Node):
+class PathTemplate(_Template):
     """v1/v2 ``Path`` with ``{name:re}`` variables: a gorilla template, anchored."""
 
-    template: str
-    _re: Regexp = attrs.field(init=False, eq=False, repr=False)
-
-    def __attrs_post_init__(self) -> None:
-        _set(self, "_re", _compile_template(self.template))
+    _subject = "path"
 
     def matches(self, request: Any) -> bool:
         """Match the whole routing path against the template."""
         return self._re.search(request.path)
-
-    def variables(self, request: Any) -> dict[str, str]:
-        """The template variables bound by the path of *request*."""
-        return self._re.groups(request.path) or {}
-
-    def values(self) -> tuple[str, ...]:
-        """``(template,)``."""
-        return (self.template,)
 
 
 @final
@@ -173,46 +129,25 @@ class PathPrefix(Node):
 
 @final
 @attrs.frozen
-class PathPrefixTemplate(Node):
+class PathPrefixTemplate(_Template):
     """v1/v2 ``PathPrefix`` with ``{name:re}`` variables: a gorilla template anchored at start."""
 
-    template: str
-    _re: Regexp = attrs.field(init=False, eq=False, repr=False)
-
-    def __attrs_post_init__(self) -> None:
-        _set(self, "_re", _compile_template(self.template, prefix=True))
+    _subject = "path"
+    _prefix = True
 
     def matches(self, request: Any) -> bool:
         """Match the start of the routing path against the template."""
         return self._re.search(request.path)
 
-    def variables(self, request: Any) -> dict[str, str]:
-        """The template variables bound by the path of *request*."""
-        return self._re.groups(request.path) or {}
-
-    def values(self) -> tuple[str, ...]:
-        """``(template,)``."""
-        return (self.template,)
-
 
 @final
 @attrs.frozen
-class PathRegexp(Node):
+class PathRegexp(_Pattern):
     """v3: a plain RE2 regexp, unanchored and case-sensitive, searched in the routing path."""
-
-    pattern: str
-    _re: Regexp = attrs.field(init=False, eq=False, repr=False)
-
-    def __attrs_post_init__(self) -> None:
-        _set(self, "_re", _compile_regexp(self.pattern))
 
     def matches(self, request: Any) -> bool:
         """Search the pattern in ``request.path``."""
         return self._re.search(request.path)
-
-    def values(self) -> tuple[str, ...]:
-        """``(pattern,)``."""
-        return (self.pattern,)
 
 
 # -- method, headers, query ----------------------------------------------------------------------

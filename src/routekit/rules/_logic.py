@@ -16,22 +16,27 @@ def _children(nodes: Iterable[Node]) -> tuple[Node, ...]:
     return tuple(nodes)
 
 
-@final
 @attrs.frozen
-class And(Node):
-    """All children match."""
+class _Junction(Node):
+    """`And` and `Or`: a tuple of children, and a constructor that flattens nested ones."""
 
     children: tuple[Node, ...] = attrs.field(converter=_children)
 
     @classmethod
     def of(cls, *nodes: Node) -> Node:
-        """Conjunction of *nodes*, flattened; a single node is returned as is."""
+        """The conjunction (`And`) or disjunction (`Or`) of *nodes*, flattened; one node as is."""
         if not nodes:
-            raise ValueError("And.of() needs at least one node")
+            raise ValueError(f"{cls.__name__}.of() needs at least one node")
         flat: list[Node] = []
         for node in nodes:
-            flat.extend(node.children if isinstance(node, And) else (node,))
+            flat.extend(node.children if isinstance(node, cls) else (node,))
         return flat[0] if len(flat) == 1 else cls(tuple(flat))
+
+
+@final
+@attrs.frozen
+class And(_Junction):
+    """All children match."""
 
     def matches(self, request: Any) -> bool:
         """True when every child matches (short-circuits)."""
@@ -47,20 +52,8 @@ class And(Node):
 
 @final
 @attrs.frozen
-class Or(Node):
+class Or(_Junction):
     """At least one child matches."""
-
-    children: tuple[Node, ...] = attrs.field(converter=_children)
-
-    @classmethod
-    def of(cls, *nodes: Node) -> Node:
-        """Disjunction of *nodes*, flattened; a single node is returned as is."""
-        if not nodes:
-            raise ValueError("Or.of() needs at least one node")
-        flat: list[Node] = []
-        for node in nodes:
-            flat.extend(node.children if isinstance(node, Or) else (node,))
-        return flat[0] if len(flat) == 1 else cls(tuple(flat))
 
     def matches(self, request: Any) -> bool:
         """True when some child matches (short-circuits)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import attrs
+
 from ._golit import go_quote
 
 if TYPE_CHECKING:
@@ -80,23 +82,79 @@ def _canonical_host_value(value: str) -> str:
     return stripped or value[:1]
 
 
-class _HostLike(Node):
-    """Shared matching of Host and HostSNI values: exact, ``*`` or ``*.suffix``."""
-
-    __slots__ = ()
-
-    def _host_matches(self, host: str, value: str, suffix: str | None) -> bool:
-        if suffix is None:
-            return host == value
-        if not suffix:
-            return True  # `*`: everything, the empty host included (Traefik v3.7).
-        # `*.x.com` stands for exactly one extra, non-empty leading label (Traefik v3.7).
-        return host.endswith(suffix) and len(host) > len(suffix) and "." not in host[: -len(suffix)]
-
-
 def _wildcard_suffix(value: str) -> str | None:
     if value == "*":
         return ""
     if value.startswith("*."):
         return value[1:]
     return None
+
+
+# The leaf shapes several node kinds share.  Each concrete node still defines its own
+# ``matches`` that reads its request attribute directly (``request.host``, ``request.sni``...):
+# a shared ``matches`` would need ``getattr`` or a further call on every match.
+
+
+@attrs.frozen
+class _HostValue(Node):
+    """A ``host`` value (lower case) matched exactly, as ``*`` or as ``*.suffix``."""
+
+    host: str = attrs.field(converter=_canonical_host_value)
+    _suffix: str | None = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        _set(self, "_suffix", _wildcard_suffix(self.host))
+
+    def values(self) -> tuple[str, ...]:
+        """``(host,)``."""
+        return (self.host,)
+
+    @staticmethod
+    def _wildcard_matches(host: str, suffix: str) -> bool:
+        if not suffix:
+            return True  # `*`: everything, the empty host included (Traefik v3.7).
+        # `*.x.com` stands for exactly one extra, non-empty leading label (Traefik v3.7).
+        return host.endswith(suffix) and len(host) > len(suffix) and "." not in host[: -len(suffix)]
+
+
+@attrs.frozen
+class _Pattern(Node):
+    """A v3 plain RE2 ``pattern``, unanchored, compiled once."""
+
+    pattern: str
+    _re: Regexp = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        _set(self, "_re", _compile_regexp(self.pattern))
+
+    def values(self) -> tuple[str, ...]:
+        """``(pattern,)``."""
+        return (self.pattern,)
+
+
+@attrs.frozen
+class _Template(Node):
+    """A v1/v2 gorilla ``{name:re}`` template matched against one request attribute.
+
+    Subclasses name that attribute in ``_subject`` (``variables`` reads it from there; their own
+    ``matches`` reads it directly) and set ``_prefix`` / ``_case_insensitive`` as gorilla does.
+    """
+
+    _subject: ClassVar[str]
+    _prefix: ClassVar[bool] = False
+    _case_insensitive: ClassVar[bool] = False
+
+    template: str
+    _re: Regexp = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        regexp = _compile_template(self.template, prefix=self._prefix, ci=self._case_insensitive)
+        _set(self, "_re", regexp)
+
+    def variables(self, request: Any) -> dict[str, str]:
+        """The template variables bound by the matched attribute of *request*."""
+        return self._re.groups(getattr(request, self._subject)) or {}
+
+    def values(self) -> tuple[str, ...]:
+        """``(template,)``."""
+        return (self.template,)

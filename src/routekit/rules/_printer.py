@@ -24,6 +24,31 @@ class UnrepresentableRule(RoutekitError, ValueError):
 
 _TRANSLATE: Final = "use routekit.rules.translate to convert it"
 
+# v1's path modifiers: v2 and v3 express them as middlewares.
+_MODIFIERS: Final = (
+    ast.PathStrip,
+    ast.PathPrefixStrip,
+    ast.PathStripRegex,
+    ast.PathPrefixStripRegex,
+    ast.AddPrefix,
+    ast.ReplacePath,
+    ast.ReplacePathRegex,
+)
+# The HTTP matchers v1 and v2 share, under the same names.
+_V1_V2_MATCHERS: Final[Mapping[type[ast.Node], str]] = {
+    ast.Host: "Host",
+    ast.HostTemplate: "HostRegexp",
+    ast.Path: "Path",
+    ast.PathTemplate: "Path",
+    ast.PathPrefix: "PathPrefix",
+    ast.PathPrefixTemplate: "PathPrefix",
+    ast.Method: "Method",
+    ast.Header: "Headers",
+    ast.HeaderRegexp: "HeadersRegexp",
+    ast.Query: "Query",
+    ast.QueryTemplate: "Query",
+}
+
 # node type → its function name in each syntax (absent: not expressible there).
 _NAMES: Final[Mapping[str, Mapping[type[ast.Node], str]]] = {
     "v3": {
@@ -43,42 +68,13 @@ _NAMES: Final[Mapping[str, Mapping[type[ast.Node], str]]] = {
         ast.ALPN: "ALPN",
     },
     "v2": {
-        ast.Host: "Host",
-        ast.HostTemplate: "HostRegexp",
-        ast.Path: "Path",
-        ast.PathTemplate: "Path",
-        ast.PathPrefix: "PathPrefix",
-        ast.PathPrefixTemplate: "PathPrefix",
-        ast.Method: "Method",
-        ast.Header: "Headers",
-        ast.HeaderRegexp: "HeadersRegexp",
-        ast.Query: "Query",
-        ast.QueryTemplate: "Query",
+        **_V1_V2_MATCHERS,
         ast.ClientIP: "ClientIP",
         ast.HostSNI: "HostSNI",
         ast.HostSNITemplate: "HostSNIRegexp",
         ast.ALPN: "ALPN",
     },
-    "v1": {
-        ast.Host: "Host",
-        ast.HostTemplate: "HostRegexp",
-        ast.Path: "Path",
-        ast.PathTemplate: "Path",
-        ast.PathPrefix: "PathPrefix",
-        ast.PathPrefixTemplate: "PathPrefix",
-        ast.Method: "Method",
-        ast.Header: "Headers",
-        ast.HeaderRegexp: "HeadersRegexp",
-        ast.Query: "Query",
-        ast.QueryTemplate: "Query",
-        ast.PathStrip: "PathStrip",
-        ast.PathPrefixStrip: "PathPrefixStrip",
-        ast.PathStripRegex: "PathStripRegex",
-        ast.PathPrefixStripRegex: "PathPrefixStripRegex",
-        ast.AddPrefix: "AddPrefix",
-        ast.ReplacePath: "ReplacePath",
-        ast.ReplacePathRegex: "ReplacePathRegex",
-    },
+    "v1": {**_V1_V2_MATCHERS, **{node: node.__name__ for node in _MODIFIERS}},
 }
 
 # Matchers whose several values mean "or" (v2 calls and v1 segments).
@@ -109,18 +105,7 @@ def _why_not(node: ast.Node, syntax: str) -> str:
     name = type(node).__name__
     if isinstance(node, _TEMPLATES):
         return f"{node} is a {{name:re}} template, which {syntax} does not have; {_TRANSLATE}"
-    if isinstance(
-        node,
-        (
-            ast.PathStrip,
-            ast.PathPrefixStrip,
-            ast.PathStripRegex,
-            ast.PathPrefixStripRegex,
-            ast.AddPrefix,
-            ast.ReplacePath,
-            ast.ReplacePathRegex,
-        ),
-    ):
+    if isinstance(node, _MODIFIERS):
         return f"{name} is a v1 modifier; {syntax} expresses it as a middleware: {_TRANSLATE}"
     if syntax == "v1" and isinstance(node, ast.ClientIP):
         return "v1 has no ClientIP matcher"

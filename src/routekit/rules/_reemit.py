@@ -62,12 +62,19 @@ _RE2_NAMED: dict[str, Callable[[str, bool], str]] = {
 _RE2_ASSERT = {"A": r"\A", "z": r"\z", "^": "(?m:^)", "$": "(?m:$)", "b": r"\b", "B": r"\B"}
 
 
-def _py_char(cp: int) -> str:
+def _ascii_char(cp: int) -> str | None:
+    """Printable ASCII as both engines read it (word characters bare, the rest escaped)."""
     c = chr(cp)
     if c.isascii() and (c.isalnum() or c == "_"):
         return c
     if 0x20 < cp < 0x7F:
         return "\\" + c
+    return None
+
+
+def _py_char(cp: int) -> str:
+    if (text := _ascii_char(cp)) is not None:
+        return text
     if cp <= 0xFF:
         return f"\\x{cp:02x}"
     if cp <= 0xFFFF:
@@ -76,11 +83,8 @@ def _py_char(cp: int) -> str:
 
 
 def _re2_char(cp: int) -> str:
-    c = chr(cp)
-    if c.isascii() and (c.isalnum() or c == "_"):
-        return c
-    if 0x20 < cp < 0x7F:
-        return "\\" + c
+    if (text := _ascii_char(cp)) is not None:
+        return text
     return f"\\x{{{cp:x}}}"
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "Engine",
     "RegexError",
     "Regexp",
+    "brace_spans",
     "compile_regexp",
     "compile_template",
 ]
@@ -192,7 +193,7 @@ def _compile_template(
     items: list[Node] = [Assert("A", 0)]
     names: dict[str, int] = {}
     end = 0
-    for start, stop in _brace_spans(template):
+    for start, stop in brace_spans(template):
         if start > end:
             items.append(Lit(template[end:start], fold, end))
         name, colon, inner = template[start + 1 : stop - 1].partition(":")
@@ -216,7 +217,7 @@ def _compile_template(
     return _build(template, node, engine, names, ("template", template, prefix, fold, host, engine))
 
 
-def _brace_spans(template: str) -> list[tuple[int, int]]:
+def brace_spans(template: str) -> list[tuple[int, int]]:
     """gorilla's braceIndices: the outermost ``{...}`` spans, as ``(start, end)`` pairs."""
     spans: list[tuple[int, int]] = []
     level = start = 0

@@ -43,7 +43,7 @@ from ._ast import (
     ReplacePath,
     ReplacePathRegex,
 )
-from ._regex import compile_regexp, compile_template
+from ._regex import brace_spans, compile_regexp, compile_template
 
 __all__ = [
     "V1_FUNCTIONS",
@@ -472,20 +472,13 @@ def template_regexp(template: str, *, kind: str = "path") -> str:
     """
     compile_template(template, prefix=True)
     out: list[str] = []
-    level = start = end = 0
-    for i, c in enumerate(template):
-        if c == "{":
-            level += 1
-            if level == 1:
-                start = i
-        elif c == "}":
-            level -= 1
-            if level == 0:
-                out.append(go_quote_meta(template[end:start]))
-                _, colon, pattern = template[start + 1 : i].partition(":")
-                pattern = pattern if colon else _DEFAULT_PATTERN[kind]
-                bare = not any(ch in pattern for ch in "|()")
-                out.append(pattern if bare else f"(?:{pattern})")
-                end = i + 1
+    end = 0
+    for start, stop in brace_spans(template):
+        out.append(go_quote_meta(template[end:start]))
+        _, colon, pattern = template[start + 1 : stop - 1].partition(":")
+        pattern = pattern if colon else _DEFAULT_PATTERN[kind]
+        bare = not any(ch in pattern for ch in "|()")
+        out.append(pattern if bare else f"(?:{pattern})")
+        end = stop
     out.append(go_quote_meta(template[end:]))
     return "".join(out)
