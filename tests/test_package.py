@@ -72,3 +72,34 @@ def test_module_entry_point_runs() -> None:
         [sys.executable, "-m", "routekit", "--help"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0 and "routes" in result.stdout
+
+
+PUBLIC_MODULES = [
+    "routekit",
+    "routekit.errors",
+    "routekit.request",
+    "routekit.rules",
+    "routekit.routing",
+    "routekit.balance",
+    "routekit.config",
+    "routekit.providers",
+    "routekit.runtime",
+    "routekit.testing",
+]
+
+
+def test_every_public_class_and_function_has_a_docstring() -> None:
+    import importlib
+    import inspect
+
+    missing = []
+    for module_name in PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        assert (module.__doc__ or "").strip(), f"{module_name} has no docstring"
+        for name in module.__all__:
+            value = getattr(module, name)
+            if (inspect.isclass(value) or inspect.isfunction(value)) and not (
+                value.__doc__ or ""
+            ).strip():
+                missing.append(f"{module_name}.{name}")
+    assert missing == []
