@@ -242,3 +242,16 @@ def test_random_v1_label_sets_never_crash(labels: dict[str, str], ports: list[in
     )
     assert isinstance(config, Configuration)
     assert all(isinstance(p, Problem) for p in problems)
+
+
+def test_boolean_header_options_are_booleans() -> None:
+    labels = {
+        "traefik.frontend.rule": "Host:a.example",
+        "traefik.frontend.headers.contentTypeNosniff": "true",
+        "traefik.frontend.headers.frameDeny": "true",
+    }
+    config, problems = decode(container("app", labels))
+    assert problems == ()
+    ((router),) = config.http.routers.values()
+    (headers,) = [config.http.middlewares[m] for m in router.middlewares]
+    assert headers == Headers(content_type_nosniff=True, frame_deny=True)

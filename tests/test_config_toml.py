@@ -11,6 +11,7 @@ from routekit import ConfigError
 from routekit.config import (
     CircuitBreaker,
     Configuration,
+    Headers,
     IPAllowList,
     Router,
     Server,
@@ -363,3 +364,31 @@ adress = "x"
     assert mws["ct"] == ContentType(auto_detect=True)
     again = read_config(dumps_dynamic(result.config)).config  # type: ignore[arg-type]
     assert again == result.config
+
+
+def test_v1_headers_read_each_option_with_its_type() -> None:
+    text = (
+        '[backends.b.servers.s]\nurl = "http://10.0.0.1:80"\n'
+        '[frontends.f]\nbackend = "b"\n[frontends.f.routes.r]\nrule = "Host:a.com"\n'
+        "[frontends.f.headers]\ncontentTypeNosniff = true\nbrowserXSSFilter = true\n"
+        "contentSecurityPolicy = \"default-src 'self'\"\nSTSSeconds = 60\n"
+        'allowedHosts = ["a.com"]\n[frontends.f.headers.SSLProxyHeaders]\nX-Proto = "https"\n'
+    )
+    config, problems = loads_dynamic(text)
+    assert problems == []
+    assert config.http.middlewares["f-headers"] == Headers(
+        content_type_nosniff=True,
+        browser_xss_filter=True,
+        content_security_policy="default-src 'self'",
+        sts_seconds=60,
+        allowed_hosts=("a.com",),
+        ssl_proxy_headers={"X-Proto": "https"},
+    )
+
+
+def test_v1_files_are_told_by_their_keys_in_any_case() -> None:
+    text = '[Backends.b.servers.s]\nurl = "http://10.0.0.1:80"\n'
+    text += '[Frontends.f]\nbackend = "b"\n[Frontends.f.routes.r]\nrule = "Host:a.com"\n'
+    config, problems = loads_dynamic(text)
+    assert problems == []
+    assert config.http.routers["f"].service == "b"

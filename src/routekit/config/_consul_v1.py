@@ -23,7 +23,6 @@ and v1 files.
 from __future__ import annotations
 
 import base64
-import difflib
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, final
@@ -33,6 +32,7 @@ import attrs
 from ..errors import ConfigError, Problem
 from ._frozen import FrozenMap, frozen_map, frozen_tuple
 from ._gotemplate import Template, TemplateFunc, compile_template, normalize
+from ._hints import closest
 from ._labels_container import join_host_port
 from ._labels_v1 import V1Builder, copy_v1_options
 from ._model import Configuration
@@ -587,10 +587,10 @@ def _frontends(service: _Kept, ctx: _Ctx, b: V1Builder) -> None:
 def _unknown(
     service: _Kept, rest: str, key: str, ctx: _Ctx, *, template_property: bool = False
 ) -> None:
-    close = difflib.get_close_matches(rest.lower(), _KNOWN_TOP, n=1, cutoff=0.6)
+    close = closest(rest, _KNOWN_TOP)
     hint = (
-        f"did you mean '{ctx.prefix}.{close[0]}'?"
-        if close
+        f"did you mean '{ctx.prefix}.{close}'?"
+        if close is not None
         else f"v1 tags: {ctx.prefix}." + ", .".join([*_KNOWN_TOP, "frontend.*", "backend.*"])
     )
     where = ctx.where(service.original, key)

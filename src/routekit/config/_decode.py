@@ -12,7 +12,7 @@ file keys, fields at their defaults left out, durations written as ``"10s"``.
 
 from __future__ import annotations
 
-import difflib
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -22,46 +22,43 @@ from ..errors import Problem
 from ._durations import format_duration
 from ._fields import file_key, is_duration
 from ._frozen import FrozenMap
+from ._hints import did_you_mean
 from ._labels_decode import INVALID, Decoder
 from ._labels_tree import Node
-from ._middlewares import MIDDLEWARE_ALIASES, MIDDLEWARE_TYPES, Middleware
-from ._model import (
-    Configuration,
-    HTTPConfiguration,
-    Router,
-    ServersTransport,
-    Service,
-    TCPConfiguration,
-    TCPRouter,
-    TCPService,
-    TLSCertificate,
-    TLSConfiguration,
-    TLSOptions,
-    TLSStore,
-)
+from ._middlewares import MIDDLEWARE_ALIASES, MIDDLEWARE_TYPES
+from ._model import Configuration
 
 __all__ = ["SECTIONS", "decode_configuration", "to_data"]
 
-#: section → collection → element type; ``tls.certificates`` is a list, the rest are maps.
-SECTIONS: Final[dict[str, dict[str, Any]]] = {
-    "http": {
-        "routers": Router,
-        "services": Service,
-        "middlewares": Middleware,
-        "serversTransports": ServersTransport,
-    },
-    "tcp": {"routers": TCPRouter, "services": TCPService},
-    "tls": {"certificates": TLSCertificate, "options": TLSOptions, "stores": TLSStore},
+
+@attrs.frozen
+class _Collection:
+    """One collection of a section (``http.routers``): where it goes and what it holds."""
+
+    attribute: str  # of the section class: ``servers_transports`` for ``serversTransports``
+    element: Any  # Router, the Middleware union…
+    is_list: bool  # ``tls.certificates``; the other collections are maps by name
+
+
+def _collections(section: type) -> dict[str, _Collection]:
+    hints = typing.get_type_hints(section)
+    out = {}
+    for f in attrs.fields(section):
+        tp = hints[f.name]  # FrozenMap[str, Router] or tuple[TLSCertificate, ...]
+        is_list = typing.get_origin(tp) is tuple
+        element = typing.get_args(tp)[0 if is_list else 1]
+        out[file_key(f)] = _Collection(f.name, element, is_list)
+    return out
+
+
+#: section (``http``) → its class and its collections by file key, read from the model.
+SECTIONS: Final[dict[str, tuple[type, dict[str, _Collection]]]] = {
+    name: (cls, _collections(cls))
+    for name, cls in typing.get_type_hints(Configuration).items()
+    if attrs.has(cls)  # not ``sources``
 }
-_SECTION_CLASSES: Final = {
-    "http": HTTPConfiguration,
-    "tcp": TCPConfiguration,
-    "tls": TLSConfiguration,
-}
-_POLYMORPHIC: Final[dict[str, type]] = {
-    **{k.lower(): c for k, c in MIDDLEWARE_TYPES.items()},
-    **{alias.lower(): MIDDLEWARE_TYPES[k] for alias, k in MIDDLEWARE_ALIASES.items()},
-}
+#: Middleware types by the other names Traefik still reads (``ipWhiteList``).
+_ALIASES: Final = {alias: MIDDLEWARE_TYPES[key] for alias, key in MIDDLEWARE_ALIASES.items()}
 
 
 def _where_default(node: Node) -> str | None:
@@ -73,11 +70,8 @@ def _match(name: str, options: Mapping[str, Any]) -> str | None:
     return lowered.get(name.lower())
 
 
-def _did_you_mean(name: str, options: list[str]) -> str | None:
-    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    return "expected one of: " + ", ".join(options)
+def _did_you_mean(name: str, options: list[str]) -> str:
+    return did_you_mean(name, options) or "expected one of: " + ", ".join(options)
 
 
 def _record_sources(
@@ -103,7 +97,7 @@ def decode_configuration(
     a problem is left out.  ``where(node)`` tells where a node came from (``file.toml:3:1``).
     """
     problems = [] if problems is None else problems
-    decoder = Decoder(problems, where, _POLYMORPHIC)
+    decoder = Decoder(problems, where, aliases=_ALIASES)
     sources: dict[str, str] = {}
     sections: dict[str, Any] = {}
     for section_name, section_node in root.children.items():
@@ -124,19 +118,20 @@ def decode_configuration(
             )
             continue
         fields: dict[str, Any] = sections.setdefault(section, {})
+        collections = SECTIONS[section][1]
         for coll_name, coll_node in section_node.children.items():
-            coll = _match(coll_name, SECTIONS[section])
+            coll = _match(coll_name, collections)
             if coll is None:
                 problems.append(
                     Problem(
                         path=f"{section}.{coll_name}",
                         message=f"unknown key {coll_name!r}",
                         source=where(coll_node),
-                        hint=_did_you_mean(coll_name, list(SECTIONS[section])),
+                        hint=_did_you_mean(coll_name, list(collections)),
                     )
                 )
                 continue
-            tp = SECTIONS[section][coll]
+            collection = collections[coll]
             prefix = f"{section}.{coll}"
             if coll_node.value is not None and not coll_node.children:
                 problems.append(
@@ -144,20 +139,17 @@ def decode_configuration(
                 )
                 continue
             elements: dict[str, Any] = {}
-            for name, node in _elements(
-                coll_node, is_list=section == "tls" and coll == "certificates"
-            ):
+            for name, node in _elements(coll_node, is_list=collection.is_list):
                 path = f"{prefix}.{name}"
-                value = decoder.decode(node, tp, path)
+                value = decoder.decode(node, collection.element, path)
                 _record_sources(node, path, where, sources)
                 if value is not INVALID:
                     elements[name] = value
-            attr = _attribute_for(_SECTION_CLASSES[section], coll)
-            fields[attr] = (
-                tuple(elements.values()) if coll == "certificates" else FrozenMap(elements)
+            fields[collection.attribute] = (
+                tuple(elements.values()) if collection.is_list else FrozenMap(elements)
             )
     config = Configuration(
-        **{name: _SECTION_CLASSES[name](**kw) for name, kw in sections.items()},
+        **{name: SECTIONS[name][0](**kw) for name, kw in sections.items()},
         sources=FrozenMap(sources),
     )
     return config, problems
@@ -167,13 +159,6 @@ def _elements(node: Node, *, is_list: bool) -> list[tuple[str, Node]]:
     if is_list and node.is_list():
         return [(str(i), child) for i, child in enumerate(node.items_in_order())]
     return list(node.children.items())
-
-
-def _attribute_for(cls: type, key: str) -> str:
-    for f in attrs.fields(cls):
-        if file_key(f) == key:
-            return str(f.name)
-    raise LookupError(key)  # pragma: no cover - SECTIONS and the model agree
 
 
 # --- encoding --------------------------------------------------------------------------------

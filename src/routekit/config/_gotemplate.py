@@ -19,7 +19,7 @@ passed by the caller.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final, NoReturn, final
 
 import attrs
@@ -121,8 +121,29 @@ _TOKEN: Final = re.compile(
     re.VERBOSE,
 )
 
-# An expression: ("lit", value) | ("field", path) | ("call", name, args) | ("pipe", [cmds]).
-_Expr = tuple[object, ...]
+
+@attrs.frozen
+class _Lit:
+    value: object
+
+
+@attrs.frozen
+class _Field:
+    path: tuple[str, ...]  # ``.Labels.x`` → ("Labels", "x"); ``.`` → ()
+
+
+@attrs.frozen
+class _Call:
+    name: str
+    args: tuple[_Expr, ...]
+
+
+@attrs.frozen
+class _Pipe:
+    commands: tuple[_Expr, ...]  # every command after the first is a `_Call`
+
+
+_Expr = _Lit | _Field | _Call | _Pipe
 
 
 @final
@@ -148,12 +169,11 @@ class Template:
         return "".join(out)
 
     def _eval(self, expr: _Expr, data: Mapping[str, object]) -> object:
-        kind = expr[0]
-        if kind == "lit":
-            return expr[1]
-        if kind == "field":
+        if isinstance(expr, _Lit):
+            return expr.value
+        if isinstance(expr, _Field):
             value: object = data
-            path: tuple[str, ...] = expr[1]  # type: ignore[assignment]
+            path = expr.path
             for i, name in enumerate(path):
                 if not isinstance(value, Mapping) or name not in value:
                     where = "." + ".".join(path[: i + 1])
@@ -165,17 +185,17 @@ class Template:
                     raise _ExecError(f"no field {where} (fields: {known})")
                 value = value[name]
             return value
-        if kind == "pipe":
-            cmds: list[_Expr] = expr[1]  # type: ignore[assignment]
-            result = self._eval(cmds[0], data)
-            for cmd in cmds[1:]:
+        if isinstance(expr, _Pipe):
+            first, *rest = expr.commands
+            result = self._eval(first, data)
+            for cmd in rest:
+                assert isinstance(cmd, _Call)  # the parser lets only calls follow '|'
                 # Go passes the previous result as the *last* argument of the next command.
-                args: list[_Expr] = cmd[2]  # type: ignore[assignment]
-                result = self._call(str(cmd[1]), [*args, ("lit", result)], data)
+                result = self._call(cmd.name, (*cmd.args, _Lit(result)), data)
             return result
-        return self._call(str(expr[1]), expr[2], data)  # type: ignore[arg-type]
+        return self._call(expr.name, expr.args, data)
 
-    def _call(self, name: str, args: list[_Expr], data: Mapping[str, object]) -> object:
+    def _call(self, name: str, args: Sequence[_Expr], data: Mapping[str, object]) -> object:
         values = [self._eval(a, data) for a in args]
         try:
             return self._funcs[name](*values)
@@ -249,10 +269,10 @@ class _Parser:
         while self.i < len(self.tokens) and self.tokens[self.i] == ("op", "|"):
             self.i += 1
             cmd = self._command()
-            if cmd[0] != "call":
+            if not isinstance(cmd, _Call):
                 self._fail("only a function can follow '|'")
             cmds.append(cmd)
-        return cmds[0] if len(cmds) == 1 else ("pipe", cmds)
+        return cmds[0] if len(cmds) == 1 else _Pipe(tuple(cmds))
 
     def _command(self) -> _Expr:
         if self.i >= len(self.tokens):
@@ -268,20 +288,20 @@ class _Parser:
                 ("op", ")"),
             ):
                 args.append(self._operand())
-            return ("call", value, args)
+            return _Call(value, tuple(args))
         return self._operand()
 
     def _operand(self) -> _Expr:
         kind, value = self.tokens[self.i]
         self.i += 1
         if kind == "str":
-            return ("lit", _unquote(value))
+            return _Lit(_unquote(value))
         if kind == "raw":
-            return ("lit", value[1:-1])
+            return _Lit(value[1:-1])
         if kind == "num":
-            return ("lit", int(value))
+            return _Lit(int(value))
         if kind == "field":
-            return ("field", tuple(p for p in value.split(".") if p))
+            return _Field(tuple(p for p in value.split(".") if p))
         if (kind, value) == ("op", "("):
             inner = self._pipeline()
             if self.i >= len(self.tokens) or self.tokens[self.i] != ("op", ")"):

@@ -73,12 +73,8 @@ def kv_to_config(
             problems.append(Problem(".".join(path[:3]), bad_name, key))
             continue
         tree.insert(list(path), value, key)
-    config, _ = decode_configuration(tree, where=_where, problems=problems)
+    config, _ = decode_configuration(tree, problems=problems)
     return config, tuple(problems)
-
-
-def _where(node: Node) -> str | None:
-    return node.source or node.first_source()
 
 
 def _v1(

@@ -155,7 +155,11 @@ def _container_config(
     enable = read_bool(provider.find("enable"), decoder, "enable", opts.exposed_by_default)
     if not enable or not _is_running(container, provider, decoder):
         return None
-    network = provider.find("docker.network") or provider.find("swarm.network")
+    network = (
+        provider.find("docker.network")
+        or provider.find("swarm.network")
+        or (Node("network", opts.network) if opts.network else None)
+    )
     name = service_name(container)
     udp = root.pop("udp")
     if udp is not None:
@@ -167,7 +171,7 @@ def _container_config(
         http = root.child(http.name if http is not None else "http")
         _complete_http(container, http, name, opts, decoder, network)
     if tcp is not None:
-        _complete_tcp(container, tcp, decoder, network or _default_network(opts))
+        _complete_tcp(container, tcp, decoder, network)
     config, _ = decode_configuration(root, where=where, problems=problems)
     return config
 
@@ -214,10 +218,6 @@ def _is_running(container: ContainerInfo, provider: Node, decoder: Decoder) -> b
     return container.health in (None, "", "healthy")
 
 
-def _default_network(opts: _Options) -> Node | None:
-    return Node("network", opts.network) if opts.network else None
-
-
 def _complete_http(  # noqa: PLR0917
     container: ContainerInfo,
     http: Node,
@@ -236,8 +236,8 @@ def _complete_http(  # noqa: PLR0917
         kinds = {k.lower() for k in service.children}
         if not kinds & {"weighted", "mirroring", "failover"}:
             lb = service.find("loadBalancer") or service.child("loadBalancer")
-            net = network or _default_network(opts)
-            if not _add_server(container, lb, decoder, net, path=f"http.services.{service_name_}"):
+            path = f"http.services.{service_name_}"
+            if not _add_server(container, lb, decoder, network, path=path):
                 # Traefik drops the whole container; routekit drops the service and the routers
                 # that use it, the rest of the container still applies.
                 del services.children[service_name_]
@@ -255,7 +255,7 @@ def _complete_http(  # noqa: PLR0917
                 )
             )
             return
-        routers = http.find("routers") or http.child("routers")
+        routers = routers if routers is not None else http.child("routers")
         routers.child(name)
     for router_name, router in list(routers.children.items()):
         path = f"http.routers.{router_name}"

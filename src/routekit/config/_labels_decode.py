@@ -10,7 +10,6 @@ hint: a typo is never silently ignored.
 
 from __future__ import annotations
 
-import difflib
 import enum
 import types
 import typing
@@ -23,6 +22,7 @@ import attrs
 from ..errors import ConfigError, Problem
 from ._durations import parse_duration
 from ._fields import file_key, is_duration
+from ._hints import did_you_mean
 from ._labels_tree import Node
 
 __all__ = ["INVALID", "Decoder", "field_key", "type_key"]
@@ -79,19 +79,20 @@ class Decoder:
     Args:
         problems: the list problems are appended to.
         where: builds a problem's ``source`` from a node (label key + container, KV key).
-        polymorphic: for a model whose field type is a union of attrs classes (middlewares),
-            maps the lower-cased Traefik type name (``stripprefix``) to the class.
+        aliases: more type keys for the members of a union of attrs classes (middlewares),
+            besides their own ``type_key``: the deprecated ``ipWhiteList`` → `IPAllowList`.
     """
 
     def __init__(
         self,
         problems: list[Problem],
         where: Callable[[Node], str | None],
-        polymorphic: Mapping[str, type] | None = None,
+        *,
+        aliases: Mapping[str, type] | None = None,
     ) -> None:
         self.problems = problems
         self.where = where
-        self.polymorphic = polymorphic or {}
+        self.aliases = aliases or {}
 
     def report(self, node: Node, path: str, message: str, hint: str | None = None) -> _Invalid:
         """Record a problem about *node* at *path*; return :data:`INVALID`."""
@@ -215,7 +216,7 @@ class Decoder:
         # A union of attrs classes (middlewares) is told apart by its one child, the type key.
         members = [c for c in typing.get_args(tp) if attrs.has(c)]
         names = {field_key(type_key(c)): c for c in members}
-        names.update({field_key(k): c for k, c in self.polymorphic.items() if c in members})
+        names.update({field_key(k): c for k, c in self.aliases.items() if c in members})
         shown = sorted(type_key(c) for c in members)
         if len(node.children) != 1 or node.value is not None:
             found = ", ".join(node.children) or repr(node.value)
@@ -284,9 +285,7 @@ class Decoder:
 
     def unknown(self, child: Node, path: str, name: str, options: Sequence[str]) -> _Invalid:
         """Report *name* (below *path*) as an unknown key, with the closest known one as hint."""
-        lowered = {o.lower(): o for o in options}
-        close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-        hint = f"did you mean {lowered[close[0]]!r}?" if close else None
+        hint = did_you_mean(name, options)
         if hint is None and options:
             hint = "known: " + ", ".join(sorted(options))
         where = f"{path}.{name}" if path else name

@@ -16,7 +16,6 @@ the container name or Compose ``<service>.<project>``, ``/`` and ``_`` turned in
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, cast, final
@@ -25,6 +24,7 @@ import attrs
 
 from ..errors import Problem
 from ._gotemplate import normalize
+from ._hints import closest
 from ._labels_container import (
     ContainerInfo,
     join_host_port,
@@ -214,19 +214,19 @@ def _container(
     return True
 
 
-def _getter(labels: Mapping[str, tuple[str, str]]) -> Any:
-    """``get(prop)``: the (value, label key) of ``traefik.<prop>``, whatever its case, or None."""
-
-    def get(prop: str) -> tuple[str, str] | None:
-        for key, item in labels.items():
-            if key.lower() == f"traefik.{prop}":
-                return item
-        return None
-
-    return get
+#: ``get(prop)``: the (value, label key) of ``traefik.<prop>`` (*prop* lower-case), or ``None``.
+_Getter = Callable[[str], tuple[str, str] | None]
 
 
-def _port(c: ContainerInfo, get: Any) -> str | int | None:
+def _getter(labels: Mapping[str, tuple[str, str]]) -> _Getter:
+    """The `_Getter` over *labels*, whose keys match whatever their case (the first one wins)."""
+    by_lower: dict[str, tuple[str, str]] = {}
+    for key, item in labels.items():
+        by_lower.setdefault(key.lower(), item)
+    return lambda prop: by_lower.get(f"traefik.{prop}")
+
+
+def _port(c: ContainerInfo, get: _Getter) -> str | int | None:
     # An empty traefik.port falls back to the detected port (v1.7 getPort).
     item = get("port")
     if item is not None and item[0].strip():
@@ -322,7 +322,7 @@ def _segment(  # noqa: PLR0917 - the segment's whole context, passed once
     _options(c, labels, backend, frontend, b, problems)
 
 
-def _rule(c: ContainerInfo, get: Any, ctx: V1Context) -> tuple[str, str | None]:
+def _rule(c: ContainerInfo, get: _Getter, ctx: V1Context) -> tuple[str, str | None]:
     """The frontend rule and the label that set it (``None``: the default rule, maybe empty)."""
     item = get("frontend.rule")
     if item is not None and item[0].strip():
@@ -330,7 +330,7 @@ def _rule(c: ContainerInfo, get: Any, ctx: V1Context) -> tuple[str, str | None]:
     return _default_rule(c, get, ctx), None
 
 
-def _default_rule(c: ContainerInfo, get: Any, ctx: V1Context) -> str:
+def _default_rule(c: ContainerInfo, get: _Getter, ctx: V1Context) -> str:
     domain_item = get("domain")
     domain = domain_item[0] if domain_item else ctx.domain
     compose = c.compose
@@ -457,9 +457,9 @@ def _lookup(
 
 
 def _did_you_mean(tail: str, known: list[str], head: str, prefix: str = "traefik") -> str:
-    close = difflib.get_close_matches(tail, known, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean '{prefix}.{head}.{close[0]}'?"
+    close = closest(tail, known)
+    if close is not None:
+        return f"did you mean '{prefix}.{head}.{close}'?"
     return f"known: {prefix}.{head}." + ", .".join(known)
 
 

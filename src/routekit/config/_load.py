@@ -66,7 +66,7 @@ def read_config(source: str | Path, *, name: str | None = None) -> LoadResult:
             static = attrs.evolve(static, dynamic=checked.config)
             problems.extend(checked.problems)
         return LoadResult("static", static, tuple(problems))
-    config, problems = loads_dynamic_data(data, text=text, source=where)
+    config, problems = loads_dynamic_data(data, locate)
     checked = validate(config)
     return LoadResult("dynamic", checked.config, (*problems, *checked.problems))
 

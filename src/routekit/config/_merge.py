@@ -24,23 +24,11 @@ from ._model import (
     TLSCertificate,
     TLSConfiguration,
 )
-from ._sections import NAMED_SECTIONS, named_section, with_named_sections
+from ._sections import ELEMENT_KINDS, NAMED_SECTIONS, named_section, with_named_sections
 
 __all__ = ["Conflict", "merge_configurations"]
 
 T = TypeVar("T")
-
-# Singular names used in messages, by section path.
-_KINDS: dict[str, str] = {
-    "http.routers": "router",
-    "http.services": "service",
-    "http.middlewares": "middleware",
-    "http.serversTransports": "servers transport",
-    "tcp.routers": "TCP router",
-    "tcp.services": "TCP service",
-    "tls.options": "TLS options",
-    "tls.stores": "TLS store",
-}
 
 
 @final
@@ -85,7 +73,7 @@ def merge_configurations(
                 path,
                 [(origin, named_section(c, path)) for origin, c in parts],
                 previous=named_section(previous, path) if previous is not None else {},
-                fold=_fold_service if path in ("http.services", "tcp.services") else None,
+                replicas=_Replicas() if path in ("http.services", "tcp.services") else None,
                 problems=problems,
                 sources=sources,
             )
@@ -104,7 +92,7 @@ def _merge_named(
     parts: Sequence[tuple[str, Mapping[str, T]]],
     *,
     previous: Mapping[str, T],
-    fold: Callable[[Any, Any], Any] | None,
+    replicas: _Replicas | None,
     problems: list[Problem],
     sources: dict[str, str],
 ) -> dict[str, T]:
@@ -119,13 +107,14 @@ def _merge_named(
             if name not in merged:
                 merged[name] = value
                 continue
-            current = merged[name]
-            combined = current if current == value else (fold(current, value) if fold else None)
-            if combined is None:
+            first = merged[name]
+            if first != value and (replicas is None or not replicas.add(name, first, value)):
                 conflicted[name] = None
-            else:
-                merged[name] = combined
-    kind = _KINDS[path]
+    if replicas is not None:
+        for name, value in merged.items():
+            if name not in conflicted:
+                merged[name] = replicas.result(name, value)
+    kind = ELEMENT_KINDS[path]
     for name in conflicted:
         who = origins[name]
         keep = name in previous
@@ -156,19 +145,43 @@ def _merge_named(
     return merged
 
 
-def _fold_service(a: Any, b: Any) -> Any:
-    """Merge two services that differ only in their servers (replicas), else ``None``."""
-    lb_a, lb_b = a.load_balancer, b.load_balancer
-    if lb_a is None or lb_b is None:
-        return None
-    if attrs.evolve(lb_a, servers=()) != attrs.evolve(lb_b, servers=()):
-        return None
-    if attrs.evolve(a, load_balancer=None) != attrs.evolve(b, load_balancer=None):
-        return None
-    key = _server_key(lb_a)
-    seen = {key(s) for s in lb_a.servers}
-    servers = [*lb_a.servers, *(s for s in lb_b.servers if key(s) not in seen)]
-    return attrs.evolve(a, load_balancer=attrs.evolve(lb_a, servers=servers))
+class _Replicas:
+    """The servers of services that several sources define alike but for their servers.
+
+    Traefik's ``AddService`` appends the servers of each replica, leaving out a URL (HTTP) or
+    address (TCP) already there.  They are collected here in one pass and the services built
+    once at the end: folding them pairwise would copy the growing server list at every replica.
+    """
+
+    def __init__(self) -> None:
+        self._servers: dict[str, tuple[list[Any], set[str]]] = {}
+
+    def add(self, name: str, first: Any, other: Any) -> bool:
+        """Fold *other* into the service *name* first defined as *first*; False if they differ."""
+        lb_a, lb_b = first.load_balancer, other.load_balancer
+        if lb_a is None or lb_b is None:
+            return False
+        if attrs.evolve(lb_a, servers=()) != attrs.evolve(lb_b, servers=()):
+            return False
+        if attrs.evolve(first, load_balancer=None) != attrs.evolve(other, load_balancer=None):
+            return False
+        key = _server_key(lb_a)
+        found = self._servers.get(name)
+        if found is None:
+            found = self._servers[name] = (list(lb_a.servers), {key(s) for s in lb_a.servers})
+        servers, seen = found
+        added = [s for s in lb_b.servers if key(s) not in seen]
+        servers.extend(added)
+        seen.update(key(s) for s in added)
+        return True
+
+    def result(self, name: str, first: Any) -> Any:
+        """The service *name*, first defined as *first*, with the servers of its replicas."""
+        found = self._servers.get(name)
+        if found is None:
+            return first
+        lb = first.load_balancer
+        return attrs.evolve(first, load_balancer=attrs.evolve(lb, servers=found[0]))
 
 
 def _server_key(lb: LoadBalancer | TCPLoadBalancer) -> Callable[[Any], str]:

@@ -8,6 +8,7 @@ reference (doc.traefik.io/traefik/middlewares/http/…); v2's ``ipWhiteList`` is
 
 from __future__ import annotations
 
+import typing
 from typing import ClassVar, Final, final
 
 import attrs
@@ -141,9 +142,7 @@ class Headers:
     add_vary_header: bool = False
     allowed_hosts: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
     hosts_proxy_headers: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
-    ssl_proxy_headers: FrozenMap[str, str] = attrs.field(
-        factory=FrozenMap, converter=frozen_map, metadata={KEY: "sslProxyHeaders"}
-    )
+    ssl_proxy_headers: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
     sts_seconds: int = 0
     sts_include_subdomains: bool = False
     sts_preload: bool = False
@@ -247,7 +246,7 @@ class IPStrategy:
     excluded_ips: tuple[str, ...] = attrs.field(
         default=(), converter=frozen_tuple, metadata={KEY: "excludedIPs"}
     )
-    ipv6_subnet: int | None = key("ipv6Subnet", None)
+    ipv6_subnet: int | None = None
 
 
 @final
@@ -389,30 +388,7 @@ Middleware = (
 )
 """One configured HTTP middleware: exactly one of the typed variants."""
 
-_VARIANTS: Final[tuple[type[Middleware], ...]] = (
-    AddPrefix,
-    StripPrefix,
-    StripPrefixRegex,
-    ReplacePath,
-    ReplacePathRegex,
-    RedirectScheme,
-    RedirectRegex,
-    Headers,
-    BasicAuth,
-    DigestAuth,
-    ForwardAuth,
-    ContentType,
-    GrpcWeb,
-    IPAllowList,
-    RateLimit,
-    InFlightReq,
-    Retry,
-    CircuitBreaker,
-    Compress,
-    Buffering,
-    Chain,
-    Errors,
-)
+_VARIANTS: Final[tuple[type[Middleware], ...]] = typing.get_args(Middleware)
 
 #: File key (``stripPrefix``) → middleware class.
 MIDDLEWARE_TYPES: Final[dict[str, type[Middleware]]] = {cls.type_key: cls for cls in _VARIANTS}

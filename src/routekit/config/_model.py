@@ -410,9 +410,7 @@ class TLSCertificate:
 class TLSClientAuth:
     """Client certificate authentication."""
 
-    ca_files: tuple[str, ...] = attrs.field(
-        default=(), converter=frozen_tuple, metadata={KEY: "caFiles"}
-    )
+    ca_files: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
     client_auth_type: str = ""
 
 
@@ -427,9 +425,7 @@ class TLSOptions:
     curve_preferences: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
     client_auth: TLSClientAuth | None = None
     sni_strict: bool = False
-    alpn_protocols: tuple[str, ...] = attrs.field(
-        default=(), converter=frozen_tuple, metadata={KEY: "alpnProtocols"}
-    )
+    alpn_protocols: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
 
 
 @final

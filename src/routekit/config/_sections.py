@@ -15,22 +15,26 @@ import attrs
 from ._frozen import FrozenMap
 from ._model import Configuration
 
-__all__ = ["NAMED_SECTIONS", "named_section", "with_named_sections"]
+__all__ = ["ELEMENT_KINDS", "NAMED_SECTIONS", "named_section", "with_named_sections"]
 
-#: Dotted file path of each section whose elements have names → attribute path in the model.
-_ATTRIBUTES: Final = {
-    "http.routers": "http.routers",
-    "http.services": "http.services",
-    "http.middlewares": "http.middlewares",
-    "http.serversTransports": "http.servers_transports",
-    "tcp.routers": "tcp.routers",
-    "tcp.services": "tcp.services",
-    "tls.options": "tls.options",
-    "tls.stores": "tls.stores",
+#: Dotted file path of each section whose elements have names → (attribute path in the model,
+#: what one of its elements is called in messages).
+_SECTIONS: Final = {
+    "http.routers": ("http.routers", "router"),
+    "http.services": ("http.services", "service"),
+    "http.middlewares": ("http.middlewares", "middleware"),
+    "http.serversTransports": ("http.servers_transports", "servers transport"),
+    "tcp.routers": ("tcp.routers", "TCP router"),
+    "tcp.services": ("tcp.services", "TCP service"),
+    "tls.options": ("tls.options", "TLS options"),
+    "tls.stores": ("tls.stores", "TLS store"),
 }
+_ATTRIBUTES: Final = {path: attribute for path, (attribute, _) in _SECTIONS.items()}
 
 #: The sections whose elements have names, as dotted paths of the file format.
-NAMED_SECTIONS: Final = tuple(_ATTRIBUTES)
+NAMED_SECTIONS: Final = tuple(_SECTIONS)
+#: What one element of each named section is called in messages (``router``, ``TLS store``…).
+ELEMENT_KINDS: Final = {path: kind for path, (_, kind) in _SECTIONS.items()}
 
 _GETTERS: Final = {path: attrgetter(attr) for path, attr in _ATTRIBUTES.items()}
 

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..errors import ConfigError, Problem
+from ._consul_v1 import DEFAULT_FRONTEND_RULE
 from ._frozen import FrozenMap
+from ._labels import DEFAULT_RULE
 from ._static_model import (
     APIConfig,
     ConsulCatalogProviderConfig,
@@ -24,7 +26,8 @@ from ._static_model import (
     StaticConfiguration,
 )
 from ._toml import Locator, parse_toml
-from ._v1_reader import Bad, V1Reader
+from ._toml_v1 import decode_v1
+from ._v1_reader import Bad, V1Reader, or_default
 
 __all__ = ["STATIC_KEYS", "is_static", "load_static", "loads_static"]
 
@@ -48,8 +51,6 @@ _KV_ENDPOINTS: Final = {
     "zookeeper": "127.0.0.1:2181",
 }
 _V1_DOCKER_RULE: Final = "Host:{name}.{domain}"
-_V2_DEFAULT_RULE: Final = "Host(`{{ normalize .Name }}`)"
-_V1_CONSUL_RULE: Final = "Host:{{.ServiceName}}.{{.Domain}}"
 
 _V1_USED: Final = ("defaultEntryPoints", "logLevel", "web", "providersThrottleDuration",
                    *_V1_PROVIDERS)  # fmt: skip
@@ -164,10 +165,9 @@ def _docker(r: V1Reader, t: Table, path: tuple[str, ...], v1: bool) -> DockerPro
     return DockerProviderConfig(
         endpoint=r.str_(d, "endpoint", path) or "unix:///var/run/docker.sock",
         domain=r.str_(d, "domain", path) or "",
-        watch=_b(r.bool_(d, "watch", path), True),
-        exposed_by_default=_b(r.bool_(d, "exposedByDefault", path), True),
-        default_rule=r.str_(d, "defaultRule", path)
-        or (_V1_DOCKER_RULE if v1 else _V2_DEFAULT_RULE),
+        watch=or_default(r.bool_(d, "watch", path), True),
+        exposed_by_default=or_default(r.bool_(d, "exposedByDefault", path), True),
+        default_rule=r.str_(d, "defaultRule", path) or (_V1_DOCKER_RULE if v1 else DEFAULT_RULE),
         network=r.str_(d, "network", path) or "",
         use_bind_port_ip=bool(r.bool_(d, "useBindPortIP", path)),
         swarm_mode=bool(r.bool_(d, "swarmMode", path)),
@@ -185,17 +185,13 @@ def _constraints(r: V1Reader, d: Table, path: tuple[str, ...]) -> str:
     return r.str_(d, "constraints", path) or ""
 
 
-def _b(value: bool | None, default: bool) -> bool:
-    return default if value is None else value
-
-
 def _file(r: V1Reader, t: Table, path: tuple[str, ...], v1: bool) -> FileProviderConfig:
     f = r.table(t, path, ("filename", "directory", "watch"), unknown="warn")
     return FileProviderConfig(
         filename=r.str_(f, "filename", path) or "",
         directory=r.str_(f, "directory", path) or "",
         # v1's file provider did not watch unless told to; v2/v3 watch by default.
-        watch=_b(r.bool_(f, "watch", path), not v1),
+        watch=or_default(r.bool_(f, "watch", path), not v1),
     )
 
 
@@ -232,18 +228,14 @@ def _consul_catalog(
         endpoint=endpoint,
         domain=r.str_(c, "domain", path) or "",
         prefix=r.str_(c, "prefix", path) or "traefik",
-        exposed_by_default=_b(r.bool_(c, "exposedByDefault", path), True),
-        default_rule=rule or (_V1_CONSUL_RULE if v1 else _V2_DEFAULT_RULE),
+        exposed_by_default=or_default(r.bool_(c, "exposedByDefault", path), True),
+        default_rule=rule or (DEFAULT_FRONTEND_RULE if v1 else DEFAULT_RULE),
         strict_checks=strict,
-        refresh_interval=_f(r.duration(c, "refreshInterval", path), 15.0),
+        refresh_interval=or_default(r.duration(c, "refreshInterval", path), 15.0),
         watch=bool(r.bool_(c, "watch", path)),
         constraints=_constraints(r, c, path),
         service_name=r.str_(c, "serviceName", path) or "traefik",
     )
-
-
-def _f(value: float | None, default: float) -> float:
-    return default if value is None else value
 
 
 def _kv(r: V1Reader, t: Table, path: tuple[str, ...], kind: str, v1: bool) -> KVProviderConfig:
@@ -254,7 +246,7 @@ def _kv(r: V1Reader, t: Table, path: tuple[str, ...], kind: str, v1: bool) -> KV
     return KVProviderConfig(
         endpoints=endpoints or (_KV_ENDPOINTS[kind],),
         root_key=root.strip("/") or "traefik",
-        watch=_b(r.bool_(k, "watch", path), True),
+        watch=or_default(r.bool_(k, "watch", path), True),
         username=r.str_(k, "username", path) or "",
         password=r.str_(k, "password", path) or "",
     )
@@ -314,7 +306,7 @@ def _v1(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
         )
         path = (top["api"][0],)
         api = APIConfig(
-            dashboard=_b(r.bool_(a, "dashboard", path), True),
+            dashboard=or_default(r.bool_(a, "dashboard", path), True),
             insecure=True,
             debug=bool(r.bool_(a, "debug", path)),
             entry_point=r.str_(a, "entryPoint", path) or "traefik",
@@ -325,12 +317,10 @@ def _v1(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
         for name in _V1_PROVIDERS
         if name.lower() in top
     }
-    throttle = _f(r.duration(top, "providersThrottleDuration", ()), 2.0)
+    throttle = or_default(r.duration(top, "providersThrottleDuration", ()), 2.0)
     dynamic = None
     raw_dynamic = {top[k][0]: top[k][1] for k in ("frontends", "backends") if k in top}
     if raw_dynamic:
-        from ._toml_v1 import decode_v1
-
         dynamic, more = decode_v1(raw_dynamic, locate)
         r.problems.extend(more)
     return StaticConfiguration(
@@ -357,7 +347,7 @@ def _v2(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
         names = ("providersThrottleDuration", "docker", "file", "consulCatalog", "consul", "etcd",
                  "redis", "zooKeeper", "kubernetesIngress")  # fmt: skip
         p = r.table(value, (key,), names, unknown="warn")
-        throttle = _f(r.duration(p, "providersThrottleDuration", (key,)), 2.0)
+        throttle = or_default(r.duration(p, "providersThrottleDuration", (key,)), 2.0)
         for name, (written, v) in p.items():
             if name != "providersthrottleduration":
                 tables[name] = ((key, written), v)
@@ -366,7 +356,7 @@ def _v2(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
         path = (top["api"][0],)
         a = r.table(top["api"][1], path, ("dashboard", "insecure", "debug"), unknown="warn")
         api = APIConfig(
-            dashboard=_b(r.bool_(a, "dashboard", path), True),
+            dashboard=or_default(r.bool_(a, "dashboard", path), True),
             insecure=bool(r.bool_(a, "insecure", path)),
             debug=bool(r.bool_(a, "debug", path)),
         )

@@ -21,11 +21,17 @@ from ._decode import decode_configuration, to_data
 from ._labels_tree import Node
 from ._model import Configuration
 from ._toml_pos import key_positions
+from ._toml_v1 import decode_v1
 
 __all__ = ["dumps_dynamic", "loads_dynamic", "parse_toml", "to_node"]
 
 _V1_KEYS = frozenset({"frontends", "backends"})
 _TOML_ERROR_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def _is_v1(keys: Iterable[str]) -> bool:
+    # v1 read its files ignoring the case of keys, ``[Frontends]`` included.
+    return any(k.lower() in _V1_KEYS for k in keys)
 
 
 def parse_toml(text: str, source: str) -> tuple[dict[str, Any] | None, Problem | None]:
@@ -83,17 +89,14 @@ def loads_dynamic(text: str, *, source: str = "file.toml") -> tuple[Configuratio
     if data is None:
         assert problem is not None
         return Configuration(), [problem]
-    return loads_dynamic_data(data, text=text, source=source)
+    return loads_dynamic_data(data, Locator(text, source))
 
 
 def loads_dynamic_data(
-    data: Mapping[str, Any], *, text: str, source: str
+    data: Mapping[str, Any], locate: Locator
 ) -> tuple[Configuration, list[Problem]]:
-    """Like `loads_dynamic` for already parsed data (``text`` is only used for positions)."""
-    locate = Locator(text, source)
-    if _V1_KEYS & set(data):
-        from ._toml_v1 import decode_v1
-
+    """Like `loads_dynamic` for already parsed data; *locate* knows the positions in its text."""
+    if _is_v1(data):
         return decode_v1(data, locate)
     root = to_node("", data, (), locate)
     return decode_configuration(root, where=lambda node: node.source)
@@ -120,7 +123,7 @@ def dumps_dynamic(config: Configuration, *, into: str | None = None) -> str:
             raise ConfigError(f"cannot write into a file that is not valid TOML: {exc}") from None
         # What the file means now, in the writer's own terms: an element whose data did not
         # change is left as written, and a key absent from both (a default written out) stays.
-        old = None if _V1_KEYS & {k.lower() for k in doc} else to_data(loads_dynamic(into)[0])
+        old = None if _is_v1(doc) else to_data(loads_dynamic(into)[0])
     _merge(doc, to_data(config), old)
     return tomlkit.dumps(doc)
 

@@ -68,10 +68,9 @@ def key_positions(text: str) -> dict[tuple[str, ...], tuple[int, int]]:
             if parsed is None:
                 continue
             path = _resolve(tuple(parsed[0]), aot_index)
+            # Arrays below an earlier element of this array need no clean-up: their resolved paths
+            # hold that element's index, which no later header resolves to.
             aot_index[path] = aot_index.get(path, -1) + 1
-            # Tables below an earlier element of this array no longer apply.
-            for known in [k for k in aot_index if len(k) > len(path) and k[: len(path)] == path]:
-                del aot_index[known]
             table = (*path, str(aot_index[path]))
             positions.setdefault(path, (lineno, col))
             positions[table] = (lineno, col)

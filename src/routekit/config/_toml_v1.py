@@ -12,11 +12,15 @@ connections, buffering) become middlewares named ``<frontend or backend>-<type>`
 
 from __future__ import annotations
 
-import re
+import typing
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Final
 
-from ..errors import Problem
+import attrs
+
+from ..errors import Problem, RuleSyntaxError
+from ..rules import translate
+from ._fields import file_key
 from ._frozen import FrozenMap
 from ._middlewares import (
     MIDDLEWARE_TYPES,
@@ -45,11 +49,9 @@ from ._model import (
     Service,
     Sticky,
 )
-from ._v1_reader import Bad, V1Reader
+from ._v1_reader import Bad, V1Reader, or_default
 
 __all__ = ["decode_v1"]
-
-_T = TypeVar("_T")
 
 _FRONTEND_KEYS = (
     "backend", "priority", "passHostHeader", "entryPoints", "routes", "basicAuth", "auth",
@@ -60,7 +62,8 @@ _BACKEND_KEYS = (
     "servers", "loadBalancer", "healthCheck", "circuitBreaker", "maxConn", "buffering",
     "responseForwarding",
 )  # fmt: skip
-_HEADER_KEYS = {
+#: v1 ``[frontends.<f>.headers]`` key → `Headers` attribute.
+_HEADER_KEYS: Final = {
     "customRequestHeaders": "custom_request_headers",
     "customResponseHeaders": "custom_response_headers",
     "allowedHosts": "allowed_hosts",
@@ -79,6 +82,19 @@ _HEADER_KEYS = {
     "publicKey": "public_key",
     "referrerPolicy": "referrer_policy",
     "isDevelopment": "is_development",
+}
+_READERS: Final[Mapping[object, Callable[..., object]]] = {
+    bool: V1Reader.bool_,
+    int: V1Reader.int_,
+    str: V1Reader.str_,
+    tuple: V1Reader.list_,
+    FrozenMap: V1Reader.str_map,
+}
+#: `Headers` attribute → the reader for its type (``contentTypeNosniff`` is a boolean…).
+_HEADER_READERS: Final = {
+    attr: _READERS[typing.get_origin(tp) or tp]
+    for attr, tp in typing.get_type_hints(Headers).items()
+    if attr in _HEADER_KEYS.values()
 }
 
 
@@ -114,7 +130,7 @@ def decode_v1(
         for mname, middleware in backend_middlewares.get(router.service, []):
             middlewares[mname] = middleware
             own.append((mname, middleware))
-        router = _with_middlewares(router, [n for n, _ in own])
+        router = attrs.evolve(router, middlewares=(*router.middlewares, *(n for n, _ in own)))
         middlewares.update(own)
         routers[name] = router
         sources[f"http.routers.{name}"] = locate(path)
@@ -129,7 +145,7 @@ def decode_v1(
     for backend, (value, _) in pass_host.items():
         lb = services[backend].load_balancer
         if lb is not None and lb.pass_host_header != value:
-            services[backend] = Service(load_balancer=_evolve_lb(lb, pass_host_header=value))
+            services[backend] = Service(load_balancer=attrs.evolve(lb, pass_host_header=value))
     config = Configuration(
         http=HTTPConfiguration(routers=routers, services=services, middlewares=middlewares),
         sources=FrozenMap(sources),
@@ -141,23 +157,10 @@ def _section(r: V1Reader, data: Mapping[str, Any], key: str) -> dict[str, Any]:
     for k, v in data.items():
         if k.lower() == key:
             if not isinstance(v, Mapping):
-                raise_ = r.fail((k,), "expected a table of named entries")
-                del raise_
+                r.fail((k,), "expected a table of named entries")  # recorded; nothing to read
                 return {}
             return dict(v)
     return {}
-
-
-def _evolve_lb(lb: LoadBalancer, *, pass_host_header: bool) -> LoadBalancer:
-    import attrs
-
-    return attrs.evolve(lb, pass_host_header=pass_host_header)
-
-
-def _with_middlewares(router: Router, names: list[str]) -> Router:
-    import attrs
-
-    return attrs.evolve(router, middlewares=(*router.middlewares, *names))
 
 
 # --- backends --------------------------------------------------------------------------------
@@ -215,8 +218,8 @@ def _backend(
         )
         health = HealthCheck(
             path=r.str_(h, "path", hpath) or "",
-            interval=_or(r.duration(h, "interval", hpath), 30.0),
-            timeout=_or(r.duration(h, "timeout", hpath), 5.0),
+            interval=or_default(r.duration(h, "interval", hpath), 30.0),
+            timeout=or_default(r.duration(h, "timeout", hpath), 5.0),
             port=r.int_(h, "port", hpath) or 0,
             scheme=r.str_(h, "scheme", hpath) or "",
             hostname=r.str_(h, "hostname", hpath) or "",
@@ -251,9 +254,13 @@ def _backend(
                 f"{name}-buffering",
                 Buffering(
                     max_request_body_bytes=r.int_(b, "maxRequestBodyBytes", bpath) or 0,
-                    mem_request_body_bytes=_or(r.int_(b, "memRequestBodyBytes", bpath), 1048576),
+                    mem_request_body_bytes=or_default(
+                        r.int_(b, "memRequestBodyBytes", bpath), 1048576
+                    ),
                     max_response_body_bytes=r.int_(b, "maxResponseBodyBytes", bpath) or 0,
-                    mem_response_body_bytes=_or(r.int_(b, "memResponseBodyBytes", bpath), 1048576),
+                    mem_response_body_bytes=or_default(
+                        r.int_(b, "memResponseBodyBytes", bpath), 1048576
+                    ),
                     retry_expression=r.str_(b, "retryExpression", bpath) or "",
                 ),
             )
@@ -262,10 +269,6 @@ def _backend(
         r.warn((*path, t["responseforwarding"][0]), "responseForwarding is not read from v1 files")
     lb_model = LoadBalancer(servers=servers, sticky=sticky, health_check=health)
     return Service(load_balancer=lb_model), middlewares
-
-
-def _or(value: _T | None, default: _T) -> _T:
-    return default if value is None else value
 
 
 def _extractor(r: V1Reader, func: str | None, path: tuple[str, ...]) -> SourceCriterion | None:
@@ -311,11 +314,10 @@ def _frontend(
     if priority <= 0:
         # v1 priority: Σ len(route.Rule) in bytes (buildServerRoute), unless priority > 0.
         priority = sum(len(rule.encode()) for rule in rules)
-    rule_text, rule_syntax, middlewares = _translate(r, name, ";".join(rules), (*path, "routes"))
+    rule_text, middlewares = _translate(r, name, ";".join(rules), (*path, "routes"))
     middlewares.extend(_frontend_middlewares(r, name, t, path))
     router = Router(
         rule=rule_text,
-        rule_syntax=rule_syntax,
         service=backend,
         priority=priority,
         entry_points=r.list_(t, "entryPoints", path) or (),
@@ -325,38 +327,30 @@ def _frontend(
 
 def _translate(
     r: V1Reader, name: str, rule: str, path: tuple[str, ...]
-) -> tuple[str, str | None, list[tuple[str, Middleware]]]:
-    try:
-        from ..rules import translate  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:  # pragma: no cover - the rules package always ships translate
-        return rule, "v1", []
-    from ..errors import RuleSyntaxError
-
+) -> tuple[str, list[tuple[str, Middleware]]]:
+    """The v3 text of a v1 rule and its modifiers as middlewares named after the frontend."""
     try:
         result = translate(rule, syntax="v1")
     except RuleSyntaxError as exc:
         raise r.fail(path, f"rule does not parse: {exc.problem}", exc.hint) from None
-    for note in getattr(result, "notes", ()):
-        r.warn(path, str(note))
+    for note in result.notes:
+        r.warn(path, note)
     out: list[tuple[str, Middleware]] = []
-    raw = getattr(result, "middlewares", ())
-    items = raw.items() if isinstance(raw, Mapping) else raw
-    for item in items:
-        mname, middleware = item if isinstance(item, tuple) else (None, item)
-        if isinstance(middleware, Mapping):
-            middleware = _middleware_from_definition(middleware)
+    for _, definition in result.middlewares:
+        middleware = _middleware_from_definition(definition)
         # Name the modifiers after the frontend, so that two frontends never share one.
         mname = f"{name}-{type(middleware).type_key.lower()}"
         out.append((_unique(mname, out), middleware))
-    return str(result.rule), None, out
+    return str(result.rule), out
 
 
-def _middleware_from_definition(definition: Mapping[str, Any]) -> Middleware:
+def _middleware_from_definition(definition: Mapping[str, object]) -> Middleware:
     """A model middleware from a translated ``{"stripPrefix": {"prefixes": [...]}}`` definition."""
     ((kind, options),) = definition.items()
+    assert isinstance(options, Mapping)
     cls = MIDDLEWARE_TYPES[kind]
-    snake = {re.sub(r"(?<!^)([A-Z])", r"_\1", k).lower(): v for k, v in options.items()}
-    return cls(**snake)
+    attributes = {file_key(f): f.name for f in attrs.fields(cls)}
+    return cls(**{attributes[k]: v for k, v in options.items()})
 
 
 def _unique(name: str, taken: list[tuple[str, Middleware]]) -> str:
@@ -425,19 +419,9 @@ def _frontend_middlewares(
         hpath = (*path, key)
         h = r.table(hv, hpath, _HEADER_KEYS)
         kwargs: dict[str, Any] = {}
-        for file_key, attr in _HEADER_KEYS.items():
-            if file_key.lower() not in h:
-                continue
-            if attr.endswith("_headers") and attr not in ("allowed_hosts", "hosts_proxy_headers"):
-                kwargs[attr] = r.str_map(h, file_key, hpath)
-            elif attr in ("allowed_hosts", "hosts_proxy_headers"):
-                kwargs[attr] = r.list_(h, file_key, hpath)
-            elif attr == "sts_seconds":
-                kwargs[attr] = r.int_(h, file_key, hpath)
-            elif attr.startswith(("custom_", "content_", "public_", "referrer_")):
-                kwargs[attr] = r.str_(h, file_key, hpath)
-            else:
-                kwargs[attr] = r.bool_(h, file_key, hpath)
+        for key, attr in _HEADER_KEYS.items():
+            if key.lower() in h:
+                kwargs[attr] = _HEADER_READERS[attr](r, h, key, hpath)
         out.append((f"{name}-headers", Headers(**kwargs)))
     if "ratelimit" in t:
         key, rl = t["ratelimit"]
@@ -456,8 +440,8 @@ def _frontend_middlewares(
                         _unique(f"{name}-ratelimit", out),
                         RateLimit(
                             average=r.int_(s, "average", spath) or 0,
-                            period=_or(r.duration(s, "period", spath), 1.0),
-                            burst=_or(r.int_(s, "burst", spath), 1),
+                            period=or_default(r.duration(s, "period", spath), 1.0),
+                            burst=or_default(r.int_(s, "burst", spath), 1),
                             source_criterion=criterion,
                         ),
                     )

@@ -7,14 +7,16 @@ reports every key it does not know, with a "did you mean".
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import Problem
 from ._durations import parse_duration
+from ._hints import did_you_mean
 
-__all__ = ["Bad", "V1Reader"]
+__all__ = ["Bad", "V1Reader", "or_default"]
+
+_T = TypeVar("_T")
 
 
 class Bad(Exception):
@@ -60,8 +62,7 @@ class V1Reader:
         for key, item in value.items():
             canon = by_lower.get(key.lower())
             if canon is None:
-                close = difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.6)
-                hint = f"did you mean {by_lower[close[0]]!r}?" if close else None
+                hint = did_you_mean(key, by_lower.values())
                 if unknown == "warn":
                     self.warn((*path, key), f"{key!r} is not used by routekit; ignored", hint)
                     continue
@@ -160,3 +161,8 @@ def _kind(value: Any) -> str:
     if isinstance(value, str):
         return f"the string {value!r}"
     return f"a {type(value).__name__}"
+
+
+def or_default(value: _T | None, default: _T) -> _T:
+    """*value*, or *default* when a reader found nothing (``None``); ``0`` and ``""`` are kept."""
+    return default if value is None else value

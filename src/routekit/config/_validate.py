@@ -9,17 +9,18 @@ left to the watcher, which sees every provider.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, final
 
 import attrs
 
 from ..errors import ConfigError, Problem
+from ..rules import Rule, parse_rule, parse_tcp_rule
 from ._frozen import FrozenMap
+from ._hints import did_you_mean
 from ._middlewares import (
     Chain,
     Errors,
@@ -101,11 +102,6 @@ class _Checker:
             )
 
 
-def _did_you_mean(name: str, known: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
-
-
 def reference_hint(name: str, known: Iterable[str], what: str) -> str:
     """The hint for an unknown *what* named *name*: the closest known name, else the known ones.
 
@@ -113,7 +109,7 @@ def reference_hint(name: str, known: Iterable[str], what: str) -> str:
     defined`` — so that every unknown reference says what to write instead.
     """
     names = sorted(known)
-    close = _did_you_mean(name, names)
+    close = did_you_mean(name, names)
     if close is not None:
         return close
     if not names:
@@ -158,13 +154,8 @@ def _check_rule(c: _Checker, element: str, rule: str, syntax: str | None, tcp: b
     if syntax not in _RULE_SYNTAXES:
         c.error(element, "ruleSyntax", f"unknown rule syntax {syntax!r}", "use v1, v2 or v3")
         return
-    try:
-        from .. import rules
-    except ImportError:  # pragma: no cover - the rules package always ships
-        return
-    parse = getattr(rules, "parse_tcp_rule" if tcp else "parse_rule", None)
-    if parse is None:
-        return
+    # parse_tcp_rule refuses "v1" with a ValueError, reported like any other.
+    parse: Callable[..., Rule] = parse_tcp_rule if tcp else parse_rule
     try:
         parse(rule, syntax=syntax or "auto")
     except ValueError as exc:  # RuleSyntaxError, or a syntax the parser does not take
@@ -244,7 +235,7 @@ def _check_service(
                 element,
                 "loadBalancer.strategy",
                 f"unknown strategy {lb.strategy!r}",
-                _did_you_mean(lb.strategy, _STRATEGIES) or "use " + ", ".join(_STRATEGIES),
+                did_you_mean(lb.strategy, _STRATEGIES) or "use " + ", ".join(_STRATEGIES),
             )
         if lb.sticky is not None:
             try:
