@@ -102,3 +102,18 @@ def test_index_equals_linear_scan_for_v1_and_v2_rules(syntax: Literal["v1", "v2"
             assert table.match(request) == table.match_linear(request)
 
     check()
+
+
+@SETTINGS
+@given(route_tables(max_size=16))
+def test_lint_narrowing_only_skips_pairs_implies_rejects(table: RouteTable) -> None:
+    # The lint skips a candidate whose required leaf is missing from the rule it would cover;
+    # that is only sound if `implies` could never have proved such a pair.
+    from routekit.routing._lint import _nodes, _required_leaf, implies
+
+    rules = [route.rule.expr for route in table.routes]
+    for a in rules:
+        leaf = _required_leaf(a)
+        for b in rules:
+            if leaf is not None and leaf not in _nodes(b):
+                assert not implies(b, a)

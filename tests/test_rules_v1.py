@@ -29,13 +29,13 @@ from routekit.rules import (
     ReplacePath,
     ReplacePathRegex,
 )
+from routekit.rules._regex import template_regexp
 from routekit.rules._v1 import (
     V1_FUNCTIONS,
     go_trim_space,
     looks_like_v1,
     parse_v1,
     split_v1,
-    template_regexp,
 )
 
 # -- the splitter: strings.FieldsFunc on ";", ":" and "," ------------------------------------------

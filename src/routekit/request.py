@@ -10,8 +10,9 @@ events take those objects duck-typed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Final, final
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final, Protocol, final
+from urllib.parse import unquote_plus
 
 __all__ = ["Headers", "Request", "canonical_host", "routing_path"]
 
@@ -146,6 +147,17 @@ class Headers(Mapping[str, str]):
 _EMPTY_HEADERS: Final = Headers()
 
 
+class _RequestEvent(Protocol):
+    """What `Request.from_h11` reads of an ``h11.Request`` (h11 itself is not imported)."""
+
+    @property
+    def method(self) -> bytes: ...
+    @property
+    def target(self) -> bytes: ...
+    @property
+    def headers(self) -> Iterable[tuple[bytes, bytes]]: ...
+
+
 class _RequestSlots:
     # Request objects are built on every match, so construction must be cheap: the fields are
     # filled in on this plain slotted base (ordinary attribute stores) and the instance is then
@@ -179,8 +191,11 @@ class _RequestSlots:
 
 # Slot descriptors let the lazy properties fill their cache without going through the frozen
 # __setattr__.
-_set_query: Any = vars(_RequestSlots)["_query"].__set__
-_set_cookies: Any = vars(_RequestSlots)["_cookies"].__set__
+_SLOTS: Final = vars(_RequestSlots)
+_set_query: Callable[[_RequestSlots, Mapping[str, tuple[str, ...]]], None] = _SLOTS[
+    "_query"
+].__set__
+_set_cookies: Callable[[_RequestSlots, Mapping[str, str]], None] = _SLOTS["_cookies"].__set__
 
 
 @final
@@ -287,9 +302,7 @@ class Request(_RequestSlots):
         scheme, sep, rest = url.partition("://")
         if not sep:
             raise ValueError(f"not an absolute URL (no scheme): {url!r}")
-        rest = rest.partition("#")[0]
-        authority, path, query = _split_authority(rest)
-        authority = authority.rpartition("@")[2]
+        authority, path, query = _split_authority(rest.partition("#")[0])
         return cls(
             method=method,
             host=authority,
@@ -335,7 +348,7 @@ class Request(_RequestSlots):
     @classmethod
     def from_h11(
         cls,
-        event: Any,
+        event: _RequestEvent,
         *,
         client_ip: str | None = None,
         scheme: str = "http",
@@ -349,7 +362,7 @@ class Request(_RequestSlots):
         pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers]
         headers = Headers(pairs)
         method = event.method.decode("ascii")
-        target: str = event.target.decode("latin-1")
+        target = event.target.decode("latin-1")
         host, path, query, scheme = _request_target(target, headers.get("host", ""), scheme)
         return cls(
             method=method,
@@ -425,13 +438,13 @@ def _request_target(target: str, host: str, scheme: str) -> tuple[str, str, str,
     if "://" in target:
         target_scheme, _, rest = target.partition("://")
         authority, path, query = _split_authority(rest)
-        authority = authority.rpartition("@")[2]
         return authority or host, path, query, target_scheme.lower() or scheme
     return target, "", "", scheme
 
 
 def _split_authority(rest: str) -> tuple[str, str, str]:
-    """Split ``host:port/path?query`` into its three parts (path keeps its leading slash)."""
+    """Split ``user@host:port/path?query`` (a URL after ``scheme://``) into host:port, path and
+    query; the path keeps its leading slash and user information is dropped."""
     cut = len(rest)
     for sep in "/?":
         i = rest.find(sep)
@@ -439,7 +452,7 @@ def _split_authority(rest: str) -> tuple[str, str, str]:
             cut = i
     authority, tail = rest[:cut], rest[cut:]
     path, _, query = tail.partition("?")
-    return authority, path, query
+    return authority.rpartition("@")[2], path, query
 
 
 def _join_host_port(host: str, port: int | None) -> str:
@@ -448,19 +461,20 @@ def _join_host_port(host: str, port: int | None) -> str:
     return f"{host}:{port}" if port else host
 
 
+# What a decoded path may keep raw: RFC 3986 pchar and "/", without "%" — a literal "%" must be
+# escaped, otherwise "%41" in a decoded path would decode a second time.
 _PATH_SAFE: Final = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/%"
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/"
 )
 
 
 def _quote_path(path: str) -> str:
-    # ASGI's `path` is already decoded; re-escape what cannot appear raw in a path.  A literal "%"
-    # must be escaped too, otherwise "%41" in a decoded path would decode a second time.
-    if all(c in _PATH_SAFE and c != "%" for c in path):
+    # ASGI's `path` is already decoded; re-escape what cannot appear raw in a path.
+    if all(c in _PATH_SAFE for c in path):
         return path
     out = []
     for c in path:
-        if c in _PATH_SAFE and c != "%":
+        if c in _PATH_SAFE:
             out.append(c)
         else:
             out.extend(f"%{b:02X}" for b in c.encode("utf-8"))
@@ -473,8 +487,6 @@ _BAD_ESCAPE_RE: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
 def _parse_query(qs: str) -> Mapping[str, tuple[str, ...]]:
     if not qs:
         return {}
-    from urllib.parse import unquote_plus
-
     result: dict[str, list[str]] = {}
     for part in qs.split("&"):
         # Go ≥ 1.17 rejects ";" as a separator and drops such pairs; so do we.

@@ -75,7 +75,7 @@ def analyse(expr: Node) -> list[tuple[Key, tuple[Node, ...]]]:
 
 
 def _analyse(node: Node) -> list[tuple[Key, tuple[Node, ...]]]:
-    if getattr(node, "always_matches", False):
+    if node.always_matches:
         # v1 modifiers (AddPrefix, ReplacePath…) never constrain matching.
         return [(ANY, ())]
     if isinstance(node, Host):
@@ -298,15 +298,9 @@ class RouteIndex:
         else:
             self.residual.append(entry)
 
-    def buckets(
-        self, host: str, path: str, request: Request | None = None, *, unkeyed: bool = True
-    ) -> list[list[Entry]]:
-        """The buckets to scan for a request with this (canonical) host and routing path.
-
-        With *request*, the host-only residual bucket is replaced by the entries that match its
-        host (checks already run); without, it is returned unfiltered.  ``unkeyed=False`` leaves
-        out both residual buckets.
-        """
+    def keyed_buckets(self, host: str, path: str) -> list[list[Entry]]:
+        """The buckets of the indexed entries a request with this (canonical) host and routing
+        path falls under: its host's, its wildcard parent's and the host-less ones."""
         out: list[list[Entry]] = []
         sub = self.hosts.get(host)
         if sub is not None:
@@ -317,19 +311,6 @@ class RouteIndex:
                 sub.collect(path, out)
         if self.nohost.used:
             self.nohost.collect(path, out)
-        if not unkeyed:
-            return out
-        if self.residual:
-            out.append(self.residual)
-        if self.host_residual:
-            if request is None:
-                out.append(self.host_residual)
-            else:
-                matched = self._host_cache.get(host)
-                if matched is None:
-                    matched = self._match_host(request)
-                if matched:
-                    out.append(matched)
         return out
 
     def _match_host(self, request: Request) -> list[Entry]:
@@ -348,8 +329,19 @@ class RouteIndex:
 
     def find(self, request: Request) -> int:
         """The lowest rank whose entry matches *request*, or -1."""
+        host = request.host
+        buckets = self.keyed_buckets(host, request.path)
+        if self.residual:
+            buckets.append(self.residual)
+        if self.host_residual:
+            # Host-only unindexed rules: just those matching this host, worked out once per host.
+            matched = self._host_cache.get(host)
+            if matched is None:
+                matched = self._match_host(request)
+            if matched:
+                buckets.append(matched)
         best = -1
-        for bucket in self.buckets(request.host, request.path, request):
+        for bucket in buckets:
             for rank, checks in bucket:
                 if best >= 0 and rank >= best:
                     break

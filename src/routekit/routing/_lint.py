@@ -14,8 +14,11 @@ is proved here is a sound implication between rule trees:
 
 Never a false positive: when the implication cannot be shown, the route is not reported.  The
 candidates for A are taken from the table's index (routes whose keys a request of B falls under;
-for a B without any key, only the routes without a key), so the lint is not quadratic in the table
-size.  Identical rules are found through a dict, whatever their shape.
+for a B without any key, only the routes without a key) and narrowed to those whose required
+leaf, if any, occurs in B, so that `implies` runs on few pairs; collecting the candidates still
+costs the size of the buckets B falls under (many routes on one host and path make that
+quadratic, with a small constant).  Identical rules are found through a dict, whatever their
+shape.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Final, final
 
 import attrs
 
-from ..rules import And, Host, Node, Or, Path, PathPrefix, Rule
+from ..rules import And, Host, Node, Not, Or, Path, PathPrefix, Rule
 from ._index import ANY, Entry, Key, RouteIndex, analyse
 from ._route import Route
 
@@ -53,6 +56,10 @@ def shadowed(routes: Sequence[Route], index: RouteIndex) -> list[Shadowing]:
     # be covered by one of them only if it has no checks at all (a rule of v1 modifiers only).
     all_unkeyed = {rank for rank, _ in unkeyed}
     match_all = {rank for rank, checks in unkeyed if all(c == _ANY_HOST for c in checks)}
+    # A route whose rule needs a leaf (see `_required_leaf`) can only cover rules containing it:
+    # candidates are narrowed by that leaf before `implies` runs, so that many routes sharing a
+    # host (or many unkeyed routes) are not compared pairwise.
+    required = [_required_leaf(route.rule.expr) for route in routes]
     found: list[Shadowing] = []
     first_with_rule: dict[Rule, int] = {}
     for rank, route in enumerate(routes):
@@ -68,9 +75,13 @@ def shadowed(routes: Sequence[Route], index: RouteIndex) -> list[Shadowing]:
                 candidates.update(r for r, _ in bucket)
         pure = all(not checks and key != ANY for key, checks in entries)
         candidates |= match_all if pure else all_unkeyed
-        for other in sorted(candidates):
-            if other >= rank:
-                break
+        nodes = _nodes(expr)
+        plausible = sorted(
+            other
+            for other in candidates
+            if other < rank and (required[other] is None or required[other] in nodes)
+        )
+        for other in plausible:
             by = routes[other]
             if implies(expr, by.rule.expr):
                 found.append(Shadowing(route, by, _reason(route, by)))
@@ -101,7 +112,7 @@ def _keyed_buckets(key: Key, index: RouteIndex) -> list[list[Entry]]:
     path = exact if exact is not None else prefix if prefix is not None else ""
     out: list[list[Entry]] = []
     if host is not None:
-        return index.buckets(host, path, unkeyed=False)
+        return index.keyed_buckets(host, path)
     if wild is not None:
         sub = index.wild.get(wild)
         if sub is not None:
@@ -125,9 +136,38 @@ class _HostOnly:
         self.host = host
 
 
+def _nodes(node: Node) -> set[Node]:
+    """Every node of the tree."""
+    out = {node}
+    if isinstance(node, And | Or):
+        for child in node.children:
+            out |= _nodes(child)
+    elif isinstance(node, Not):
+        out |= _nodes(node.child)
+    return out
+
+
+def _required_leaf(a: Node) -> Node | None:
+    """A leaf that every rule *b* with ``implies(b, a)`` contains, if there is one.
+
+    `implies` proves a leaf other than ``Host`` and ``PathPrefix`` (and the always-matching ones)
+    only by finding it, equal, inside *b*; an ``And`` needs each of its children.  ``Or`` and the
+    leaves `implies` reasons about have no such leaf (``None``).
+    """
+    if isinstance(a, And):
+        for child in a.children:
+            leaf = _required_leaf(child)
+            if leaf is not None:
+                return leaf
+        return None
+    if isinstance(a, Or | Host | PathPrefix) or a.always_matches:
+        return None
+    return a
+
+
 def implies(b: Node, a: Node) -> bool:
     """True when every request matching *b* is proved to match *a* (sound, not complete)."""
-    if a in (b, _ANY_HOST) or getattr(a, "always_matches", False):
+    if a in (b, _ANY_HOST) or a.always_matches:
         return True
     if isinstance(a, Host) and isinstance(b, Host) and not b.host.startswith("*"):
         # b matches exactly one host: a covers b when a matches that host (`*.x.com` ⊇ `y.x.com`).

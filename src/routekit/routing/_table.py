@@ -95,14 +95,14 @@ class RouteTable:
         if fixed is not None:
             return fixed
         route = self._routes[rank]
-        return Match(route, route.rule.params(request) or {})
+        return Match(route, route.rule.params(request) or _NO_PARAMS)
 
     def match_linear(self, request: Request) -> Match | None:
         """Same answer as :meth:`match`, by trying every route in order (the reference)."""
         for route in self._routes:
-            if route.rule.matches(request):
-                params = route.rule.params(request)
-                return Match(route, params if params else _NO_PARAMS)
+            params = route.rule.params(request)  # None: no match
+            if params is not None:
+                return Match(route, params or _NO_PARAMS)
         return None
 
     def explain(self, request: Request) -> Explanation:

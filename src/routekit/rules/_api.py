@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-from ..errors import RuleSyntaxError
-from . import _ast as ast
 from ._parser import parse_expression
 from ._rule import Rule
+from ._v1 import looks_like_v1, parse_v1
 
 __all__ = ["parse_rule", "parse_tcp_rule"]
 
@@ -20,23 +19,6 @@ def _check(text: object, syntax: str, allowed: tuple[str, ...]) -> None:
         raise TypeError(f"a rule is a str, not {type(text).__name__}")
     if syntax not in allowed:
         raise ValueError(f"syntax must be one of {', '.join(allowed)}; got {syntax!r}")
-
-
-def _parse_v1(text: str) -> ast.Node:
-    from . import _v1
-
-    parse_v1 = getattr(_v1, "parse_v1", None)
-    if parse_v1 is None:
-        raise RuleSyntaxError("v1 rules are not supported by this build", text, 0)
-    node: ast.Node = parse_v1(text)
-    return node
-
-
-def _is_v1(text: str) -> bool:
-    from . import _v1
-
-    looks_like_v1 = getattr(_v1, "looks_like_v1", None)
-    return bool(looks_like_v1 is not None and looks_like_v1(text))
 
 
 def parse_rule(text: str, *, syntax: Syntax = "auto") -> Rule:
@@ -53,9 +35,9 @@ def parse_rule(text: str, *, syntax: Syntax = "auto") -> Rule:
     """
     _check(text, syntax, _SYNTAXES)
     if syntax == "auto":
-        syntax = "v1" if _is_v1(text) else "v3"
+        syntax = "v1" if looks_like_v1(text) else "v3"
     if syntax == "v1":
-        return Rule(_parse_v1(text), text, "v1")
+        return Rule(parse_v1(text), text, "v1")
     return Rule(parse_expression(text, protocol="http", syntax=syntax), text, syntax)
 
 

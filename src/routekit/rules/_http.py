@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import Any, Final, final
 
 import attrs
 
-from ._node import (
-    Node,
-    _compile_query_template,
-    _compile_regexp,
-    _HostValue,
-    _Pattern,
-    _set,
-    _Template,
-)
-
-if TYPE_CHECKING:
-    from ._regex import Regexp
+from ._node import Node, _compile_query_template, _HostValue, _Pattern, _set, _Template
+from ._regex import Regexp, compile_regexp
 
 __all__ = [
     "ClientIP",
@@ -38,6 +28,7 @@ __all__ = [
     "QueryRegexp",
     "QueryTemplate",
     "canonical_header_key",
+    "path_node",
 ]
 
 
@@ -150,6 +141,17 @@ class PathRegexp(_Pattern):
         return self._re.search(request.path)
 
 
+def path_node(value: str, *, prefix: bool = False) -> Node:
+    """The v1/v2 ``Path`` (or, with *prefix*, ``PathPrefix``) node of one value.
+
+    A value with ``{`` is a gorilla template (`PathTemplate`, `PathPrefixTemplate`); any other is
+    matched as it is (`Path`, `PathPrefix`: a raw string prefix, so ``/api`` covers ``/apiary``).
+    """
+    if "{" in value:
+        return PathPrefixTemplate(value) if prefix else PathTemplate(value)
+    return PathPrefix(value) if prefix else Path(value)
+
+
 # -- method, headers, query ----------------------------------------------------------------------
 
 
@@ -222,7 +224,7 @@ class HeaderRegexp(Node):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "_key", self.name.lower())
-        _set(self, "_re", _compile_regexp(self.pattern))
+        _set(self, "_re", compile_regexp(self.pattern))
 
     def matches(self, request: Any) -> bool:
         """Search the pattern in each value of the header."""
@@ -267,7 +269,7 @@ class QueryRegexp(Node):
     _re: Regexp = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "_re", _compile_regexp(self.pattern))
+        _set(self, "_re", compile_regexp(self.pattern))
 
     def matches(self, request: Any) -> bool:
         """Search the pattern in each value of the parameter."""

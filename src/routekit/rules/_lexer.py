@@ -19,7 +19,7 @@ __all__ = ["Token", "tokenize"]
 _SPACE: Final = frozenset(" \t\n\r")
 _IDENT_START: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _IDENT: Final = _IDENT_START | frozenset("0123456789")
-_PUNCT: Final = {"(": "(", ")": ")", ",": ","}
+_PUNCT: Final = frozenset("(),")
 
 
 @final
@@ -47,7 +47,7 @@ def tokenize(rule: str) -> list[Token]:
         if char in _SPACE:
             i += 1
         elif char in _PUNCT:
-            tokens.append(Token(_PUNCT[char], char, i, i + 1))
+            tokens.append(Token(char, char, i, i + 1))
             i += 1
         elif char in "&|":
             if rule[i : i + 2] != char * 2:

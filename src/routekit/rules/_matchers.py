@@ -6,6 +6,7 @@ One table per syntax, as Traefik keeps ``httpFuncs`` (``master:pkg/muxer/http/ma
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final, NoReturn, final
@@ -14,6 +15,7 @@ import attrs
 
 from ..errors import RuleSyntaxError
 from . import _ast as ast
+from ._http import path_node
 from ._lexer import Token
 from ._v1 import query_node
 
@@ -110,48 +112,73 @@ def _path_value(args: Args, index: int) -> str:
     return value
 
 
-def _each(args: Args, one: Callable[[Args, int], ast.Node]) -> ast.Node:
-    return ast.Or.of(*(one(args, i) for i in range(len(args.values))))
+# -- one argument: (args, index) -> node ---------------------------------------------------------
+
+#: Builds the node of argument *index* of a call.
+One = Callable[[Args, int], ast.Node]
 
 
-# -- v3 ------------------------------------------------------------------------------------------
+def _value(kind: Callable[[str], ast.Node]) -> One:
+    """The node ``kind(value)``; a value *kind* refuses (a regexp, an IP) is reported in place."""
 
-
-def _host(args: Args, i: int = 0) -> ast.Node:
-    return args.build(i, ast.Host, _host_value(args, i))
-
-
-def _host_sni(args: Args, i: int = 0) -> ast.Node:
-    return args.build(i, ast.HostSNI, _host_value(args, i))
-
-
-def _regexp(kind: Callable[[str], ast.Node]) -> Callable[[Args, int], ast.Node]:
-    def one(args: Args, i: int = 0) -> ast.Node:
+    def one(args: Args, i: int) -> ast.Node:
         return args.build(i, kind, args.values[i])
 
     return one
 
 
-def _host_regexp(args: Args, i: int = 0) -> ast.Node:
-    # Traefik refuses non-ASCII HostRegexp values in v2 and v3 alike (hostRegexp, hostRegexpV2
-    # in master:pkg/muxer/http): hosts are matched in punycode.
-    return args.build(i, ast.HostRegexp, _host_value(args, i))
+def _host_like(kind: Callable[[str], ast.Node]) -> One:
+    """As `_value`, for host values, which must be ASCII first.
+
+    Traefik refuses non-ASCII values in Host and HostRegexp, v2 and v3 alike (host, hostRegexp,
+    hostRegexpV2 in master:pkg/muxer/http): hosts are matched in punycode.
+    """
+
+    def one(args: Args, i: int) -> ast.Node:
+        return args.build(i, kind, _host_value(args, i))
+
+    return one
 
 
-def _path(args: Args, i: int = 0) -> ast.Node:
+def _path(args: Args, i: int) -> ast.Node:
     return ast.Path(_path_value(args, i))
 
 
-def _path_prefix(args: Args, i: int = 0) -> ast.Node:
+def _path_prefix(args: Args, i: int) -> ast.Node:
     return ast.PathPrefix(_path_value(args, i))
 
 
-def _method(args: Args, i: int = 0) -> ast.Node:
+def _v2_path(args: Args, i: int) -> ast.Node:
+    # v2 values with "{" are gorilla templates.
+    return args.build(i, path_node, _path_value(args, i))
+
+
+def _v2_path_prefix(args: Args, i: int) -> ast.Node:
+    return args.build(i, functools.partial(path_node, prefix=True), _path_value(args, i))
+
+
+def _method(args: Args, i: int) -> ast.Node:
     return ast.Method(args.values[i])
 
 
-def _client_ip(args: Args, i: int = 0) -> ast.Node:
-    return args.build(i, ast.ClientIP, args.values[i])
+def _alpn(args: Args, i: int) -> ast.Node:
+    if args.values[i] == "acme-tls/1":
+        # Traefik reserves it for the TLS-ALPN-01 challenge (master:pkg/muxer/tcp/matcher.go).
+        args.fail(i, "ALPN value acme-tls/1 is reserved for the ACME TLS-ALPN-01 challenge")
+    return ast.ALPN(args.values[i])
+
+
+def _single(one: One) -> Builder:
+    """The builder of a one-value (v3) matcher."""
+    return lambda args: one(args, 0)
+
+
+def _many(one: One) -> Builder:
+    """The builder of a v2 matcher whose several values are alternatives."""
+    return lambda args: ast.Or.of(*(one(args, i) for i in range(len(args.values))))
+
+
+# -- whole calls ---------------------------------------------------------------------------------
 
 
 def _header(args: Args) -> ast.Node:
@@ -170,34 +197,6 @@ def _query_regexp(args: Args) -> ast.Node:
     if len(args.values) == 1:
         return ast.Query(args.values[0])  # QueryRegexp(`k`) behaves as Query(`k`)
     return args.build(1, ast.QueryRegexp, *args.values)
-
-
-def _alpn(args: Args, i: int = 0) -> ast.Node:
-    if args.values[i] == "acme-tls/1":
-        # Traefik reserves it for the TLS-ALPN-01 challenge (master:pkg/muxer/tcp/matcher.go).
-        args.fail(i, "ALPN value acme-tls/1 is reserved for the ACME TLS-ALPN-01 challenge")
-    return ast.ALPN(args.values[i])
-
-
-def _single(one: Callable[[Args, int], ast.Node]) -> Builder:
-    return lambda args: one(args, 0)
-
-
-# -- v2 ------------------------------------------------------------------------------------------
-
-
-def _v2_host_regexp(args: Args, i: int) -> ast.Node:
-    return args.build(i, ast.HostTemplate, _host_value(args, i))
-
-
-def _v2_path(args: Args, i: int) -> ast.Node:
-    value = _path_value(args, i)
-    return args.build(i, ast.PathTemplate, value) if "{" in value else ast.Path(value)
-
-
-def _v2_path_prefix(args: Args, i: int) -> ast.Node:
-    value = _path_value(args, i)
-    return args.build(i, ast.PathPrefixTemplate, value) if "{" in value else ast.PathPrefix(value)
 
 
 def _v2_pairs(kind: Callable[..., ast.Node]) -> Builder:
@@ -233,54 +232,46 @@ def _v2_query(args: Args) -> ast.Node:
     return ast.And.of(*nodes)
 
 
-def _v2_host_sni_regexp(args: Args, i: int) -> ast.Node:
-    return args.build(i, ast.HostSNITemplate, args.values[i])
-
-
-def _many(one: Callable[[Args, int], ast.Node]) -> Builder:
-    return lambda args: _each(args, one)
-
-
 # -- the tables ----------------------------------------------------------------------------------
 
 _V3_HTTP: Final[Mapping[str, Spec]] = {
-    "Host": Spec((1,), _single(_host)),
-    "HostRegexp": Spec((1,), _single(_host_regexp)),
+    "Host": Spec((1,), _single(_host_like(ast.Host))),
+    "HostRegexp": Spec((1,), _single(_host_like(ast.HostRegexp))),
     "Method": Spec((1,), _single(_method)),
     "Path": Spec((1,), _single(_path)),
     "PathPrefix": Spec((1,), _single(_path_prefix)),
-    "PathRegexp": Spec((1,), _single(_regexp(ast.PathRegexp))),
+    "PathRegexp": Spec((1,), _single(_value(ast.PathRegexp))),
     "Header": Spec((2,), _header),
     "HeaderRegexp": Spec((2,), _header_regexp),
     "Query": Spec((1, 2), _query),
     "QueryRegexp": Spec((1, 2), _query_regexp),
-    "ClientIP": Spec((1,), _single(_client_ip)),
+    "ClientIP": Spec((1,), _single(_value(ast.ClientIP))),
 }
 
 _V2_HTTP: Final[Mapping[str, Spec]] = {
-    "Host": Spec(None, _many(_host)),
-    "HostHeader": Spec(None, _many(_host)),
-    "HostRegexp": Spec(None, _many(_v2_host_regexp)),
+    "Host": Spec(None, _many(_host_like(ast.Host))),
+    "HostHeader": Spec(None, _many(_host_like(ast.Host))),
+    "HostRegexp": Spec(None, _many(_host_like(ast.HostTemplate))),
     "Path": Spec(None, _many(_v2_path)),
     "PathPrefix": Spec(None, _many(_v2_path_prefix)),
     "Method": Spec(None, _many(_method)),
     "Headers": Spec(None, _v2_pairs(ast.Header), pairs=True),
     "HeadersRegexp": Spec(None, _v2_pairs(ast.HeaderRegexp), pairs=True),
     "Query": Spec(None, _v2_query),
-    "ClientIP": Spec(None, _many(_client_ip)),
+    "ClientIP": Spec(None, _many(_value(ast.ClientIP))),
 }
 
 _V3_TCP: Final[Mapping[str, Spec]] = {
-    "HostSNI": Spec((1,), _single(_host_sni)),
-    "HostSNIRegexp": Spec((1,), _single(_regexp(ast.HostSNIRegexp))),
-    "ClientIP": Spec((1,), _single(_client_ip)),
+    "HostSNI": Spec((1,), _single(_host_like(ast.HostSNI))),
+    "HostSNIRegexp": Spec((1,), _single(_value(ast.HostSNIRegexp))),
+    "ClientIP": Spec((1,), _single(_value(ast.ClientIP))),
     "ALPN": Spec((1,), _single(_alpn)),
 }
 
 _V2_TCP: Final[Mapping[str, Spec]] = {
-    "HostSNI": Spec(None, _many(_host_sni)),
-    "HostSNIRegexp": Spec(None, _many(_v2_host_sni_regexp)),
-    "ClientIP": Spec(None, _many(_client_ip)),
+    "HostSNI": Spec(None, _many(_host_like(ast.HostSNI))),
+    "HostSNIRegexp": Spec(None, _many(_value(ast.HostSNITemplate))),
+    "ClientIP": Spec(None, _many(_value(ast.ClientIP))),
     "ALPN": Spec(None, _many(_alpn)),
 }
 

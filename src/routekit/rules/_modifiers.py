@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, ClassVar, final
 
 import attrs
 
-from ._http import Path, PathPrefix, PathPrefixTemplate, PathTemplate
-from ._node import Node, _set
+from ._http import path_node
+from ._node import Node, _set, _str_tuple
 
 __all__ = [
     "AddPrefix",
@@ -19,18 +18,6 @@ __all__ = [
     "ReplacePath",
     "ReplacePathRegex",
 ]
-
-
-def _strings(values: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(values, str):
-        return (values,)
-    return tuple(values)
-
-
-def _path_node(value: str, *, prefix: bool) -> Node:
-    if "{" in value:
-        return PathPrefixTemplate(value) if prefix else PathTemplate(value)
-    return PathPrefix(value) if prefix else Path(value)
 
 
 class _Strip(Node):
@@ -45,7 +32,7 @@ class _Strip(Node):
     _nodes: tuple[Node, ...]
 
     def __attrs_post_init__(self) -> None:
-        nodes = tuple(_path_node(v, prefix=self._prefix) for v in self.values())
+        nodes = tuple(path_node(v, prefix=self._prefix) for v in self.values())
         _set(self, "_nodes", nodes)
 
     def matches(self, request: Any) -> bool:
@@ -65,7 +52,7 @@ class _Strip(Node):
 class PathStrip(_Strip):
     """v1 ``PathStrip``: matches like ``Path`` on any of ``paths``; strips the matched path."""
 
-    paths: tuple[str, ...] = attrs.field(converter=_strings)
+    paths: tuple[str, ...] = attrs.field(converter=_str_tuple)
     _nodes: tuple[Node, ...] = attrs.field(init=False, eq=False, repr=False)
 
     def values(self) -> tuple[str, ...]:
@@ -79,7 +66,7 @@ class PathPrefixStrip(_Strip):
     """v1 ``PathPrefixStrip``: matches like ``PathPrefix`` on any prefix; strips it."""
 
     _prefix: ClassVar[bool] = True
-    prefixes: tuple[str, ...] = attrs.field(converter=_strings)
+    prefixes: tuple[str, ...] = attrs.field(converter=_str_tuple)
     _nodes: tuple[Node, ...] = attrs.field(init=False, eq=False, repr=False)
 
     def values(self) -> tuple[str, ...]:
@@ -92,7 +79,7 @@ class PathPrefixStrip(_Strip):
 class PathStripRegex(_Strip):
     """v1 ``PathStripRegex``: matches like ``Path`` templates; strips the matched path."""
 
-    templates: tuple[str, ...] = attrs.field(converter=_strings)
+    templates: tuple[str, ...] = attrs.field(converter=_str_tuple)
     _nodes: tuple[Node, ...] = attrs.field(init=False, eq=False, repr=False)
 
     def values(self) -> tuple[str, ...]:
@@ -106,7 +93,7 @@ class PathPrefixStripRegex(_Strip):
     """v1 ``PathPrefixStripRegex``: matches like ``PathPrefix`` templates; strips the match."""
 
     _prefix: ClassVar[bool] = True
-    templates: tuple[str, ...] = attrs.field(converter=_strings)
+    templates: tuple[str, ...] = attrs.field(converter=_str_tuple)
     _nodes: tuple[Node, ...] = attrs.field(init=False, eq=False, repr=False)
 
     def values(self) -> tuple[str, ...]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
 import attrs
 
 from ._golit import go_quote
-
-if TYPE_CHECKING:
-    from ._regex import Regexp
+from ._regex import Regexp, compile_regexp, compile_template, template_regexp
 
 __all__ = ["Node"]
 
@@ -46,29 +45,14 @@ def _show(value: str) -> str:
         return repr(value)  # not Go text (a lone surrogate), but str() must never fail
 
 
-def _regex_module() -> Any:
-    # Imported on first use: the regex engine is optional for trees without patterns.
-    from . import _regex
-
-    return _regex
-
-
-def _compile_regexp(pattern: str) -> Regexp:
-    return _regex_module().compile_regexp(pattern)  # type: ignore[no-any-return]
-
-
-def _compile_template(template: str, *, prefix: bool = False, ci: bool = False) -> Regexp:
-    return _regex_module().compile_template(  # type: ignore[no-any-return]
-        template, prefix=prefix, case_insensitive=ci
-    )
-
-
 def _compile_query_template(template: str) -> Regexp:
-    # gorilla/mux matches a Queries value as one anchored template ("{name}" = any text); the
-    # template-to-regexp translation lives with the v1 parser, imported here on first use.
-    from ._v1 import template_regexp
+    # gorilla/mux matches a Queries value as one anchored template ("{name}" = any text).
+    return compile_regexp(f"^{template_regexp(template, kind='query')}$")
 
-    return _compile_regexp(f"^{template_regexp(template, kind='query')}$")
+
+def _str_tuple(values: str | Iterable[str]) -> tuple[str, ...]:
+    # Converter of multi-valued fields: one string is one value, not its characters.
+    return (values,) if isinstance(values, str) else tuple(values)
 
 
 def _set(node: object, name: str, value: object) -> None:
@@ -125,7 +109,7 @@ class _Pattern(Node):
     _re: Regexp = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "_re", _compile_regexp(self.pattern))
+        _set(self, "_re", compile_regexp(self.pattern))
 
     def values(self) -> tuple[str, ...]:
         """``(pattern,)``."""
@@ -148,7 +132,9 @@ class _Template(Node):
     _re: Regexp = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        regexp = _compile_template(self.template, prefix=self._prefix, ci=self._case_insensitive)
+        regexp = compile_template(
+            self.template, prefix=self._prefix, case_insensitive=self._case_insensitive
+        )
         _set(self, "_re", regexp)
 
     def variables(self, request: Any) -> dict[str, str]:

@@ -119,9 +119,8 @@ def _leaf(node: ast.Node, syntax: str) -> tuple[str, tuple[str, ...]]:
         raise UnrepresentableRule(_why_not(node, syntax))
     values = node.values()
     if isinstance(node, ast.Query | ast.QueryTemplate) and syntax != "v3":
-        key, value = (
-            node.values() if isinstance(node, ast.QueryTemplate) else (node.key, node.value)
-        )
+        key = node.key
+        value = node.template if isinstance(node, ast.QueryTemplate) else node.value
         if "=" in key or not key or "{" in key:
             raise UnrepresentableRule(f"{node}: {syntax} cannot write this query key")
         if isinstance(node, ast.Query) and (not value or "{" in value):
@@ -209,9 +208,13 @@ def _alternatives(children: tuple[ast.Node, ...], syntax: str) -> list[str]:
 
 def _v1_value(node: ast.Node, value: str) -> str:
     # v1 splits on ';' and ',' and drops empty ':'-fields, then trims: such values cannot survive.
-    if any(c in value for c in ";,") or value != value.strip() or "::" in value:
-        raise UnrepresentableRule(f"{node}: the value {value!r} cannot be written in v1")
-    if value.startswith(":") or value.endswith(":"):
+    if (
+        any(c in value for c in ";,")
+        or value != value.strip()
+        or "::" in value
+        or value.startswith(":")
+        or value.endswith(":")
+    ):
         raise UnrepresentableRule(f"{node}: the value {value!r} cannot be written in v1")
     return value
 

@@ -37,13 +37,13 @@ _ALL: Ranges = ((0, MAX_CHAR),)
 _NOT_NL: Ranges = ((0, 9), (11, MAX_CHAR))
 
 
-def check_backtracking(node: Node, source: str, offset: int = 0) -> None:
+def check_backtracking(node: Node, source: str) -> None:
     """Raise :class:`RegexError` if matching ``node`` with Python's ``re`` could stall.
 
-    ``source`` is the text the positions of ``node`` refer to (minus ``offset``), used to
-    quote the offending part in the message.
+    ``source`` is the text the positions of ``node`` refer to (the pattern, or the template a
+    variable's pattern sits in), used to quote the offending part in the message.
     """
-    _Checker(source, offset).run(node)
+    _Checker(source).run(node)
 
 
 def _charset(node: Node) -> Ranges:
@@ -172,13 +172,12 @@ def _walk(node: Node) -> list[Node]:
 
 
 class _Checker:
-    def __init__(self, source: str, offset: int) -> None:
+    def __init__(self, source: str) -> None:
         self.source = source
-        self.offset = offset
 
     def refuse(self, why: str, node: Node) -> RegexError:
-        start = node.pos - self.offset
-        stop = node.end - self.offset if isinstance(node, Repeat) else start + 1
+        start = node.pos
+        stop = node.end if isinstance(node, Repeat) else start + 1
         part = self.source[start:stop] if 0 <= start < stop else ""
         quoted = f" {part!r}" if part else ""
         return RegexError(f"unsafe pattern without google-re2:{quoted} {why}; {_HINT}", node.pos)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import Literal, final
+from typing import Final, Literal, final
 
 import attrs
 
@@ -45,6 +45,8 @@ __all__ = [
     "brace_spans",
     "compile_regexp",
     "compile_template",
+    "go_quote_meta",
+    "template_regexp",
 ]
 
 #: The matching engines: ``"re2"`` (google-re2) or ``"re"`` (Python's, with safety checks).
@@ -235,6 +237,42 @@ def brace_spans(template: str) -> list[tuple[int, int]]:
     if level:
         raise RegexError("unbalanced braces in template: '{' is never closed", start)
     return spans
+
+
+# -- gorilla templates as plain regexp text (for v3 translations and query templates) ------------
+
+# gorilla/mux regexp.go newRouteRegexp: the pattern of a bare "{name}" depends on what is matched
+# (as text here; `_variable` builds the same host and path classes as nodes).
+_DEFAULT_PATTERN: Final = {"path": "[^/]+", "host": "[^.]+", "query": ".*"}
+# Go's regexp.QuoteMeta escapes exactly these.
+_GO_META: Final = frozenset("\\.+*?()|[]{}^$")
+
+
+def go_quote_meta(text: str) -> str:
+    """Go's ``regexp.QuoteMeta``."""
+    return "".join("\\" + c if c in _GO_META else c for c in text)
+
+
+def template_regexp(template: str, *, kind: Literal["path", "host", "query"] = "path") -> str:
+    """The RE2 regexp (without anchors) equivalent to a gorilla ``{name:re}`` template.
+
+    Literal text is quoted as Go's ``regexp.QuoteMeta`` does; each variable becomes its pattern,
+    grouped with ``(?:…)`` only when it contains ``|`` or parentheses.  *kind* (``path``,
+    ``host``, ``query``) selects the pattern of a bare ``{name}``.  Raises ``RegexError`` for what
+    gorilla rejects (the template is checked by :func:`compile_template` first).
+    """
+    compile_template(template, prefix=True)
+    out: list[str] = []
+    end = 0
+    for start, stop in brace_spans(template):
+        out.append(go_quote_meta(template[end:start]))
+        _, colon, pattern = template[start + 1 : stop - 1].partition(":")
+        pattern = pattern if colon else _DEFAULT_PATTERN[kind]
+        bare = not any(ch in pattern for ch in "|()")
+        out.append(pattern if bare else f"(?:{pattern})")
+        end = stop
+    out.append(go_quote_meta(template[end:]))
+    return "".join(out)
 
 
 def _variable(template: str, inner: str, colon: str, start: int, *, fold: bool, host: bool) -> Node:

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, final
 
 import attrs
 
-from ._node import Node, _canonical_host_value, _HostValue, _Pattern, _Template
+from ._node import Node, _canonical_host_value, _HostValue, _Pattern, _str_tuple, _Template
 
 __all__ = ["ALPN", "HostSNI", "HostSNIRegexp", "HostSNITemplate", "TCPConnection"]
-
-
-def _alpn(value: str | Iterable[str]) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def _sni(value: str) -> str:
@@ -27,7 +22,7 @@ class TCPConnection:
 
     sni: str = attrs.field(default="", converter=_sni)
     client_ip: str | None = None
-    alpn: tuple[str, ...] = attrs.field(default=(), converter=_alpn)
+    alpn: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
 
 
 @final

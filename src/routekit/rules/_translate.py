@@ -11,15 +11,15 @@ middlewares.  The translated rule matches exactly the requests the original matc
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final, Literal, final
+from typing import Final, final
 
 import attrs
 
 from . import _ast as ast
-from ._api import parse_rule
+from ._api import Syntax, parse_rule
 from ._printer import UnrepresentableRule
+from ._regex import go_quote_meta, template_regexp
 from ._rule import Rule
-from ._v1 import go_quote_meta, template_regexp
 
 __all__ = ["Translation", "to_v3", "translate"]
 
@@ -46,9 +46,7 @@ class Translation:
     notes: tuple[str, ...] = ()
 
 
-def translate(
-    rule: Rule | str, *, syntax: Literal["auto", "v1", "v2", "v3"] = "auto"
-) -> Translation:
+def translate(rule: Rule | str, *, syntax: Syntax = "auto") -> Translation:
     """Translate a v1 or v2 rule (text or parsed `Rule`) into a v3 `Translation`.
 
     Text is parsed with `parse_rule` (``syntax`` as there: ``auto`` detects v1, ``v2`` must be
@@ -80,7 +78,7 @@ def translate(
     )
 
 
-def to_v3(text: str, *, syntax: Literal["auto", "v1", "v2", "v3"] = "auto") -> str:
+def to_v3(text: str, *, syntax: Syntax = "auto") -> str:
     """The v3 text of a v1/v2 rule; refuses rules with v1 modifiers (use `translate` for those)."""
     result = translate(text, syntax=syntax)
     if result.middlewares:

@@ -30,32 +30,27 @@ from ._ast import (
     Method,
     Node,
     Or,
-    Path,
-    PathPrefix,
     PathPrefixStrip,
     PathPrefixStripRegex,
-    PathPrefixTemplate,
     PathStrip,
     PathStripRegex,
-    PathTemplate,
     Query,
     QueryTemplate,
     ReplacePath,
     ReplacePathRegex,
 )
-from ._regex import brace_spans, compile_regexp, compile_template
+from ._http import path_node
+from ._regex import compile_regexp
 
 __all__ = [
     "V1_FUNCTIONS",
     "Piece",
     "Segment",
-    "go_quote_meta",
     "go_trim_space",
     "looks_like_v1",
     "parse_v1",
     "query_node",
     "split_v1",
-    "template_regexp",
 ]
 
 #: The function names of ``v1.7:rules/rules.go`` (``parseRules``' map); case-sensitive.
@@ -289,27 +284,21 @@ def _host_regexp(rule: str, segment: Segment) -> Node:
     return _any_of(rule, segment, _host_template)
 
 
-def _path_like(value: str, *, prefix: bool) -> Node:
-    # rules.go: Path is gorilla's Path (without "{" an exact match, the plain Path node);
-    # PathPrefix without "{" is a raw strings.HasPrefix (buildPath), so "api" never matches and
-    # "/api" matches "/apiary"; with "{" both are gorilla templates.
-    if "{" in value:
-        return PathPrefixTemplate(value) if prefix else PathTemplate(value)
-    return PathPrefix(value) if prefix else Path(value)
-
-
 def _host_template(value: str) -> Node:
     # rules.go hostRegexp: router.Host(types.CanonicalDomain(host)) lower-cases the whole
     # template, its regular expressions included.
     return HostTemplate(value.lower())
 
 
+# rules.go: Path is gorilla's Path (without "{" an exact match, the plain Path node); PathPrefix
+# without "{" is a raw strings.HasPrefix (buildPath), so "api" never matches and "/api" matches
+# "/apiary"; with "{" both are gorilla templates.  `path_node` builds exactly that.
 def _exact_path(value: str) -> Node:
-    return _path_like(value, prefix=False)
+    return path_node(value)
 
 
 def _prefix_path(value: str) -> Node:
-    return _path_like(value, prefix=True)
+    return path_node(value, prefix=True)
 
 
 def _path(rule: str, segment: Segment) -> Node:
@@ -447,38 +436,3 @@ _BUILDERS: Final[dict[str, _Builder]] = {
     "ReplacePathRegex": _replace_path_regex,
     "Query": _query,
 }
-
-
-# -- gorilla templates as plain regexps ----------------------------------------------------------
-
-# gorilla/mux regexp.go newRouteRegexp: the pattern of a bare "{name}" depends on what is matched.
-_DEFAULT_PATTERN: Final = {"path": "[^/]+", "host": "[^.]+", "query": ".*"}
-# Go's regexp.QuoteMeta escapes exactly these.
-_GO_META: Final = frozenset("\\.+*?()|[]{}^$")
-
-
-def go_quote_meta(text: str) -> str:
-    """Go's ``regexp.QuoteMeta``."""
-    return "".join("\\" + c if c in _GO_META else c for c in text)
-
-
-def template_regexp(template: str, *, kind: str = "path") -> str:
-    """The RE2 regexp (without anchors) equivalent to a gorilla ``{name:re}`` template.
-
-    Literal text is quoted as Go's ``regexp.QuoteMeta`` does; each variable becomes its pattern,
-    grouped with ``(?:…)`` only when it contains ``|`` or parentheses.  *kind* (``path``,
-    ``host``, ``query``) selects the pattern of a bare ``{name}``.  Raises ``RegexError`` for what
-    gorilla rejects (checked by the regex engine, which owns template syntax).
-    """
-    compile_template(template, prefix=True)
-    out: list[str] = []
-    end = 0
-    for start, stop in brace_spans(template):
-        out.append(go_quote_meta(template[end:start]))
-        _, colon, pattern = template[start + 1 : stop - 1].partition(":")
-        pattern = pattern if colon else _DEFAULT_PATTERN[kind]
-        bare = not any(ch in pattern for ch in "|()")
-        out.append(pattern if bare else f"(?:{pattern})")
-        end = stop
-    out.append(go_quote_meta(template[end:]))
-    return "".join(out)
