@@ -181,3 +181,20 @@ def test_mirror_health_is_the_main_services_and_dead_mirrors_are_skipped() -> No
     assert {parent.pick().url for _ in range(3)} == {"http://other"}
     with pytest.raises(ConfigError, match="between 0 and 100"):
         Mirror(main, [(shadow, 101)])
+
+
+@pytest.mark.parametrize("algorithm", ["ring", "rendezvous"])
+def test_consistent_hash_follows_changes_made_between_keyless_picks(algorithm: str) -> None:
+    lb = ConsistentHash(
+        ["http://a", "http://b", "http://c"],
+        algorithm=algorithm,  # type: ignore[arg-type]
+        rng=random.Random(0),
+    )
+    owner = lb.child_for("k")
+    lb.mark_down(owner)
+    lb.pick()  # a keyless pick samples the new active set first…
+    moved = lb.child_for("k")  # …and the keyed lookup still sees the change
+    assert moved != owner
+    lb.mark_up(owner)
+    lb.pick()
+    assert lb.child_for("k") == owner

@@ -257,3 +257,14 @@ def test_repr_of_a_large_balancer_counts_states() -> None:
     lb.drain("http://s1")  # nothing in flight: removed
     assert repr(lb) == "<WeightedRoundRobin 'big' [8 up, 1 down | next: http://s2]>"
     assert len(lb) == 9 and "http://s1" not in lb
+
+
+def test_round_robin_newcomers_join_in_insertion_order_without_taking_a_turn() -> None:
+    lb = RoundRobin(["a", "b"])
+    assert run(lb, 2) == ["a", "b"]
+    lb.add("c")  # the turn had gone past the end: it starts again from the first child
+    assert run(lb, 4) == ["a", "b", "c", "a"]
+    lb.add("d")
+    lb.mark_down("a")
+    lb.mark_up("a")  # back in its place, before the others in insertion order
+    assert run(lb, 5) == ["b", "c", "d", "a", "b"]

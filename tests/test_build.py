@@ -260,3 +260,46 @@ def test_empty_configuration_builds_empty_tables() -> None:
     rt = build(Configuration())
     assert list(rt.tables) == ["web"] and len(rt.tables["web"]) == 0
     assert rt.route(get("a.com")) is None
+
+
+def test_errors_middleware_names_what_is_wrong_with_its_service() -> None:
+    text = BASE + (
+        '\n[http.routers.err]\nrule = "Path(`/e`)"\nservice = "api"\nmiddlewares = ["oops"]\n'
+        '[http.middlewares.oops.errors]\nstatus = ["500"]\nservice = "apii"\n'
+    )
+    rt = build(cfg(text))
+    by_path = {p.path: p for p in rt.errors}
+    problem = by_path["http.middlewares.oops.errors.service"]
+    assert (problem.message, problem.hint) == ("unknown service 'apii'", "did you mean 'api'?")
+    assert by_path["http.routers.err.middlewares"].message == (
+        "uses the middleware 'oops', which is left out"
+    )
+    assert "err" not in rt.routers and "api" in rt.routers
+    # A service that exists but could not be built is named as such, without a misleading hint.
+    broken = text.replace('service = "apii"', 'service = "bad"') + (
+        '[http.services.bad.weighted]\nservices = [{name = "nowhere"}]\n'
+    )
+    problem = {p.path: p for p in build(cfg(broken)).errors}["http.middlewares.oops.errors.service"]
+    assert (problem.message, problem.hint) == ("uses the service 'bad', which is left out", None)
+
+
+def test_failover_is_rebuilt_keeping_the_state_of_its_children() -> None:
+    text = """
+[http.services.f.failover]
+service = "a"
+fallback = "b"
+[http.services.a.loadBalancer]
+servers = [{url = "http://a1"}]
+[http.services.b.loadBalancer]
+servers = [{url = "http://b1"}]
+"""
+    first = build(cfg(text))
+    failover = first.services["f"]
+    assert isinstance(failover, Failover)
+    failover.mark_down("a")
+    second = build(cfg(text.replace("http://b1", "http://b2")), previous=first)
+    rebuilt = second.services["f"]
+    assert isinstance(rebuilt, Failover) and rebuilt is not failover
+    assert rebuilt.children == (second.services["a"], second.services["b"])
+    assert second.services["a"] is first.services["a"]
+    assert not rebuilt.is_up("a") and rebuilt.pick().url == "http://b2"

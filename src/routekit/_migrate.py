@@ -62,20 +62,20 @@ def migrate_text(
 
 
 def _from_toml(text: str, source: str) -> tuple[str, tuple[Problem, ...]]:
-    from .config import Configuration, dumps_dynamic, read_config
+    from .config import StaticConfiguration, dumps_dynamic, read_config
 
     result = read_config(text, name=source)
     config = result.config
-    if not isinstance(config, Configuration):
-        static_dynamic = getattr(config, "dynamic", None)
-        if static_dynamic is None:
+    if isinstance(config, StaticConfiguration):
+        # A v1 static file may carry its frontends and backends inline: those are migrated.
+        if config.dynamic is None:
             problem = Problem(
                 path="",
                 message="this is a static configuration: there are no routes to migrate",
                 source=source,
             )
             return "", (*result.problems, problem)
-        config = static_dynamic
+        config = config.dynamic
     return dumps_dynamic(config), result.problems
 
 
@@ -102,7 +102,7 @@ def _from_labels(text: str, source: str, name: str) -> tuple[str, tuple[Problem,
 
 
 def _from_rules(text: str, source: str, service: str) -> tuple[str, tuple[Problem, ...]]:
-    from .config import dumps_dynamic, read_config
+    from .config import Configuration, dumps_dynamic, read_config
     from .rules import translate
 
     routers: dict[str, Any] = {}
@@ -161,4 +161,5 @@ def _from_rules(text: str, source: str, service: str) -> tuple[str, tuple[Proble
         f"# Point service {service!r} at your backends.\n"
     )
     config = loaded.config
-    return header + dumps_dynamic(config), (*problems, *loaded.problems)  # type: ignore[arg-type]
+    assert isinstance(config, Configuration)  # `http` tables only: always a dynamic file
+    return header + dumps_dynamic(config), (*problems, *loaded.problems)

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, TextIO
 from .errors import Problem, RoutekitError
 
 if TYPE_CHECKING:
-    from .runtime import Runtime
+    from .config import StaticConfiguration
+    from .runtime import RouterTarget, Runtime
 
 __all__ = ["main"]
 
@@ -123,10 +124,10 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_PROBLEMS if failed else EXIT_OK
 
 
-def _enabled_providers(static: object) -> list[str]:
+def _enabled_providers(static: StaticConfiguration) -> list[str]:
     import attrs
 
-    providers = static.providers  # type: ignore[attr-defined]
+    providers = static.providers
     return [
         field.name
         for field in attrs.fields(type(providers))
@@ -165,11 +166,11 @@ def _routes(args: argparse.Namespace, out: TextIO) -> int:
         print(f"entry point {name}{tls}:", file=out)
         print(f"  {'priority':>8}  {'router':<28} {'service':<24} rule", file=out)
         for route in table.routes:
-            service = getattr(route.target, "service_name", route.target)
-            chain = getattr(route.target, "middlewares", ())
-            if chain:
-                service = f"{service} [{', '.join(type(m).type_key for m in chain)}]"
-            print(f"  {route.priority:>8}  {route.name:<28} {service!s:<24} {route.rule}", file=out)
+            target: RouterTarget = route.target
+            service = target.service_name
+            if target.middlewares:
+                service += f" [{', '.join(type(m).type_key for m in target.middlewares)}]"
+            print(f"  {route.priority:>8}  {route.name:<28} {service:<24} {route.rule}", file=out)
     return EXIT_OK
 
 

@@ -8,6 +8,7 @@ response) is a :class:`RoutekitError`.  Errors caused by bad *values* also subcl
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 import attrs
 
@@ -83,7 +84,7 @@ class Problem:
     message: str
     source: str | None = None
     hint: str | None = None
-    severity: str = "error"
+    severity: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
         where = f"{self.source}: " if self.source else ""

@@ -16,7 +16,6 @@ from ._node import (
     Lease,
     Server,
     as_child,
-    child_name,
 )
 
 if TYPE_CHECKING:
@@ -177,11 +176,9 @@ class Mirror(Balancer):
         def state(child: Child) -> str:
             return "up" if not isinstance(child, Balancer) or child.up else "down"
 
-        main = ChildStats(name=child_name(self._main), weight=100.0, state=state(self._main))
+        main = ChildStats(name=self._main.name, weight=100.0, state=state(self._main))
         mirrors = tuple(
-            ChildStats(
-                name=child_name(t.child), weight=t.percent, state=state(t.child), picks=t.count
-            )
+            ChildStats(name=t.child.name, weight=t.percent, state=state(t.child), picks=t.count)
             for t in self._targets
         )
         return BalancerStats(name=self.name, kind="Mirror", up=self.up, children=(main, *mirrors))
@@ -189,7 +186,7 @@ class Mirror(Balancer):
     def __repr__(self) -> str:
         def show(child: Child, extra: str = "") -> str:
             down = isinstance(child, Balancer) and not child.up
-            return child_name(child) + extra + (" down" if down else "")
+            return child.name + extra + (" down" if down else "")
 
         copies = ", ".join(show(t.child, f"={t.percent:g}%") for t in self._targets)
         return f"<Mirror {self.name!r} [main: {show(self._main)} | mirrors: {copies or 'none'}]>"

@@ -26,7 +26,6 @@ from ._node import (
     Server,
     as_child,
     check_weight,
-    child_name,
     format_weight,
 )
 
@@ -232,13 +231,13 @@ class _Group(Balancer):
         return len(self._members)
 
     def __contains__(self, child: object) -> bool:
-        key = child_name(child) if isinstance(child, Server | Balancer) else child
+        key = child.name if isinstance(child, Server | Balancer) else child
         return key in self._members
 
     def add(self, child: Server | str | Balancer, weight: float = 1.0) -> None:
         """Add a child; it joins at the current position (no burst of requests towards it)."""
         node = as_child(child, self._where())
-        key = child_name(node)
+        key = node.name
         w = check_weight(weight, f"{self._where()}: child {key!r}")
         self._check_weight(key, w)
         if key in self._members:
@@ -270,9 +269,8 @@ class _Group(Balancer):
         w = check_weight(weight, f"{self._where()}: child {m.key!r}")
         self._check_weight(m.key, w)
         if m.active:
-            m.active = False
-            self._deactivate(m)
-            self._n_active -= 1
+            # Out and back in, so that the strategy restarts it from now with its new weight.
+            self._take_out(m)
         m.weight = w
         self._update(m)
 
@@ -313,7 +311,7 @@ class _Group(Balancer):
         """Strategies that restrict weights override this."""
 
     def _member(self, child: Server | str | Balancer) -> _Member:
-        key = child_name(child) if isinstance(child, Server | Balancer) else child
+        key = child.name if isinstance(child, Server | Balancer) else child
         m = self._members.get(key) if isinstance(key, str) else None
         if m is None:
             known = ", ".join(repr(k) for k in list(self._members)[:_REPR_LIMIT]) or "none"
@@ -322,30 +320,37 @@ class _Group(Balancer):
 
     def _detach(self, m: _Member) -> None:
         if m.active:
-            m.active = False
-            self._deactivate(m)
-            self._n_active -= 1
+            self._take_out(m)
         del self._members[m.key]
         self._version += 1
-        if m.listener is not None and isinstance(m.child, Balancer):
-            m.child.remove_status_listener(m.listener)
-            m.listener = None
+        self._unlisten(m)
         self._recompute_expiry()
         if self._n_active == 0 and self._was_up:
             self._was_up = False
             self._notify(False)
 
+    def _take_out(self, m: _Member) -> None:
+        """Make the active member *m* unpickable (the caller tells listeners if need be)."""
+        m.active = False
+        self._deactivate(m)
+        self._n_active -= 1
+
+    def _unlisten(self, m: _Member) -> None:
+        """Stop hearing the status of *m*'s child balancer."""
+        if m.listener is not None and isinstance(m.child, Balancer):
+            m.child.remove_status_listener(m.listener)
+            m.listener = None
+
     def _update(self, m: _Member) -> None:
         """Recompute whether *m* is pickable and tell listeners if the group flipped."""
         now_active = m.pickable()
         if now_active != m.active:
-            m.active = now_active
             if now_active:
+                m.active = True
                 self._n_active += 1
                 self._activate(m)
             else:
-                self._deactivate(m)
-                self._n_active -= 1
+                self._take_out(m)
         up = self._n_active > 0
         if up != self._was_up:
             self._was_up = up
@@ -437,18 +442,22 @@ class _Group(Balancer):
             m.inflight += 1
             lease._members.append(m)
         child = m.child
-        if child.__class__ is Server:
+        # `type(...) is` rather than `isinstance`: the cheapest test on the hot path, and
+        # enough because `Server` is final.
+        if type(child) is Server:
             return child
-        return child._select(request, lease)  # type: ignore[union-attr]
+        return child._select(request, lease)
 
     def _unavailable(self) -> NoServerAvailable:
-        states: dict[str, int] = {}
-        for m in self._members.values():
-            state = "weight 0" if m.weight == 0 and m.state() == "up" else m.state()
-            states[state] = states.get(state, 0) + 1
-        detail = ", ".join(f"{n} {s}" for s, n in states.items())
         if not self._members:
             return NoServerAvailable(f"no available server: {self._where()} has no children")
+        states: dict[str, int] = {}
+        for m in self._members.values():
+            state = m.state()
+            if state == "up" and m.weight == 0:
+                state = "weight 0"
+            states[state] = states.get(state, 0) + 1
+        detail = ", ".join(f"{n} {s}" for s, n in states.items())
         return NoServerAvailable(
             f"no available server: {self._where()} has {len(self._members)} children ({detail})"
         )
@@ -492,9 +501,7 @@ class _Group(Balancer):
 
     def _retire(self) -> None:
         for m in self._members.values():
-            if m.listener is not None and isinstance(m.child, Balancer):
-                m.child.remove_status_listener(m.listener)
-                m.listener = None
+            self._unlisten(m)
 
     # -- introspection -----------------------------------------------------------------------------
 

@@ -130,21 +130,12 @@ class ConsistentHash(_Sampled):
 
     def _setup(self) -> None:
         super()._setup()
-        self._built = -1  # which state of `_active` the ring / scores were built for
+        self._built = -1  # the `_changes` count the ring / scores were built for
         self._points: list[int] = []
         self._owners: list[_Member] = []
         self._seeds: list[tuple[int, float, _Member]] = []
         self._uniform = True
         self._cache: dict[tuple[str, float], list[int]] = {}
-        self._generation = 0
-
-    def _activate(self, m: _Member) -> None:
-        super()._activate(m)
-        self._generation += 1
-
-    def _deactivate(self, m: _Member) -> None:
-        super()._deactivate(m)
-        self._generation += 1
 
     @property
     def algorithm(self) -> str:
@@ -173,14 +164,14 @@ class ConsistentHash(_Sampled):
         else:
             self._seeds = [(hash64(m.key), m.weight, m) for m in active]
             self._uniform = len({m.weight for m in active}) == 1
-        self._built = self._generation
+        self._built = self._changes
 
     def child_for(self, key: str) -> Child:
         """The child that takes requests whose key is *key*; raise `NoServerAvailable` if none."""
         return self._owner(key).child
 
     def _owner(self, key: str) -> _Member:
-        if self._built != self._generation:
+        if self._built != self._changes:
             self._build()
         elif not self._active:
             raise self._unavailable()

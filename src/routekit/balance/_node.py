@@ -255,11 +255,6 @@ class Balancer(abc.ABC):
 Child = Server | Balancer
 
 
-def child_name(child: Child) -> str:
-    """The key a child is known by: a server's URL or a balancer's name."""
-    return child.url if isinstance(child, Server) else child.name
-
-
 def as_child(spec: object, where: str) -> Child:
     """Turn a child spec (a `Server`, a URL string or a `Balancer`) into a child."""
     if isinstance(spec, Server | Balancer):

@@ -34,24 +34,27 @@ class _Sampled(_Group):
         self._active: list[_Member] = []
         self._cum: list[float] = []
         self._total = 0.0
-        self._dirty = True
+        # Counts the changes of the active set; `_sample` (and subclasses' own tables) compare
+        # it with the count they were built for.
+        self._changes = 0
+        self._sampled = -1
 
     def _activate(self, m: _Member) -> None:
-        self._dirty = True
+        self._changes += 1
 
     def _deactivate(self, m: _Member) -> None:
-        self._dirty = True
+        self._changes += 1
 
     def _sample(self) -> list[_Member]:
         """The active members in insertion order (rebuilt after any change); raise if none."""
-        if self._dirty:
+        if self._sampled != self._changes:
             self._active = [m for m in self._members.values() if m.active]
             total = 0.0
             cum = []
             for m in self._active:
                 total += m.weight
                 cum.append(total)
-            self._cum, self._total, self._dirty = cum, total, False
+            self._cum, self._total, self._sampled = cum, total, self._changes
         if not self._active:
             raise self._unavailable()
         return self._active
@@ -61,6 +64,9 @@ class _Sampled(_Group):
         active = self._active
         i = bisect_right(self._cum, self._rng.random() * self._total)
         return active[i] if i < len(active) else active[-1]
+
+    def _preview(self) -> str:
+        return "random"
 
     def _options(self) -> dict[str, Any]:
         return {**super()._options(), "rng": self._rng}
@@ -75,9 +81,6 @@ class Random(_Sampled):
     def _choose(self, request: Request | None) -> _Member:
         self._sample()
         return self._draw()
-
-    def _preview(self) -> str:
-        return "random"
 
 
 @final
@@ -104,9 +107,6 @@ class PowerOfTwoChoices(_Sampled):
             # A dominant weight keeps drawing the same child: compare with its neighbour.
             b = active[(active.index(a) + 1) % len(active)]
         return b if b.inflight * a.weight < a.inflight * b.weight else a
-
-    def _preview(self) -> str:
-        return "random"
 
 
 @final

@@ -184,13 +184,11 @@ class Sticky(Balancer):
         group._refresh()
         m: _Member | None = None
         rewrite = True
-        if request is not None:
-            value = request.cookies.get(self.cookie_name)
-            if value:
-                m, rewrite = self._lookup(value)
-                if m is not None and not m.active:
-                    m, rewrite = None, True
-        if m is None:
+        value = request.cookies.get(self.cookie_name) if request is not None else None
+        if value:
+            m, rewrite = self._lookup(value)
+        if m is None or not m.active:
+            # No cookie, or it names a child that is gone or down: choose anew, and say so.
             m = group._choose(request)
             rewrite = True
         if rewrite and lease is not None:

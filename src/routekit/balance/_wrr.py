@@ -100,11 +100,17 @@ class WeightedRoundRobin(_Group):
 
     def _activate(self, m: _Member) -> None:
         self._epoch()
-        scale = math.lcm(self._scale, _denominator(m.weight))
+        before = self._scale
+        scale = math.lcm(before, _denominator(m.weight))
         self._rescale(scale if scale <= _MAX_SCALE else 0)
         m.rate = _rate(m.weight, self._scale)
         self._start(m, self._v0)
-        self._w = self._total()
+        if self._scale and self._scale == before and self._w + m.rate < _MAX_EXACT:
+            # Whole numbers in the same units: adding is exact, the same as summing afresh, and
+            # keeps building a balancer of n children O(n log n) instead of O(n²).
+            self._w += m.rate
+        else:
+            self._w = self._total()
         self._place(m)
 
     @staticmethod
@@ -113,18 +119,19 @@ class WeightedRoundRobin(_Group):
         m.c = 0
         m.d = at + 1 / m.rate
 
-    def _deactivate(self, m: _Member) -> None:
+    def _unschedule(self, m: _Member) -> bool:
+        """Take *m* out of whichever heap holds it; ``False`` if none does."""
         for heap in (self._elig, self._inel):
             for i, entry in enumerate(heap):
                 if entry[2] is m:
                     heap[i] = heap[-1]
                     heap.pop()
                     heapify(heap)
-                    break
-            else:
-                continue
-            break
-        else:
+                    return True
+        return False
+
+    def _deactivate(self, m: _Member) -> None:
+        if not self._unschedule(m):
             # Never scheduled: a reload left out a child it is about to take down again.
             return
         self._epoch()
@@ -278,7 +285,15 @@ class RoundRobin(_Group):
         return ring[self._next % len(ring)] if ring else None
 
     def _activate(self, m: _Member) -> None:
-        self._rering(self._upcoming())
+        ring = self._ring
+        if ring and m.seq < ring[-1].seq:
+            self._rering(self._upcoming())
+            return
+        # Last in insertion order (every child while the balancer is being built): append it,
+        # in O(1).  The turn stays where it was, back at the start if it had gone past the end.
+        if self._next >= len(ring):
+            self._next = 0
+        ring.append(m)
 
     def _deactivate(self, m: _Member) -> None:
         upcoming = self._upcoming()
@@ -286,7 +301,6 @@ class RoundRobin(_Group):
             # Hand the turn to whoever follows m in insertion order.
             i = self._ring.index(m) + 1
             upcoming = self._ring[i] if i < len(self._ring) else None
-        m.active = False
         self._rering(upcoming)
 
     def _choose(self, request: Request | None) -> _Member:

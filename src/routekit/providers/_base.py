@@ -14,9 +14,9 @@ from typing import Protocol, final, runtime_checkable
 import attrs
 
 from ..config import Configuration
-from ..errors import Problem
+from ..errors import ConfigError, Problem
 
-__all__ = ["Provider", "Snapshot", "as_snapshot"]
+__all__ = ["Provider", "Snapshot", "as_snapshot", "check_provider_name"]
 
 
 def _problems(value: Iterable[Problem]) -> tuple[Problem, ...]:
@@ -54,7 +54,8 @@ class Provider(Protocol):
 
     Attributes:
         name: the provider name: the ``@provider`` suffix its elements get once merged (``file``,
-            ``docker``…).  Unique among the providers of one watcher; no ``@`` in it.
+            ``docker``…).  Unique among the providers of one watcher; no ``@``, ``.`` or space
+            in it (`check_provider_name`).
     """
 
     name: str
@@ -72,6 +73,19 @@ class Provider(Protocol):
     async def snapshot(self) -> Snapshot:
         """Read the source once and return what it describes now."""
         ...
+
+
+def check_provider_name(name: object) -> str:
+    """Return *name* if it is a valid provider name (see `Provider.name`), else raise `ConfigError`.
+
+    ``@`` separates an element's name from its provider and ``.`` the parts of a problem's path,
+    so neither may appear in it.
+    """
+    if not isinstance(name, str) or not name or any(c in name for c in "@. \t\r\n"):
+        raise ConfigError(
+            f"a provider name must be a non-empty string without '@', '.' or spaces, got {name!r}"
+        )
+    return name
 
 
 def as_snapshot(item: Snapshot | Configuration) -> Snapshot:

@@ -29,8 +29,7 @@ import attrs
 
 from ..config import Configuration, loads_dynamic, merge_configurations
 from ..errors import ConfigError, Problem
-from ._base import Snapshot
-from .static import check_provider_name
+from ._base import Snapshot, check_provider_name
 
 __all__ = ["FileProvider"]
 
@@ -243,10 +242,11 @@ class FileProvider:
         return _File(stamp, last_good, problems)
 
     def _combine(self) -> Snapshot:
-        parts = [(str(p), f.good) for p, f in sorted(self._files.items()) if f.good is not None]
-        problems: list[Problem] = []
-        problems.extend(self._root_problems)
-        for _, f in sorted(self._files.items()):
+        parts: list[tuple[str, Configuration]] = []
+        problems = list(self._root_problems)
+        for path, f in sorted(self._files.items()):
+            if f.good is not None:
+                parts.append((str(path), f.good))
             problems.extend(f.problems)
         if len(parts) == 1:
             config = parts[0][1]

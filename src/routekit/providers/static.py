@@ -9,18 +9,15 @@ import anyio
 
 from ..config import Configuration
 from ..errors import ConfigError, Problem
-from ._base import Snapshot
+from ._base import Snapshot, check_provider_name
 
 __all__ = ["StaticProvider"]
 
 
-def check_provider_name(name: object) -> str:
-    """Return *name* if it is a valid provider name (no ``@``), else raise `ConfigError`."""
-    if not isinstance(name, str) or not name or any(c in name for c in "@. \t\r\n"):
-        raise ConfigError(
-            f"a provider name must be a non-empty string without '@', '.' or spaces, got {name!r}"
-        )
-    return name
+def _snapshot(config: object, problems: Iterable[Problem]) -> Snapshot:
+    if not isinstance(config, Configuration):
+        raise ConfigError(f"StaticProvider needs a Configuration, got {type(config).__name__}")
+    return Snapshot(config, problems)
 
 
 @final
@@ -45,10 +42,8 @@ class StaticProvider:
         name: str = "static",
         problems: Iterable[Problem] = (),
     ) -> None:
-        if config is not None and not isinstance(config, Configuration):
-            raise ConfigError(f"StaticProvider needs a Configuration, got {type(config).__name__}")
         self.name = check_provider_name(name)
-        self._current = Snapshot(config if config is not None else Configuration(), problems)
+        self._current = _snapshot(config if config is not None else Configuration(), problems)
         self._version = 0
         # One event per waiting watch(): events belong to the event loop that made them.
         self._waiters: set[anyio.Event] = set()
@@ -60,9 +55,7 @@ class StaticProvider:
 
     def update(self, config: Configuration, problems: Iterable[Problem] = ()) -> None:
         """Serve *config* from now on (call it from the event loop's thread)."""
-        if not isinstance(config, Configuration):
-            raise ConfigError(f"StaticProvider needs a Configuration, got {type(config).__name__}")
-        self._current = Snapshot(config, problems)
+        self._current = _snapshot(config, problems)
         self._version += 1
         for event in self._waiters:
             event.set()

@@ -12,12 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from ..config import Chain, Configuration, Errors, Middleware, Router
-from ..config._validate import reference_hint
-from ..errors import Problem
 from ..routing import Route, RouteTable
 from ..rules import Rule, parse_rule
 from ._runtime import RouterTarget, Runtime
-from ._services import ServiceBuilder
+from ._services import Report, ServiceBuilder
 
 if TYPE_CHECKING:
     from ..balance import Balancer, Clock
@@ -73,12 +71,12 @@ def build(
     """
     # A build allocates tens of thousands of long-lived objects and no garbage cycles: pausing
     # the cyclic collector meanwhile halves the time of a large build (10 000 routers).
-    paused = gc.isenabled()
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
         return _build(config, previous, entry_points, provider_precedence, clock)
     finally:
-        if paused:
+        if was_enabled:
             gc.enable()
 
 
@@ -89,11 +87,11 @@ def _build(
     provider_precedence: Sequence[str],
     clock: Clock | None,
 ) -> Runtime:
-    problems: list[Problem] = []
+    report = Report(config)
     defaults = tuple(entry_points) if entry_points is not None else DEFAULT_ENTRY_POINTS
-    services = ServiceBuilder(config, previous, clock, problems)
+    services = ServiceBuilder(config, previous, clock, report)
     built = services.build_all()
-    routers = _Routers(config, built, problems, previous._rules if previous is not None else {})
+    routers = _Routers(config, built, report, previous._rules if previous is not None else {})
     plain: dict[str, list[Route]] = {ep: [] for ep in defaults}
     secure: dict[str, list[Route]] = {}
     middlewares: dict[str, tuple[Middleware, ...]] = {}
@@ -114,7 +112,7 @@ def _build(
         },
         services=built,
         middlewares=middlewares,
-        problems=tuple(problems),
+        problems=tuple(report.problems),
         entry_points=defaults,
         rules=routers.rules,
         children=services.children,
@@ -128,18 +126,15 @@ class _Routers:
         self,
         config: Configuration,
         services: dict[str, Balancer],
-        problems: list[Problem],
+        report: Report,
         old_rules: Mapping[tuple[str, str], Rule],
     ) -> None:
         self.config = config
         self.services = services
-        self.problems = problems
-        self.chains = _Chains(config, services, problems)
+        self.report = report
+        self.chains = _Chains(config, services, report)
         self.old_rules = old_rules
         self.rules: dict[tuple[str, str], Rule] = {}
-
-    def _problem(self, path: str, message: str, hint: str | None = None) -> None:
-        self.problems.append(Problem(path, message, self.config.source_of(path), hint))
 
     def _rule(self, element: str, router: Router) -> Rule | None:
         syntax = router.rule_syntax or "auto"
@@ -151,7 +146,7 @@ class _Routers:
             except ValueError as exc:  # RuleSyntaxError, or a syntax name parse_rule refuses
                 hint = getattr(exc, "hint", None)
                 message = str(exc).rsplit("\nhint:", 1)[0] if hint else str(exc)
-                self._problem(f"{element}.rule", message, hint)
+                self.report.error(f"{element}.rule", message, hint)
                 return None
         self.rules[key] = rule
         return rule
@@ -164,17 +159,13 @@ class _Routers:
             return None
         balancer = self.services.get(router.service)
         if balancer is None:
-            known = self.config.http.services
             if not router.service:
-                self._problem(f"{element}.service", "no service given")
-            elif router.service in known:
-                message = f"uses the service {router.service!r}, which is left out"
-                self._problem(f"{element}.service", message)
+                self.report.error(f"{element}.service", "no service given")
             else:
-                hint = reference_hint(router.service, known, "service")
-                self._problem(f"{element}.service", f"unknown service {router.service!r}", hint)
+                known = self.config.http.services
+                self.report.missing(f"{element}.service", router.service, known, "service")
             return None
-        chain = self.chains.of_router(element, router.middlewares)
+        chain = self.chains.flatten(element, router.middlewares)
         if chain is None:
             return None
         target = RouterTarget(name, router.service, balancer, chain)
@@ -187,34 +178,23 @@ class _Chains:
     """Resolves middleware names into flat tuples of middleware models, once per name."""
 
     def __init__(
-        self, config: Configuration, services: dict[str, Balancer], problems: list[Problem]
+        self, config: Configuration, services: dict[str, Balancer], report: Report
     ) -> None:
         self.config = config
         self.defs = config.http.middlewares
         self.services = services
-        self.problems = problems
+        self.report = report
         self.resolved: dict[str, tuple[Middleware, ...] | None] = {}
         self._visiting: list[str] = []
 
-    def _problem(self, path: str, message: str, hint: str | None = None) -> None:
-        self.problems.append(Problem(path, message, self.config.source_of(path), hint))
-
-    def of_router(self, element: str, names: Sequence[str]) -> tuple[Middleware, ...] | None:
-        """The flattened chain of a router's middlewares, or ``None`` (reported) if one is bad."""
-        return self._flatten(element, names)
-
-    def _flatten(self, element: str, names: Sequence[str]) -> tuple[Middleware, ...] | None:
+    def flatten(self, element: str, names: Sequence[str]) -> tuple[Middleware, ...] | None:
+        """The flat chain of the middlewares *names* of *element* (a router or a chain), or
+        ``None`` (reported) if one of them is bad."""
         out: list[Middleware] = []
         for ref in names:
             chain = self._resolve(ref)
             if chain is None:
-                if ref in self.defs:
-                    self._problem(
-                        f"{element}.middlewares", f"uses the middleware {ref!r}, which is left out"
-                    )
-                else:
-                    hint = reference_hint(ref, self.defs, "middleware")
-                    self._problem(f"{element}.middlewares", f"unknown middleware {ref!r}", hint)
+                self.report.missing(f"{element}.middlewares", ref, self.defs, "middleware")
                 return None
             out.extend(chain)
         return tuple(out)
@@ -225,7 +205,7 @@ class _Chains:
         element = f"http.middlewares.{name}"
         if name in self._visiting:
             loop = [*self._visiting[self._visiting.index(name) :], name]
-            self._problem(element, "loop: " + " → ".join(loop))
+            self.report.error(element, "loop: " + " → ".join(loop))
             self.resolved[name] = None
             return None
         middleware = self.defs.get(name)
@@ -236,15 +216,12 @@ class _Chains:
             # Traefik builds a chain as its members in order; flattening keeps that order.
             self._visiting.append(name)
             try:
-                result = self._flatten(element, middleware.middlewares)
+                result = self.flatten(element, middleware.middlewares)
             finally:
                 self._visiting.pop()
         elif isinstance(middleware, Errors) and middleware.service not in self.services:
-            self._problem(
-                f"{element}.errors.service",
-                f"unknown or left-out service {middleware.service!r}",
-                reference_hint(middleware.service, self.config.http.services, "service"),
-            )
+            known = self.config.http.services
+            self.report.missing(f"{element}.errors.service", middleware.service, known, "service")
             result = None
         self.resolved.setdefault(name, result)
         return self.resolved[name]

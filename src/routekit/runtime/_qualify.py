@@ -9,8 +9,8 @@ options and stores named ``default`` stay unqualified: they are global.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Final
+from collections.abc import Callable, Iterable
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -20,9 +20,12 @@ from ..config import (
     Configuration,
     Errors,
     FrozenMap,
+    Middleware,
     Router,
+    RouterTLS,
     Service,
     TCPRouter,
+    TCPRouterTLS,
     TCPService,
     TLSConfiguration,
     named_section,
@@ -33,6 +36,8 @@ from ..errors import Problem
 __all__ = ["element_of", "keep_last_good", "merge_qualified", "provider_of", "qualify"]
 
 _GLOBAL: Final = "default"
+
+_TLS = TypeVar("_TLS", RouterTLS, TCPRouterTLS)
 
 
 def element_of(path: str, config: Configuration) -> tuple[str, str] | None:
@@ -63,13 +68,16 @@ def _q(ref: str, provider: str) -> str:
     return ref if not ref or "@" in ref else f"{ref}@{provider}"
 
 
+def _tls(tls: _TLS | None, p: str) -> _TLS | None:
+    """A router's ``tls`` with its options qualified, unless they are the global ``default``."""
+    if tls is None or not tls.options or tls.options == _GLOBAL:
+        return tls
+    return attrs.evolve(tls, options=_q(tls.options, p))
+
+
 def _router(r: Router, p: str) -> Router:
-    tls = r.tls
-    if tls is not None and tls.options and tls.options != _GLOBAL:
-        tls = attrs.evolve(tls, options=_q(tls.options, p))
-    return attrs.evolve(
-        r, service=_q(r.service, p), middlewares=tuple(_q(m, p) for m in r.middlewares), tls=tls
-    )
+    middlewares = tuple(_q(m, p) for m in r.middlewares)
+    return attrs.evolve(r, service=_q(r.service, p), middlewares=middlewares, tls=_tls(r.tls, p))
 
 
 def _service(s: Service, p: str) -> Service:
@@ -94,7 +102,7 @@ def _service(s: Service, p: str) -> Service:
     return s
 
 
-def _middleware(m: Any, p: str) -> Any:
+def _middleware(m: Middleware, p: str) -> Middleware:
     if isinstance(m, Chain):
         return attrs.evolve(m, middlewares=tuple(_q(x, p) for x in m.middlewares))
     if isinstance(m, Errors):
@@ -103,10 +111,7 @@ def _middleware(m: Any, p: str) -> Any:
 
 
 def _tcp_router(r: TCPRouter, p: str) -> TCPRouter:
-    tls = r.tls
-    if tls is not None and tls.options and tls.options != _GLOBAL:
-        tls = attrs.evolve(tls, options=_q(tls.options, p))
-    return attrs.evolve(r, service=_q(r.service, p), tls=tls)
+    return attrs.evolve(r, service=_q(r.service, p), tls=_tls(r.tls, p))
 
 
 def _tcp_service(s: TCPService, p: str) -> TCPService:
@@ -116,7 +121,8 @@ def _tcp_service(s: TCPService, p: str) -> TCPService:
     return attrs.evolve(s, weighted=attrs.evolve(s.weighted, services=children))
 
 
-_REWRITE: Final[dict[str, Any]] = {
+#: How the elements of each section are qualified (the others have no references to qualify).
+_REWRITE: Final[dict[str, Callable[[Any, str], Any]]] = {
     "http.routers": _router,
     "http.services": _service,
     "http.middlewares": _middleware,

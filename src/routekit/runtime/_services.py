@@ -17,7 +17,7 @@ balancer object (nothing lost, nothing rebuilt); one that changed is made with t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from ..balance import (
@@ -38,12 +38,13 @@ from ..config._validate import reference_hint, sticky_cookie
 from ..errors import ConfigError, Problem
 
 if TYPE_CHECKING:
-    from ..balance import Clock
+    from ..balance import ChildSpec, Clock
+    from ..balance._group import _Group
     from ._runtime import Runtime
 
-__all__ = ["ServiceBuilder"]
+__all__ = ["Report", "ServiceBuilder"]
 
-_STRATEGIES: Final[dict[str, tuple[type[Any], dict[str, Any]]]] = {
+_STRATEGIES: Final[dict[str, tuple[type[_Group], dict[str, Any]]]] = {
     "wrr": (WeightedRoundRobin, {}),
     "p2c": (PowerOfTwoChoices, {}),
     "hrw": (ConsistentHash, {"key": ClientIPKey(), "algorithm": "rendezvous"}),
@@ -51,20 +52,40 @@ _STRATEGIES: Final[dict[str, tuple[type[Any], dict[str, Any]]]] = {
 }
 
 
+class Report:
+    """The problems of one build, each with the source of its path in the configuration."""
+
+    def __init__(self, config: Configuration) -> None:
+        self.config = config
+        self.problems: list[Problem] = []
+
+    def error(self, path: str, message: str, hint: str | None = None) -> None:
+        """Record that the element at *path* is left out, and why."""
+        self.problems.append(Problem(path, message, self.config.source_of(path), hint))
+
+    def warn(self, path: str, message: str) -> None:
+        """Record something at *path* that applies anyway, but not as written."""
+        source = self.config.source_of(path)
+        self.problems.append(Problem(path, message, source, severity="warning"))
+
+    def missing(self, path: str, ref: str, known: Mapping[str, object], what: str) -> None:
+        """Record that *path* names the *what* *ref*, which is not among *known* or not built."""
+        if ref in known:
+            self.error(path, f"uses the {what} {ref!r}, which is left out")
+        else:
+            self.error(path, f"unknown {what} {ref!r}", reference_hint(ref, known, what))
+
+
 class ServiceBuilder:
     """Builds every service of a configuration on demand, reporting what cannot be built."""
 
     def __init__(
-        self,
-        config: Configuration,
-        previous: Runtime | None,
-        clock: Clock | None,
-        problems: list[Problem],
+        self, config: Configuration, previous: Runtime | None, clock: Clock | None, report: Report
     ) -> None:
         self.config = config
         self.defs = config.http.services
         self.clock = clock
-        self.problems = problems
+        self.report = report
         self.prev_services: Mapping[str, Balancer] = previous.services if previous else {}
         self.prev_defs: Mapping[str, Service] = (
             previous.config.http.services if previous is not None else {}
@@ -75,10 +96,6 @@ class ServiceBuilder:
         self.built: dict[str, Balancer | None] = {}
         self.children: dict[str, tuple[Balancer, ...]] = {}
         self._visiting: list[str] = []
-
-    def problem(self, path: str, message: str, hint: str | None = None) -> None:
-        """Record an error for the element at *path*."""
-        self.problems.append(Problem(path, message, self.config.source_of(path), hint))
 
     def build_all(self) -> dict[str, Balancer]:
         """Build every service; return those that could be built."""
@@ -92,7 +109,7 @@ class ServiceBuilder:
             return self.built[name]
         if name in self._visiting:
             loop = [*self._visiting[self._visiting.index(name) :], name]
-            self.problem(f"http.services.{name}", "loop: " + " → ".join(loop))
+            self.report.error(f"http.services.{name}", "loop: " + " → ".join(loop))
             return None
         service = self.defs.get(name)
         if service is None:
@@ -108,12 +125,7 @@ class ServiceBuilder:
     def _child(self, parent: str, field: str, ref: str) -> Balancer | None:
         child = self.get(ref)
         if child is None and parent not in self.built:
-            path = f"http.services.{parent}.{field}"
-            if ref in self.defs:
-                self.problem(path, f"uses the service {ref!r}, which is left out")
-            else:
-                hint = reference_hint(ref, self.defs, "service")
-                self.problem(path, f"unknown service {ref!r}", hint)
+            self.report.missing(f"http.services.{parent}.{field}", ref, self.defs, "service")
         return child
 
     def _make(self, name: str, service: Service) -> Balancer | None:
@@ -136,18 +148,19 @@ class ServiceBuilder:
             return None
         children = tuple(c for c in found if c is not None)
         old = self.prev_services.get(name)
+        old_children = self.prev_children.get(name, ())
         if (
             old is not None
             and self.prev_defs.get(name) == service
-            and len(self.prev_children.get(name, ())) == len(children)
-            and all(a is b for a, b in zip(self.prev_children.get(name, ()), children, strict=True))
+            and len(old_children) == len(children)
+            and all(a is b for a, b in zip(old_children, children, strict=True))
         ):
             self.children[name] = children
             return old
         try:
             balancer = self._construct(name, service, children, old)
         except ConfigError as exc:
-            self.problem(element, str(exc))
+            self.report.error(element, str(exc))
             return None
         self.children[name] = children
         return balancer
@@ -160,7 +173,7 @@ class ServiceBuilder:
         if service.weighted is not None:
             w = service.weighted
             specs = [(c, float(s.weight)) for c, s in zip(children, w.services, strict=True)]
-            group: Balancer = _group(WeightedRoundRobin, old, specs, name=name, clock=self.clock)
+            group = _group(WeightedRoundRobin, old, specs, name=name, clock=self.clock)
             return Sticky(group, sticky_cookie(w.sticky.cookie)) if w.sticky is not None else group
         if service.mirroring is not None:
             mirrors = [
@@ -169,35 +182,21 @@ class ServiceBuilder:
             ]
             return Mirror(children[0], mirrors, name=name)
         if service.failover is not None:
-            failover: Balancer = _group(Failover, old, children, name=name, clock=self.clock)
-            return failover
+            return _group(Failover, old, children, name=name, clock=self.clock)
         raise ConfigError("a service must be one of loadBalancer, weighted, mirroring, failover")
 
     def _load_balancer(self, name: str, lb: LoadBalancer, old: Balancer | None) -> Balancer:
-        element = f"http.services.{name}"
+        element = f"http.services.{name}.loadBalancer"
         cls, options = _STRATEGIES.get(lb.strategy, (None, {}))
         if cls is None:
-            self.problems.append(
-                Problem(
-                    f"{element}.loadBalancer.strategy",
-                    f"unknown strategy {lb.strategy!r}; using wrr",
-                    self.config.source_of(f"{element}.loadBalancer.strategy"),
-                    severity="warning",
-                )
-            )
+            self.report.warn(f"{element}.strategy", f"unknown strategy {lb.strategy!r}; using wrr")
             cls, options = WeightedRoundRobin, {}
         specs: dict[str, tuple[Server, float]] = {}
         for i, server in enumerate(lb.servers):
             if server.url in specs:
                 # A second server with the same URL would be the same backend twice.
-                self.problems.append(
-                    Problem(
-                        f"{element}.loadBalancer.servers.{i}",
-                        f"server {server.url!r} is listed twice; the first one is used",
-                        self.config.source_of(f"{element}.loadBalancer.servers.{i}"),
-                        severity="warning",
-                    )
-                )
+                message = f"server {server.url!r} is listed twice; the first one is used"
+                self.report.warn(f"{element}.servers.{i}", message)
                 continue
             specs[server.url] = (Server(server.url), float(server.weight))
         phc = lb.passive_health_check
@@ -206,18 +205,20 @@ class ServiceBuilder:
             if phc is not None
             else None
         )
-        group: Balancer = _group(
+        group = _group(
             cls, old, list(specs.values()), name=name, clock=self.clock, passive=passive, **options
         )
         return Sticky(group, sticky_cookie(lb.sticky.cookie)) if lb.sticky is not None else group
 
 
-def _group(cls: Callable[..., Any], old: Balancer | None, children: Any, **options: Any) -> Any:
-    """``cls(children, **options)``, or ``cls.rebuild(old, ...)`` when *old* is of the same kind."""
+def _group(
+    cls: type[_Group], old: Balancer | None, children: Sequence[ChildSpec], **options: Any
+) -> _Group:
+    """A *cls* balancer over *children*: ``cls.rebuild(old, ...)`` when *old* is one (maybe
+    wrapped in `Sticky`), so that the children that stayed keep their state; else a new one."""
     inner = old.balancer if isinstance(old, Sticky) else old
     if inner is not None and type(inner) is cls:
-        return cls.rebuild(inner, children, **options)  # type: ignore[attr-defined]
-    if cls is Failover:
-        main, fallback, *_ = children
-        return Failover(main, fallback, **options)
-    return cls(children, **options)
+        return cls.rebuild(inner, children, **options)
+    # The children-list form of the constructor, which `rebuild` uses too (`Failover` takes its
+    # main and fallback as two arguments).
+    return cls._from_children(children, **options)

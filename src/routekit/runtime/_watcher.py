@@ -22,7 +22,7 @@ import anyio
 from ..config import Configuration, validate
 from ..errors import ConfigError, Problem
 from ..providers import Provider, Snapshot, as_snapshot
-from ..providers.static import check_provider_name
+from ..providers._base import check_provider_name
 from ._build import DEFAULT_ENTRY_POINTS, DEFAULT_PROVIDER_PRECEDENCE, build
 from ._qualify import keep_last_good, merge_qualified, provider_of, qualify
 from ._runtime import Runtime
