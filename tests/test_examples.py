@@ -41,7 +41,7 @@ def test_watch_directory_follows_edits(tmp_path: Path) -> None:
             str(EXAMPLES / "watch_directory.py"),
             str(tmp_path),
             "--seconds",
-            "20",
+            "90",
             "--throttle",
             "0",
         ],
@@ -69,7 +69,7 @@ def test_watch_directory_follows_edits(tmp_path: Path) -> None:
         proc.stdout.close()
 
 
-def _read_block(proc: subprocess.Popen[str], timeout: float = 15.0) -> str:
+def _read_block(proc: subprocess.Popen[str], timeout: float = 45.0) -> str:
     """Lines up to the next ``--`` separator the example prints after each runtime."""
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
