@@ -18,6 +18,14 @@ and refuse, with the reason and the fix, anything whose backtracking can explode
 3. At most two unbounded repetitions that can consume the same characters may follow each
    other (counting the implicit ``.*?`` of an unanchored search as one): three give cubic
    time on a long path.
+
+What passes these checks can still take time quadratic in the length of the text (an
+unanchored search retries at every position, and a repetition may run to the end each time:
+``([a-z0-9-]+\\.)*example\\.com`` spends 0.3 s on an 8 KiB crafted host).  So the fallback
+engine also bounds the text: a pattern that can repeat without bound (unless it is anchored at
+the start of the text with ``^`` and repeats only once) never matches a text
+longer than :data:`MAX_FALLBACK_SUBJECT` characters (see `_regex`), which keeps the worst case
+under 0.1 s.
 """
 
 from __future__ import annotations
@@ -29,7 +37,12 @@ from ._reast import children as _children
 from ._recharset import MAX_CHAR, Ranges, fold, overlaps, union
 from ._reemit import set_ranges
 
-__all__ = ["check_backtracking"]
+__all__ = ["MAX_FALLBACK_SUBJECT", "check_backtracking", "needs_bounded_text"]
+
+#: Longest text a pattern with an unbounded repetition is searched in by Python's ``re``.
+#: Hosts are at most 253 characters, and paths and header values that routing rules look at
+#: are far shorter than this in practice; a longer one is not matched rather than risked.
+MAX_FALLBACK_SUBJECT = 2048
 
 _HINT = "install routekit[re2] for linear-time matching, or rewrite the pattern"
 _INF = -1
@@ -44,6 +57,36 @@ def check_backtracking(node: Node, source: str) -> None:
     variable's pattern sits in), used to quote the offending part in the message.
     """
     _Checker(source).run(node)
+
+
+def needs_bounded_text(node: Node) -> bool:
+    """Whether searching ``node`` can cost time quadratic in the text (see the module notes).
+
+    That takes an unbounded repetition and either an unanchored start (the search is retried at
+    every position) or a second unbounded repetition (``^.*a.*b``: each split is retried).  A
+    search anchored at the start (``^…`` without the ``m`` flag) with one repetition is linear.
+    """
+    unbounded = _unbounded_repeats(node)
+    return unbounded > 1 or (unbounded == 1 and not _anchored_at_start(node))
+
+
+def _unbounded_repeats(node: Node) -> int:
+    own = 1 if isinstance(node, Repeat) and node.hi == _INF else 0
+    return own + sum(_unbounded_repeats(child) for child in _children(node))
+
+
+def _anchored_at_start(node: Node) -> bool:
+    while True:
+        if isinstance(node, Assert):
+            return node.kind == "A"
+        if isinstance(node, Group):
+            node = node.body
+        elif isinstance(node, Concat) and node.items:
+            node = node.items[0]
+        elif isinstance(node, Alt):
+            return all(_anchored_at_start(branch) for branch in node.branches)
+        else:
+            return False
 
 
 def _charset(node: Node) -> Ranges:

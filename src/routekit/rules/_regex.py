@@ -24,7 +24,7 @@ import attrs
 from ._re2syntax import MAX_PATTERN_BYTES, parse
 from ._reast import Alt, Assert, Concat, Group, Lit, Node, RegexError, Repeat, Set
 from ._recharset import negate
-from ._redos import check_backtracking
+from ._redos import MAX_FALLBACK_SUBJECT, check_backtracking, needs_bounded_text
 from ._reemit import to_python, to_re2
 
 try:
@@ -330,11 +330,25 @@ def _re_matchers(text: str, node: Node) -> tuple[_Search, _Spans]:
     except (re.error, RecursionError, OverflowError) as exc:  # a translation gap, not user error
         raise RegexError(f"pattern cannot be compiled with Python's re: {exc}", node.pos) from None
 
-    def spans(subject: str) -> list[tuple[int, int]] | None:
-        m = compiled.search(subject)
-        return None if m is None else list(m.regs)
+    if not needs_bounded_text(node):
 
-    return compiled.search, spans
+        def spans(subject: str) -> list[tuple[int, int]] | None:
+            m = compiled.search(subject)
+            return None if m is None else list(m.regs)
+
+        return compiled.search, spans
+
+    # Bounded text, bounded time: see MAX_FALLBACK_SUBJECT in _redos.
+    raw_search = compiled.search
+
+    def bounded_search(subject: str) -> object:
+        return None if len(subject) > MAX_FALLBACK_SUBJECT else raw_search(subject)
+
+    def bounded_spans(subject: str) -> list[tuple[int, int]] | None:
+        m = bounded_search(subject)
+        return None if m is None else list(m.regs)  # type: ignore[attr-defined]
+
+    return bounded_search, bounded_spans
 
 
 def _re2_matchers(text: str, node: Node) -> tuple[_Search, _Spans]:
