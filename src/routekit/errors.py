@@ -44,9 +44,10 @@ class RuleSyntaxError(RoutekitError, ValueError):
         self.rule = rule
         self.position = max(0, min(position, len(rule)))
         self.hint = hint
-        super().__init__(self._render())
+        super().__init__(self.render())
 
-    def _render(self) -> str:
+    def render(self, *, hint: bool = True) -> str:
+        """The message: problem, position, the rule with a caret and, with *hint*, the hint."""
         # Control characters would break the caret alignment (and the terminal), so the echoed
         # rule shows them escaped; the caret is placed under the escaped form.
         shown_before = _printable(self.rule[: self.position])
@@ -56,7 +57,7 @@ class RuleSyntaxError(RoutekitError, ValueError):
             f"  {shown}",
             "  " + " " * len(shown_before) + "^",
         ]
-        if self.hint:
+        if hint and self.hint:
             lines.append(f"hint: {self.hint}")
         return "\n".join(lines)
 

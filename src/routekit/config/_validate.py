@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 import attrs
 
-from ..errors import ConfigError, Problem
+from ..errors import ConfigError, Problem, RuleSyntaxError
 from ..rules import Rule, parse_rule, parse_tcp_rule
 from ._frozen import FrozenMap
 from ._hints import did_you_mean
@@ -159,9 +159,7 @@ def _check_rule(c: _Checker, element: str, rule: str, syntax: str | None, tcp: b
     try:
         parse(rule, syntax=syntax or "auto")
     except ValueError as exc:  # RuleSyntaxError, or a syntax the parser does not take
-        hint = getattr(exc, "hint", None)
-        message = str(exc).rsplit("\nhint:", 1)[0] if hint else str(exc)
-        c.error(element, "rule", message, hint)
+        c.error(element, "rule", *rule_error(exc))
 
 
 def _check_router(
@@ -435,3 +433,10 @@ def sticky_cookie(cookie: Cookie | None) -> StickyCookie:
         path=c.path,
         domain=c.domain or None,
     )
+
+
+def rule_error(exc: ValueError) -> tuple[str, str | None]:
+    """A rule's parse error as a problem's (message, hint): the caret stays, the hint moves."""
+    if isinstance(exc, RuleSyntaxError):
+        return exc.render(hint=False), exc.hint
+    return str(exc), None

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from ..config import Chain, Configuration, Errors, Middleware, Router
+from ..config._validate import rule_error
 from ..routing import Route, RouteTable
 from ..rules import Rule, parse_rule
 from ._runtime import RouterTarget, Runtime
@@ -144,9 +145,7 @@ class _Routers:
             try:
                 rule = parse_rule(router.rule, syntax=syntax)  # type: ignore[arg-type]
             except ValueError as exc:  # RuleSyntaxError, or a syntax name parse_rule refuses
-                hint = getattr(exc, "hint", None)
-                message = str(exc).rsplit("\nhint:", 1)[0] if hint else str(exc)
-                self.report.error(f"{element}.rule", message, hint)
+                self.report.error(f"{element}.rule", *rule_error(exc))
                 return None
         self.rules[key] = rule
         return rule
