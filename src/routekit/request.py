@@ -14,7 +14,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Protocol, final
 from urllib.parse import unquote_plus
 
-__all__ = ["Headers", "Request", "canonical_host", "routing_path"]
+__all__ = ["TOKEN_CHARS", "Headers", "Request", "canonical_host", "routing_path"]
+
+#: RFC 9110 §5.6.2 ``tchar``: the characters of header names, cookie names and other tokens.
+TOKEN_CHARS: Final = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
 
 # RFC 3986 §2.2 reserved characters plus "%" itself: their escapes stay encoded in the routing
 # path so that "/a%2Fb" is never confused with "/a/b" (Traefik v3.4+ `withRoutingPath`).

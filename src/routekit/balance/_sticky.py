@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final, final
 import attrs
 
 from ..errors import ConfigError
+from ..request import TOKEN_CHARS
 from ._group import _Group, _Member
 from ._node import Balancer, BalancerStats, Lease, Server
 
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Sticky", "StickyCookie", "sticky_cookie_name", "sticky_cookie_value"]
 
-# RFC 2616 §2.2 token characters besides letters and digits.
-_TOKEN_PUNCT: Final = frozenset("!#$%&'*+-.^`|~")
 _SAME_SITE: Final = {"none": "None", "lax": "Lax", "strict": "Strict"}
 _FNV_OFFSET: Final = 0xCBF29CE484222325
 _FNV_PRIME: Final = 0x100000001B3
@@ -35,9 +34,7 @@ _FNV_PRIME: Final = 0x100000001B3
 def sticky_cookie_name(configured: str | None, service: str) -> str:
     """The cookie name: *configured* sanitised to a token, else generated from *service*."""
     if configured:
-        return "".join(
-            c if (c.isascii() and c.isalnum()) or c in _TOKEN_PUNCT else "_" for c in configured
-        )
+        return "".join(c if c in TOKEN_CHARS else "_" for c in configured)
     digest = hashlib.sha1(("_TRAEFIK_BACKEND_" + service).encode()).hexdigest()
     return ("_" + digest)[:6]
 

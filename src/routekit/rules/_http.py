@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from typing import Any, Final, final
+from typing import Any, final
 
 import attrs
 
+from ..request import TOKEN_CHARS
 from ._node import Node, _compile_query_template, _HostValue, _Pattern, _set, _Template
 from ._regex import Regexp, compile_regexp
 
@@ -176,17 +177,12 @@ class Method(Node):
         return (self.method,)
 
 
-_TOKEN: Final = frozenset(
-    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-)
-
-
 def canonical_header_key(name: str) -> str:
     """Go's ``http.CanonicalHeaderKey``: ``x-forwarded-for`` → ``X-Forwarded-For``.
 
     Names with characters outside the RFC 7230 token set are returned unchanged, as in Go.
     """
-    if not name or not set(name) <= _TOKEN:
+    if not name or not set(name) <= TOKEN_CHARS:
         return name
     return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
 
