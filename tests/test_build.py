@@ -303,3 +303,10 @@ servers = [{url = "http://b1"}]
     assert rebuilt.children == (second.services["a"], second.services["b"])
     assert second.services["a"] is first.services["a"]
     assert not rebuilt.is_up("a") and rebuilt.pick().url == "http://b2"
+
+
+def test_every_strategy_the_configuration_accepts_has_a_balancer() -> None:
+    from routekit.config import _validate
+    from routekit.runtime import _services
+
+    assert set(_validate._STRATEGIES) == set(_services._STRATEGIES)
