@@ -17,7 +17,7 @@ from routekit.config import (
     consul_catalog_v1_to_config,
 )
 from routekit.config._consul_v1 import _server_name, get_tag, has_tag
-from routekit.errors import ConfigError, Problem
+from routekit.errors import ConfigError, MalformedResponse, Problem
 
 
 def entry(
@@ -124,7 +124,7 @@ def test_catalog_entries_use_the_flat_field_names() -> None:
 
 
 def test_bad_json_shapes_raise_value_error() -> None:
-    with pytest.raises(ValueError, match=r"Service\.Port"):
+    with pytest.raises(MalformedResponse, match=r"Service\.Port"):
         CatalogInstance.from_health_entry({"Service": {"Port": [1]}})
     with pytest.raises(ValueError, match=r"Service\.Tags"):
         CatalogInstance.from_health_entry({"Service": {"Tags": "a,b"}})

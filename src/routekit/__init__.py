@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ._lazy import lazy_exports
 from .errors import ConfigError as ConfigError
+from .errors import MalformedResponse as MalformedResponse
 from .errors import NoServerAvailable as NoServerAvailable
 from .errors import Problem as Problem
 from .errors import ProviderError as ProviderError
@@ -49,6 +50,7 @@ __version__ = "0.1.0"
 __all__ = [
     # errors
     "ConfigError",
+    "MalformedResponse",
     "NoServerAvailable",
     "Problem",
     "ProviderError",

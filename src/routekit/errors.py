@@ -14,6 +14,7 @@ import attrs
 
 __all__ = [
     "ConfigError",
+    "MalformedResponse",
     "NoServerAvailable",
     "Problem",
     "ProviderError",
@@ -123,6 +124,10 @@ class ProviderError(RoutekitError):
     """A provider could not read its source (unreachable endpoint, malformed response)."""
 
     status_hint = 502
+
+
+class MalformedResponse(ProviderError, ValueError):
+    """A provider's source answered with data of the wrong shape (the message names the field)."""
 
 
 class NoServerAvailable(RoutekitError):

@@ -29,7 +29,7 @@ from typing import Any, Final, final
 
 import attrs
 
-from ..errors import ConfigError, Problem
+from ..errors import ConfigError, MalformedResponse, Problem
 from ._frozen import FrozenMap, frozen_map, frozen_tuple
 from ._gotemplate import Template, TemplateFunc, compile_template, normalize
 from ._hints import closest
@@ -71,7 +71,7 @@ def _text(value: object, what: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str | int) or isinstance(value, bool):
-        raise ValueError(f"{what}: expected a string, got {value!r}")
+        raise MalformedResponse(f"{what}: expected a string, got {value!r}")
     return str(value)
 
 
@@ -79,18 +79,18 @@ def _port(value: object, what: str) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(f"{what}: expected a port number, got {value!r}")
+        raise MalformedResponse(f"{what}: expected a port number, got {value!r}")
     try:
         return int(value)
     except ValueError:
-        raise ValueError(f"{what}: expected a port number, got {value!r}") from None
+        raise MalformedResponse(f"{what}: expected a port number, got {value!r}") from None
 
 
 def _tags(value: object, what: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str) or not isinstance(value, Iterable):
-        raise ValueError(f"{what}: expected a list of strings, got {value!r}")
+        raise MalformedResponse(f"{what}: expected a list of strings, got {value!r}")
     return tuple(_text(t, what) for t in value)
 
 
@@ -98,11 +98,11 @@ def _checks(value: object) -> dict[str, str]:
     if value is None:
         return {}
     if isinstance(value, str) or not isinstance(value, Iterable):
-        raise ValueError(f"Checks: expected a list, got {value!r}")
+        raise MalformedResponse(f"Checks: expected a list, got {value!r}")
     out: dict[str, str] = {}
     for check in value:
         if not isinstance(check, Mapping):
-            raise ValueError(f"Checks: expected objects, got {check!r}")
+            raise MalformedResponse(f"Checks: expected objects, got {check!r}")
         out[_text(check.get("CheckID"), "CheckID")] = _text(check.get("Status"), "Status")
     return out
 
@@ -158,12 +158,12 @@ class CatalogInstance:
         """Read one element of ``GET /v1/health/service/<name>``: ``{"Node", "Service", "Checks"}``.
 
         Raises:
-            ValueError: a field has the wrong type.
+            MalformedResponse: a field has the wrong type (a `ValueError`).
         """
         node = entry.get("Node") or {}
         service = entry.get("Service") or {}
         if not isinstance(node, Mapping) or not isinstance(service, Mapping):
-            raise ValueError(f"expected Node and Service objects, got {entry!r}")
+            raise MalformedResponse(f"expected Node and Service objects, got {entry!r}")
         return cls(
             service=_text(service.get("Service"), "Service.Service"),
             address=_text(service.get("Address"), "Service.Address"),
@@ -185,7 +185,7 @@ class CatalogInstance:
         ``/v1/health/checks/<name>``) as *checks*, or none for a passing instance.
 
         Raises:
-            ValueError: a field has the wrong type.
+            MalformedResponse: a field has the wrong type (a `ValueError`).
         """
         return cls(
             service=_text(entry.get("ServiceName"), "ServiceName"),
@@ -217,13 +217,13 @@ class CatalogService:
         empty.
 
         Raises:
-            ValueError: a field has the wrong type, or no name is known.
+            MalformedResponse: a field has the wrong type, or no name is known.
         """
         instances = tuple(CatalogInstance.from_health_entry(e) for e in entries)
         if name is None:
             names = {i.service for i in instances if i.service}
             if not names:
-                raise ValueError("no service name: pass name= for an empty list of entries")
+                raise MalformedResponse("no service name: pass name= for an empty list of entries")
             name = min(names)
         return cls(name=name, instances=instances)
 
