@@ -71,7 +71,7 @@ def test_every_middleware_type_has_its_traefik_key() -> None:
         "addPrefix", "stripPrefix", "stripPrefixRegex", "replacePath", "replacePathRegex",
         "redirectScheme", "redirectRegex", "headers", "basicAuth", "ipAllowList", "rateLimit",
         "inFlightReq", "retry", "circuitBreaker", "compress", "buffering", "chain", "errors",
-        "digestAuth", "forwardAuth", "contentType", "grpcWeb",
+        "digestAuth", "forwardAuth", "contentType", "grpcWeb", "passTLSClientCert",
     }  # fmt: skip
 
 

@@ -392,3 +392,26 @@ def test_v1_files_are_told_by_their_keys_in_any_case() -> None:
     config, problems = loads_dynamic(text)
     assert problems == []
     assert config.http.routers["f"].service == "b"
+
+
+def test_pass_tls_client_cert_round_trips() -> None:
+    from routekit.config import PassTLSClientCert, read_config
+
+    text = """
+[http.middlewares.cert.passTLSClientCert]
+pem = true
+[http.middlewares.cert.passTLSClientCert.info]
+notAfter = true
+[http.middlewares.cert.passTLSClientCert.info.subject]
+commonName = true
+[http.middlewares.cert.passTLSClientCert.info.issuer]
+domainComponent = true
+"""
+    result = read_config(text)
+    assert result.problems == ()
+    cert = result.config.http.middlewares["cert"]  # type: ignore[union-attr]
+    assert isinstance(cert, PassTLSClientCert) and cert.pem
+    assert cert.info is not None and cert.info.not_after and not cert.info.sans
+    assert cert.info.subject is not None and cert.info.subject.common_name
+    assert cert.info.issuer is not None and cert.info.issuer.domain_component
+    assert read_config(dumps_dynamic(result.config)).config == result.config  # type: ignore[arg-type]

@@ -33,6 +33,9 @@ from ._middlewares import MIDDLEWARE_TYPES as MIDDLEWARE_TYPES
 from ._middlewares import AddPrefix as AddPrefix
 from ._middlewares import BasicAuth as BasicAuth
 from ._middlewares import Buffering as Buffering
+from ._middlewares import CertInfo as CertInfo
+from ._middlewares import CertIssuerInfo as CertIssuerInfo
+from ._middlewares import CertSubjectInfo as CertSubjectInfo
 from ._middlewares import Chain as Chain
 from ._middlewares import CircuitBreaker as CircuitBreaker
 from ._middlewares import Compress as Compress
@@ -47,6 +50,7 @@ from ._middlewares import InFlightReq as InFlightReq
 from ._middlewares import IPAllowList as IPAllowList
 from ._middlewares import IPStrategy as IPStrategy
 from ._middlewares import Middleware as Middleware
+from ._middlewares import PassTLSClientCert as PassTLSClientCert
 from ._middlewares import RateLimit as RateLimit
 from ._middlewares import RedirectRegex as RedirectRegex
 from ._middlewares import RedirectScheme as RedirectScheme
@@ -120,6 +124,9 @@ __all__ = [
     "APIConfig",
     "AddPrefix",
     "BasicAuth",
+    "CertInfo",
+    "CertIssuerInfo",
+    "CertSubjectInfo",
     "ContentType",
     "DigestAuth",
     "ForwardAuth",
@@ -154,6 +161,7 @@ __all__ = [
     "Middleware",
     "Mirror",
     "Mirroring",
+    "PassTLSClientCert",
     "PassiveHealthCheck",
     "ProvidersConfig",
     "RateLimit",

@@ -21,6 +21,9 @@ __all__ = [
     "MIDDLEWARE_TYPES",
     "AddPrefix",
     "BasicAuth",
+    "CertInfo",
+    "CertIssuerInfo",
+    "CertSubjectInfo",
     "ContentType",
     "DigestAuth",
     "ForwardAuth",
@@ -36,6 +39,7 @@ __all__ = [
     "IPStrategy",
     "InFlightReq",
     "Middleware",
+    "PassTLSClientCert",
     "RateLimit",
     "RedirectRegex",
     "RedirectScheme",
@@ -221,6 +225,58 @@ class ForwardAuth:
 
 @final
 @attrs.frozen(kw_only=True)
+class CertSubjectInfo:
+    """Which fields of a client certificate's subject passTLSClientCert forwards."""
+
+    country: bool = False
+    province: bool = False
+    locality: bool = False
+    organization: bool = False
+    organizational_unit: bool = False
+    common_name: bool = False
+    serial_number: bool = False
+    domain_component: bool = False
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CertIssuerInfo:
+    """Which fields of a client certificate's issuer passTLSClientCert forwards."""
+
+    country: bool = False
+    province: bool = False
+    locality: bool = False
+    organization: bool = False
+    common_name: bool = False
+    serial_number: bool = False
+    domain_component: bool = False
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CertInfo:
+    """The parts of a client certificate sent in ``X-Forwarded-Tls-Client-Cert-Info``."""
+
+    not_after: bool = False
+    not_before: bool = False
+    sans: bool = False
+    serial_number: bool = False
+    subject: CertSubjectInfo | None = None
+    issuer: CertIssuerInfo | None = None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class PassTLSClientCert:
+    """Forward the client certificate (``pem``) and/or selected fields of it (``info``)."""
+
+    type_key: ClassVar[str] = "passTLSClientCert"
+    pem: bool = False
+    info: CertInfo | None = None
+
+
+@final
+@attrs.frozen(kw_only=True)
 class ContentType:
     """Let the proxy guess a missing ``Content-Type`` (``auto_detect``), or leave it unset."""
 
@@ -375,6 +431,7 @@ Middleware = (
     | DigestAuth
     | ForwardAuth
     | ContentType
+    | PassTLSClientCert
     | GrpcWeb
     | IPAllowList
     | RateLimit
