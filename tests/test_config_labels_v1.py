@@ -255,3 +255,33 @@ def test_boolean_header_options_are_booleans() -> None:
     ((router),) = config.http.routers.values()
     (headers,) = [config.http.middlewares[m] for m in router.middlewares]
     assert headers == Headers(content_type_nosniff=True, frame_deny=True)
+
+
+def test_forward_and_digest_auth_labels() -> None:
+    from routekit.config import DigestAuth, ForwardAuth
+
+    config, problems = decode(
+        container(
+            "web",
+            {
+                "traefik.frontend.rule": "Host:w.com",
+                "traefik.port": "80",
+                "traefik.frontend.auth.forward.address": "http://auth.local/check",
+                "traefik.frontend.auth.forward.trustForwardHeader": "true",
+                "traefik.frontend.auth.forward.authResponseHeaders": "X-User,X-Group",
+                "traefik.frontend.auth.forward.tls.insecureSkipVerify": "true",
+                "traefik.frontend.auth.digest.users": "u:traefik:h",
+                "traefik.frontend.auth.headerField": "X-WebAuth-User",
+            },
+        )
+    )
+    assert problems == ()
+    ((_, router),) = config.http.routers.items()
+    chain = [config.http.middlewares[name] for name in router.middlewares]
+    forward = next(m for m in chain if isinstance(m, ForwardAuth))
+    assert forward.address == "http://auth.local/check" and forward.trust_forward_header
+    assert forward.auth_response_headers == ("X-User", "X-Group")
+    assert forward.tls is not None and forward.tls.insecure_skip_verify
+    assert forward.header_field == "X-WebAuth-User"
+    digest = next(m for m in chain if isinstance(m, DigestAuth))
+    assert digest.users == ("u:traefik:h",)

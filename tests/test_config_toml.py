@@ -415,3 +415,55 @@ domainComponent = true
     assert cert.info.subject is not None and cert.info.subject.common_name
     assert cert.info.issuer is not None and cert.info.issuer.domain_component
     assert read_config(dumps_dynamic(result.config)).config == result.config  # type: ignore[arg-type]
+
+
+def test_v1_frontend_auth_sections_become_middlewares() -> None:
+    from routekit.config import BasicAuth, DigestAuth, ForwardAuth, read_config
+
+    text = """
+[frontends.f]
+backend = "b"
+  [frontends.f.routes.r]
+  rule = "Host:a.com"
+  [frontends.f.auth]
+  headerField = "X-WebAuth-User"
+  [frontends.f.auth.forward]
+  address = "https://auth.local/check"
+  authResponseHeaders = ["X-Auth-User"]
+  [frontends.f.auth.forward.tls]
+  insecureSkipVerify = true
+[frontends.g]
+backend = "b"
+  [frontends.g.routes.r]
+  rule = "Host:g.com"
+  [frontends.g.auth.digest]
+  users = ["test:traefik:a2688e031edb4be6a3797f3882655c05"]
+  [frontends.g.auth.basic]
+  users = ["test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/"]
+  usersFile = "/etc/users"
+  removeHeader = true
+[frontends.h]
+backend = "b"
+  [frontends.h.routes.r]
+  rule = "Host:h.com"
+  [frontends.h.auth.forward]
+  trustForwardHeader = true
+[backends.b.servers.s]
+url = "http://10.0.0.1:80"
+"""
+    result = read_config(text, name="v1.toml")
+    assert [str(p) for p in result.problems] == [
+        "v1.toml:27:3: frontends.h.auth.forward: missing address "
+        "(set the authentication server's URL)"
+    ]
+    config = result.config
+    mws = config.http.middlewares  # type: ignore[union-attr]
+    forward = mws["f-forwardauth"]
+    assert isinstance(forward, ForwardAuth)
+    assert forward.header_field == "X-WebAuth-User" and forward.tls is not None
+    basic = mws["g-basicauth"]
+    assert isinstance(basic, BasicAuth)
+    assert basic.users_file == "/etc/users" and basic.remove_header
+    assert isinstance(mws["g-digestauth"], DigestAuth)
+    assert config.http.routers["g"].middlewares == ("g-basicauth", "g-digestauth")  # type: ignore[union-attr]
+    assert "h" not in config.http.routers  # type: ignore[union-attr]

@@ -27,7 +27,10 @@ from ._middlewares import (
     BasicAuth,
     Buffering,
     CircuitBreaker,
+    DigestAuth,
     Errors,
+    ForwardAuth,
+    ForwardAuthTLS,
     Headers,
     InFlightReq,
     IPAllowList,
@@ -361,22 +364,87 @@ def _unique(name: str, taken: list[tuple[str, Middleware]]) -> str:
     return candidate
 
 
+def _auth_middlewares(
+    r: V1Reader, name: str, t: Mapping[str, tuple[str, Any]], path: tuple[str, ...]
+) -> list[tuple[str, Middleware]]:
+    """v1 ``basicAuth = [...]`` and ``[frontends.f.auth.basic|digest|forward]`` (Traefik 1.7)."""
+    out: list[tuple[str, Middleware]] = []
+    users = list(r.list_(t, "basicAuth", path) or ())
+    tables: dict[str, tuple[Mapping[str, tuple[str, Any]], tuple[str, ...]]] = {}
+    header_field = ""
+    if "auth" in t:
+        key, auth = t["auth"]
+        apath = (*path, key)
+        a = r.table(auth, apath, ("basic", "digest", "forward", "headerField"))
+        header_field = r.str_(a, "headerField", apath) or ""
+        for kind, keys in _V1_AUTH_KEYS.items():
+            if kind in a:
+                k, value = a[kind]
+                tables[kind] = (r.table(value, (*apath, k), keys), (*apath, k))
+    basic = tables.get("basic")
+    if users or basic:
+        b, bpath = basic if basic else ({}, path)
+        users.extend(r.list_(b, "users", bpath) or ())
+        out.append(
+            (
+                f"{name}-basicauth",
+                BasicAuth(
+                    users=users,
+                    users_file=r.str_(b, "usersFile", bpath) or "",
+                    remove_header=bool(r.bool_(b, "removeHeader", bpath)),
+                    header_field=header_field,
+                ),
+            )
+        )
+    if "digest" in tables:
+        d, dpath = tables["digest"]
+        digest = DigestAuth(
+            users=r.list_(d, "users", dpath) or (),
+            users_file=r.str_(d, "usersFile", dpath) or "",
+            remove_header=bool(r.bool_(d, "removeHeader", dpath)),
+            header_field=header_field,
+        )
+        out.append((f"{name}-digestauth", digest))
+    if "forward" in tables:
+        f, fpath = tables["forward"]
+        tls = None
+        if "tls" in f:
+            k, value = f["tls"]
+            tpath = (*fpath, k)
+            tt = r.table(value, tpath, ("ca", "caOptional", "cert", "key", "insecureSkipVerify"))
+            tls = ForwardAuthTLS(
+                ca=r.str_(tt, "ca", tpath) or "",
+                ca_optional=bool(r.bool_(tt, "caOptional", tpath)),
+                cert=r.str_(tt, "cert", tpath) or "",
+                key=r.str_(tt, "key", tpath) or "",
+                insecure_skip_verify=bool(r.bool_(tt, "insecureSkipVerify", tpath)),
+            )
+        forward = ForwardAuth(
+            address=r.str_(f, "address", fpath) or "",
+            tls=tls,
+            trust_forward_header=bool(r.bool_(f, "trustForwardHeader", fpath)),
+            auth_response_headers=r.list_(f, "authResponseHeaders", fpath) or (),
+            header_field=header_field,
+        )
+        if not forward.address:
+            raise r.fail(fpath, "missing address", "set the authentication server's URL")
+        out.append((f"{name}-forwardauth", forward))
+    return out
+
+
+# Traefik 1.7 types.Auth: Basic, Digest and Forward (with its TLS client options).
+_V1_AUTH_KEYS: dict[str, tuple[str, ...]] = {
+    "basic": ("users", "usersFile", "removeHeader"),
+    "digest": ("users", "usersFile", "removeHeader"),
+    "forward": ("address", "tls", "trustForwardHeader", "authResponseHeaders"),
+}
+
+
 def _frontend_middlewares(
     r: V1Reader, name: str, t: Mapping[str, tuple[str, Any]], path: tuple[str, ...]
 ) -> list[tuple[str, Middleware]]:
     out: list[tuple[str, Middleware]] = []
-    users = list(r.list_(t, "basicAuth", path) or ())
-    if "auth" in t:
-        key, auth = t["auth"]
-        apath = (*path, key)
-        a = r.table(auth, apath, ("basic", "headerField"))
-        if "basic" in a:
-            bkey, basic = a["basic"]
-            bpath = (*apath, bkey)
-            b = r.table(basic, bpath, ("users", "usersFile", "removeHeader"))
-            users.extend(r.list_(b, "users", bpath) or ())
-    if users:
-        out.append((f"{name}-basicauth", BasicAuth(users=users)))
+    out.extend(_auth_middlewares(r, name, t, path))
     ranges = list(r.list_(t, "whitelistSourceRange", path) or ())
     strategy = None
     if "whitelist" in t:
