@@ -250,3 +250,39 @@ async def test_no_busy_loop_when_idle(tmp_path: Path) -> None:
         used = (os.times().user - start.user) + (os.times().system - start.system)
         # Ten polls in half a second: far below what a spinning loop would burn.
         assert used < 0.25
+
+
+class _Eager:
+    """A provider that asks for no throttle, whatever the watcher's default."""
+
+    throttle_duration = 0.0
+
+    def __init__(self, inner: StaticProvider) -> None:
+        self.name = "eager"
+        self._inner = inner
+
+    def watch(self) -> AsyncIterator[Snapshot]:
+        return self._inner.watch()
+
+    async def snapshot(self) -> Snapshot:
+        return await self._inner.snapshot()
+
+
+async def test_a_provider_may_ask_for_its_own_throttle() -> None:
+    time = FakeTime()
+    inner = StaticProvider(cfg(router("r0", "h0.com") + service()))
+    watcher = Watcher([_Eager(inner)], throttle=2.0, clock=time.clock, sleep=time.sleep)
+    async with watcher.running():
+        updates = watcher.subscribe()
+        for i in (1, 2, 3):
+            inner.update(cfg(router(f"r{i}", f"h{i}.com") + service()))
+            new = await next_runtime(updates)
+            # Applied at once each time: no 2 s pause for this provider.
+            assert new.routers == (f"r{i}@eager",) and time.clock() == 0.0
+
+
+def test_a_bad_provider_throttle_is_rejected() -> None:
+    eager = _Eager(StaticProvider())
+    eager.throttle_duration = -1.0
+    with pytest.raises(ConfigError, match=r"eager\.throttle_duration must be a finite number"):
+        Watcher([eager])

@@ -56,6 +56,10 @@ class Provider(Protocol):
         name: the provider name: the ``@provider`` suffix its elements get once merged (``file``,
             ``docker``…).  Unique among the providers of one watcher; no ``@``, ``.`` or space
             in it (`check_provider_name`).
+
+    A provider may also have a ``throttle_duration`` attribute (seconds, or ``None``): the
+    watcher then uses it instead of its own throttle for this provider, as Traefik lets a
+    provider override ``providersThrottleDuration``.
     """
 
     name: str

@@ -62,6 +62,14 @@ class _Followed:
         self.wake: anyio.Event | None = None
 
 
+def _check_throttle(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{what} must be a number of seconds, got {value!r}")
+    if not (math.isfinite(value) and value >= 0):
+        raise ConfigError(f"{what} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
 @final
 class Watcher:
     """Follow *providers* and keep `runtime` up to date with what they describe.
@@ -69,7 +77,8 @@ class Watcher:
     Args:
         providers: the providers to follow; their names must be distinct.
         throttle: seconds between two applied snapshots of one provider (Traefik's
-            ``providersThrottleDuration``, default 2 s); 0 applies every change at once.
+            ``providersThrottleDuration``, default 2 s); 0 applies every change at once.  A
+            provider with a ``throttle_duration`` attribute (not ``None``) uses its own.
         clock: the time source of the throttle and of the balancers (``time.monotonic``).
         sleep: how to wait for the throttle (``anyio.sleep``); inject it with *clock* in tests.
         default_entry_points: where routers that name no entry point go.
@@ -92,16 +101,17 @@ class Watcher:
         default_entry_points: Sequence[str] = DEFAULT_ENTRY_POINTS,
         provider_precedence: Sequence[str] = DEFAULT_PROVIDER_PRECEDENCE,
     ) -> None:
-        if isinstance(throttle, bool) or not isinstance(throttle, int | float):
-            raise ConfigError(f"throttle must be a number of seconds, got {throttle!r}")
-        if not (math.isfinite(throttle) and throttle >= 0):
-            raise ConfigError(f"throttle must be a finite number >= 0, got {throttle!r}")
+        throttle = _check_throttle(throttle, "throttle")
         followed: dict[str, _Followed] = {}
         for provider in providers:
             name = check_provider_name(getattr(provider, "name", None))
             if name in followed:
                 raise ConfigError(f"two providers are named {name!r}; provider names must differ")
-            followed[name] = _Followed(provider, float(throttle))
+            # Like Traefik's ThrottleDuration(): a provider may ask for its own pause.
+            own = getattr(provider, "throttle_duration", None)
+            if own is not None:
+                own = _check_throttle(own, f"{name}.throttle_duration")
+            followed[name] = _Followed(provider, throttle if own is None else own)
         self._followed = followed
         self._throttle = float(throttle)
         self._clock = clock
