@@ -128,3 +128,11 @@ def test_unknown_syntax() -> None:
 def test_printed_text_parses_back(source: str, syntax: str) -> None:
     rule = parse_rule(source, syntax=syntax)  # type: ignore[arg-type]
     assert parse_rule(rule.to_string(syntax), syntax=syntax) == rule  # type: ignore[arg-type]
+
+
+def test_v1_errors_point_to_a_newer_syntax_not_to_translate() -> None:
+    for text in ("!Host(`a`)", "PathRegexp(`^/a`)", "(Host(`a`) && Path(`/a`)) || Host(`b`)"):
+        with pytest.raises(UnrepresentableRule) as info:
+            parse_rule(text).to_string("v1")
+        assert "to_string('v3')" in str(info.value)
+        assert "translate" not in str(info.value)

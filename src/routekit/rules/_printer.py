@@ -23,6 +23,14 @@ class UnrepresentableRule(RoutekitError, ValueError):
 
 
 _TRANSLATE: Final = "use routekit.rules.translate to convert it"
+# v1 is the oldest syntax: nothing converts a rule *to* it, so point to a syntax that can say it.
+_NEWER: Final = "print it in v3 instead (rule.to_string('v3'))"
+
+
+def _fix(syntax: str) -> str:
+    """How to get past a rule that *syntax* cannot express."""
+    return _NEWER if syntax == "v1" else _TRANSLATE
+
 
 # v1's path modifiers: v2 and v3 express them as middlewares.
 _MODIFIERS: Final = (
@@ -104,12 +112,12 @@ _TEMPLATES: Final = (
 def _why_not(node: ast.Node, syntax: str) -> str:
     name = type(node).__name__
     if isinstance(node, _TEMPLATES):
-        return f"{node} is a {{name:re}} template, which {syntax} does not have; {_TRANSLATE}"
+        return f"{node} is a {{name:re}} template, which {syntax} does not have; {_fix(syntax)}"
     if isinstance(node, _MODIFIERS):
         return f"{name} is a v1 modifier; {syntax} expresses it as a middleware: {_TRANSLATE}"
     if syntax == "v1" and isinstance(node, ast.ClientIP):
         return "v1 has no ClientIP matcher"
-    return f"{name} cannot be written in {syntax} ({name} takes a plain regexp); {_TRANSLATE}"
+    return f"{name} cannot be written in {syntax} ({name} takes a plain regexp); {_fix(syntax)}"
 
 
 def _leaf(node: ast.Node, syntax: str) -> tuple[str, tuple[str, ...]]:
@@ -142,7 +150,7 @@ def _leaf(node: ast.Node, syntax: str) -> tuple[str, tuple[str, ...]]:
     if syntax != "v1" and isinstance(node, _PATHS) and not values[0].startswith("/"):
         raise UnrepresentableRule(f"{node}: {syntax} paths must start with '/'")
     if isinstance(node, (ast.Path, ast.PathPrefix)) and syntax != "v3" and "{" in values[0]:
-        raise UnrepresentableRule(f"{node}: '{{' starts a template in {syntax}; {_TRANSLATE}")
+        raise UnrepresentableRule(f"{node}: '{{' starts a template in {syntax}; {_fix(syntax)}")
     if isinstance(node, ast.ALPN) and node.protocol == "acme-tls/1":
         raise UnrepresentableRule("ALPN(`acme-tls/1`) is reserved and cannot be written")
     return name, values
@@ -225,7 +233,7 @@ def _v1_segment(node: ast.Node) -> str:
     for leaf in leaves:
         if isinstance(leaf, (ast.And, ast.Or, ast.Not)):
             what = "negation (!)" if isinstance(leaf, ast.Not) else "nested and/or"
-            raise UnrepresentableRule(f"v1 has no {what}: {node}; {_TRANSLATE}")
+            raise UnrepresentableRule(f"v1 has no {what}: {node}; {_NEWER}")
         name, values = _leaf(leaf, "v1")
         parts.append((name, tuple(_v1_value(leaf, v) for v in values)))
     names = {name for name, _ in parts}
