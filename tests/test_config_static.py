@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from routekit.config import (
     EntryPoint,
     StaticConfiguration,
     load_config,
     load_static,
     loads_static,
+    read_any,
     read_config,
+    reads_any,
+    reads_static,
 )
+from routekit.errors import ConfigError, Problem
 
 COMPAT = Path(__file__).resolve().parent.parent / "docs" / "compat"
 
@@ -45,10 +51,28 @@ def test_consul_catalog_v1_file_loads_as_it_is() -> None:
     assert config.providers.throttle_duration == 2.0
 
 
-def test_load_config_tells_static_from_dynamic() -> None:
-    assert read_config(COMPAT / "docker-v1.toml").kind == "static"
-    assert read_config('[http.routers.a]\nrule = "Host(`a`)"\n').kind == "dynamic"
-    assert isinstance(load_config(COMPAT / "docker-v1.toml"), StaticConfiguration)
+def _read(text: str, *, source: str = "<text>") -> tuple[StaticConfiguration, list[Problem]]:
+    result = reads_static(text, source=source)
+    return result.config, list(result.problems)
+
+
+def test_read_any_tells_static_from_dynamic() -> None:
+    assert read_any(COMPAT / "docker-v1.toml").kind == "static"
+    assert reads_any('[http.routers.a]\nrule = "Host(`a`)"\n').kind == "dynamic"
+    assert isinstance(read_any(COMPAT / "docker-v1.toml").config, StaticConfiguration)
+
+
+def test_each_front_door_refuses_the_other_kind() -> None:
+    result = read_config(COMPAT / "docker-v1.toml")
+    assert result.config.http.routers == {}
+    [problem] = result.errors
+    assert "this is a static configuration, not a dynamic one" in str(problem)
+    assert "load_static" in str(problem)
+    with pytest.raises(ConfigError, match="static configuration"):
+        load_config(COMPAT / "docker-v1.toml")
+    with pytest.raises(ConfigError, match="this is a dynamic configuration"):
+        loads_static('[http.routers.a]\nrule = "Host(`a`)"\nservice = "s"\n')
+    assert load_static(COMPAT / "docker-v1.toml").version == "v1"
 
 
 V2 = """
@@ -84,7 +108,7 @@ defaultRuleSyntax = "v2"
 
 
 def test_v2_static_file() -> None:
-    config, problems = loads_static(V2, source="traefik.toml")
+    config, problems = _read(V2, source="traefik.toml")
     assert config.version == "v2"
     assert config.entry_points["web"].redirect_to == "websecure"
     assert config.providers.throttle_duration == 5.0
@@ -118,7 +142,7 @@ rule = "Host:a.com"
 [backends.b.servers.s]
 url = "http://10.0.0.1:80"
 """
-    config, problems = loads_static(text)
+    config, problems = _read(text)
     assert problems == []
     assert config.providers.throttle_duration == 3.0
     assert config.providers.file is not None and not config.providers.file.watch
@@ -127,9 +151,7 @@ url = "http://10.0.0.1:80"
 
 
 def test_wrong_types_in_static_files_are_errors() -> None:
-    _, problems = loads_static(
-        '[entryPoints.web]\naddress = 80\n[providers.docker]\nwatch = "often"\n'
-    )
+    _, problems = _read('[entryPoints.web]\naddress = 80\n[providers.docker]\nwatch = "often"\n')
     messages = [(p.path, p.severity) for p in problems]
     assert ("providers.docker.watch", "error") in messages or (
         "entryPoints.web.address",
@@ -154,7 +176,7 @@ namespaces = ["default"]
 filename = "rules.toml"
 watch = true
 """
-    config, problems = loads_static(text)
+    config, problems = _read(text)
     assert problems == []
     p = config.providers
     assert p.consul is not None and (p.consul.endpoints, p.consul.root_key) == (
@@ -168,7 +190,7 @@ watch = true
 
 
 def test_a_provider_routekit_does_not_have_is_a_warning_not_silence() -> None:
-    config, problems = loads_static("[providers.kubernetesCRD]\n[providers.docker]\n")
+    config, problems = _read("[providers.kubernetesCRD]\n[providers.docker]\n")
     assert config.providers.docker is not None and config.providers.kubernetes is None
     assert [(p.path, p.severity, p.message) for p in problems] == [
         ("providers.kubernetesCRD", "warning", "'kubernetesCRD' is not used by routekit; ignored")

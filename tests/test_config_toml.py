@@ -332,7 +332,7 @@ def test_writing_into_broken_toml_is_a_config_error() -> None:
 
 
 def test_auth_and_content_middlewares_round_trip() -> None:
-    from routekit.config import ContentType, DigestAuth, ForwardAuth, GrpcWeb, read_config
+    from routekit.config import ContentType, DigestAuth, ForwardAuth, GrpcWeb, reads_config
 
     text = """
 [http.middlewares.auth.forwardAuth]
@@ -350,7 +350,7 @@ allowOrigins = ["*"]
 [http.middlewares.bad.forwardAuth]
 adress = "x"
 """
-    result = read_config(text, name="mw.toml")
+    result = reads_config(text, source="mw.toml")
     assert [str(p) for p in result.problems] == [
         "mw.toml:15:1: http.middlewares.bad.forwardAuth.adress: unknown key 'adress' "
         "(did you mean 'address'?)"
@@ -362,7 +362,7 @@ adress = "x"
     assert auth.tls is not None and auth.tls.insecure_skip_verify
     assert isinstance(mws["digest"], DigestAuth) and isinstance(mws["gw"], GrpcWeb)
     assert mws["ct"] == ContentType(auto_detect=True)
-    again = read_config(dumps_dynamic(result.config)).config  # type: ignore[arg-type]
+    again = reads_config(dumps_dynamic(result.config)).config
     assert again == result.config
 
 
@@ -395,7 +395,7 @@ def test_v1_files_are_told_by_their_keys_in_any_case() -> None:
 
 
 def test_pass_tls_client_cert_round_trips() -> None:
-    from routekit.config import PassTLSClientCert, read_config
+    from routekit.config import PassTLSClientCert, reads_config
 
     text = """
 [http.middlewares.cert.passTLSClientCert]
@@ -407,18 +407,18 @@ commonName = true
 [http.middlewares.cert.passTLSClientCert.info.issuer]
 domainComponent = true
 """
-    result = read_config(text)
+    result = reads_config(text)
     assert result.problems == ()
     cert = result.config.http.middlewares["cert"]  # type: ignore[union-attr]
     assert isinstance(cert, PassTLSClientCert) and cert.pem
     assert cert.info is not None and cert.info.not_after and not cert.info.sans
     assert cert.info.subject is not None and cert.info.subject.common_name
     assert cert.info.issuer is not None and cert.info.issuer.domain_component
-    assert read_config(dumps_dynamic(result.config)).config == result.config  # type: ignore[arg-type]
+    assert reads_config(dumps_dynamic(result.config)).config == result.config
 
 
 def test_v1_frontend_auth_sections_become_middlewares() -> None:
-    from routekit.config import BasicAuth, DigestAuth, ForwardAuth, read_config
+    from routekit.config import BasicAuth, DigestAuth, ForwardAuth, reads_config
 
     text = """
 [frontends.f]
@@ -451,7 +451,7 @@ backend = "b"
 [backends.b.servers.s]
 url = "http://10.0.0.1:80"
 """
-    result = read_config(text, name="v1.toml")
+    result = reads_config(text, source="v1.toml")
     assert [str(p) for p in result.problems] == [
         "v1.toml:27:3: frontends.h.auth.forward: missing address "
         "(set the authentication server's URL)"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from routekit.config import loads_dynamic, read_config, validate
+from routekit.config import loads_dynamic, reads_config, validate
 from routekit.errors import ConfigError
 
 
@@ -145,7 +145,7 @@ def test_priority_out_of_range() -> None:
 
 
 def test_strict_loading_raises_config_error_listing_every_problem() -> None:
-    from routekit.config import load_config
+    from routekit.config import loads_config
 
     text = (
         GOOD
@@ -153,12 +153,12 @@ def test_strict_loading_raises_config_error_listing_every_problem() -> None:
         + '[http.routers.c]\nrule = "x"\nservce = "api"\n'
     )
     with pytest.raises(ConfigError) as info:
-        load_config(text, strict=True, name="d.toml")
+        loads_config(text, source="d.toml")
     assert len(info.value.problems) == 2
     assert "2 problems in the configuration" in str(info.value)
-    config = load_config(text, name="d.toml")
-    assert list(config.http.routers) == ["api"]  # type: ignore[union-attr]
-    assert len(read_config(text).errors) == 2
+    config = reads_config(text, source="d.toml").config
+    assert list(config.http.routers) == ["api"]
+    assert len(reads_config(text).errors) == 2
 
 
 _keys = st.sampled_from(
@@ -192,7 +192,7 @@ def test_random_documents_never_crash_the_loader(doc: dict[str, object]) -> None
         text = tomlkit.dumps(doc)
     except Exception:
         return
-    result = read_config(text)
+    result = reads_config(text)
     for problem in result.problems:
         assert problem.message
     try:
@@ -202,15 +202,15 @@ def test_random_documents_never_crash_the_loader(doc: dict[str, object]) -> None
 
 
 def load_config_strict(text: str) -> None:
-    from routekit.config import load_config
+    from routekit.config import loads_config
 
-    load_config(text, strict=True)
+    loads_config(text)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200))
 def test_random_text_never_crashes_the_loader(text: str) -> None:
-    result = read_config(text + "\n")
+    result = reads_config(text + "\n")
     assert all(isinstance(p.message, str) for p in result.problems)
 
 
@@ -231,13 +231,13 @@ def test_a_rule_that_does_not_parse_is_reported_with_the_caret() -> None:
     ],
 )
 def test_sticky_cookie_attributes_are_checked(option: str, expected: str) -> None:
-    from routekit.config import read_config
+    from routekit.config import reads_config
 
     text = (
         '[http.services.s.loadBalancer]\nservers = [{url = "http://a:80"}]\n'
         f'[http.services.s.loadBalancer.sticky.cookie]\nname = "lb"\n{option}\n'
     )
-    result = read_config(text, name="x.toml")
+    result = reads_config(text, source="x.toml")
     (problem,) = result.problems
     assert problem.path == "http.services.s.loadBalancer.sticky.cookie"
     assert expected in problem.message

@@ -33,8 +33,13 @@ if TYPE_CHECKING:
     from .balance import Sticky as Sticky
     from .balance import WeightedRoundRobin as WeightedRoundRobin
     from .config import Configuration as Configuration
+    from .config import StaticConfiguration as StaticConfiguration
     from .config import load_config as load_config
+    from .config import load_static as load_static
+    from .config import loads_config as loads_config
+    from .config import loads_static as loads_static
     from .config import read_config as read_config
+    from .config import reads_config as reads_config
     from .routing import Match as Match
     from .routing import Route as Route
     from .routing import RouteTable as RouteTable
@@ -81,8 +86,13 @@ __all__ = [
     "Runtime",
     "Watcher",
     "build",
+    "StaticConfiguration",
     "load_config",
+    "load_static",
+    "loads_config",
+    "loads_static",
     "read_config",
+    "reads_config",
 ]
 
 _LAZY = {
@@ -102,8 +112,13 @@ _LAZY = {
     "Sticky": ".balance",
     "WeightedRoundRobin": ".balance",
     "Configuration": ".config",
+    "StaticConfiguration": ".config",
     "load_config": ".config",
+    "load_static": ".config",
+    "loads_config": ".config",
+    "loads_static": ".config",
     "read_config": ".config",
+    "reads_config": ".config",
     "Runtime": ".runtime",
     "Watcher": ".runtime",
     "build": ".runtime",

@@ -62,9 +62,9 @@ def migrate_text(
 
 
 def _from_toml(text: str, source: str) -> tuple[str, tuple[Problem, ...]]:
-    from .config import StaticConfiguration, dumps_dynamic, read_config
+    from .config import StaticConfiguration, dumps_dynamic, reads_any
 
-    result = read_config(text, name=source)
+    result = reads_any(text, source=source)
     config = result.config
     if isinstance(config, StaticConfiguration):
         # A v1 static file may carry its frontends and backends inline: those are migrated.
@@ -102,7 +102,7 @@ def _from_labels(text: str, source: str, name: str) -> tuple[str, tuple[Problem,
 
 
 def _from_rules(text: str, source: str, service: str) -> tuple[str, tuple[Problem, ...]]:
-    from .config import Configuration, dumps_dynamic, read_config
+    from .config import dumps_dynamic, reads_config
     from .rules import translate
 
     routers: dict[str, Any] = {}
@@ -155,11 +155,9 @@ def _from_rules(text: str, source: str, service: str) -> tuple[str, tuple[Proble
     data["http"]["services"] = {
         service: {"loadBalancer": {"servers": [{"url": "http://127.0.0.1:8080"}]}}
     }
-    loaded = read_config(tomlkit.dumps(data), name=source)
+    loaded = reads_config(tomlkit.dumps(data), source=source)
     header = (
         f"# Migrated from {source}. Priorities are the v1 ones, kept explicitly.\n"
         f"# Point service {service!r} at your backends.\n"
     )
-    config = loaded.config
-    assert isinstance(config, Configuration)  # `http` tables only: always a dynamic file
-    return header + dumps_dynamic(config), (*problems, *loaded.problems)
+    return header + dumps_dynamic(loaded.config), (*problems, *loaded.problems)

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +38,13 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return EXIT_USAGE
     try:
         status: int = args.run(args, out)
+        out.flush()
+    except BrokenPipeError:
+        # `routekit routes … | head`: the reader left, which is not an error of ours.  Point
+        # stdout at devnull so that the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except (OSError, RoutekitError) as exc:
         print(f"routekit {args.command}: {exc}", file=out)
         return EXIT_PROBLEMS
@@ -93,11 +101,11 @@ def _print_problems(problems: Sequence[Problem], out: TextIO) -> None:
 
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:
-    from .config import Configuration, StaticConfiguration, read_config
+    from .config import Configuration, StaticConfiguration, read_any
 
     failed = False
     for path in args.files:
-        result = read_config(path)
+        result = read_any(path)
         _print_problems(result.problems, out)
         if result.errors:
             failed = True
@@ -216,8 +224,9 @@ def _match(args: argparse.Namespace, out: TextIO) -> int:
 
 def _migrate(args: argparse.Namespace, out: TextIO) -> int:
     from ._migrate import migrate_text
+    from .config import read_text_file
 
-    text = args.file.read_text(encoding="utf-8")
+    text = read_text_file(args.file)
     result, problems = migrate_text(text, kind=args.kind, source=str(args.file))
     _print_problems(problems, sys.stderr if out is sys.stdout else out)
     out.write(result)

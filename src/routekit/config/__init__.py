@@ -23,9 +23,20 @@ from ._labels import DEFAULT_RULE as DEFAULT_RULE
 from ._labels import ContainerInfo as ContainerInfo
 from ._labels import labels_to_config as labels_to_config
 from ._labels import tags_to_labels as tags_to_labels
+from ._load import ConfigResult as ConfigResult
 from ._load import LoadResult as LoadResult
+from ._load import StaticResult as StaticResult
 from ._load import load_config as load_config
+from ._load import load_static as load_static
+from ._load import loads_config as loads_config
+from ._load import loads_static as loads_static
+from ._load import read_any as read_any
 from ._load import read_config as read_config
+from ._load import read_static as read_static
+from ._load import read_text_file as read_text_file
+from ._load import reads_any as reads_any
+from ._load import reads_config as reads_config
+from ._load import reads_static as reads_static
 from ._merge import Conflict as Conflict
 from ._merge import merge_configurations as merge_configurations
 from ._middlewares import MIDDLEWARE_ALIASES as MIDDLEWARE_ALIASES
@@ -99,8 +110,6 @@ from ._model import WeightedService as WeightedService
 from ._sections import NAMED_SECTIONS as NAMED_SECTIONS
 from ._sections import named_section as named_section
 from ._sections import with_named_sections as with_named_sections
-from ._static import load_static as load_static
-from ._static import loads_static as loads_static
 from ._static_model import APIConfig as APIConfig
 from ._static_model import ConsulCatalogProviderConfig as ConsulCatalogProviderConfig
 from ._static_model import DockerProviderConfig as DockerProviderConfig
@@ -201,11 +210,20 @@ __all__ = [
     "dumps_dynamic",
     "format_duration",
     "load_config",
+    "reads_static",
+    "reads_config",
+    "read_static",
+    "reads_any",
+    "read_any",
+    "loads_config",
+    "StaticResult",
+    "ConfigResult",
     "load_static",
     "loads_dynamic",
     "loads_static",
     "parse_duration",
     "read_config",
+    "read_text_file",
     "to_data",
     "validate",
     "with_named_sections",

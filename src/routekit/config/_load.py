@@ -1,12 +1,27 @@
-"""`load_config` / `read_config`: read a file or text, tell static from dynamic and v1 from v2.
+"""The front doors: read configuration files and text, strictly or leniently.
 
-The only place in ``config/`` that reads files (one ``read_text``); everything below it is pure.
+Two pairs per kind, with no guessing between a file name and TOML text:
+
+===========  =========================  ==================================
+             strict (raise ConfigError)  lenient (keep the good, report)
+===========  =========================  ==================================
+dynamic      `load_config` (path)        `read_config` (path)
+             `loads_config` (text)       `reads_config` (text)
+static       `load_static` (path)        `read_static` (path)
+             `loads_static` (text)       `reads_static` (text)
+===========  =========================  ==================================
+
+`read_any` tells the two kinds apart by their top-level keys, for tools that accept either
+(``routekit check``, ``routekit migrate``).  This is the only module of ``config/`` that reads
+files; everything below it is pure.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, final
+from typing import Literal, TypeVar, final
 
 import attrs
 
@@ -17,13 +32,63 @@ from ._static_model import StaticConfiguration
 from ._toml import Locator, loads_dynamic_data, parse_toml
 from ._validate import validate
 
-__all__ = ["LoadResult", "load_config", "read_config"]
+__all__ = [
+    "ConfigResult",
+    "LoadResult",
+    "StaticResult",
+    "load_config",
+    "load_static",
+    "loads_config",
+    "loads_static",
+    "read_any",
+    "reads_any",
+    "read_config",
+    "read_static",
+    "read_text_file",
+    "reads_config",
+    "reads_static",
+]
+
+PathArg = str | os.PathLike[str]
+_R = TypeVar("_R", "ConfigResult", "StaticResult")
+
+
+def _errors(problems: Sequence[Problem]) -> tuple[Problem, ...]:
+    return tuple(p for p in problems if p.severity == "error")
+
+
+@final
+@attrs.frozen
+class ConfigResult:
+    """What `read_config` found: the servable dynamic configuration and every problem."""
+
+    config: Configuration
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """The problems that left something out (severity ``error``)."""
+        return _errors(self.problems)
+
+
+@final
+@attrs.frozen
+class StaticResult:
+    """What `read_static` found: the usable static configuration and every problem."""
+
+    config: StaticConfiguration
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """The problems that left something out (severity ``error``)."""
+        return _errors(self.problems)
 
 
 @final
 @attrs.frozen
 class LoadResult:
-    """What `read_config` found: the kind of file, its usable part and every problem."""
+    """What `read_any` found: the kind of file, its usable part and every problem."""
 
     kind: Literal["static", "dynamic"]
     config: Configuration | StaticConfiguration
@@ -32,55 +97,168 @@ class LoadResult:
     @property
     def errors(self) -> tuple[Problem, ...]:
         """The problems that left something out (severity ``error``)."""
-        return tuple(p for p in self.problems if p.severity == "error")
+        return _errors(self.problems)
 
 
-def _text_of(source: str | Path) -> tuple[str, str]:
-    if isinstance(source, Path):
-        return source.read_text(encoding="utf-8"), str(source)
-    if source and "\n" not in source and "=" not in source and "[" not in source:
-        # A single line without TOML syntax can only be a file name.
-        return Path(source).read_text(encoding="utf-8"), source
-    return source, "<text>"
+class _Unreadable(Exception):
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
 
 
-def read_config(source: str | Path, *, name: str | None = None) -> LoadResult:
-    """Read a configuration file (a `Path` or a file name) or TOML text; never raise on content.
+def _read_file(path: PathArg) -> tuple[str, str]:
+    """The text of a file and its name; any failure is a located problem, never a crash."""
+    where = os.fspath(path)
+    try:
+        data = Path(where).read_bytes()
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise _Unreadable(Problem("", f"cannot read the file: {reason}", source=where)) from None
+    try:
+        return data.decode("utf-8"), where
+    except UnicodeDecodeError as exc:
+        # TOML files are UTF-8 (TOML 1.0, "Spec"); say where the first bad byte is.
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise _Unreadable(
+            Problem(
+                "",
+                f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded",
+                source=f"{where}:{line}:{column}",
+                hint="TOML files must be UTF-8; re-save the file as UTF-8",
+            )
+        ) from None
 
-    Static files (``entryPoints``, ``providers``, ``[docker]``…) and dynamic ones (``http``,
-    ``tcp``, ``tls``, v1 ``frontends``/``backends``) are told apart by their top-level keys.
-    Dynamic configurations are validated: `LoadResult.config` holds what can be served.
-    ``name`` overrides the file name shown in problem sources.
-    """
-    text, where = _text_of(source)
-    where = name or where
-    data, problem = parse_toml(text, where)
+
+def _parse_any(text: str, source: str, expect: Literal["static", "dynamic"] | None) -> LoadResult:
+    if "\x00" in text:
+        at = text.index("\x00")
+        line = text.count("\n", 0, at) + 1
+        column = at - (text.rfind("\n", 0, at) + 1) + 1
+        where = f"{source}:{line}:{column}"
+        nul = Problem("", "a NUL character cannot appear in TOML", source=where)
+        return LoadResult(expect or "dynamic", _empty(expect), (nul,))
+    data, problem = parse_toml(text, source)
     if data is None:
         assert problem is not None
-        return LoadResult("dynamic", Configuration(), (problem,))
-    locate = Locator(text, where)
+        return LoadResult(expect or "dynamic", _empty(expect), (problem,))
+    locate = Locator(text, source)
     if is_static(data):
+        if expect == "dynamic":
+            return _wrong_kind("dynamic", source)
         static, problems = static_from_data(data, locate)
         if static.dynamic is not None:
             checked = validate(static.dynamic)
             static = attrs.evolve(static, dynamic=checked.config)
             problems.extend(checked.problems)
         return LoadResult("static", static, tuple(problems))
+    if expect == "static":
+        return _wrong_kind("static", source)
     config, problems = loads_dynamic_data(data, locate)
     checked = validate(config)
     return LoadResult("dynamic", checked.config, (*problems, *checked.problems))
 
 
-def load_config(
-    source: str | Path, *, strict: bool = False, name: str | None = None
-) -> Configuration | StaticConfiguration:
-    """Read a configuration file or text (see `read_config`) and return what can be used.
+def _empty(kind: Literal["static", "dynamic"] | None) -> Configuration | StaticConfiguration:
+    return StaticConfiguration() if kind == "static" else Configuration()
 
-    With ``strict=True`` any error raises `ConfigError` listing every problem (all or nothing,
-    like Traefik); otherwise bad elements are left out and the rest is returned — use
-    `read_config` to see what was left out and why.
-    """
-    result = read_config(source, name=name)
-    if strict and result.errors:
+
+def _wrong_kind(expected: Literal["static", "dynamic"], source: str) -> LoadResult:
+    other = "dynamic" if expected == "static" else "static"
+    fix = "read_static / load_static" if other == "static" else "read_config / load_config"
+    problem = Problem(
+        "",
+        f"this is a {other} configuration, not a {expected} one",
+        source=source,
+        hint=f"use {fix}, or `routekit check`, which reads both",
+    )
+    return LoadResult(expected, _empty(expected), (problem,))
+
+
+def _from_path(path: PathArg, expect: Literal["static", "dynamic"] | None) -> LoadResult:
+    try:
+        text, where = _read_file(path)
+    except _Unreadable as exc:
+        return LoadResult(expect or "dynamic", _empty(expect), (exc.problem,))
+    return _parse_any(text, where, expect)
+
+
+def _dynamic(result: LoadResult) -> ConfigResult:
+    assert isinstance(result.config, Configuration)
+    return ConfigResult(result.config, result.problems)
+
+
+def _static(result: LoadResult) -> StaticResult:
+    assert isinstance(result.config, StaticConfiguration)
+    return StaticResult(result.config, result.problems)
+
+
+def _strict(result: _R) -> _R:
+    if result.errors:
         raise ConfigError(result.problems)
-    return result.config
+    return result
+
+
+def read_text_file(path: PathArg) -> str:
+    """The UTF-8 text of a file; raise `ConfigError` with the located problem if unreadable."""
+    try:
+        return _read_file(path)[0]
+    except _Unreadable as exc:
+        raise ConfigError([exc.problem]) from None
+
+
+def read_any(path: PathArg) -> LoadResult:
+    """Read a static or dynamic configuration file (told apart by its keys); never raise."""
+    return _from_path(path, None)
+
+
+def reads_any(text: str, *, source: str = "<text>") -> LoadResult:
+    """Like `read_any` for TOML text; ``source`` names it in problems."""
+    return _parse_any(text, source, None)
+
+
+def read_config(path: PathArg) -> ConfigResult:
+    """Read a dynamic configuration file leniently: what can be served, and every problem.
+
+    The elements with problems are left out and reported; an unreadable file (missing, not
+    UTF-8, not TOML, a static file) gives an empty configuration and its problem.
+    """
+    return _dynamic(_from_path(path, "dynamic"))
+
+
+def reads_config(text: str, *, source: str = "<text>") -> ConfigResult:
+    """Like `read_config` for TOML text; ``source`` names it in problems."""
+    return _dynamic(_parse_any(text, source, "dynamic"))
+
+
+def load_config(path: PathArg) -> Configuration:
+    """Read a dynamic configuration file; raise `ConfigError` listing every problem in it.
+
+    Warnings do not raise; any error does (all or nothing): use `read_config` to keep the good
+    elements and see the rest.
+    """
+    return _strict(read_config(path)).config
+
+
+def loads_config(text: str, *, source: str = "<text>") -> Configuration:
+    """Like `load_config` for TOML text; ``source`` names it in problems."""
+    return _strict(reads_config(text, source=source)).config
+
+
+def read_static(path: PathArg) -> StaticResult:
+    """Read a static configuration file (v1 or v2/v3 shape) leniently, with every problem."""
+    return _static(_from_path(path, "static"))
+
+
+def reads_static(text: str, *, source: str = "<text>") -> StaticResult:
+    """Like `read_static` for TOML text; ``source`` names it in problems."""
+    return _static(_parse_any(text, source, "static"))
+
+
+def load_static(path: PathArg) -> StaticConfiguration:
+    """Read a static configuration file; raise `ConfigError` listing every error in it."""
+    return _strict(read_static(path)).config
+
+
+def loads_static(text: str, *, source: str = "<text>") -> StaticConfiguration:
+    """Like `load_static` for TOML text; ``source`` names it in problems."""
+    return _strict(reads_static(text, source=source)).config

@@ -7,10 +7,9 @@ ignored, so an existing file loads as it is; values of the wrong type are errors
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Final
 
-from ..errors import ConfigError, Problem
+from ..errors import Problem
 from ._consul_v1 import DEFAULT_FRONTEND_RULE
 from ._frozen import FrozenMap
 from ._labels import DEFAULT_RULE
@@ -25,11 +24,11 @@ from ._static_model import (
     ProvidersConfig,
     StaticConfiguration,
 )
-from ._toml import Locator, parse_toml
+from ._toml import Locator
 from ._toml_v1 import decode_v1
 from ._v1_reader import Bad, V1Reader, or_default
 
-__all__ = ["STATIC_KEYS", "is_static", "load_static", "loads_static"]
+__all__ = ["STATIC_KEYS", "is_static", "static_from_data"]
 
 _V1_PROVIDERS: Final = ("docker", "file", "consulCatalog", "consul", "etcd", "redis",
                          "zookeeper", "kubernetes")  # fmt: skip
@@ -62,26 +61,6 @@ Table = dict[str, tuple[str, Any]]
 def is_static(data: Mapping[str, Any]) -> bool:
     """Whether parsed TOML data is a static configuration (told apart by its top-level keys)."""
     return any(k.lower() in STATIC_KEYS for k in data)
-
-
-def load_static(path: str | Path) -> StaticConfiguration:
-    """Read a static configuration file; raise `ConfigError` listing every error in it."""
-    p = Path(path)
-    config, problems = loads_static(p.read_text(encoding="utf-8"), source=str(p))
-    if any(pr.severity == "error" for pr in problems):
-        raise ConfigError(problems)
-    return config
-
-
-def loads_static(
-    text: str, *, source: str = "traefik.toml"
-) -> tuple[StaticConfiguration, list[Problem]]:
-    """Read a static configuration's text; return the model and every problem found."""
-    data, problem = parse_toml(text, source)
-    if data is None:
-        assert problem is not None
-        return StaticConfiguration(), [problem]
-    return static_from_data(data, Locator(text, source))
 
 
 def static_from_data(
