@@ -103,3 +103,20 @@ def test_every_public_class_and_function_has_a_docstring() -> None:
             ).strip():
                 missing.append(f"{module_name}.{name}")
     assert missing == []
+
+
+def test_a_strategy_without_hypothesis_says_which_extra_to_install() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['hypothesis'] = None\n"
+        "import routekit.testing\n"
+        "try:\n"
+        "    routekit.testing.rules\n"
+        "except ModuleNotFoundError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert "routekit.testing.rules needs the 'hypothesis' package" in out
+    assert "pip install 'routekit[test]'" in out

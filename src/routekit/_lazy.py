@@ -10,6 +10,9 @@ import importlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+# Optional packages a lazily imported name may need, and the extra that installs each.
+_EXTRAS = {"hypothesis": "test", "re2": "re2"}
+
 
 def lazy_exports(
     package: str, namespace: dict[str, Any], where: Mapping[str, str], public: Iterable[str]
@@ -24,7 +27,17 @@ def lazy_exports(
         module = where.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module, package), name)
+        try:
+            value = getattr(importlib.import_module(module, package), name)
+        except ModuleNotFoundError as exc:
+            extra = _EXTRAS.get((exc.name or "").partition(".")[0])
+            if extra is None:
+                raise
+            raise ModuleNotFoundError(
+                f"{package}.{name} needs the {exc.name!r} package, which is not installed: "
+                f"pip install 'routekit[{extra}]'",
+                name=exc.name,
+            ) from exc
         namespace[name] = value
         return value
 
