@@ -175,3 +175,29 @@ def test_tls_routers_are_listed_and_matched_for_https(tmp_path: Path) -> None:
         "match", compat, "--url", "http://api.example.com/v1/users", "-e", "websecure", cwd=tmp_path
     )
     assert plain.returncode == 1 and "no entry point 'websecure' for http" in plain.stdout
+
+
+def test_routes_exits_1_and_prints_each_problem_once(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text(DYNAMIC + '[http.routers.lost]\nrule = "Host(`x.io`)"\nservice = "nope"\n')
+    result = run("routes", broken, cwd=tmp_path)
+    assert result.returncode == 1, result.stdout
+    lines = [line for line in result.stdout.splitlines() if line.startswith("error:")]
+    assert lines and len(lines) == len(set(lines)), lines
+    assert "api@file" in result.stdout or "api" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["routes", "match"])
+def test_a_missing_file_is_a_usage_error(command: str, tmp_path: Path) -> None:
+    extra = ["--url", "http://a.io/"] if command == "match" else []
+    result = run(command, tmp_path / "absent.toml", *extra, cwd=tmp_path)
+    assert result.returncode == 2, result
+    assert "absent.toml: no such file or directory" in result.stdout
+
+
+def test_match_rejects_a_client_ip_that_is_not_an_address(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    result = run("match", files[0], "--url", "http://a.io/", "--client-ip", "nope", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "not an IP address: 'nope'" in result.stderr

@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     match.add_argument(
         "--header", "-H", action="append", default=[], metavar="K:V", help="request header"
     )
-    match.add_argument("--client-ip", help="the connection's address, for ClientIP rules")
+    match.add_argument("--client-ip", type=_ip, help="the connection's address, for ClientIP rules")
     match.add_argument("--entry-point", "-e", help="entry point (default: the first one)")
     match.set_defaults(command="match", run=_match)
 
@@ -90,6 +90,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     migrate.set_defaults(command="migrate", run=_migrate)
     return parser
+
+
+def _ip(text: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an IP address: {text!r}") from None
+
+
+def _missing(files: Sequence[Path], out: TextIO) -> bool:
+    """Report the files that do not exist (a usage error, as argparse's own are)."""
+    missing = [f for f in files if not f.exists()]
+    for f in missing:
+        print(f"error: {f}: no such file or directory", file=out)
+    return bool(missing)
 
 
 def _print_problems(problems: Sequence[Problem], out: TextIO) -> None:
@@ -146,8 +163,11 @@ def _enabled_providers(static: StaticConfiguration) -> list[str]:
 # -- routes and match ----------------------------------------------------------------------------
 
 
-def _runtime(files: Sequence[Path], out: TextIO) -> Runtime:
-    """Serve *files* once through the file provider and the watcher, as ``serve`` would."""
+def _runtime(files: Sequence[Path], out: TextIO) -> tuple[Runtime, bool]:
+    """Serve *files* once through the file provider and the watcher, as ``serve`` would.
+
+    Returns the runtime and whether any error was reported.
+    """
     import anyio
 
     from .providers import FileProvider
@@ -155,13 +175,18 @@ def _runtime(files: Sequence[Path], out: TextIO) -> Runtime:
 
     watcher = Watcher([FileProvider(files, watch=False)], throttle=0)
     anyio.run(watcher.run)
-    problems = [p for ps in watcher.problems.values() for p in ps]
-    _print_problems((*problems, *watcher.runtime.problems), out)
-    return watcher.runtime
+    # The watcher's problems include the build's; a problem is printed once.
+    problems = dict.fromkeys(
+        (*(p for ps in watcher.problems.values() for p in ps), *watcher.runtime.problems)
+    )
+    _print_problems(tuple(problems), out)
+    return watcher.runtime, any(p.severity == "error" for p in problems)
 
 
 def _routes(args: argparse.Namespace, out: TextIO) -> int:
-    runtime = _runtime(args.files, out)
+    if _missing(args.files, out):
+        return EXIT_USAGE
+    runtime, failed = _runtime(args.files, out)
     sections = [(name, table, "") for name, table in runtime.tables.items()]
     sections += [(name, table, " (TLS)") for name, table in runtime.tls_tables.items()]
     if args.entry_point:
@@ -179,7 +204,7 @@ def _routes(args: argparse.Namespace, out: TextIO) -> int:
             if target.middlewares:
                 service += f" [{', '.join(type(m).type_key for m in target.middlewares)}]"
             print(f"  {route.priority:>8}  {route.name:<28} {service:<24} {route.rule}", file=out)
-    return EXIT_OK
+    return EXIT_PROBLEMS if failed else EXIT_OK
 
 
 def _match(args: argparse.Namespace, out: TextIO) -> int:
@@ -199,7 +224,9 @@ def _match(args: argparse.Namespace, out: TextIO) -> int:
     except ValueError as exc:
         print(f"--url: {exc}", file=out)
         return EXIT_USAGE
-    runtime = _runtime(args.files, out)
+    if _missing(args.files, out):
+        return EXIT_USAGE
+    runtime, _ = _runtime(args.files, out)
     known = sorted({*runtime.tables, *runtime.tls_tables})
     if not known:
         print("no routers", file=out)
