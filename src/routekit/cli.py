@@ -118,7 +118,7 @@ def _print_problems(problems: Sequence[Problem], out: TextIO) -> None:
 
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:
-    from .config import Configuration, StaticConfiguration, read_any
+    from .config import StaticConfiguration, read_any
 
     failed = False
     for path in args.files:
@@ -138,7 +138,6 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
                 file=out,
             )
         else:
-            assert isinstance(config, Configuration)
             http = config.http
             print(
                 f"{path}: ok — dynamic configuration; {len(http.routers)} router(s), "

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, TypeVar, final
+from typing import Literal, TypeVar, cast, final
 
 import attrs
 
@@ -182,14 +182,13 @@ def _from_path(path: PathArg, expect: Literal["static", "dynamic"] | None) -> Lo
     return _parse_any(text, where, expect)
 
 
+# `_parse_any` with an expected kind always returns a configuration of that kind.
 def _dynamic(result: LoadResult) -> ConfigResult:
-    assert isinstance(result.config, Configuration)
-    return ConfigResult(result.config, result.problems)
+    return ConfigResult(cast(Configuration, result.config), result.problems)
 
 
 def _static(result: LoadResult) -> StaticResult:
-    assert isinstance(result.config, StaticConfiguration)
-    return StaticResult(result.config, result.problems)
+    return StaticResult(cast(StaticConfiguration, result.config), result.problems)
 
 
 def _strict(result: _R) -> _R:

@@ -484,10 +484,3 @@ class Configuration:
             if "." not in path:
                 return None
             path = path.rsplit(".", 1)[0]
-
-    def is_empty(self) -> bool:
-        """Whether nothing at all is configured."""
-        return self == _EMPTY_CONFIGURATION
-
-
-_EMPTY_CONFIGURATION = Configuration()

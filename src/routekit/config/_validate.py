@@ -68,12 +68,6 @@ class ValidationResult:
         """The problems that left an element out (severity ``error``)."""
         return tuple(p for p in self.problems if p.severity == "error")
 
-    def raise_for_errors(self) -> Configuration:
-        """Return the configuration, or raise `ConfigError` listing every error."""
-        if self.errors:
-            raise ConfigError(self.problems)
-        return self.config
-
 
 class _Checker:
     def __init__(self, config: Configuration) -> None:
