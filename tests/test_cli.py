@@ -201,3 +201,28 @@ def test_match_rejects_a_client_ip_that_is_not_an_address(
     result = run("match", files[0], "--url", "http://a.io/", "--client-ip", "nope", cwd=tmp_path)
     assert result.returncode == 2
     assert "not an IP address: 'nope'" in result.stderr
+
+
+def test_routes_reads_a_v1_static_file_with_inline_frontends(tmp_path: Path) -> None:
+    static = tmp_path / "traefik.toml"
+    static.write_text(
+        'defaultEntryPoints = ["http"]\n[entryPoints.http]\naddress = ":80"\n[file]\n' + V1
+    )
+    result = run("routes", static, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "entry point http:" in result.stdout
+    assert "legacy@inline" in result.stdout
+    assert "entry point web" not in result.stdout
+
+
+def test_match_follows_a_v2_static_file_to_its_dynamic_file(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    static = tmp_path / "static.toml"
+    static.write_text(
+        f'[entryPoints.edge]\naddress = ":80"\n[providers.file]\nfilename = "{files[0]}"\n'
+    )
+    result = run("match", static, "--url", "http://api.example.com/v1/x", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "entry point edge" in result.stdout
+    assert "api@file" in result.stdout

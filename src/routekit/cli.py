@@ -13,12 +13,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, cast
 
 from .errors import Problem, RoutekitError
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from .config import StaticConfiguration
+    from .providers import Provider, Snapshot
     from .runtime import RouterTarget, Runtime
 
 __all__ = ["main"]
@@ -163,23 +166,66 @@ def _enabled_providers(static: StaticConfiguration) -> list[str]:
 
 
 def _runtime(files: Sequence[Path], out: TextIO) -> tuple[Runtime, bool]:
-    """Serve *files* once through the file provider and the watcher, as ``serve`` would.
+    """Serve *files* once through the providers and the watcher, as ``serve`` would.
 
-    Returns the runtime and whether any error was reported.
+    Dynamic files are served by one file provider, as a directory is.  A static file brings its
+    own file provider (``[file]`` / ``[providers.file]``), its inline v1 frontends and backends,
+    and its default entry points.  Returns the runtime and whether any error was reported.
     """
     import anyio
 
-    from .providers import FileProvider
-    from .runtime import Watcher
+    from .config import read_any
+    from .providers import FileProvider, StaticProvider
+    from .runtime import DEFAULT_ENTRY_POINTS, Watcher
 
-    watcher = Watcher([FileProvider(files, watch=False)], throttle=0)
+    providers: list[Provider] = []
+    dynamic: list[str | Path] = []
+    entry_points: tuple[str, ...] = ()
+    problems: dict[Problem, None] = {}
+    for path in files:
+        result = read_any(path) if path.is_file() else None
+        if result is None or result.kind == "dynamic":
+            dynamic.append(path)
+            continue
+        static = cast("StaticConfiguration", result.config)  # kind == "static"
+        problems.update(dict.fromkeys(result.problems))
+        entry_points = static.default_entry_points or tuple(static.entry_points) or entry_points
+        own = static.providers.file
+        if own is not None and (own.filename or own.directory):
+            dynamic.append(own.filename or own.directory)
+        if static.dynamic is not None:
+            # v1 frontends and backends written in traefik.toml itself.
+            providers.append(_Once(StaticProvider(static.dynamic, name="inline")))
+    if dynamic:
+        providers.append(FileProvider(dynamic, watch=False))
+    watcher = Watcher(
+        providers,
+        throttle=0,
+        default_entry_points=entry_points or DEFAULT_ENTRY_POINTS,
+    )
     anyio.run(watcher.run)
     # The watcher's problems include the build's; a problem is printed once.
-    problems = dict.fromkeys(
-        (*(p for ps in watcher.problems.values() for p in ps), *watcher.runtime.problems)
+    problems.update(
+        dict.fromkeys(
+            (*(p for ps in watcher.problems.values() for p in ps), *watcher.runtime.problems)
+        )
     )
     _print_problems(tuple(problems), out)
     return watcher.runtime, any(p.severity == "error" for p in problems)
+
+
+class _Once:
+    """A provider's first snapshot, then the end: the command line never waits for changes."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+        self.name = provider.name
+
+    async def watch(self) -> AsyncIterator[Snapshot]:
+        yield await self.provider.snapshot()
+
+    async def snapshot(self) -> Snapshot:
+        return await self.provider.snapshot()
 
 
 def _routes(args: argparse.Namespace, out: TextIO) -> int:
