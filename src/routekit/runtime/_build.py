@@ -7,7 +7,6 @@ depends on it, and the rest is built.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
@@ -70,15 +69,8 @@ def build(
     Returns:
         The runtime; `Runtime.problems` lists every element left out, and why.
     """
-    # A build allocates tens of thousands of long-lived objects and no garbage cycles: pausing
-    # the cyclic collector meanwhile halves the time of a large build (10 000 routers).
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _build(config, previous, entry_points, provider_precedence, clock)
-    finally:
-        if was_enabled:
-            gc.enable()
+    # No global side effects (the garbage collector is left alone).
+    return _build(config, previous, entry_points, provider_precedence, clock)
 
 
 def _build(

@@ -146,8 +146,20 @@ class Runtime:
         tables = self.tls_tables if request.scheme in _SECURE_SCHEMES else self.tables
         return tables.get(entry_point)
 
-    def route(self, request: Request, entry_point: str = "web") -> RoutingDecision | None:
-        """Where *request*, arrived on *entry_point*, goes; ``None`` when no router matches."""
+    def route(self, request: Request, entry_point: str | None = None) -> RoutingDecision | None:
+        """Where *request*, arrived on *entry_point*, goes; ``None`` when no router matches.
+
+        With no *entry_point*, the tables of every entry point are tried, the default entry
+        points first (in order), then the others sorted; the first match wins.
+        """
+        if entry_point is None:
+            tables = self.tls_tables if request.scheme in _SECURE_SCHEMES else self.tables
+            order = [*self.entry_points, *sorted(set(tables) - set(self.entry_points))]
+            for ep in order:
+                decision = self.route(request, ep) if ep in tables else None
+                if decision is not None:
+                    return decision
+            return None
         table = self.table_for(request, entry_point)
         if table is None:
             return None
