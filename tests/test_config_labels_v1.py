@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -285,3 +286,10 @@ def test_forward_and_digest_auth_labels() -> None:
     assert forward.header_field == "X-WebAuth-User"
     digest = next(m for m in chain if isinstance(m, DigestAuth))
     assert digest.users == ("u:traefik:h",)
+
+
+@pytest.mark.parametrize("weight", ["²", "٣"])
+def test_non_ascii_or_huge_integer_labels_are_problems(weight: str) -> None:
+    labels = {"traefik.weight": weight, "traefik.frontend.rule": "Host:c.io"}
+    _, problems = labels_to_config([container("c", labels)])
+    assert any(p.severity == "error" and "weight" in str(p) for p in problems), problems

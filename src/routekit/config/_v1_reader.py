@@ -18,6 +18,9 @@ __all__ = ["Bad", "V1Reader", "or_default"]
 
 _T = TypeVar("_T")
 
+# Past this many digits an integer option is a mistake (and int() of a huge text is slow).
+_MAX_INT_DIGITS = 19
+
 
 class Bad(Exception):
     """An element of a v1 file is unusable; its problem is already recorded."""
@@ -90,7 +93,9 @@ class V1Reader:
         value = entry[1]
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        # ASCII digits only: str.isdigit() accepts '²', which int() then refuses.
+        digits = value.strip().lstrip("+-") if isinstance(value, str) else ""
+        if digits.isascii() and digits.isdigit() and len(digits) <= _MAX_INT_DIGITS:
             return int(value)
         raise self.fail((*path, entry[0]), f"expected an integer, found {_kind(value)}")
 
