@@ -19,7 +19,6 @@ files; everything below it is pure.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, TypeVar, cast, final
 
@@ -53,51 +52,44 @@ PathArg = str | os.PathLike[str]
 _R = TypeVar("_R", "ConfigResult", "StaticResult")
 
 
-def _errors(problems: Sequence[Problem]) -> tuple[Problem, ...]:
-    return tuple(p for p in problems if p.severity == "error")
+class _Problems:
+    """The `errors` shared by every result: its problems of severity ``error``."""
+
+    __slots__ = ()
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """The problems that left something out (severity ``error``)."""
+        return tuple(p for p in self.problems if p.severity == "error")
 
 
 @final
 @attrs.frozen
-class ConfigResult:
+class ConfigResult(_Problems):
     """What `read_config` found: the servable dynamic configuration and every problem."""
 
     config: Configuration
     problems: tuple[Problem, ...]
 
-    @property
-    def errors(self) -> tuple[Problem, ...]:
-        """The problems that left something out (severity ``error``)."""
-        return _errors(self.problems)
-
 
 @final
 @attrs.frozen
-class StaticResult:
+class StaticResult(_Problems):
     """What `read_static` found: the usable static configuration and every problem."""
 
     config: StaticConfiguration
     problems: tuple[Problem, ...]
 
-    @property
-    def errors(self) -> tuple[Problem, ...]:
-        """The problems that left something out (severity ``error``)."""
-        return _errors(self.problems)
-
 
 @final
 @attrs.frozen
-class LoadResult:
+class LoadResult(_Problems):
     """What `read_any` found: the kind of file, its usable part and every problem."""
 
     kind: Literal["static", "dynamic"]
     config: Configuration | StaticConfiguration
     problems: tuple[Problem, ...]
-
-    @property
-    def errors(self) -> tuple[Problem, ...]:
-        """The problems that left something out (severity ``error``)."""
-        return _errors(self.problems)
 
 
 class _Unreadable(Exception):
