@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._lazy import lazy_exports
+from .errors import BadRequest as BadRequest
 from .errors import ConfigError as ConfigError
 from .errors import MalformedResponse as MalformedResponse
 from .errors import NoServerAvailable as NoServerAvailable
@@ -54,6 +55,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     # errors
+    "BadRequest",
     "ConfigError",
     "MalformedResponse",
     "NoServerAvailable",

@@ -13,6 +13,7 @@ from typing import Literal
 import attrs
 
 __all__ = [
+    "BadRequest",
     "ConfigError",
     "MalformedResponse",
     "NoServerAvailable",
@@ -118,6 +119,12 @@ class ConfigError(RoutekitError, ValueError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.problems,))
+
+
+class BadRequest(RoutekitError, ValueError):
+    """A request (a URL, an ASGI scope, HTTP bytes from a client) cannot be represented."""
+
+    status_hint = 400
 
 
 class ProviderError(RoutekitError):

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Protocol, final
 from urllib.parse import unquote_plus
 
+from routekit.errors import BadRequest
+
 __all__ = ["TOKEN_CHARS", "Headers", "Request", "canonical_host", "routing_path"]
 
 #: RFC 9110 §5.6.2 ``tchar``: the characters of header names, cookie names and other tokens.
@@ -306,7 +308,7 @@ class Request(_RequestSlots):
         """
         scheme, sep, rest = url.partition("://")
         if not sep:
-            raise ValueError(f"not an absolute URL (no scheme): {url!r}")
+            raise BadRequest(f"not an absolute URL (no scheme): {url!r}")
         authority, path, query = _split_authority(rest.partition("#")[0])
         return cls(
             method=method,
@@ -366,7 +368,11 @@ class Request(_RequestSlots):
         """
         pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers]
         headers = Headers(pairs)
-        method = event.method.decode("ascii")
+        try:
+            method = event.method.decode("ascii")
+        except UnicodeDecodeError:
+            # A method is an RFC 9110 token; h11 checks that, but duck-typed events may not.
+            raise BadRequest(f"request method is not ASCII: {event.method!r}") from None
         target = event.target.decode("latin-1")
         host, path, query, scheme = _request_target(target, headers.get("host", ""), scheme)
         return cls(
@@ -423,10 +429,22 @@ class Request(_RequestSlots):
     def __delattr__(self, name: str) -> None:
         raise AttributeError("Request is immutable")
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # The frozen __setattr__ blocks the default slot-restoring protocol, so pickle and copy
+        # rebuild through the constructor instead; the lazy caches are simply recomputed.
+        return (_rebuild, (self._key(),))
+
     def __repr__(self) -> str:
         q = f"?{self.query_string}" if self.query_string else ""
         extra = f", client_ip={self.client_ip!r}" if self.client_ip else ""
         return f"<Request {self.method} {self.scheme}://{self.raw_host}{self.raw_path}{q}{extra}>"
+
+
+def _rebuild(key: tuple[Any, ...]) -> Request:
+    method, host, path, query, headers, client_ip, scheme = key
+    return Request(
+        method, host, path, query=query, headers=headers, client_ip=client_ip, scheme=scheme
+    )
 
 
 def _request_target(target: str, host: str, scheme: str) -> tuple[str, str, str, str]:
@@ -482,7 +500,15 @@ def _quote_path(path: str) -> str:
         if c in _PATH_SAFE:
             out.append(c)
         else:
-            out.extend(f"%{b:02X}" for b in c.encode("utf-8"))
+            # surrogateescape: servers decode undecodable path bytes to U+DC80..U+DCFF, so those
+            # map back to the bytes that were sent.  Any other lone surrogate has no byte form.
+            try:
+                encoded = c.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:
+                raise BadRequest(
+                    f"request path contains a lone surrogate {c!r}: {path!r}"
+                ) from None
+            out.extend(f"%{b:02X}" for b in encoded)
     return "".join(out)
 
 
