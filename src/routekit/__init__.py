@@ -44,8 +44,11 @@ if TYPE_CHECKING:
     from .routing import Match as Match
     from .routing import Route as Route
     from .routing import RouteTable as RouteTable
+    from .routing import TCPRouteTable as TCPRouteTable
     from .rules import Rule as Rule
+    from .rules import TCPConnection as TCPConnection
     from .rules import parse_rule as parse_rule
+    from .rules import parse_tcp_rule as parse_tcp_rule
     from .rules import translate as translate
     from .runtime import Runtime as Runtime
     from .runtime import Watcher as Watcher
@@ -67,12 +70,15 @@ __all__ = [
     "Headers",
     "Request",
     "Rule",
+    "TCPConnection",
     "parse_rule",
+    "parse_tcp_rule",
     "translate",
     # routing
     "Match",
     "Route",
     "RouteTable",
+    "TCPRouteTable",
     # balancers
     "Failover",
     "LeastRequests",
@@ -99,11 +105,14 @@ __all__ = [
 
 _LAZY = {
     "Rule": ".rules",
+    "TCPConnection": ".rules",
     "parse_rule": ".rules",
+    "parse_tcp_rule": ".rules",
     "translate": ".rules",
     "Match": ".routing",
     "Route": ".routing",
     "RouteTable": ".routing",
+    "TCPRouteTable": ".routing",
     "Failover": ".balance",
     "LeastRequests": ".balance",
     "Mirror": ".balance",

@@ -2,7 +2,8 @@
 
 A :class:`RouteTable` orders its routes by (priority descending, provider precedence, name) and
 answers :meth:`RouteTable.match` through an index of exact hosts, exact paths and path prefixes,
-with the same result as trying every route in that order.
+with the same result as trying every route in that order.  A :class:`TCPRouteTable` does the same
+for TCP routes and connections (`~routekit.rules.TCPConnection`), indexed by TLS server name.
 """
 
 from __future__ import annotations
@@ -10,6 +11,6 @@ from __future__ import annotations
 from ._explain import Explanation, Verdict
 from ._lint import Shadowing
 from ._route import Match, Route
-from ._table import RouteTable
+from ._table import RouteTable, TCPRouteTable
 
-__all__ = ["Explanation", "Match", "Route", "RouteTable", "Shadowing", "Verdict"]
+__all__ = ["Explanation", "Match", "Route", "RouteTable", "Shadowing", "TCPRouteTable", "Verdict"]

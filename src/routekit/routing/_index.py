@@ -43,6 +43,9 @@ from ..rules import (
     And,
     Host,
     HostRegexp,
+    HostSNI,
+    HostSNIRegexp,
+    HostSNITemplate,
     HostTemplate,
     Node,
     Not,
@@ -78,7 +81,9 @@ def _analyse(node: Node) -> list[tuple[Key, tuple[Node, ...]]]:
     if node.always_matches:
         # v1 modifiers (AddPrefix, ReplacePath…) never constrain matching.
         return [(ANY, ())]
-    if isinstance(node, Host):
+    if isinstance(node, Host | HostSNI):
+        # A TCP table indexes the TLS server name as an HTTP table indexes the host: HostSNI
+        # values are exact names, `*.x` wildcards or the catch-all `*`, as Host values are.
         host = node.host
         if host.startswith("*"):
             # v3.7 wildcards: `*.x.com` is exactly one extra leading label, so the key narrows the
@@ -246,7 +251,9 @@ def _rank(entry: Entry) -> int:
 
 def _host_only(node: Node) -> bool:
     """Whether the node reads nothing of a request but its host."""
-    if isinstance(node, Host | HostRegexp | HostTemplate):
+    if isinstance(
+        node, Host | HostRegexp | HostTemplate | HostSNI | HostSNIRegexp | HostSNITemplate
+    ):
         return True
     if isinstance(node, Not):
         return _host_only(node.child)
@@ -313,7 +320,7 @@ class RouteIndex:
             self.nohost.collect(path, out)
         return out
 
-    def _match_host(self, request: Request) -> list[Entry]:
+    def _match_host(self, request: Any, host: str) -> list[Entry]:
         matched: list[Entry] = []
         for rank, checks in self.host_residual:
             for check in checks:
@@ -324,20 +331,24 @@ class RouteIndex:
         cache = self._host_cache
         if len(cache) >= _HOST_CACHE_SIZE:
             cache.clear()
-        cache[request.host] = matched
+        cache[host] = matched
         return matched
 
     def find(self, request: Request) -> int:
         """The lowest rank whose entry matches *request*, or -1."""
-        host = request.host
-        buckets = self.keyed_buckets(host, request.path)
+        return self.find_at(request, request.host, request.path)
+
+    def find_at(self, request: Any, host: str, path: str) -> int:
+        """As `find`, for anything the rules match (a request, a TCP connection) given its host
+        (the TLS server name for a connection) and its routing path (empty for TCP)."""
+        buckets = self.keyed_buckets(host, path)
         if self.residual:
             buckets.append(self.residual)
         if self.host_residual:
             # Host-only unindexed rules: just those matching this host, worked out once per host.
             matched = self._host_cache.get(host)
             if matched is None:
-                matched = self._match_host(request)
+                matched = self._match_host(request, host)
             if matched:
                 buckets.append(matched)
         best = -1

@@ -8,7 +8,7 @@ from typing import Any, Final, Literal, final
 import attrs
 
 from ..errors import ConfigError
-from ..rules import Rule, parse_rule
+from ..rules import Rule, parse_rule, parse_tcp_rule
 
 __all__ = ["MAX_PRIORITY", "Match", "Route", "Syntax"]
 
@@ -32,6 +32,8 @@ class Route:
         provider: the provider the route came from; ties on priority are broken by the table's
             ``provider_precedence`` (Traefik v3.7 ``providers.precedence``).
         syntax: how to parse *rule* when it is text.
+        protocol: ``"tcp"`` parses rule text with `~routekit.rules.parse_tcp_rule`, for a
+            :class:`TCPRouteTable`.
 
     Attributes:
         priority: the effective priority (the default already applied).
@@ -55,11 +57,17 @@ class Route:
         *,
         provider: str | None = None,
         syntax: Syntax = "auto",
+        protocol: Literal["http", "tcp"] = "http",
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ConfigError(f"a route needs a non-empty name, got {name!r}")
         if isinstance(rule, str):
-            rule = parse_rule(rule, syntax=syntax)
+            if protocol == "tcp":
+                if syntax == "v1":
+                    raise ConfigError(f"route {name!r}: TCP rules have no v1 syntax")
+                rule = parse_tcp_rule(rule, syntax=syntax)
+            else:
+                rule = parse_rule(rule, syntax=syntax)
         elif not isinstance(rule, Rule):
             raise ConfigError(
                 f"route {name!r}: rule must be a Rule or rule text, got {type(rule).__name__}"

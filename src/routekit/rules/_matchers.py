@@ -101,6 +101,49 @@ def _host_value(args: Args, index: int) -> str:
     return value
 
 
+#: Traefik v3's HostSNI value check (``hostOrIP`` in master:pkg/muxer/tcp/matcher.go): word
+#: characters, dots, dashes and colons, after an optional leading ``*.``.
+_SNI_VALUE: Final = re.compile(r"(?:\*\.)?[0-9A-Za-z_.:-]+", re.ASCII)
+
+
+def _wildcard_check(args: Args, index: int, value: str) -> None:
+    """Refuse a ``*`` anywhere but alone or as the whole first label.
+
+    Traefik compares ``*.x`` patterns by replacing the host's first label with ``*``
+    (``DomainMatchHostExpression`` in master:pkg/muxer/muxer.go), so ``*.*.a.com`` or
+    ``a.*.com`` are accepted there and never match: routekit says so instead.
+    """
+    if value == "*":
+        return
+    star = value.find("*", 2 if value.startswith("*.") else 0)
+    if star >= 0:
+        args.fail(
+            index,
+            f"{args.name.text} allows a wildcard only as the whole first label or alone",
+            "write `*.a.com` for one label under a.com, or `*` for every name",
+            star,
+        )
+
+
+def _host_name(kind: Callable[[str], ast.Node], *, sni: bool = False) -> One:
+    """As `_host_like`, for exact names with an optional wildcard (``Host``, ``HostSNI``)."""
+
+    def one(args: Args, i: int) -> ast.Node:
+        value = _host_value(args, i)
+        _wildcard_check(args, i, value)
+        if sni and value != "*" and not _SNI_VALUE.fullmatch(value):
+            bad = next((j for j, c in enumerate(value) if not (c.isalnum() or c in "_.:-*")), 0)
+            args.fail(
+                i,
+                f"{value!r} is not a valid server name for {args.name.text}",
+                "a server name is made of letters, digits, '_', '.', '-' and ':'",
+                bad,
+            )
+        return args.build(i, kind, value)
+
+    return one
+
+
 def _path_value(args: Args, index: int) -> str:
     value = args.values[index]
     if not value.startswith("/"):
@@ -232,10 +275,26 @@ def _v2_query(args: Args) -> ast.Node:
     return ast.And.of(*nodes)
 
 
+def _v2_host_sni(args: Args) -> ast.Node:
+    # Traefik v2 (hostSNIV2, master:pkg/muxer/tcp/matcher_v2.go): `*` as the first value
+    # matches every connection, TLS or not; a later `*` matches every connection that sent a
+    # server name (the matcher returns false on an empty one before looking at the values).
+    one = _host_name(ast.HostSNI, sni=True)
+    nodes = [one(args, i) for i in range(len(args.values))]
+    if nodes[0] != _ANY_SNI:
+        nodes = [_ANY_NAMED_SNI if n == _ANY_SNI else n for n in nodes]
+    return ast.Or.of(*nodes)
+
+
+_ANY_SNI: Final = ast.HostSNI("*")
+#: Any connection that sent a server name, in v2 terms (an anchored template).
+_ANY_NAMED_SNI: Final = ast.HostSNITemplate("{sni:.+}")
+
+
 # -- the tables ----------------------------------------------------------------------------------
 
 _V3_HTTP: Final[Mapping[str, Spec]] = {
-    "Host": Spec((1,), _single(_host_like(ast.Host))),
+    "Host": Spec((1,), _single(_host_name(ast.Host))),
     "HostRegexp": Spec((1,), _single(_host_like(ast.HostRegexp))),
     "Method": Spec((1,), _single(_method)),
     "Path": Spec((1,), _single(_path)),
@@ -249,8 +308,8 @@ _V3_HTTP: Final[Mapping[str, Spec]] = {
 }
 
 _V2_HTTP: Final[Mapping[str, Spec]] = {
-    "Host": Spec(None, _many(_host_like(ast.Host))),
-    "HostHeader": Spec(None, _many(_host_like(ast.Host))),
+    "Host": Spec(None, _many(_host_name(ast.Host))),
+    "HostHeader": Spec(None, _many(_host_name(ast.Host))),
     "HostRegexp": Spec(None, _many(_host_like(ast.HostTemplate))),
     "Path": Spec(None, _many(_v2_path)),
     "PathPrefix": Spec(None, _many(_v2_path_prefix)),
@@ -262,15 +321,15 @@ _V2_HTTP: Final[Mapping[str, Spec]] = {
 }
 
 _V3_TCP: Final[Mapping[str, Spec]] = {
-    "HostSNI": Spec((1,), _single(_host_like(ast.HostSNI))),
-    "HostSNIRegexp": Spec((1,), _single(_value(ast.HostSNIRegexp))),
+    "HostSNI": Spec((1,), _single(_host_name(ast.HostSNI, sni=True))),
+    "HostSNIRegexp": Spec((1,), _single(_host_like(ast.HostSNIRegexp))),
     "ClientIP": Spec((1,), _single(_value(ast.ClientIP))),
     "ALPN": Spec((1,), _single(_alpn)),
 }
 
 _V2_TCP: Final[Mapping[str, Spec]] = {
-    "HostSNI": Spec(None, _many(_host_like(ast.HostSNI))),
-    "HostSNIRegexp": Spec(None, _many(_value(ast.HostSNITemplate))),
+    "HostSNI": Spec(None, _v2_host_sni),
+    "HostSNIRegexp": Spec(None, _many(_host_like(ast.HostSNITemplate))),
     "ClientIP": Spec(None, _many(_value(ast.ClientIP))),
     "ALPN": Spec(None, _many(_alpn)),
 }

@@ -135,6 +135,25 @@ class Rule:
         """
         return self._rewrites
 
+    def domains(self) -> tuple[str, ...]:
+        """The domains the rule routes: its ``Host`` and ``HostSNI`` values, in rule order.
+
+        These pick the TLS certificates a router needs, as Traefik's ``ParseDomains`` (HTTP)
+        and ``ParseHostSNI`` (TCP) do (``pkg/muxer/http/mux.go``, ``pkg/muxer/tcp/mux.go``):
+        lower case, wildcards such as ``*.a.com`` kept.  Unlike Traefik, values under ``!``
+        (a host the rule refuses) and the catch-all ``*`` (no certificate names it) are left
+        out, and each domain is given once.
+        """
+        found: dict[str, None] = {}
+        stack = [self.expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.And, ast.Or)):
+                stack.extend(reversed(node.children))
+            elif isinstance(node, (ast.Host, ast.HostSNI)) and node.host != "*":
+                found[node.host] = None
+        return tuple(found)
+
     def explain(self, request: Any) -> tuple[ast.Node, ...]:
         """The leaf matchers (or negated leaves) that made the rule fail; ``()`` on a match."""
         return _failing(self.expr, request)

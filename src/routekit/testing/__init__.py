@@ -2,6 +2,7 @@
 
 - ``rules(syntax=...)``: valid rules (`routekit.rules.Rule`) printable in that syntax.
 - ``requests()``: `routekit.Request` values biased to hit the hosts and paths rules use.
+- ``connections()``: `routekit.rules.TCPConnection` values for ``rules("tcp")``.
 - ``route_tables()``: `routekit.RouteTable` values built from generated rules.
 - ``FakeClock``: a manually advanced clock for balancers, health checks and throttles.
 
@@ -17,14 +18,16 @@ from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ._clock import FakeClock as FakeClock
+    from ._requests import connections as connections
     from ._requests import requests as requests
     from ._rules import rules as rules
     from ._tables import route_tables as route_tables
 
-__all__ = ["FakeClock", "requests", "route_tables", "rules"]
+__all__ = ["FakeClock", "connections", "requests", "route_tables", "rules"]
 
 _WHERE = {
     "FakeClock": "._clock",
+    "connections": "._requests",
     "requests": "._requests",
     "rules": "._rules",
     "route_tables": "._tables",

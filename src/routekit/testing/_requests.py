@@ -1,4 +1,4 @@
-"""Hypothesis strategy `requests()`, and the value pool it shares with `rules()`.
+"""Hypothesis strategies `requests()` and `connections()`, and the pool they share with `rules()`.
 
 Rules and requests draw hosts, path segments, methods, header and query names from the same
 small pool, so that generated requests satisfy generated rules often enough for properties
@@ -12,6 +12,7 @@ from typing import Final
 from hypothesis import strategies as st
 
 from ..request import Request
+from ..rules import TCPConnection
 
 __all__ = [
     "ALPN_PROTOCOLS",
@@ -24,6 +25,7 @@ __all__ = [
     "PATH_SEGMENTS",
     "QUERY_KEYS",
     "QUERY_VALUES",
+    "connections",
     "requests",
 ]
 
@@ -95,4 +97,20 @@ def requests() -> st.SearchStrategy[Request]:
         headers=_headers(),
         client_ip=st.one_of(st.none(), st.sampled_from((*CLIENT_IPS, "not-an-ip"))),
         scheme=st.sampled_from(("http", "https")),
+    )
+
+
+def connections() -> st.SearchStrategy[TCPConnection]:
+    """Generate `routekit.rules.TCPConnection` values drawn from the pool `rules("tcp")` uses.
+
+    Server names come in other cases, under an unknown label, or empty (a connection without
+    TLS or SNI); peer addresses may be missing; ALPN offers are any subset of the pool.
+    """
+    base = st.sampled_from(HOSTS)
+    sni = st.one_of(base, base.map(str.upper), base.map(lambda h: "x." + h), st.just(""))
+    return st.builds(
+        TCPConnection,
+        sni=sni,
+        client_ip=st.one_of(st.none(), st.sampled_from(CLIENT_IPS)),
+        alpn=st.lists(st.sampled_from(ALPN_PROTOCOLS), unique=True, max_size=2).map(tuple),
     )
