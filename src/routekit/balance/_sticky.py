@@ -1,11 +1,12 @@
 """Sticky sessions: keep a client on the child named by its cookie while that child is up.
 
-Cookie rules are Traefik's (traefik-semantics §8.3, ``pkg/server/cookie/cookie.go`` and
-``loadbalancer/sticky.go``): the name is the configured one with non-token characters replaced
-by ``_``, or ``"_" + sha1("_TRAEFIK_BACKEND_" + service)`` in hex cut to 6 characters; the value
-is ``sha256(child name)`` in hex cut to 16 characters, so it never shows a server's address.
-Values written by older versions (the name in clear, its FNV-64 hash, or the hash hashed again)
-are still honoured and rewritten with the current form.
+Cookie rules are Traefik's (https://doc.traefik.io/traefik/routing/services/#sticky-sessions,
+``pkg/server/cookie/cookie.go`` and ``pkg/server/service/loadbalancer/sticky.go``): the name is the
+configured one with non-token characters replaced by ``_``, or ``"_" + sha1("_TRAEFIK_BACKEND_" +
+service)`` in hex cut to 6 characters; the value is ``sha256(child name)`` in hex cut to 16
+characters, so it never shows a server's address. Values written by older versions (the name in
+clear, its FNV-64 hash, or the hash hashed again) are still honoured and rewritten with the current
+form.
 """
 
 from __future__ import annotations

@@ -51,8 +51,9 @@ class WeightedRoundRobin(_Group):
     c``), so routekit adds an *eligibility* rule (the quota method of Balinski and Young, the
     ``EEVDF`` of Stoica et al.): after ``n`` picks a child may take pick ``n + 1`` only if it has
     had fewer than ``(n + 1) · weight / Σweights`` picks.  Among eligible children the earliest
-    deadline wins; ties go to the child added first (Go's heap has no tie-break: routekit decision,
-    traefik-semantics §7.2).  Guarantees, for a balancer whose children did not change:
+    deadline wins; ties go to the child added first (Go's heap in Traefik's
+    ``pkg/server/service/loadbalancer/wrr/wrr.go`` has no tie-break: a routekit decision).
+    Guarantees, for a balancer whose children did not change:
 
     - after any ``n`` picks every child's count is within 1 of ``n · weight / Σweights``;
     - over any window of ``k · Σweights`` picks each child gets exactly ``k · weight`` (when

@@ -7,9 +7,8 @@ from typing import Final
 
 from hypothesis import strategies as st
 
-from ..rules import _ast as ast
-from ..rules._printer import to_string
-from ..rules._rule import Rule
+from .. import rules as ast
+from ..rules import Rule
 from ._requests import (
     ALPN_PROTOCOLS,
     HEADER_NAMES,
@@ -202,4 +201,4 @@ def rules(syntax: str = "v3") -> st.SearchStrategy[Rule]:
     if build is None:
         raise ValueError(f"syntax must be 'v3', 'v2', 'v1' or 'tcp', not {syntax!r}")
     printed = "v3" if syntax == "tcp" else syntax
-    return build().map(lambda node: Rule(node, to_string(node, printed), printed))
+    return build().map(lambda node: Rule(node, Rule(node).to_string(printed), printed))
