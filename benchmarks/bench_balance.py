@@ -206,7 +206,7 @@ def hashing_table(quick: bool) -> list[str]:
         for n in (10, 100):
             servers = [f"http://10.2.0.{i}:80" for i in range(n)]
             start = time.perf_counter()
-            lb = ConsistentHash(servers, algorithm=algorithm)  # type: ignore[arg-type]
+            lb = ConsistentHash(servers, algorithm=algorithm)
             lb.child_for("warm")
             build_ms = (time.perf_counter() - start) * 1000
             before = [lb.child_for(k) for k in keys]

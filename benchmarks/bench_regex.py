@@ -20,7 +20,8 @@ from routekit.rules._regex import RegexError, compile_regexp
 
 # (name, pattern, text of length n, lengths, longest length plain `re` is run on: beyond it,
 # it would take minutes or more).
-CASES = [
+#: (name, pattern, subject of length n, lengths, the longest length plain `re` is timed on)
+CASES: list[tuple[str, str, Callable[[int], str], tuple[int, ...], int]] = [
     ("exponential", r"^(a+)+$", lambda n: "a" * n + "!", (20, 24, 10_000, 100_000), 24),
     ("quadratic", r"(a\s*)*b", lambda n: "a" * n, (1_000, 2_000, 8_000, 32_000), 8_000),
     (

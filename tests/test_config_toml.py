@@ -355,7 +355,7 @@ adress = "x"
         "mw.toml:15:1: http.middlewares.bad.forwardAuth.adress: unknown key 'adress' "
         "(did you mean 'address'?)"
     ]
-    mws = result.config.http.middlewares  # type: ignore[union-attr]
+    mws = result.config.http.middlewares
     auth = mws["auth"]
     assert isinstance(auth, ForwardAuth)
     assert auth.address == "http://auth.local/verify" and auth.trust_forward_header
@@ -409,7 +409,7 @@ domainComponent = true
 """
     result = reads_config(text)
     assert result.problems == ()
-    cert = result.config.http.middlewares["cert"]  # type: ignore[union-attr]
+    cert = result.config.http.middlewares["cert"]
     assert isinstance(cert, PassTLSClientCert) and cert.pem
     assert cert.info is not None and cert.info.not_after and not cert.info.sans
     assert cert.info.subject is not None and cert.info.subject.common_name
@@ -457,7 +457,7 @@ url = "http://10.0.0.1:80"
         "(set the authentication server's URL)"
     ]
     config = result.config
-    mws = config.http.middlewares  # type: ignore[union-attr]
+    mws = config.http.middlewares
     forward = mws["f-forwardauth"]
     assert isinstance(forward, ForwardAuth)
     assert forward.header_field == "X-WebAuth-User" and forward.tls is not None
@@ -465,5 +465,5 @@ url = "http://10.0.0.1:80"
     assert isinstance(basic, BasicAuth)
     assert basic.users_file == "/etc/users" and basic.remove_header
     assert isinstance(mws["g-digestauth"], DigestAuth)
-    assert config.http.routers["g"].middlewares == ("g-basicauth", "g-digestauth")  # type: ignore[union-attr]
-    assert "h" not in config.http.routers  # type: ignore[union-attr]
+    assert config.http.routers["g"].middlewares == ("g-basicauth", "g-digestauth")
+    assert "h" not in config.http.routers

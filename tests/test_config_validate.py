@@ -241,4 +241,4 @@ def test_sticky_cookie_attributes_are_checked(option: str, expected: str) -> Non
     (problem,) = result.problems
     assert problem.path == "http.services.s.loadBalancer.sticky.cookie"
     assert expected in problem.message
-    assert "s" not in result.config.http.services  # type: ignore[union-attr]
+    assert "s" not in result.config.http.services

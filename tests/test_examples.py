@@ -73,7 +73,7 @@ def _read_block(proc: subprocess.Popen[str], timeout: float = 45.0) -> str:
     """Lines up to the next ``--`` separator the example prints after each runtime."""
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
-    lines = []
+    lines: list[str] = []
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:

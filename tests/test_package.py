@@ -23,7 +23,7 @@ def test_every_public_name_resolves_and_is_documented() -> None:
 
 def test_unknown_attribute_is_an_attribute_error() -> None:
     try:
-        routekit.does_not_exist  # type: ignore[attr-defined]  # noqa: B018
+        routekit.does_not_exist  # noqa: B018
     except AttributeError as exc:
         assert "does_not_exist" in str(exc)
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import pytest
@@ -51,11 +52,12 @@ _text = st.text(st.characters(codec=None, exclude_categories=()))
 def test_arbitrary_text_only_raises_routekit_errors(
     url: str, method: str, host: str, path: str, header: str
 ) -> None:
-    for build in (
+    builders: tuple[Callable[[], Request], ...] = (
         lambda: Request.from_url(url, method=method),
         lambda: Request(method, host, path, headers=[(header, header)]),
         lambda: Request.from_asgi({"type": "http", "method": method, "path": path}),
-    ):
+    )
+    for build in builders:
         try:
             req = build()
         except RoutekitError:

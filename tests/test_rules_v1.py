@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -295,7 +297,9 @@ def test_looks_like_v1(text: str, v1: bool) -> None:
         ("{v}", "query", ".*"),
     ],
 )
-def test_template_regexp(template: str, kind: str, regexp: str) -> None:
+def test_template_regexp(
+    template: str, kind: Literal["path", "host", "query"], regexp: str
+) -> None:
     assert template_regexp(template, kind=kind) == regexp
 
 
