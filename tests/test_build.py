@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from routekit import Request
@@ -16,6 +20,8 @@ from routekit.balance import (
 )
 from routekit.config import AddPrefix, Configuration, StripPrefix, loads_dynamic
 from routekit.runtime import Runtime, build
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def cfg(text: str) -> Configuration:
@@ -310,3 +316,54 @@ def test_every_strategy_the_configuration_accepts_has_a_balancer() -> None:
     from routekit.runtime import _services
 
     assert set(_validate._STRATEGIES) == set(_services._STRATEGIES)
+
+
+STICKY = """
+[http.services.app.weighted]
+services = [{name = "a", weight = 1}, {name = "b", weight = 1}]
+[http.services.app.weighted.sticky.cookie]
+[http.services.a.loadBalancer]
+servers = [{url = "http://10.0.0.1:80"}, {url = "http://10.0.0.2:80"}]
+[http.services.a.loadBalancer.sticky.cookie]
+[http.services.b.loadBalancer]
+servers = [{url = "http://10.0.0.3:80"}]
+"""
+
+
+def _unnamed_names() -> str:
+    inner = WeightedRoundRobin(["http://a", ("http://b", 2)])
+    outer = Sticky(WeightedRoundRobin([Sticky(inner), "http://c"]))
+    failover = Failover("http://a", inner)
+    mirror = Mirror(inner, [("http://m", 10)])
+    return " ".join((outer.cookie_name, Sticky(inner).cookie_name, failover.name, mirror.name))
+
+
+def _cookie_names(runtime: Runtime) -> dict[str, str]:
+    return {n: b.cookie_name for n, b in runtime.services.items() if isinstance(b, Sticky)}
+
+
+def test_cookie_names_depend_only_on_the_configuration() -> None:
+    # Traefik derives the default cookie name from the service name, so a configuration gives
+    # the same cookies in every process (and a client keeps its server across restarts).
+    first, second = build(cfg(STICKY)), build(cfg(STICKY))
+    assert _cookie_names(first) == _cookie_names(second) and len(_cookie_names(first)) == 2
+    # Balancers made without a name: here, after others were made, and in a fresh process.
+    script = "from tests.test_build import _unnamed_names; print(_unnamed_names())"
+    fresh = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    WeightedRoundRobin(["http://x"]), Failover("http://x", "http://y")
+    assert _unnamed_names() == _unnamed_names() == fresh.stdout.strip()
+    outer, sticky, failover, mirror = fresh.stdout.split()
+    assert len({outer, sticky}) == 2
+    assert failover.startswith("failover-") and mirror.startswith("mirror-")
+
+
+def test_unnamed_balancers_differ_by_kind_and_children() -> None:
+    a = WeightedRoundRobin(["http://a", "http://b"])
+    assert a.name.startswith("wrr-")
+    assert a.name == WeightedRoundRobin(iter(["http://a", "http://b"])).name
+    assert a.name == WeightedRoundRobin(["http://a", ("http://b", 1)]).name
+    assert a.name != WeightedRoundRobin(["http://a", ("http://b", 2)]).name
+    assert a.name != WeightedRoundRobin(["http://b", "http://a"]).name
+    assert a.name != PowerOfTwoChoices(["http://a", "http://b"]).name

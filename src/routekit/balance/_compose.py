@@ -103,7 +103,8 @@ class Mirror(Balancer):
         *,
         name: str | None = None,
     ) -> None:
-        super().__init__(name)
+        mirrors = list(mirrors)  # read once: an unnamed mirror's name derives from them
+        super().__init__(name, children=[main, *mirrors])
         where = f"Mirror {self.name!r}"
         self._main: Child = as_child(main, where)
         self._targets: list[_MirrorTarget] = []

@@ -172,7 +172,9 @@ class _Group(Balancer):
         clock: Clock | None = None,
         passive: PassiveHealth | None = None,
     ) -> None:
-        super().__init__(name)
+        # Read once: an unnamed group's name derives from its children, then they are added.
+        specs = () if isinstance(children, str | Server | Balancer) else tuple(children)
+        super().__init__(name, children=specs)
         self._setup()
         if passive is not None and not isinstance(passive, PassiveHealth):
             raise ConfigError(f"{self._where()}: passive= must be a PassiveHealth, got {passive!r}")
@@ -186,7 +188,7 @@ class _Group(Balancer):
         self._was_up = False
         if isinstance(children, str | Server | Balancer):
             raise ConfigError(f"{self._where()}: children must be a list, got {children!r}")
-        for spec in children:
+        for spec in specs:
             if isinstance(spec, tuple):
                 if len(spec) != 2:
                     raise ConfigError(

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import abc
 import contextlib
-import itertools
+import hashlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, ClassVar, Final, final
 
 import attrs
@@ -164,7 +164,27 @@ class Lease:
         return f"<Lease {server} {state}{extra}>"
 
 
-_names = itertools.count(1)
+def _spec_key(spec: object) -> tuple[str, float | str]:
+    """What a child spec contributes to a derived name: its key and weight, never an id."""
+    child, weight = spec if isinstance(spec, tuple) and len(spec) == 2 else (spec, 1.0)
+    if isinstance(child, Server | Balancer):
+        key = child.name
+    else:
+        key = child if isinstance(child, str) else type(child).__name__
+    number = isinstance(weight, int | float) and not isinstance(weight, bool)
+    return key, float(weight) if number else repr(weight)
+
+
+def derived_name(kind: str, children: Sequence[object]) -> str:
+    """The name of an unnamed balancer: its kind and a digest of the children it starts with.
+
+    It depends on nothing but the arguments, so the same tree gets the same names (and sticky
+    cookie names, which derive from them) in every process, as Traefik derives the default
+    cookie name from a sha1 of the service name
+    (https://doc.traefik.io/traefik/routing/services/#sticky-sessions).
+    """
+    basis = repr([_spec_key(spec) for spec in children])
+    return f"{kind}-{hashlib.sha1(basis.encode()).hexdigest()[:8]}"
 
 
 class Balancer(abc.ABC):
@@ -178,9 +198,11 @@ class Balancer(abc.ABC):
     #: Short kind used in default names and statistics.
     kind: ClassVar[str] = "balancer"
 
-    def __init__(self, name: str | None = None) -> None:
+    def __init__(self, name: str | None = None, *, children: Sequence[object] = ()) -> None:
+        """Name the balancer *name*, or, when ``None``, derive a name from *kind* and *children*
+        (the child specs given to the constructor; see `derived_name`)."""
         if name is None:
-            name = f"{self.kind}-{next(_names)}"
+            name = derived_name(self.kind, children)
         elif not isinstance(name, str) or not name:
             raise ConfigError(
                 f"{type(self).__name__} name must be a non-empty string, got {name!r}"
