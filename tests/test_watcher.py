@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -286,3 +288,15 @@ def test_a_bad_provider_throttle_is_rejected() -> None:
     eager.throttle_duration = -1.0
     with pytest.raises(ConfigError, match=r"eager\.throttle_duration must be a finite number"):
         Watcher([eager])
+
+
+def test_building_does_not_import_anyio() -> None:
+    # Building and routing run without an event loop library; only the Watcher needs anyio.
+    script = (
+        "import sys, routekit.runtime\n"
+        "from routekit.runtime import build, Runtime\n"
+        "assert 'anyio' not in sys.modules, 'anyio imported'\n"
+        "from routekit.runtime import Watcher\n"
+        "assert 'anyio' in sys.modules and Watcher.__name__ == 'Watcher'\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)

@@ -6,10 +6,15 @@
   middlewares, params) or ``None``.
 - `Watcher(providers)` merges providers (``name@provider``), throttles them like Traefik, keeps
   the last good version of broken elements and swaps in a new `Runtime` after each change.
+
+`Watcher` is imported on first use: building and routing need no event loop library (anyio).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 from ._build import DEFAULT_ENTRY_POINTS as DEFAULT_ENTRY_POINTS
 from ._build import DEFAULT_PROVIDER_PRECEDENCE as DEFAULT_PROVIDER_PRECEDENCE
 from ._build import build as build
@@ -17,7 +22,9 @@ from ._runtime import RouterTarget as RouterTarget
 from ._runtime import RoutingDecision as RoutingDecision
 from ._runtime import Runtime as Runtime
 from ._throttle import Throttle as Throttle
-from ._watcher import Watcher as Watcher
+
+if TYPE_CHECKING:
+    from ._watcher import Watcher as Watcher
 
 __all__ = [
     "DEFAULT_ENTRY_POINTS",
@@ -29,3 +36,5 @@ __all__ = [
     "Watcher",
     "build",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, globals(), {"Watcher": "._watcher"}, __all__)
