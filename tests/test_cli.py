@@ -87,10 +87,48 @@ def test_check_reports_every_problem_with_its_place(tmp_path: Path) -> None:
     assert "error(s)" in out
 
 
-def test_check_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+def test_check_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     result = run("check", tmp_path / "nope.toml", cwd=tmp_path)
+    assert result.returncode == 2  # as for routes and match
+    assert "nope.toml: no such file or directory" in result.stderr and not result.stdout
+
+
+def test_check_directory_checks_each_file(tmp_path: Path) -> None:
+    conf = tmp_path / "conf"
+    (conf / "sub").mkdir(parents=True)
+    (conf / "a.toml").write_text(
+        '[http.routers.r]\nrule = "Host(`a.com`)"\nservice = "s"\n'
+        '[[http.services.s.loadBalancer.servers]]\nurl = "http://10.0.0.1"\n'
+    )
+    (conf / "sub" / "b.toml").write_text('[http.routers.b]\nrule = "Host(`b.com`"\n')
+    (conf / ".hidden.toml").write_text("not toml at all [")
+    result = run("check", conf, cwd=tmp_path)
     assert result.returncode == 1
-    assert "nope.toml" in result.stdout and "No such file" in result.stdout
+    assert "a.toml: ok" in result.stdout
+    assert "b.toml:2:1: http.routers.b.rule" in result.stdout
+    assert "hidden" not in result.stdout
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run("check", empty, cwd=tmp_path)
+    assert result.returncode == 0 and "no .toml files" in result.stdout
+
+
+def test_streams_are_the_same_for_every_command(tmp_path: Path) -> None:
+    # The answer on stdout, diagnostics (usage errors, problems met on the way) on stderr.
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[http.routers.r]\nrule = "Host(`a.com`)"\nservice = "missing"\n')
+    routes = run("routes", broken, cwd=tmp_path)
+    assert "unknown service" in routes.stderr and "unknown service" not in routes.stdout
+    match = run("match", broken, "--url", "http://a.com/", cwd=tmp_path)
+    assert "unknown service" in match.stderr and "unknown service" not in match.stdout
+    check = run("check", broken, cwd=tmp_path)
+    assert "unknown service" in check.stdout  # the problems are what check is asked for
+    for command in (["routes"], ["match", "--url", "http://a/"], ["check"]):
+        result = run(*command, tmp_path / "nope.toml", cwd=tmp_path)
+        assert result.returncode == 2 and "no such file" in result.stderr, command
+        assert not result.stdout
+    bad_url = run("match", broken, "--url", "nope", cwd=tmp_path)
+    assert bad_url.returncode == 2 and "--url" in bad_url.stderr and not bad_url.stdout
 
 
 def test_routes_prints_priority_order(files: tuple[Path, Path], tmp_path: Path) -> None:
@@ -116,7 +154,7 @@ def test_match_explains_the_decision(files: tuple[Path, Path], tmp_path: Path) -
     assert "no route matched (404)" in miss.stdout
 
     bad = run("match", *files, "--url", "/relative", cwd=tmp_path)
-    assert bad.returncode == 2 and "absolute URL" in bad.stdout
+    assert bad.returncode == 2 and "absolute URL" in bad.stderr
 
 
 def test_migrate_v1_toml_keeps_priorities(files: tuple[Path, Path], tmp_path: Path) -> None:
@@ -174,7 +212,7 @@ def test_tls_routers_are_listed_and_matched_for_https(tmp_path: Path) -> None:
     plain = run(
         "match", compat, "--url", "http://api.example.com/v1/users", "-e", "websecure", cwd=tmp_path
     )
-    assert plain.returncode == 1 and "no entry point 'websecure' for http" in plain.stdout
+    assert plain.returncode == 1 and "no entry point 'websecure' for http" in plain.stderr
 
 
 def test_routes_exits_1_and_prints_each_problem_once(tmp_path: Path) -> None:
@@ -182,7 +220,7 @@ def test_routes_exits_1_and_prints_each_problem_once(tmp_path: Path) -> None:
     broken.write_text(DYNAMIC + '[http.routers.lost]\nrule = "Host(`x.io`)"\nservice = "nope"\n')
     result = run("routes", broken, cwd=tmp_path)
     assert result.returncode == 1, result.stdout
-    lines = [line for line in result.stdout.splitlines() if line.startswith("error:")]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert lines and len(lines) == len(set(lines)), lines
     assert "api@file" in result.stdout or "api" in result.stdout
 
@@ -192,7 +230,7 @@ def test_a_missing_file_is_a_usage_error(command: str, tmp_path: Path) -> None:
     extra = ["--url", "http://a.io/"] if command == "match" else []
     result = run(command, tmp_path / "absent.toml", *extra, cwd=tmp_path)
     assert result.returncode == 2, result
-    assert "absent.toml: no such file or directory" in result.stdout
+    assert "absent.toml: no such file or directory" in result.stderr
 
 
 def test_match_rejects_a_client_ip_that_is_not_an_address(
@@ -226,3 +264,37 @@ def test_match_follows_a_v2_static_file_to_its_dynamic_file(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "entry point edge" in result.stdout
     assert "api@file" in result.stdout
+
+
+def test_cli_reports_a_non_utf8_file_without_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_bytes(b"[http.routers.a]\nrule = '\xff'\n")
+    for command in ("check", "migrate"):
+        result = run(command, path, cwd=tmp_path)
+        assert result.returncode == 1, (command, result)
+        both = result.stdout + result.stderr
+        assert "Traceback" not in both
+        assert "not UTF-8 text" in both
+
+
+def test_cli_routes_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
+    path = tmp_path / "d.toml"
+    routers = "".join(
+        f'[http.routers.r{i}]\nrule = "Host(`h{i}.io`)"\nservice = "s"\n' for i in range(3000)
+    )
+    path.write_text(
+        routers + '[[http.services.s.loadBalancer.servers]]\nurl = "http://127.0.0.1:1"\n'
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "routekit", "routes", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # what `| head -1` does
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err

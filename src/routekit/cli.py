@@ -31,8 +31,18 @@ EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 
 
-def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
-    """Run the command line with *argv* (default: ``sys.argv[1:]``); return the exit status."""
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Run the command line with *argv* (default: ``sys.argv[1:]``); return the exit status.
+
+    What a command is asked for goes to *out* (default: standard output): ``check``'s report,
+    ``routes``' table, ``match``'s explanation, ``migrate``'s TOML.  Diagnostics go to *err*
+    (default: standard error, or *out* when only *out* is given): bad arguments, missing files,
+    and the problems ``routes``, ``match`` and ``migrate`` meet in the files they read.
+    """
+    if err is None:
+        err = sys.stderr if out is None else out
     out = out or sys.stdout
     parser = _parser()
     args = parser.parse_args(argv)
@@ -40,7 +50,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         parser.print_help(out)
         return EXIT_USAGE
     try:
-        status: int = args.run(args, out)
+        status: int = args.run(args, out, err)
         out.flush()
     except BrokenPipeError:
         # `routekit routes … | head`: the reader left, which is not an error of ours.  Point
@@ -49,7 +59,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except (OSError, RoutekitError) as exc:
-        print(f"routekit {args.command}: {exc}", file=out)
+        print(f"routekit {args.command}: {exc}", file=err)
         return EXIT_PROBLEMS
     return status
 
@@ -120,11 +130,19 @@ def _print_problems(problems: Sequence[Problem], out: TextIO) -> None:
 # -- check ---------------------------------------------------------------------------------------
 
 
-def _check(args: argparse.Namespace, out: TextIO) -> int:
+def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .config import StaticConfiguration, read_any
+    from .providers import config_files
 
-    failed = False
+    if _missing(args.files, err):
+        return EXIT_USAGE
+    # A directory is checked file by file, as the file provider reads it.
+    files, _ = config_files(args.files)
     for path in args.files:
+        if path.is_dir() and not config_files([path])[0]:
+            print(f"warning: {path}: no .toml files to check", file=out)
+    failed = False
+    for path in files:
         result = read_any(path)
         _print_problems(result.problems, out)
         if result.errors:
@@ -165,7 +183,7 @@ def _enabled_providers(static: StaticConfiguration) -> list[str]:
 # -- routes and match ----------------------------------------------------------------------------
 
 
-def _runtime(files: Sequence[Path], out: TextIO) -> tuple[Runtime, bool]:
+def _runtime(files: Sequence[Path], err: TextIO) -> tuple[Runtime, bool]:
     """Serve *files* once through the providers and the watcher, as ``serve`` would.
 
     Dynamic files are served by one file provider, as a directory is.  A static file brings its
@@ -210,7 +228,7 @@ def _runtime(files: Sequence[Path], out: TextIO) -> tuple[Runtime, bool]:
             (*(p for ps in watcher.problems.values() for p in ps), *watcher.runtime.problems)
         )
     )
-    _print_problems(tuple(problems), out)
+    _print_problems(tuple(problems), err)
     return watcher.runtime, any(p.severity == "error" for p in problems)
 
 
@@ -228,17 +246,17 @@ class _Once:
         return await self.provider.snapshot()
 
 
-def _routes(args: argparse.Namespace, out: TextIO) -> int:
-    if _missing(args.files, out):
+def _routes(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if _missing(args.files, err):
         return EXIT_USAGE
-    runtime, failed = _runtime(args.files, out)
+    runtime, failed = _runtime(args.files, err)
     sections = [(name, table, "") for name, table in runtime.tables.items()]
     sections += [(name, table, " (TLS)") for name, table in runtime.tls_tables.items()]
     if args.entry_point:
         sections = [s for s in sections if s[0] == args.entry_point]
         if not sections:
             known = ", ".join(sorted({*runtime.tables, *runtime.tls_tables})) or "none"
-            print(f"no entry point {args.entry_point!r} (have: {known})", file=out)
+            print(f"no entry point {args.entry_point!r} (have: {known})", file=err)
             return EXIT_PROBLEMS
     for name, table, tls in sorted(sections, key=lambda s: (s[0], s[2])):
         print(f"entry point {name}{tls}:", file=out)
@@ -252,14 +270,14 @@ def _routes(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_PROBLEMS if failed else EXIT_OK
 
 
-def _match(args: argparse.Namespace, out: TextIO) -> int:
+def _match(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .request import Request
 
     headers = []
     for item in args.header:
         name, sep, value = item.partition(":")
         if not sep or not name.strip():
-            print(f"--header expects NAME:VALUE, got {item!r}", file=out)
+            print(f"--header expects NAME:VALUE, got {item!r}", file=err)
             return EXIT_USAGE
         headers.append((name.strip(), value.strip()))
     try:
@@ -267,14 +285,14 @@ def _match(args: argparse.Namespace, out: TextIO) -> int:
             args.url, method=args.method, headers=headers, client_ip=args.client_ip
         )
     except ValueError as exc:
-        print(f"--url: {exc}", file=out)
+        print(f"--url: {exc}", file=err)
         return EXIT_USAGE
-    if _missing(args.files, out):
+    if _missing(args.files, err):
         return EXIT_USAGE
-    runtime, _ = _runtime(args.files, out)
+    runtime, _ = _runtime(args.files, err)
     known = sorted({*runtime.tables, *runtime.tls_tables})
     if not known:
-        print("no routers", file=out)
+        print("no routers", file=err)
         return EXIT_PROBLEMS
     entry_point = args.entry_point or known[0]
     # https:// and wss:// URLs are routed by the routers with TLS, like the runtime does.
@@ -282,7 +300,7 @@ def _match(args: argparse.Namespace, out: TextIO) -> int:
     if table is None:
         print(
             f"no entry point {entry_point!r} for {request.scheme} (have: {', '.join(known)})",
-            file=out,
+            file=err,
         )
         return EXIT_PROBLEMS
     explanation = table.explain(request)
@@ -294,13 +312,13 @@ def _match(args: argparse.Namespace, out: TextIO) -> int:
 # -- migrate -------------------------------------------------------------------------------------
 
 
-def _migrate(args: argparse.Namespace, out: TextIO) -> int:
+def _migrate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ._migrate import migrate_text
     from .config import read_text_file
 
     text = read_text_file(args.file)
     result, problems = migrate_text(text, kind=args.kind, source=str(args.file))
-    _print_problems(problems, sys.stderr if out is sys.stdout else out)
+    _print_problems(problems, err)
     out.write(result)
     return EXIT_PROBLEMS if any(p.severity == "error" for p in problems) else EXIT_OK
 

@@ -14,6 +14,7 @@ from ._base import Provider as Provider
 from ._base import Snapshot as Snapshot
 from ._base import as_snapshot as as_snapshot
 from .file import FileProvider as FileProvider
+from .file import config_files as config_files
 from .static import StaticProvider as StaticProvider
 
-__all__ = ["FileProvider", "Provider", "Snapshot", "StaticProvider", "as_snapshot"]
+__all__ = ["FileProvider", "Provider", "Snapshot", "StaticProvider", "as_snapshot", "config_files"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 from typing import Final, final
 
@@ -31,7 +31,7 @@ from ..config import Configuration, loads_dynamic, merge_configurations
 from ..errors import ConfigError, Problem
 from ._base import Snapshot, check_provider_name
 
-__all__ = ["FileProvider"]
+__all__ = ["FileProvider", "config_files"]
 
 _SUFFIX: Final = ".toml"
 _SYNTAX_ERROR: Final = "not valid TOML"
@@ -191,24 +191,7 @@ class FileProvider:
             return changed
 
     def _list(self) -> tuple[list[Path], tuple[Problem, ...]]:
-        found: list[Path] = []
-        problems: list[Problem] = []
-        for root in self._paths:
-            if root.is_dir():
-                for directory, subdirs, names in os.walk(root):
-                    subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
-                    found.extend(
-                        Path(directory, n)
-                        for n in sorted(names)
-                        if n.endswith(_SUFFIX) and not n.startswith(".")
-                    )
-            elif root.is_file():
-                found.append(root)
-            else:
-                # Traefik refuses to start without its file; a watcher keeps going and reports
-                # it, so that creating the file later (or restoring a deleted one) is picked up.
-                problems.append(Problem("", "no such file or directory", str(root)))
-        return list(dict.fromkeys(found)), tuple(problems)
+        return config_files(self._paths)
 
     def _load(self, path: Path, stamp: _Stamp, known: _File | None) -> _File | None:
         where = str(path)
@@ -260,3 +243,29 @@ class FileProvider:
         mode = f"every {self._poll_interval:g}s" if self._watch else "once"
         paths = ", ".join(map(str, self._paths))
         return f"<FileProvider {self.name!r} {paths!r} ({mode}, {len(self._files)} files)>"
+
+
+def config_files(paths: Iterable[str | Path]) -> tuple[list[Path], tuple[Problem, ...]]:
+    """The files a file provider serves for *paths*, in order, and a problem per missing path.
+
+    A directory stands for every ``.toml`` file under it, sub-directories included, in name
+    order; names starting with ``.`` (editors' temporary files, ``.git``) are skipped.
+    """
+    found: list[Path] = []
+    problems: list[Problem] = []
+    for root in map(Path, paths):
+        if root.is_dir():
+            for directory, subdirs, names in os.walk(root):
+                subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+                found.extend(
+                    Path(directory, n)
+                    for n in sorted(names)
+                    if n.endswith(_SUFFIX) and not n.startswith(".")
+                )
+        elif root.is_file():
+            found.append(root)
+        else:
+            # Traefik refuses to start without its file; a watcher keeps going and reports
+            # it, so that creating the file later (or restoring a deleted one) is picked up.
+            problems.append(Problem("", "no such file or directory", str(root)))
+    return list(dict.fromkeys(found)), tuple(problems)
