@@ -3,15 +3,22 @@
 Building never raises on a bad element: what cannot be built (a rule that does not parse, an
 unknown service or middleware, a loop) is reported in `Runtime.problems`, left out with whatever
 depends on it, and the rest is built.
+
+`build` is `prepare(...).finish()`.  `prepare` does nearly all the work (services without old
+state, rules, middleware chains, route tables) while reading no balancer's state, so it may run
+on a worker thread while the event loop serves from the previous runtime; `finish`, on the loop,
+makes the services that take over an old balancer's state (few after a small change) and puts
+them in place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, final
 
 from ..config import Chain, Configuration, Errors, Middleware, Router
 from ..config._validate import rule_error
+from ..errors import Problem
 from ..routing import Route, RouteTable
 from ..rules import Rule, parse_rule
 from ._runtime import RouterTarget, Runtime
@@ -20,7 +27,7 @@ from ._services import Report, ServiceBuilder
 if TYPE_CHECKING:
     from ..balance import Balancer, Clock
 
-__all__ = ["DEFAULT_ENTRY_POINTS", "DEFAULT_PROVIDER_PRECEDENCE", "build"]
+__all__ = ["DEFAULT_ENTRY_POINTS", "DEFAULT_PROVIDER_PRECEDENCE", "Prepared", "build", "prepare"]
 
 #: Entry points of routers that name none, when the caller gives no other list.
 DEFAULT_ENTRY_POINTS: Final = ("web",)
@@ -70,16 +77,29 @@ def build(
         The runtime; `Runtime.problems` lists every element left out, and why.
     """
     # No global side effects (the garbage collector is left alone).
-    return _build(config, previous, entry_points, provider_precedence, clock)
+    return prepare(
+        config,
+        previous=previous,
+        entry_points=entry_points,
+        provider_precedence=provider_precedence,
+        clock=clock,
+    ).finish()
 
 
-def _build(
+def prepare(
     config: Configuration,
-    previous: Runtime | None,
-    entry_points: Iterable[str] | None,
-    provider_precedence: Sequence[str],
-    clock: Clock | None,
-) -> Runtime:
+    *,
+    previous: Runtime | None = None,
+    entry_points: Iterable[str] | None = None,
+    provider_precedence: Sequence[str] = DEFAULT_PROVIDER_PRECEDENCE,
+    clock: Clock | None = None,
+) -> Prepared:
+    """Do the part of `build` that reads no balancer's state (arguments as for `build`).
+
+    Safe to run on another thread while *previous* serves requests: *previous* is only read
+    (its configuration, which balancer each service has, its parsed rules), and every object
+    made is new.  Call `Prepared.finish` on the balancers' thread to get the `Runtime`.
+    """
     report = Report(config)
     defaults = tuple(entry_points) if entry_points is not None else DEFAULT_ENTRY_POINTS
     services = ServiceBuilder(config, previous, clock, report)
@@ -88,28 +108,91 @@ def _build(
     plain: dict[str, list[Route]] = {ep: [] for ep in defaults}
     secure: dict[str, list[Route]] = {}
     middlewares: dict[str, tuple[Middleware, ...]] = {}
+    pending = {name for name, _, _ in services.pending}
+    targets: dict[str, list[RouterTarget]] = {}
     for name, router in config.http.routers.items():
         route = routers.route(name, router)
         if route is None:
             continue
         middlewares[name] = route.target.middlewares
+        if router.service in pending:
+            targets.setdefault(router.service, []).append(route.target)
         tables = secure if router.tls is not None else plain
         for ep in dict.fromkeys(router.entry_points or defaults):
             tables.setdefault(ep, []).append(route)
     precedence = tuple(provider_precedence)
-    return Runtime(
+    return Prepared(
         config=config,
         tables={ep: RouteTable(rs, provider_precedence=precedence) for ep, rs in plain.items()},
         tls_tables={
             ep: RouteTable(rs, provider_precedence=precedence) for ep, rs in secure.items()
         },
-        services=built,
+        services=services,
+        targets=targets,
         middlewares=middlewares,
         problems=tuple(report.problems),
         entry_points=defaults,
         rules=routers.rules,
-        children=services.children,
     )
+
+
+@final
+class Prepared:
+    """A `Runtime` but for the services that take over old balancers; made by `prepare`."""
+
+    def __init__(
+        self,
+        *,
+        config: Configuration,
+        tables: dict[str, RouteTable],
+        tls_tables: dict[str, RouteTable],
+        services: ServiceBuilder,
+        targets: dict[str, list[RouterTarget]],
+        middlewares: dict[str, tuple[Middleware, ...]],
+        problems: tuple[Problem, ...],
+        entry_points: tuple[str, ...],
+        rules: dict[tuple[str, str], Rule],
+    ) -> None:
+        self.config = config
+        self._tables = tables
+        self._tls_tables = tls_tables
+        self._services = services
+        self._targets = targets
+        self._middlewares = middlewares
+        self._problems = problems
+        self._entry_points = entry_points
+        self._rules = rules
+        self._done: Runtime | None = None
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """What the runtime will report: what was left out, and why."""
+        return self._problems
+
+    def finish(self) -> Runtime:
+        """Make the remaining services, keeping the state their old balancers have *now*, and
+        return the `Runtime`.  Run it on the thread that owns the balancers; once only."""
+        if self._done is not None:
+            return self._done
+        made = self._services.finish()
+        for name, balancer in made.items():
+            for target in self._targets.get(name, ()):
+                # The targets are new and not yet published: they get their service here
+                # rather than rebuilding the route tables that hold them.
+                object.__setattr__(target, "service", balancer)
+        built = self._services.built
+        self._done = Runtime(
+            config=self.config,
+            tables=self._tables,
+            tls_tables=self._tls_tables,
+            services={n: b for n, b in built.items() if b is not None},
+            middlewares=self._middlewares,
+            problems=self._problems,
+            entry_points=self._entry_points,
+            rules=self._rules,
+            children=self._services.children,
+        )
+        return self._done
 
 
 class _Routers:

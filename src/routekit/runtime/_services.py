@@ -13,6 +13,11 @@ names it (Traefik's service manager also builds each service once per configurat
 A service whose definition *and* children are the same as in the previous build keeps its very
 balancer object (nothing lost, nothing rebuilt); one that changed is made with the balancer's
 ``rebuild(old, children)``, so servers that stayed keep their position, health and in-flight counts.
+
+Balancers are live objects of the event loop's thread, so building runs in two steps: `build_all`
+reads no balancer's state and makes only new objects (it may run on another thread); a service
+that takes over an old balancer's state or has child balancers is then only tried over
+stand-ins, and `finish` (on the balancers' thread) makes it for good, children first.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ..balance import (
     Balancer,
+    BalancerStats,
     ClientIPKey,
     ConsistentHash,
     Failover,
@@ -35,11 +41,12 @@ from ..balance import (
 )
 from ..config import Configuration, LoadBalancer, Service
 from ..config._validate import reference_hint, sticky_cookie
-from ..errors import ConfigError, Problem
+from ..errors import ConfigError, NoServerAvailable, Problem
 
 if TYPE_CHECKING:
-    from ..balance import ChildSpec, Clock
+    from ..balance import ChildSpec, Clock, Lease
     from ..balance._group import _Group
+    from ..request import Request
     from ._runtime import Runtime
 
 __all__ = ["Report", "ServiceBuilder"]
@@ -95,6 +102,8 @@ class ServiceBuilder:
         )
         self.built: dict[str, Balancer | None] = {}
         self.children: dict[str, tuple[Balancer, ...]] = {}
+        # Services `finish` makes for good, children before parents: (name, definition, refs).
+        self.pending: list[tuple[str, Service, tuple[str, ...]]] = []
         self._visiting: list[str] = []
 
     def build_all(self) -> dict[str, Balancer]:
@@ -158,12 +167,37 @@ class ServiceBuilder:
             self.children[name] = children
             return old
         try:
-            balancer = self._construct(name, service, children, old)
+            if old is None and service.load_balancer is not None:
+                # Servers only and no state to take over: made for good here.
+                balancer = self._construct(name, service, children, None)
+            else:
+                # A trial over stand-ins reports what would fail, touching no live balancer.
+                stand_ins = tuple(_StandIn(child.name) for child in children)
+                balancer = self._construct(name, service, stand_ins, None)
+                self.pending.append((name, service, tuple(ref for _, ref in refs)))
         except ConfigError as exc:
             self.report.error(element, str(exc))
             return None
         self.children[name] = children
         return balancer
+
+    def finish(self) -> dict[str, Balancer]:
+        """Make the pending services for good, taking over their old balancers' state; run it
+        on the thread that owns the balancers.  Returns name → balancer of those made."""
+        made: dict[str, Balancer] = {}
+        # The trial build reported their problems already.
+        report, self.report = self.report, Report(self.config)
+        try:
+            for name, service, refs in self.pending:
+                built = (self.built[ref] for ref in refs)
+                children = tuple(child for child in built if child is not None)
+                old = self.prev_services.get(name)
+                made[name] = self.built[name] = self._construct(name, service, children, old)
+                self.children[name] = children
+        finally:
+            self.report = report
+        self.pending = []
+        return made
 
     def _construct(
         self, name: str, service: Service, children: tuple[Balancer, ...], old: Balancer | None
@@ -209,6 +243,24 @@ class ServiceBuilder:
             cls, old, list(specs.values()), name=name, clock=self.clock, passive=passive, **options
         )
         return Sticky(group, sticky_cookie(lb.sticky.cookie)) if lb.sticky is not None else group
+
+
+class _StandIn(Balancer):
+    """A child balancer's name and nothing else, for a trial build that must not touch it."""
+
+    kind = "stand-in"
+
+    @property
+    def up(self) -> bool:
+        """Always up: a trial build never routes."""
+        return True
+
+    def _select(self, request: Request | None, lease: Lease | None) -> Server:
+        raise NoServerAvailable(f"{self.name!r} is a stand-in of a build not finished")
+
+    def statistics(self) -> BalancerStats:
+        """No children."""
+        return BalancerStats(self.name, self.kind, up=True, children=())
 
 
 def _group(

@@ -6,6 +6,15 @@ collapse into the latest, applied when the pause ends); an applied snapshot is v
 last good version of each element an error left out is put back, names are qualified
 (``name@provider``), every provider is merged and the result built into a new `Runtime`, which
 replaces the current one in a single reference swap.
+
+All of that but the swap runs on a worker thread (`prepare`), so that a reload of a large
+configuration does not stall the requests served meanwhile; only the services that take over an
+old balancer's state are made on the event loop (`Prepared.finish`), just before the swap, with
+the state the balancers have then.  One reload runs at a time, on the newest snapshot of each
+provider: snapshots that arrive meanwhile collapse into the latest, and a runtime is never
+published after a newer one.  A change of the problems alone (a broken file whose elements keep
+their last good version) is published too: subscribers see the same runtime again, and
+`Watcher.problems` has changed.
 """
 
 from __future__ import annotations
@@ -18,12 +27,13 @@ from types import MappingProxyType
 from typing import Final, final
 
 import anyio
+import anyio.to_thread
 
 from ..config import Configuration, validate
 from ..errors import ConfigError, Problem
 from ..providers import Provider, Snapshot, as_snapshot
 from ..providers._base import check_provider_name
-from ._build import DEFAULT_ENTRY_POINTS, DEFAULT_PROVIDER_PRECEDENCE, build
+from ._build import DEFAULT_ENTRY_POINTS, DEFAULT_PROVIDER_PRECEDENCE, Prepared, build, prepare
 from ._qualify import keep_last_good, merge_qualified, provider_of, qualify
 from ._runtime import Runtime
 from ._throttle import Throttle
@@ -39,6 +49,7 @@ class _Followed:
 
     __slots__ = (
         "build_problems",
+        "failure",
         "good",
         "last_received",
         "own_problems",
@@ -46,6 +57,7 @@ class _Followed:
         "qualified",
         "ready",
         "throttle",
+        "todo",
         "wake",
     )
 
@@ -53,13 +65,51 @@ class _Followed:
         self.provider = provider
         self.throttle: Throttle[Snapshot] = Throttle(throttle)
         self.last_received: Snapshot | None = None
+        # The snapshot released by the throttle and not yet applied (the newest wins).
+        self.todo: Snapshot | None = None
         # The validated configuration last applied (with kept elements), and its qualified form.
         self.good: Configuration | None = None
         self.qualified: Configuration | None = None
         self.own_problems: tuple[Problem, ...] = ()
         self.build_problems: tuple[Problem, ...] = ()
+        # Why following the provider failed, until it gives a snapshot again.
+        self.failure: Problem | None = None
         self.ready = False
         self.wake: anyio.Event | None = None
+
+    def problems(self) -> tuple[Problem, ...]:
+        """Source, validation and build problems of the latest applied snapshot, and failure."""
+        failure = () if self.failure is None else (self.failure,)
+        return (*self.own_problems, *failure, *self.build_problems)
+
+
+class _Applied:
+    """What the worker thread made of one provider's snapshot."""
+
+    __slots__ = ("changed", "config", "problems", "qualified")
+
+    def __init__(
+        self,
+        config: Configuration,
+        qualified: Configuration,
+        problems: tuple[Problem, ...],
+        changed: bool,
+    ) -> None:
+        self.config = config
+        self.qualified = qualified
+        self.problems = problems
+        self.changed = changed
+
+
+def _check_snapshot(
+    name: str, snapshot: Snapshot, good: Configuration | None, first: bool
+) -> _Applied:
+    """Validate *snapshot*, put back the last good elements an error left out, qualify it."""
+    checked = validate(snapshot.config)
+    problems = (*snapshot.problems, *checked.problems)
+    config, kept = keep_last_good(checked.config, problems, good)
+    qualified, bad_names = qualify(config, name)
+    return _Applied(config, qualified, (*problems, *kept, *bad_names), first or config != good)
 
 
 def _check_throttle(value: object, what: str) -> float:
@@ -120,6 +170,8 @@ class Watcher:
         self._precedence = tuple(provider_precedence)
         self._runtime = build(Configuration(), entry_points=self._entry_points, clock=clock)
         self._version = 0
+        self._following = 0
+        self._work: anyio.Event | None = None
         self._changed: anyio.Event | None = None
         self._ready: anyio.Event | None = None
         self._running = False
@@ -140,15 +192,14 @@ class Watcher:
     @property
     def problems(self) -> Mapping[str, tuple[Problem, ...]]:
         """Provider name → problems of its latest applied snapshot (source, validation, build)."""
-        return MappingProxyType(
-            {n: (*f.own_problems, *f.build_problems) for n, f in self._followed.items()}
-        )
+        return MappingProxyType({n: f.problems() for n, f in self._followed.items()})
 
     def subscribe(self) -> AsyncIterator[Runtime]:
         """An async iterator of the runtimes published from now on.
 
         A slow reader is not queued up: each step gives the latest runtime, skipping any it was
-        too slow to see.  The iteration ends when the watcher stops.
+        too slow to see.  A step also comes when only `problems` changed (then with the same
+        runtime as before).  The iteration ends when the watcher stops.
         """
         return _Subscription(self)
 
@@ -159,13 +210,16 @@ class Watcher:
         if self._running:
             raise ConfigError("this Watcher is already running")
         self._running, self._stopped = True, False
+        self._following = len(self._followed)
         try:
             self._check_ready()
             async with anyio.create_task_group() as tg:
+                tg.start_soon(self._apply_all)
                 for followed in self._followed.values():
                     tg.start_soon(self._follow, followed)
         finally:
             self._running, self._stopped = False, True
+            self._work = None
             # Wake every waiter, and drop events bound to this event loop.
             self._signal()
             if self._ready is not None:
@@ -194,14 +248,18 @@ class Watcher:
     # -- per provider ------------------------------------------------------------------------------
 
     async def _follow(self, followed: _Followed) -> None:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._release, followed)
-            await self._read(followed)
-            # The stream ended: apply what the throttle still holds, then stop.
-            while (deadline := followed.throttle.deadline) is not None:
-                await self._sleep(max(0.0, deadline - self._clock()))
-                self._due(followed)
-            tg.cancel_scope.cancel()
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._release, followed)
+                await self._read(followed)
+                # The stream ended: apply what the throttle still holds, then stop.
+                while (deadline := followed.throttle.deadline) is not None:
+                    await self._sleep(max(0.0, deadline - self._clock()))
+                    self._due(followed)
+                tg.cancel_scope.cancel()
+        finally:
+            self._following -= 1
+            self._wake_worker()
 
     async def _read(self, followed: _Followed) -> None:
         failures = 0
@@ -209,14 +267,15 @@ class Watcher:
             try:
                 async for item in followed.provider.watch():
                     failures = 0
+                    if followed.failure is not None:
+                        followed.failure = None
+                        self._problems_changed()
                     self._offer(followed, as_snapshot(item))
                 return
             except Exception as exc:  # a provider bug or an unreadable source: report, retry
                 message = f"the provider failed: {type(exc).__name__}: {exc}"
-                followed.own_problems = (
-                    *(p for p in followed.own_problems if p.path or p.severity != "error"),
-                    Problem("", message, followed.provider.name),
-                )
+                followed.failure = Problem("", message, followed.provider.name)
+                self._problems_changed()
                 self._mark_ready(followed)
                 await self._sleep(_RETRY_DELAYS[min(failures, len(_RETRY_DELAYS) - 1)])
                 failures += 1
@@ -227,7 +286,7 @@ class Watcher:
         followed.last_received = snapshot
         ready = followed.throttle.offer(snapshot, self._clock())
         if ready is not None:
-            self._apply(followed, ready)
+            self._schedule(followed, ready)
         elif followed.wake is not None:
             followed.wake.set()
 
@@ -250,34 +309,73 @@ class Watcher:
     def _due(self, followed: _Followed) -> None:
         item = followed.throttle.due(self._clock())
         if item is not None:
-            self._apply(followed, item)
+            self._schedule(followed, item)
 
-    # -- applying (synchronous: one snapshot is applied as a whole, never interleaved) -----------
+    # -- applying: one reload at a time, its work on a thread, the swap on the loop -------------
 
-    def _apply(self, followed: _Followed, snapshot: Snapshot) -> None:
-        name = followed.provider.name
-        checked = validate(snapshot.config)
-        problems = (*snapshot.problems, *checked.problems)
-        config, kept = keep_last_good(checked.config, problems, followed.good)
-        qualified, bad_names = qualify(config, name)
-        followed.own_problems = (*problems, *kept, *bad_names)
-        unchanged = followed.ready and config == followed.good
-        followed.good, followed.qualified = config, qualified
-        if not unchanged:
-            self._publish()
-        self._mark_ready(followed)
+    def _schedule(self, followed: _Followed, snapshot: Snapshot) -> None:
+        # A snapshot not yet taken by the worker is replaced: only the newest matters.
+        followed.todo = snapshot
+        self._wake_worker()
 
-    def _publish(self) -> None:
-        merged = merge_qualified(
-            f.qualified for f in self._followed.values() if f.qualified is not None
-        )
-        runtime = build(
-            merged,
-            previous=self._runtime,
-            entry_points=self._entry_points,
-            provider_precedence=self._precedence,
-            clock=self._clock,
-        )
+    def _wake_worker(self) -> None:
+        if self._work is not None:
+            self._work.set()
+            self._work = None
+
+    async def _apply_all(self) -> None:
+        """Apply the snapshots the throttles release, newest first, until the providers end."""
+        while True:
+            batch = [f for f in self._followed.values() if f.todo is not None]
+            if batch:
+                await self._apply(batch)
+            elif self._following <= 0:
+                return
+            else:
+                self._work = anyio.Event()
+                await self._work.wait()
+
+    async def _apply(self, batch: list[_Followed]) -> None:
+        todo = [(f, f.todo) for f in batch if f.todo is not None]
+        for f in batch:
+            f.todo = None
+        # What the thread reads is taken now, on the loop: only this task changes it, so it
+        # still holds when the thread is done (and `self._runtime` is the runtime replaced).
+        current = {n: f.qualified for n, f in self._followed.items()}
+        previous = self._runtime
+        work = [(f.provider.name, s, f.good, not f.ready) for f, s in todo]
+
+        def off_the_loop() -> tuple[list[_Applied], Prepared | None]:
+            applied = [_check_snapshot(*args) for args in work]
+            if not any(a.changed for a in applied):
+                return applied, None
+            for (name, *_), a in zip(work, applied, strict=True):
+                current[name] = a.qualified
+            merged = merge_qualified(q for q in current.values() if q is not None)
+            return applied, prepare(
+                merged,
+                previous=previous,
+                entry_points=self._entry_points,
+                provider_precedence=self._precedence,
+                clock=self._clock,
+            )
+
+        # Abandoned if cancelled: the thread only makes new objects, so nothing is left half
+        # changed, and stopping need not wait for a large build.
+        applied, prepared = await anyio.to_thread.run_sync(off_the_loop, abandon_on_cancel=True)
+        changed = prepared is not None
+        for (followed, _), a in zip(todo, applied, strict=True):
+            changed = changed or a.problems != followed.own_problems
+            followed.good, followed.qualified = a.config, a.qualified
+            followed.own_problems = a.problems
+        if prepared is not None:
+            self._publish(prepared.finish())
+        elif changed:
+            self._problems_changed()
+        for followed, _ in todo:
+            self._mark_ready(followed)
+
+    def _publish(self, runtime: Runtime) -> None:
         by_provider: dict[str, list[Problem]] = {n: [] for n in self._followed}
         for problem in runtime.problems:
             owner = provider_of(problem.path)
@@ -287,6 +385,10 @@ class Watcher:
             f.build_problems = tuple(by_provider[n])
         # The one reference swap: a request reads either the old runtime or the new one.
         self._runtime = runtime
+        self._problems_changed()
+
+    def _problems_changed(self) -> None:
+        """Tell subscribers that something changed (the runtime, or only the problems)."""
         self._version += 1
         self._signal()
 
