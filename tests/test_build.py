@@ -19,7 +19,7 @@ from routekit.balance import (
     WeightedRoundRobin,
 )
 from routekit.config import AddPrefix, Configuration, StripPrefix, loads_dynamic
-from routekit.runtime import Runtime, build
+from routekit.runtime import Runtime, build, prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -367,3 +367,35 @@ def test_unnamed_balancers_differ_by_kind_and_children() -> None:
     assert a.name != WeightedRoundRobin(["http://a", ("http://b", 2)]).name
     assert a.name != WeightedRoundRobin(["http://b", "http://a"]).name
     assert a.name != PowerOfTwoChoices(["http://a", "http://b"]).name
+
+
+def test_prepare_reads_no_balancer_state_and_finish_takes_it_as_it_is_then() -> None:
+    first = build(cfg(NESTED))
+    grown = NESTED.replace(
+        '{ url = "http://b:1" }]', '{ url = "http://b:1" }, { url = "http://d:1" }]'
+    )
+    prepared = prepare(cfg(grown), previous=first)
+    # Requests served by the old runtime while the new one is being prepared still count.
+    lease = first.services["v1"].acquire()
+    first.services["v2"].mark_down("http://c:1")  # type: ignore[attr-defined]
+    second = prepared.finish()
+    assert prepared.finish() is second
+    v1 = second.services["v1"]
+    assert {c.name: c.inflight for c in v1.statistics().children}["http://a:1"] == 1
+    # The route's target carries the balancer made by finish, not the trial one.
+    decision = second.route(Request(method="GET", host="a.com", path="/"))
+    assert decision is not None and decision.service is second.services["split"]
+    assert second.services["v2"] is first.services["v2"]
+    lease.release()
+    assert all(c.inflight == 0 for c in v1.statistics().children)
+
+
+def test_prepare_reports_problems_of_services_finished_later() -> None:
+    first = build(cfg(NESTED))
+    broken = NESTED.replace('services = [{ name = "v1"', 'services = [{ name = "nope"')
+    prepared = prepare(cfg(broken), previous=first)
+    assert [p.path for p in prepared.problems] == [
+        "http.services.split.weighted.services.0.name",
+        "http.routers.r.service",
+    ]
+    assert prepared.finish().problems == prepared.problems

@@ -300,3 +300,46 @@ def test_building_does_not_import_anyio() -> None:
         "assert 'anyio' in sys.modules and Watcher.__name__ == 'Watcher'\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+async def test_a_change_of_problems_alone_is_published() -> None:
+    good = router("a", "a.com") + service()
+    provider = StaticProvider(cfg(good))
+    watcher = Watcher([provider], throttle=0)
+    async with watcher.running():
+        before = watcher.runtime
+        updates = watcher.subscribe()
+        # The broken rule keeps its previous version: same routes, but a problem to see.
+        provider.update(cfg(good.replace("Host(`a.com`)", "Host(`a.com`")))
+        assert await next_runtime(updates) is before
+        assert watcher.problems["static"][0].path == "http.routers.a.rule"
+        provider.update(cfg(good))
+        assert await next_runtime(updates) is before
+        assert watcher.problems["static"] == ()
+
+
+async def test_the_loop_keeps_running_while_a_large_configuration_builds() -> None:
+    def many(n: int, host: str) -> Configuration:
+        routers = "".join(router(f"r{i}", f"h{i}.com") for i in range(1, n))
+        return cfg(router("r0", host) + routers + service())
+
+    provider = StaticProvider(many(2000, "a.com"))
+    watcher = Watcher([provider], throttle=0)
+    async with watcher.running():
+        updates = watcher.subscribe()
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await anyio.sleep(0.001)
+                ticks += 1
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(tick)
+            provider.update(many(2000, "b.com"))
+            rt = await next_runtime(updates, within=20)
+            tg.cancel_scope.cancel()
+        assert rt.route(get("b.com")) is not None and rt.route(get("a.com")) is None
+        # Built on a worker thread: the loop ran other tasks meanwhile.
+        assert ticks >= 5

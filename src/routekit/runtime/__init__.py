@@ -2,6 +2,8 @@
 
 - `build(config, previous=...)` → `Runtime`: a route table per entry point, a balancer tree per
   service, a resolved middleware chain per router; what cannot be built is reported, not raised.
+- `prepare(config, previous=...)` → `Prepared`: the part of `build` that reads no balancer's
+  state, safe on a worker thread; `Prepared.finish()` on the balancers' thread gives the runtime.
 - `Runtime.route(request, entry_point)` → `RoutingDecision` (router, service balancer,
   middlewares, params) or ``None``.
 - `Watcher(providers)` merges providers (``name@provider``), throttles them like Traefik, keeps
@@ -17,7 +19,9 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 from ._build import DEFAULT_ENTRY_POINTS as DEFAULT_ENTRY_POINTS
 from ._build import DEFAULT_PROVIDER_PRECEDENCE as DEFAULT_PROVIDER_PRECEDENCE
+from ._build import Prepared as Prepared
 from ._build import build as build
+from ._build import prepare as prepare
 from ._runtime import RouterTarget as RouterTarget
 from ._runtime import RoutingDecision as RoutingDecision
 from ._runtime import Runtime as Runtime
@@ -29,12 +33,14 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_ENTRY_POINTS",
     "DEFAULT_PROVIDER_PRECEDENCE",
+    "Prepared",
     "RouterTarget",
     "RoutingDecision",
     "Runtime",
     "Throttle",
     "Watcher",
     "build",
+    "prepare",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), {"Watcher": "._watcher"}, __all__)
