@@ -467,3 +467,31 @@ url = "http://10.0.0.1:80"
     assert isinstance(mws["g-digestauth"], DigestAuth)
     assert config.http.routers["g"].middlewares == ("g-basicauth", "g-digestauth")
     assert "h" not in config.http.routers
+
+
+@pytest.mark.parametrize(
+    ("text", "source", "message"),
+    [
+        ("a = " + "[" * 5000 + "]" * 5000 + "\n", "d.toml:1:69", "nest more than 64 levels"),
+        ("x = 1\na = " + "{b = " * 3000 + "1" + "}" * 3000, "d.toml:2:", "nest more than 64"),
+        ("[http]\n" + "a." * 3000 + "b = 1\n", "d.toml:2:1", "keys nest more than 64"),
+        ("[http]\nn = " + "9" * 5000 + "\n", "d.toml:2:5", "more than 4300 digits"),
+        ("[http]\nn = 1" + "_9" * 4400 + "\n", "d.toml:2:5", "more than 4300 digits"),
+    ],
+)
+def test_deep_or_huge_toml_is_a_located_problem(text: str, source: str, message: str) -> None:
+    config, problems = loads_dynamic(text, source="d.toml")
+    assert config == Configuration()
+    (problem,) = problems
+    assert problem.source.startswith(source) and message in problem.message
+    with pytest.raises(ConfigError, match=r"nest|digits"):
+        dumps_dynamic(Configuration(), into=text)
+
+
+def test_brackets_and_digits_inside_strings_and_comments_are_not_counted() -> None:
+    text = (
+        '[http.routers.a]\nrule = "Host(`' + "[" * 100 + '`)"\n# ' + "{" * 100 + "\n"
+        "service = '''\n" + "[" * 100 + "'''\n" + "priority = 1\n# " + "9" * 5000 + "\n"
+    )
+    _, problems = loads_dynamic(text, source="d.toml")
+    assert all("nest" not in p.message and "digits" not in p.message for p in problems)

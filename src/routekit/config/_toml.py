@@ -20,6 +20,7 @@ from ..errors import ConfigError, Problem
 from ._decode import decode_configuration, to_data
 from ._labels_tree import Node
 from ._model import Configuration
+from ._toml_limits import MAX_DEPTH, check_text, deepest
 from ._toml_pos import key_positions
 from ._toml_v1 import decode_v1
 
@@ -36,14 +37,22 @@ def _is_v1(keys: Iterable[str]) -> bool:
 
 def parse_toml(text: str, source: str) -> tuple[dict[str, Any] | None, Problem | None]:
     """Parse TOML text; on a syntax error return the problem with ``source:line:column``."""
+    too_much = check_text(text, source)
+    if too_much is not None:
+        return None, too_much
     try:
-        return tomllib.loads(text), None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         m = _TOML_ERROR_POS.search(message)
         where = f"{source}:{m.group(1)}:{m.group(2)}" if m else source
         message = _TOML_ERROR_POS.sub("", message).strip()
         return None, Problem(path="", message=f"not valid TOML: {message}", source=where)
+    path = deepest(data)
+    if path is not None:
+        message = f"not valid TOML: keys nest more than {MAX_DEPTH} levels deep"
+        return None, Problem(path="", message=message, source=Locator(text, source)(path))
+    return data, None
 
 
 class Locator:
@@ -117,6 +126,9 @@ def dumps_dynamic(config: Configuration, *, into: str | None = None) -> str:
     if into is None:
         doc, old = tomlkit.document(), None
     else:
+        too_much = check_text(into, "the file written into")
+        if too_much is not None:
+            raise ConfigError(f"cannot write into {too_much.source}: {too_much.message}")
         try:
             doc = tomlkit.parse(into)
         except tomlkit.exceptions.ParseError as exc:

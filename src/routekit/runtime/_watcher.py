@@ -1,6 +1,6 @@
 """`Watcher`: follow providers, merge them, and publish a new `Runtime` after each change.
 
-Per provider, like Traefik's aggregator (traefik-semantics §9): snapshots equal to the previous
+Per provider, like Traefik's aggregator: snapshots equal to the previous
 one are skipped; the others go through a `Throttle` (the first change applies at once, later ones
 collapse into the latest, applied when the pause ends); an applied snapshot is validated, the
 last good version of each element an error left out is put back, names are qualified
