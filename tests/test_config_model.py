@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from routekit.config import (
+    MAX_DURATION,
     MIDDLEWARE_TYPES,
     Configuration,
     FrozenMap,
@@ -84,7 +85,9 @@ def test_durations_read_like_traefik(text: str | float, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["", "s", "10x", "1m30", "ten", "1..5s"])
+@pytest.mark.parametrize(
+    "text", ["", "s", "10x", "1m30", "ten", "1..5s", "9" * 400 + "s", "9223372037s", "-2562048h"]
+)
 def test_bad_durations_are_value_errors_naming_the_text(text: str) -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration(text)
@@ -94,4 +97,21 @@ def test_bad_durations_are_value_errors_naming_the_text(text: str) -> None:
 @given(st.integers(min_value=-(10**15), max_value=10**15))
 def test_format_then_parse_duration_is_identity(ns: int) -> None:
     seconds = ns / 1e9
-    assert parse_duration(format_duration(seconds)) == pytest.approx(seconds, abs=1e-9)
+    assert parse_duration(format_duration(seconds)) == seconds
+
+
+@given(st.floats(min_value=-MAX_DURATION, max_value=MAX_DURATION))
+def test_every_float_in_range_round_trips_to_its_nanosecond(seconds: float) -> None:
+    # Like Go, a duration is whole nanoseconds: what is written is read back exactly.
+    once = parse_duration(format_duration(seconds))
+    assert abs(once - seconds) <= 5e-10 or once == pytest.approx(seconds, rel=1e-15)
+    assert parse_duration(format_duration(once)) == once
+
+
+def test_durations_have_go_s_range_and_exact_decimals() -> None:
+    assert parse_duration("2.55") == 2.55 and format_duration(2.55) == "2550ms"
+    assert parse_duration("2550ms") == 2.55
+    assert parse_duration("9223372036s") == 9223372036.0
+    for bad in (float("inf"), 1e300, -1e300):
+        with pytest.raises(ValueError, match="not a duration"):
+            parse_duration(bad)

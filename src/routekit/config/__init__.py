@@ -13,6 +13,7 @@ from ._consul_v1 import CatalogService as CatalogService
 from ._consul_v1 import consul_catalog_v1_to_config as consul_catalog_v1_to_config
 from ._decode import decode_configuration as decode_configuration
 from ._decode import to_data as to_data
+from ._durations import MAX_DURATION as MAX_DURATION
 from ._durations import format_duration as format_duration
 from ._durations import parse_duration as parse_duration
 from ._frozen import FrozenMap as FrozenMap
@@ -208,6 +209,7 @@ __all__ = [
     "WeightedService",
     "decode_configuration",
     "dumps_dynamic",
+    "MAX_DURATION",
     "format_duration",
     "load_config",
     "reads_static",
