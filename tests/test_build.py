@@ -18,7 +18,17 @@ from routekit.balance import (
     Sticky,
     WeightedRoundRobin,
 )
-from routekit.config import AddPrefix, Configuration, StripPrefix, loads_dynamic
+from routekit.config import (
+    AddPrefix,
+    Configuration,
+    HTTPConfiguration,
+    LoadBalancer,
+    Router,
+    Server,
+    Service,
+    StripPrefix,
+    loads_dynamic,
+)
 from routekit.runtime import Runtime, build, prepare
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -399,3 +409,22 @@ def test_prepare_reports_problems_of_services_finished_later() -> None:
         "http.routers.r.service",
     ]
     assert prepared.finish().problems == prepared.problems
+
+
+def test_numbers_out_of_range_in_an_unvalidated_configuration_are_problems() -> None:
+
+    def lb(weight: int = 1) -> Service:
+        return Service(load_balancer=LoadBalancer(servers=(Server(url="http://a", weight=weight),)))
+
+    config = Configuration(
+        http=HTTPConfiguration(
+            services={"huge": lb(10**400), "ok": lb()},
+            routers={
+                "r": Router(rule="Host(`a`)", service="ok", priority=2**70),
+                "fine": Router(rule="Host(`b`)", service="ok"),
+            },
+        )
+    )
+    runtime = build(config)
+    assert [p.path for p in runtime.problems] == ["http.services.huge", "http.routers.r.priority"]
+    assert runtime.routers == ("fine",)

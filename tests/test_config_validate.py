@@ -91,7 +91,10 @@ services = [{name = "loop1"}]
     assert any(
         p.startswith("http.services.badurl.loadBalancer.servers.0.url: bad URL") for p in problems
     )
-    assert "http.services.negative.loadBalancer.servers.0.weight: weight must be ≥ 0" in problems
+    assert (
+        "http.services.negative.loadBalancer.servers.0.weight: weight -1 is out of range"
+        " (0 to 9223372036854775807)" in problems
+    )
     assert any("exactly one of" in p and "loadBalancer and weighted" in p for p in problems)
     assert any(p.startswith("http.services.loop1: loop: loop1 → loop2 → loop1") for p in problems)
     assert config.http.services == {}  # type: ignore[attr-defined]
@@ -242,3 +245,41 @@ def test_sticky_cookie_attributes_are_checked(option: str, expected: str) -> Non
     assert problem.path == "http.services.s.loadBalancer.sticky.cookie"
     assert expected in problem.message
     assert "s" not in result.config.http.services
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("a{99999999999}", "RE2 allows at most 1000"),
+        ("(?=lookahead)", "bad regular expression"),  # Go's regexp has no lookaround
+        ("\\", "bad regular expression"),
+    ],
+)
+def test_middleware_regexps_are_checked_with_go_syntax(pattern: str, expected: str) -> None:
+    text = (
+        GOOD + f"[http.middlewares.re.replacePathRegex]\nregex = '{pattern}'\nreplacement = '/'\n"
+    )
+    problems, config = _check(text)
+    (problem,) = problems
+    assert problem.startswith("http.middlewares.re.replacePathRegex.regex:") and expected in problem
+    assert config.http.middlewares == {}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("weight", [-1, 2**63, 10**400])
+def test_weights_have_go_s_int_range(weight: int) -> None:
+    text = GOOD.replace('url = "http://10.0.0.1:80"', f'url = "http://a"\nweight = {weight}')
+    text += f"""
+[http.services.w.weighted]
+services = [{{ name = "api", weight = {weight} }}]
+[tcp.services.t.weighted]
+services = [{{ name = "u", weight = {weight} }}]
+[tcp.services.u.loadBalancer]
+servers = [{{ address = "10.0.0.1:80" }}]
+"""
+    problems, _ = _check(text)
+    paths = [p.split(":")[0] for p in problems if "out of range (0 to 9223372036854775807)" in p]
+    assert paths == [
+        "http.services.api.loadBalancer.servers.0.weight",
+        "http.services.w.weighted.services.0.weight",
+        "tcp.services.t.weighted.services.0.weight",
+    ]

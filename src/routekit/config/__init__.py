@@ -73,6 +73,7 @@ from ._middlewares import SourceCriterion as SourceCriterion
 from ._middlewares import StripPrefix as StripPrefix
 from ._middlewares import StripPrefixRegex as StripPrefixRegex
 from ._model import MAX_PRIORITY as MAX_PRIORITY
+from ._model import MAX_WEIGHT as MAX_WEIGHT
 from ._model import MIN_PRIORITY as MIN_PRIORITY
 from ._model import ChildHealthCheck as ChildHealthCheck
 from ._model import Configuration as Configuration
@@ -127,6 +128,7 @@ from ._validate import validate as validate
 
 __all__ = [
     "MAX_PRIORITY",
+    "MAX_WEIGHT",
     "MIDDLEWARE_ALIASES",
     "MIDDLEWARE_TYPES",
     "MIN_PRIORITY",

@@ -9,7 +9,7 @@ kept in `Configuration.sources`, which does not take part in equality.
 
 from __future__ import annotations
 
-from typing import final
+from typing import Final, final
 
 import attrs
 
@@ -57,6 +57,8 @@ __all__ = [
 #: Highest priority a user router may have: Traefik reserves ``MaxInt64 - 1000`` and above for
 #: its ``@internal`` routers (``pkg/server/router/router.go``).
 MAX_PRIORITY = 2**63 - 1 - 1000
+#: The largest weight of a server or of a weighted service's child: Traefik's are Go ints.
+MAX_WEIGHT: Final = 2**63 - 1
 MIN_PRIORITY = -(2**63)
 
 

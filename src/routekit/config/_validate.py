@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 import attrs
 
 from ..errors import ConfigError, Problem, RuleSyntaxError
-from ..rules import Rule, parse_rule, parse_tcp_rule
+from ..rules import RegexError, Rule, compile_regexp, parse_rule, parse_tcp_rule
 from ._frozen import FrozenMap
 from ._hints import did_you_mean
 from ._middlewares import (
@@ -33,6 +33,7 @@ from ._middlewares import (
 )
 from ._model import (
     MAX_PRIORITY,
+    MAX_WEIGHT,
     MIN_PRIORITY,
     Configuration,
     Cookie,
@@ -220,8 +221,7 @@ def _check_service(
             c.error(element, "loadBalancer.servers", "no servers", "add at least one server url")
         for i, server in enumerate(lb.servers):
             _check_url(c, element, f"loadBalancer.servers.{i}.url", server.url)
-            if server.weight < 0:
-                c.error(element, f"loadBalancer.servers.{i}.weight", "weight must be ≥ 0")
+            _check_weight(c, element, f"loadBalancer.servers.{i}.weight", server.weight)
         if lb.strategy not in _STRATEGIES:
             c.error(
                 element,
@@ -252,8 +252,7 @@ def _check_service(
             c.error(element, "weighted.services", "no services")
         for i, child in enumerate(service.weighted.services):
             c.reference(element, f"weighted.services.{i}.name", child.name, services, "service")
-            if child.weight < 0:
-                c.error(element, f"weighted.services.{i}.weight", "weight must be ≥ 0")
+            _check_weight(c, element, f"weighted.services.{i}.weight", child.weight)
     if service.mirroring is not None:
         m = service.mirroring
         c.reference(element, "mirroring.service", m.service, services, "service")
@@ -290,12 +289,19 @@ def _check_tcp_service(
             c.reference(
                 element, f"weighted.services.{i}.name", child.name, section.services, "service"
             )
+            _check_weight(c, element, f"weighted.services.{i}.weight", child.weight)
+
+
+def _check_weight(c: _Checker, element: str, field: str, weight: int) -> None:
+    if not 0 <= weight <= MAX_WEIGHT:
+        c.error(element, field, f"weight {weight} is out of range (0 to {MAX_WEIGHT})")
 
 
 def _check_regex(c: _Checker, element: str, field: str, pattern: str) -> None:
+    # Traefik compiles these options with Go's regexp (RE2 syntax), as the rules' regexps.
     try:
-        re.compile(pattern)
-    except re.error as exc:
+        compile_regexp(pattern)
+    except RegexError as exc:
         c.error(element, field, f"bad regular expression {pattern!r}: {exc}")
 
 

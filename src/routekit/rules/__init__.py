@@ -107,15 +107,21 @@ from ._ast import (
     canonical_header_key as canonical_header_key,
 )
 from ._printer import UnrepresentableRule as UnrepresentableRule
+from ._reast import RegexError as RegexError
+from ._regex import Regexp as Regexp
+from ._regex import compile_regexp as compile_regexp
 from ._rule import Rule as Rule
 from ._translate import Translation as Translation
 from ._translate import to_v3 as to_v3
 from ._translate import translate as translate
 
 __all__ = [
+    "RegexError",
+    "Regexp",
     "Rule",
     "Translation",
     "UnrepresentableRule",
+    "compile_regexp",
     "parse_rule",
     "parse_tcp_rule",
     "to_v3",

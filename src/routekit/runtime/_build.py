@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Final, final
 
 from ..config import Chain, Configuration, Errors, Middleware, Router
 from ..config._validate import rule_error
-from ..errors import Problem
+from ..errors import ConfigError, Problem
 from ..routing import Route, RouteTable
 from ..rules import Rule, parse_rule
 from ._runtime import RouterTarget, Runtime
@@ -245,7 +245,13 @@ class _Routers:
         target = RouterTarget(name, router.service, balancer, chain)
         # Qualified names carry their provider, the second key of the table's order.
         _, at, provider = name.rpartition("@")
-        return Route(name, rule, target, router.priority or None, provider=provider if at else None)
+        try:
+            return Route(
+                name, rule, target, router.priority or None, provider=provider if at else None
+            )
+        except ConfigError as exc:  # a priority out of range, in a configuration not validated
+            self.report.error(f"{element}.priority", str(exc).removeprefix(f"route {name!r}: "))
+            return None
 
 
 class _Chains:

@@ -39,7 +39,7 @@ from ..balance import (
     Sticky,
     WeightedRoundRobin,
 )
-from ..config import Configuration, LoadBalancer, Service
+from ..config import MAX_WEIGHT, Configuration, LoadBalancer, Service
 from ..config._validate import reference_hint, sticky_cookie
 from ..errors import ConfigError, NoServerAvailable, Problem
 
@@ -206,7 +206,7 @@ class ServiceBuilder:
             return self._load_balancer(name, service.load_balancer, old)
         if service.weighted is not None:
             w = service.weighted
-            specs = [(c, float(s.weight)) for c, s in zip(children, w.services, strict=True)]
+            specs = [(c, _weight(s.weight)) for c, s in zip(children, w.services, strict=True)]
             group = _group(WeightedRoundRobin, old, specs, name=name, clock=self.clock)
             return Sticky(group, sticky_cookie(w.sticky.cookie)) if w.sticky is not None else group
         if service.mirroring is not None:
@@ -232,7 +232,7 @@ class ServiceBuilder:
                 message = f"server {server.url!r} is listed twice; the first one is used"
                 self.report.warn(f"{element}.servers.{i}", message)
                 continue
-            specs[server.url] = (Server(server.url), float(server.weight))
+            specs[server.url] = (Server(server.url), _weight(server.weight))
         phc = lb.passive_health_check
         passive = (
             PassiveHealth(max_failures=phc.max_failed_attempts, window=phc.failure_window)
@@ -243,6 +243,13 @@ class ServiceBuilder:
             cls, old, list(specs.values()), name=name, clock=self.clock, passive=passive, **options
         )
         return Sticky(group, sticky_cookie(lb.sticky.cookie)) if lb.sticky is not None else group
+
+
+def _weight(value: int) -> float:
+    # What validation says, for a configuration built without it.
+    if not 0 <= value <= MAX_WEIGHT:
+        raise ConfigError(f"weight {value} is out of range (0 to {MAX_WEIGHT})")
+    return float(value)
 
 
 class _StandIn(Balancer):
