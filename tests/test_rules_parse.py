@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from routekit import Request, RuleSyntaxError
+from routekit.config import reads_config
 from routekit.rules import (
     ALPN,
     And,
@@ -187,7 +190,40 @@ def test_v2_names_in_v3_get_a_hint() -> None:
 
 def test_v1_text_in_v3_gets_a_hint() -> None:
     err = error("Host:a.com", "v3")
-    assert err.hint is not None and 'syntax="v1"' in err.hint
+    assert err.hint == "this looks like a v1 rule (Name:value)" and err.syntax == "v1"
+    assert 'hint: this looks like a v1 rule (Name:value) (parse_rule(..., syntax="v1"))' in str(err)
+
+
+def test_hints_to_use_the_other_syntax_speak_python_here_and_toml_in_files() -> None:
+    err = error("Headers(`a`, `b`)")
+    assert err.syntax == "v2" and str(err).endswith('(parse_rule(..., syntax="v2"))')
+    again = pickle.loads(pickle.dumps(err))
+    assert str(again) == str(err) and again.syntax == "v2"
+    text = '[http.routers.r]\nrule = "Headers(`a`, `b`)"\nservice = "s"\n'
+    (problem, *_) = reads_config(text).problems
+    assert problem.hint is not None and problem.hint.endswith(
+        'Headers is v2 syntax; set the router\'s ruleSyntax to "v2"'
+    )
+    assert "parse_rule" not in str(problem)
+
+
+@pytest.mark.parametrize(
+    ("rule", "protocol", "message"),
+    [
+        ("HostSNI(`a.com`)", "http", "HostSNI is a TCP matcher, not an HTTP one"),
+        ("Host(`a`) && HostSNIRegexp(`a`)", "http", "HostSNIRegexp is a TCP matcher"),
+        ("ALPN(`h2`)", "http", "ALPN is a TCP matcher, not an HTTP one"),
+        ("PathPrefix(`/`)", "tcp", "PathPrefix is an HTTP matcher, not a TCP one"),
+    ],
+)
+def test_a_matcher_of_the_other_protocol_is_named_as_such(
+    rule: str, protocol: str, message: str
+) -> None:
+    parse = parse_rule if protocol == "http" else parse_tcp_rule
+    with pytest.raises(RuleSyntaxError) as info:
+        parse(rule)
+    assert info.value.problem.startswith(message)
+    assert info.value.hint is not None and "did you mean" not in info.value.hint
 
 
 def test_nesting_depth_is_limited_with_a_clear_error() -> None:
@@ -298,7 +334,7 @@ def test_tcp_rules() -> None:
     assert parse_tcp_rule("HostSNI(`a`, `b`)", syntax="v2").expr == Or((HostSNI("a"), HostSNI("b")))
     with pytest.raises(RuleSyntaxError, match="acme-tls/1"):
         parse_tcp_rule("ALPN(`acme-tls/1`)")
-    with pytest.raises(RuleSyntaxError, match="unknown matcher 'Host'"):
+    with pytest.raises(RuleSyntaxError, match="Host is an HTTP matcher, not a TCP one"):
         parse_tcp_rule("Host(`a`)")
 
 

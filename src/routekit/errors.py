@@ -39,7 +39,12 @@ class RuleSyntaxError(RoutekitError, ValueError):
         position: 0-based character offset of the fault in ``rule``.
         problem: what is wrong, in one sentence.
         hint: how to fix it, or ``None``.
+        syntax: the rule syntax (``"v2"``, ``"v3"``) in which the fault would not be one, when
+            that is the fix; each face says how to choose it (``syntax=`` in Python, the
+            router's ``ruleSyntax`` in a configuration).
     """
+
+    syntax: str | None = None
 
     def __init__(self, problem: str, rule: str, position: int, hint: str | None = None) -> None:
         self.problem = problem
@@ -47,6 +52,9 @@ class RuleSyntaxError(RoutekitError, ValueError):
         self.position = max(0, min(position, len(rule)))
         self.hint = hint
         super().__init__(self.render())
+
+    def __str__(self) -> str:
+        return self.render()
 
     def render(self, *, hint: bool = True) -> str:
         """The message: problem, position, the rule with a caret and, with *hint*, the hint."""
@@ -60,11 +68,23 @@ class RuleSyntaxError(RoutekitError, ValueError):
             "  " + " " * len(shown_before) + "^",
         ]
         if hint and self.hint:
-            lines.append(f"hint: {self.hint}")
+            choose = f' (parse_rule(..., syntax="{self.syntax}"))' if self.syntax else ""
+            lines.append(f"hint: {self.hint}{choose}")
         return "\n".join(lines)
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.problem, self.rule, self.position, self.hint))
+        return (
+            _rule_syntax_error,
+            (self.problem, self.rule, self.position, self.hint, self.syntax),
+        )
+
+
+def _rule_syntax_error(
+    problem: str, rule: str, position: int, hint: str | None, syntax: str | None
+) -> RuleSyntaxError:
+    error = RuleSyntaxError(problem, rule, position, hint)
+    error.syntax = syntax
+    return error
 
 
 def _printable(text: str) -> str:

@@ -438,5 +438,8 @@ def sticky_cookie(cookie: Cookie | None) -> StickyCookie:
 def rule_error(exc: ValueError) -> tuple[str, str | None]:
     """A rule's parse error as a problem's (message, hint): the caret stays, the hint moves."""
     if isinstance(exc, RuleSyntaxError):
-        return exc.render(hint=False), exc.hint
+        hint = exc.hint
+        if hint is not None and exc.syntax is not None:
+            hint += f'; set the router\'s ruleSyntax to "{exc.syntax}"'
+        return exc.render(hint=False), hint
     return str(exc), None

@@ -33,17 +33,22 @@ _TOKEN_NAMES: Final = {
     "name": "name",
 }
 
-# Matchers that exist in the other syntax, for hints.
+# Matchers that exist in the other syntax, for hints: (hint, the syntax that has the name).
 _OTHER_SYNTAX_HINTS: Final = {
-    ("v3", "Headers"): 'v3 has Header(`name`, `value`); Headers is v2 syntax (syntax="v2")',
-    ("v3", "HeadersRegexp"): "v3 has HeaderRegexp(`name`, `re`); HeadersRegexp is v2 syntax",
-    ("v3", "HostHeader"): "v3 has Host(`domain`); HostHeader is v2 syntax",
-    ("v2", "Header"): "v2 has Headers(`name`, `value`); Header is v3 syntax",
-    ("v2", "HeaderRegexp"): "v2 has HeadersRegexp(`name`, `re`); HeaderRegexp is v3 syntax",
-    ("v2", "PathRegexp"): "v2 has no PathRegexp: use a Path(`/p/{id:[0-9]+}`) template",
-    ("v2", "QueryRegexp"): "v2 has no QueryRegexp; it is v3 syntax",
+    ("v3", "Headers"): ("v3 has Header(`name`, `value`); Headers is v2 syntax", "v2"),
+    ("v3", "HeadersRegexp"): (
+        "v3 has HeaderRegexp(`name`, `re`); HeadersRegexp is v2 syntax",
+        "v2",
+    ),
+    ("v3", "HostHeader"): ("v3 has Host(`domain`); HostHeader is v2 syntax", "v2"),
+    ("v2", "Header"): ("v2 has Headers(`name`, `value`); Header is v3 syntax", "v3"),
+    ("v2", "HeaderRegexp"): ("v2 has HeadersRegexp(`name`, `re`); HeaderRegexp is v3 syntax", "v3"),
+    ("v2", "PathRegexp"): ("v2 has no PathRegexp: use a Path(`/p/{id:[0-9]+}`) template", "v3"),
+    ("v2", "QueryRegexp"): ("v2 has no QueryRegexp; it is v3 syntax", "v3"),
 }
 
+
+_A: Final = {"http": "an HTTP", "tcp": "a TCP"}
 
 # How a single-valued matcher's value is called in the arity hint.
 _VALUE_WORDS: Final = {
@@ -159,11 +164,14 @@ class _Parser:
         opening = self.take()
         if opening.kind != "(":
             hint = f"write {canonical}(`value`)"
-            if opening.text == ":":
-                hint = 'this looks like a v1 rule (Name:value); parse it with syntax="v1" or "auto"'
-            raise self.fail(
+            v1 = opening.text == ":"
+            if v1:
+                hint = "this looks like a v1 rule (Name:value)"
+            error = self.fail(
                 opening, f"expected '(' after {name.text} but found {_describe(opening)}", hint
             )
+            error.syntax = "v1" if v1 else None
+            raise error
         args: list[Token] = []
         while True:
             token = self.take()
@@ -226,16 +234,29 @@ class _Parser:
 
     def _unknown(self, name: Token) -> RuleSyntaxError:
         table = TABLES[(self.protocol, self.syntax)]
+        other = "tcp" if self.protocol == "http" else "http"
         by_lower = {n.lower(): n for n in table}
-        hint = _OTHER_SYNTAX_HINTS.get((self.syntax, name.text))
+        hint, syntax = _OTHER_SYNTAX_HINTS.get((self.syntax, name.text), (None, None))
         if name.text.lower() in by_lower:
             real = by_lower[name.text.lower()]
             forms = ", ".join(spellings(real))
             hint = f"matcher names are accepted only as {forms}"
+        elif hint is None and name.text in TABLES[(other, self.syntax)]:
+            # HostSNI in an HTTP router (or Path in a TCP one): say so, not "did you mean Host?".
+            where = "a TCP router (tcp.routers)" if other == "tcp" else "an HTTP router"
+            return self.fail(
+                name,
+                f"{name.text} is {_A[other]} matcher, not {_A[self.protocol]} one",
+                f"use it in {where}; {self.protocol.upper()} matchers: " + ", ".join(table),
+            )
         elif hint is None:
             close = difflib.get_close_matches(name.text, list(table), n=1, cutoff=0.6)
             if close:
                 hint = f"did you mean {close[0]}?"
             else:
                 hint = f"{self.syntax} {self.protocol.upper()} matchers: " + ", ".join(table)
+        if syntax is not None:
+            error = self.fail(name, f"unknown matcher {name.text!r}", hint)
+            error.syntax = syntax
+            return error
         return self.fail(name, f"unknown matcher {name.text!r}", hint)
