@@ -495,3 +495,20 @@ def test_brackets_and_digits_inside_strings_and_comments_are_not_counted() -> No
     )
     _, problems = loads_dynamic(text, source="d.toml")
     assert all("nest" not in p.message and "digits" not in p.message for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [
+        ("sslRedirect = true", "use a redirectScheme middleware"),
+        ("SSLTemporaryRedirect = true", "permanent = false"),
+        ("sslHost = 'a.com'", "redirectRegex"),
+        ("featurePolicy = 'x'", "use permissionsPolicy"),
+    ],
+)
+def test_options_removed_in_v3_say_what_replaces_them(key: str, hint: str) -> None:
+    _, problems = loads_dynamic(f"[http.middlewares.m.headers]\n{key}\n", source="d.toml")
+    (problem,) = problems
+    assert problem.message.startswith("unknown key")
+    assert problem.hint is not None and "removed in Traefik v3" in problem.hint
+    assert hint in problem.hint

@@ -5,7 +5,19 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["closest", "did_you_mean"]
+__all__ = ["REMOVED_OPTIONS", "closest", "did_you_mean"]
+
+#: Options Traefik v2 deprecated and v3 removed (lower-cased name → what to use instead), from
+#: Traefik's v2 → v3 migration guide (doc.traefik.io/traefik/migration/v2-to-v3/).
+REMOVED_OPTIONS: dict[str, str] = {
+    "sslredirect": 'removed in Traefik v3: use a redirectScheme middleware (scheme = "https")',
+    "ssltemporaryredirect": (
+        "removed in Traefik v3: use a redirectScheme middleware (permanent = false)"
+    ),
+    "sslhost": "removed in Traefik v3: use a redirectRegex middleware to redirect to the host",
+    "sslforcehost": "removed in Traefik v3: use a redirectRegex middleware to redirect to the host",
+    "featurepolicy": "removed in Traefik v3: use permissionsPolicy",
+}
 
 
 def closest(name: str, options: Iterable[str]) -> str | None:

@@ -22,7 +22,7 @@ import attrs
 from ..errors import ConfigError, Problem
 from ._durations import parse_duration
 from ._fields import file_key, is_duration
-from ._hints import did_you_mean
+from ._hints import REMOVED_OPTIONS, did_you_mean
 from ._labels_tree import Node
 
 __all__ = ["INVALID", "Decoder", "field_key", "type_key"]
@@ -285,7 +285,7 @@ class Decoder:
 
     def unknown(self, child: Node, path: str, name: str, options: Sequence[str]) -> _Invalid:
         """Report *name* (below *path*) as an unknown key, with the closest known one as hint."""
-        hint = did_you_mean(name, options)
+        hint = REMOVED_OPTIONS.get(name.lower()) or did_you_mean(name, options)
         if hint is None and options:
             hint = "known: " + ", ".join(sorted(options))
         where = f"{path}.{name}" if path else name
