@@ -293,3 +293,164 @@ def test_non_ascii_or_huge_integer_labels_are_problems(weight: str) -> None:
     labels = {"traefik.weight": weight, "traefik.frontend.rule": "Host:c.io"}
     _, problems = labels_to_config([container("c", labels)])
     assert any(p.severity == "error" and "weight" in str(p) for p in problems), problems
+
+
+#: Every label of Traefik 1.7's Docker provider (provider/label/names.go at v1.7), but the
+#: ``errors.<name>.*`` and ``rateLimit.rateSet.<name>.*`` families tested elsewhere.
+TRAEFIK_1_7_LABELS = (
+    "backend.buffering.maxRequestBodyBytes", "backend.buffering.maxResponseBodyBytes",
+    "backend.buffering.memRequestBodyBytes", "backend.buffering.memResponseBodyBytes",
+    "backend.buffering.retryExpression", "backend.circuitbreaker",
+    "backend.circuitbreaker.expression", "backend.healthcheck.headers",
+    "backend.healthcheck.hostname", "backend.healthcheck.interval", "backend.healthcheck.path",
+    "backend.healthcheck.port", "backend.healthcheck.scheme", "backend.id",
+    "backend.loadbalancer.method", "backend.loadbalancer.stickiness",
+    "backend.loadbalancer.stickiness.cookieName", "backend.loadbalancer.stickiness.httpOnly",
+    "backend.loadbalancer.stickiness.sameSite", "backend.loadbalancer.stickiness.secure",
+    "backend.loadbalancer.sticky", "backend.maxconn.amount", "backend.maxconn.extractorfunc",
+    "backend.responseForwarding.flushInterval", "domain", "enable",
+    "frontend.auth.basic.removeHeader", "frontend.auth.basic.users",
+    "frontend.auth.basic.usersFile", "frontend.auth.digest.removeHeader",
+    "frontend.auth.digest.users", "frontend.auth.digest.usersFile",
+    "frontend.auth.forward.address", "frontend.auth.forward.authResponseHeaders",
+    "frontend.auth.forward.tls.ca", "frontend.auth.forward.tls.caOptional",
+    "frontend.auth.forward.tls.cert", "frontend.auth.forward.tls.insecureSkipVerify",
+    "frontend.auth.forward.tls.key", "frontend.auth.forward.trustForwardHeader",
+    "frontend.auth.headerField", "frontend.entryPoints", "frontend.headers.SSLForceHost",
+    "frontend.headers.SSLHost", "frontend.headers.SSLProxyHeaders",
+    "frontend.headers.SSLRedirect", "frontend.headers.SSLTemporaryRedirect",
+    "frontend.headers.STSIncludeSubdomains", "frontend.headers.STSPreload",
+    "frontend.headers.STSSeconds", "frontend.headers.allowedHosts",
+    "frontend.headers.browserXSSFilter", "frontend.headers.contentSecurityPolicy",
+    "frontend.headers.contentTypeNosniff", "frontend.headers.customBrowserXSSValue",
+    "frontend.headers.customFrameOptionsValue", "frontend.headers.customRequestHeaders",
+    "frontend.headers.customResponseHeaders", "frontend.headers.forceSTSHeader",
+    "frontend.headers.frameDeny", "frontend.headers.hostsProxyHeaders",
+    "frontend.headers.isDevelopment", "frontend.headers.publicKey",
+    "frontend.headers.referrerPolicy", "frontend.passHostHeader", "frontend.passTLSCert",
+    "frontend.passTLSClientCert.infos.issuer.commonName",
+    "frontend.passTLSClientCert.infos.issuer.country",
+    "frontend.passTLSClientCert.infos.issuer.domainComponent",
+    "frontend.passTLSClientCert.infos.issuer.locality",
+    "frontend.passTLSClientCert.infos.issuer.organization",
+    "frontend.passTLSClientCert.infos.issuer.province",
+    "frontend.passTLSClientCert.infos.issuer.serialNumber",
+    "frontend.passTLSClientCert.infos.notAfter", "frontend.passTLSClientCert.infos.notBefore",
+    "frontend.passTLSClientCert.infos.sans",
+    "frontend.passTLSClientCert.infos.subject.commonName",
+    "frontend.passTLSClientCert.infos.subject.country",
+    "frontend.passTLSClientCert.infos.subject.domainComponent",
+    "frontend.passTLSClientCert.infos.subject.locality",
+    "frontend.passTLSClientCert.infos.subject.organization",
+    "frontend.passTLSClientCert.infos.subject.province",
+    "frontend.passTLSClientCert.infos.subject.serialNumber", "frontend.passTLSClientCert.pem",
+    "frontend.priority", "frontend.rateLimit.extractorFunc", "frontend.redirect.entryPoint",
+    "frontend.redirect.permanent", "frontend.redirect.regex", "frontend.redirect.replacement",
+    "frontend.rule", "frontend.whiteList.sourceRange", "frontend.whiteList.useXForwardedFor",
+    "frontend.whitelistSourceRange", "port", "portIndex", "portName", "protocol", "tags",
+    "weight",
+)  # fmt: skip
+_VALUES = {
+    "rule": "Host:a.example", "port": "80", "weight": "2", "protocol": "http", "enable": "true",
+    "backend": "b", "domain": "example", "entryPoints": "http,https", "priority": "3",
+    "portIndex": "0", "portName": "web", "users": "u:$apr1$x$y", "extractorfunc": "client.ip",
+    "method": "wrr", "interval": "10s", "flushInterval": "10ms", "amount": "10",
+    "STSSeconds": "60", "maxRequestBodyBytes": "10", "memRequestBodyBytes": "10",
+    "maxResponseBodyBytes": "10", "memResponseBodyBytes": "10", "sameSite": "lax",
+    "retryExpression": "IsNetworkError() && Attempts() <= 2", "address": "http://auth",
+    "expression": "NetworkErrorRatio() > 0.5", "circuitbreaker": "NetworkErrorRatio() > 0.5",
+    "scheme": "http", "sourceRange": "10.0.0.0/8", "whitelistSourceRange": "10.0.0.0/8",
+    "entryPoint": "https", "regex": "^http://(.*)", "replacement": "https://$1", "path": "/h",
+    "customRequestHeaders": "X-A:b", "customResponseHeaders": "X-A:b", "headers": "X-A:b",
+    "SSLProxyHeaders": "X-Forwarded-Proto:https", "extractorFunc": "client.ip",
+    "STSIncludeSubdomains": "true", "STSPreload": "true",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("label", TRAEFIK_1_7_LABELS)
+def test_every_traefik_1_7_label_is_read(label: str) -> None:
+    last = label.rsplit(".", 1)[-1]
+    labels = {"traefik.frontend.rule": "Host:a.example", "traefik.port": "80"}
+    if label.startswith("frontend.auth.forward.") and last != "address":
+        labels["traefik.frontend.auth.forward.address"] = "http://auth"
+    labels[f"traefik.{label}"] = _VALUES.get(last, "x" if last[0].isupper() else "true")
+    if label.startswith("frontend.headers.SSL") and label != "frontend.headers.SSLProxyHeaders":
+        labels["traefik.frontend.headers.SSLRedirect"] = "true"
+        labels["traefik.frontend.headers.SSLHost"] = "a.example"
+        labels[f"traefik.{label}"] = "a.example" if last == "SSLHost" else "true"
+    _, problems = decode(container("app", labels))
+    unsupported = {"portIndex", "portName", "tags", "backend.id"}
+    for problem in problems:
+        assert "unknown" not in problem.message, problem
+        assert problem.severity == "warning" and (
+            label in unsupported or last in unsupported or "becomes" in problem.message
+        ), problem
+
+
+def _middlewares(labels: dict[str, str]) -> list[object]:
+    config, problems = decode(
+        container("app", {"traefik.frontend.rule": "Host:a.example", **labels})
+    )
+    assert problems == ()
+    ((router),) = config.http.routers.values()
+    return [config.http.middlewares[m] for m in router.middlewares]
+
+
+def test_ssl_redirect_headers_become_redirect_middlewares_before_the_headers() -> None:
+    from routekit.config import RedirectRegex
+
+    h = "traefik.frontend.headers."
+    assert _middlewares({h + "SSLRedirect": "true", h + "frameDeny": "true"}) == [
+        RedirectScheme(scheme="https", permanent=True),
+        Headers(frame_deny=True),
+    ]
+    assert _middlewares({h + "SSLTemporaryRedirect": "true"})[0] == RedirectScheme(
+        scheme="https", permanent=False
+    )
+    assert _middlewares({h + "SSLRedirect": "true", h + "SSLHost": "s.example"})[0] == (
+        RedirectRegex(
+            regex="^http://[^/]+(.*)$", replacement="https://s.example${1}", permanent=True
+        )
+    )
+    forced = {h + "SSLRedirect": "true", h + "SSLHost": "s.example", h + "SSLForceHost": "true"}
+    assert _middlewares(forced)[0] == RedirectRegex(
+        regex="^https?://[^/]+(.*)$", replacement="https://s.example${1}", permanent=True
+    )
+
+
+def test_ssl_host_without_a_redirect_is_a_warning() -> None:
+    labels = {"traefik.frontend.rule": "Host:a.example", "traefik.frontend.headers.SSLHost": "s"}
+    _, problems = decode(container("app", labels))
+    (problem,) = problems
+    assert problem.severity == "warning" and "no effect without SSLRedirect" in problem.message
+
+
+def test_pass_tls_client_cert_and_stickiness_cookie_labels() -> None:
+    from routekit.config import CertInfo, CertIssuerInfo, PassTLSClientCert
+
+    p = "traefik.frontend.passTLSClientCert."
+    labels = {
+        p + "pem": "true",
+        p + "infos.notAfter": "true",
+        p + "infos.issuer.commonName": "true",
+        "traefik.backend.loadbalancer.stickiness": "true",
+        "traefik.backend.loadbalancer.stickiness.cookieName": "c",
+        "traefik.backend.loadbalancer.stickiness.secure": "true",
+        "traefik.backend.loadbalancer.stickiness.httpOnly": "true",
+        "traefik.backend.loadbalancer.stickiness.sameSite": "strict",
+    }
+    assert _middlewares(labels) == [
+        PassTLSClientCert(
+            pem=True,
+            info=CertInfo(not_after=True, issuer=CertIssuerInfo(common_name=True)),
+        )
+    ]
+    config, _ = decode(container("app", {"traefik.frontend.rule": "Host:a.example", **labels}))
+    (service,) = config.http.services.values()
+    assert service.load_balancer is not None
+    assert service.load_balancer.sticky == Sticky(
+        cookie=Cookie(name="c", secure=True, http_only=True, same_site="strict")
+    )
+    old = {"traefik.frontend.rule": "Host:a.example", "traefik.frontend.passTLSCert": "true"}
+    config, _ = decode(container("app", old))
+    assert list(config.http.middlewares.values()) == [PassTLSClientCert(pem=True)]

@@ -512,3 +512,38 @@ def test_options_removed_in_v3_say_what_replaces_them(key: str, hint: str) -> No
     assert problem.message.startswith("unknown key")
     assert problem.hint is not None and "removed in Traefik v3" in problem.hint
     assert hint in problem.hint
+
+
+def test_v1_files_read_ssl_redirects_client_certs_and_response_forwarding() -> None:
+    from routekit.config import CertInfo, CertSubjectInfo, PassTLSClientCert, RedirectScheme
+
+    text = """
+[frontends.f]
+backend = "b"
+  [frontends.f.routes.r]
+  rule = "Host:a.com"
+  [frontends.f.headers]
+  SSLTemporaryRedirect = true
+  [frontends.f.passTLSClientCert]
+  pem = true
+    [frontends.f.passTLSClientCert.infos]
+    sans = true
+      [frontends.f.passTLSClientCert.infos.subject]
+      commonName = true
+[backends.b]
+  [backends.b.servers.s]
+  url = "http://10.0.0.1"
+  [backends.b.responseForwarding]
+  flushInterval = "50ms"
+"""
+    config, problems = loads_dynamic(text, source="v1.toml")
+    assert problems == []
+    assert [config.http.middlewares[m] for m in config.http.routers["f"].middlewares] == [
+        PassTLSClientCert(
+            pem=True, info=CertInfo(sans=True, subject=CertSubjectInfo(common_name=True))
+        ),
+        RedirectScheme(scheme="https", permanent=False),
+    ]
+    lb = config.http.services["b"].load_balancer
+    assert lb is not None and lb.response_forwarding is not None
+    assert lb.response_forwarding.flush_interval == 0.05

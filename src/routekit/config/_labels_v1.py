@@ -80,6 +80,7 @@ _FRONTEND: Final[Mapping[str, tuple[str, ...]]] = {
 }
 _FRONTEND_PREFIXES: Final[Mapping[str, tuple[str, ...]]] = {
     "headers.": ("headers",),
+    "passtlsclientcert.": ("passTLSClientCert",),
     "errors.": ("errors",),
     "ratelimit.rateset.": ("rateLimit", "rateSet"),
 }
@@ -88,6 +89,9 @@ _BACKEND: Final[Mapping[str, tuple[str, ...]]] = {
     "loadbalancer.sticky": ("loadBalancer", "sticky"),
     "loadbalancer.stickiness": ("loadBalancer", "stickiness"),
     "loadbalancer.stickiness.cookiename": ("loadBalancer", "stickiness", "cookieName"),
+    "loadbalancer.stickiness.secure": ("loadBalancer", "stickiness", "secure"),
+    "loadbalancer.stickiness.httponly": ("loadBalancer", "stickiness", "httpOnly"),
+    "loadbalancer.stickiness.samesite": ("loadBalancer", "stickiness", "sameSite"),
     "circuitbreaker": ("circuitBreaker", "expression"),
     "circuitbreaker.expression": ("circuitBreaker", "expression"),
     "maxconn.amount": ("maxConn", "amount"),
@@ -394,11 +398,17 @@ def copy_v1_options(  # noqa: PLR0917
         if head == "frontend" and tail and tail != "rule":
             path = _lookup(tail, written, _FRONTEND, _FRONTEND_PREFIXES)
             table: tuple[str, ...] | None = ("frontends", frontend) if frontend else None
-        elif head == "backend" and tail:
+        elif head == "backend" and tail and tail != "id":
             path = _lookup(tail, written, _BACKEND, _BACKEND_PREFIXES)
             table = ("backends", backend)
-        elif lowered in _TOP or lowered in ("frontend.rule", "docker.network") or head == "docker":
-            if lowered in ("portindex", "portname", "tags") or (
+        elif (
+            lowered in _TOP
+            or lowered in ("frontend.rule", "docker.network", "backend.id")
+            or head == "docker"
+        ):
+            # Marathon's port index and name, constraint tags and backend IDs of other
+            # providers: Traefik 1.7's Docker provider reads none of them either.
+            if lowered in ("portindex", "portname", "tags", "backend.id") or (
                 head == "docker" and lowered != "docker.network"
             ):
                 problems.append(

@@ -26,6 +26,9 @@ from ._middlewares import (
     MIDDLEWARE_TYPES,
     BasicAuth,
     Buffering,
+    CertInfo,
+    CertIssuerInfo,
+    CertSubjectInfo,
     CircuitBreaker,
     DigestAuth,
     Errors,
@@ -36,6 +39,7 @@ from ._middlewares import (
     IPAllowList,
     IPStrategy,
     Middleware,
+    PassTLSClientCert,
     RateLimit,
     RedirectRegex,
     RedirectScheme,
@@ -47,6 +51,7 @@ from ._model import (
     HealthCheck,
     HTTPConfiguration,
     LoadBalancer,
+    ResponseForwarding,
     Router,
     Server,
     Service,
@@ -86,6 +91,8 @@ _HEADER_KEYS: Final = {
     "referrerPolicy": "referrer_policy",
     "isDevelopment": "is_development",
 }
+#: v1 headers options that redirect to https; Traefik v3 has redirect middlewares instead.
+_SSL_KEYS: Final = ("SSLRedirect", "SSLTemporaryRedirect", "SSLHost", "SSLForceHost")
 _READERS: Final[Mapping[object, Callable[..., object]]] = {
     bool: V1Reader.bool_,
     int: V1Reader.int_,
@@ -268,9 +275,16 @@ def _backend(
                 ),
             )
         )
+    forwarding = None
     if "responseforwarding" in t:
-        r.warn((*path, t["responseforwarding"][0]), "responseForwarding is not read from v1 files")
-    lb_model = LoadBalancer(servers=servers, sticky=sticky, health_check=health)
+        key, table = t["responseforwarding"]
+        fpath = (*path, key)
+        f = r.table(table, fpath, ("flushInterval",))
+        interval = r.duration(f, "flushInterval", fpath)
+        forwarding = ResponseForwarding(flush_interval=or_default(interval, 0.1))
+    lb_model = LoadBalancer(
+        servers=servers, sticky=sticky, health_check=health, response_forwarding=forwarding
+    )
     return Service(load_balancer=lb_model), middlewares
 
 
@@ -445,6 +459,7 @@ def _frontend_middlewares(
 ) -> list[tuple[str, Middleware]]:
     out: list[tuple[str, Middleware]] = []
     out.extend(_auth_middlewares(r, name, t, path))
+    out.extend(_pass_tls_client_cert(r, name, t, path))
     ranges = list(r.list_(t, "whitelistSourceRange", path) or ())
     strategy = None
     if "whitelist" in t:
@@ -485,12 +500,14 @@ def _frontend_middlewares(
     if "headers" in t:
         key, hv = t["headers"]
         hpath = (*path, key)
-        h = r.table(hv, hpath, _HEADER_KEYS)
+        h = r.table(hv, hpath, (*_HEADER_KEYS, *_SSL_KEYS))
         kwargs: dict[str, Any] = {}
         for key, attr in _HEADER_KEYS.items():
             if key.lower() in h:
                 kwargs[attr] = _HEADER_READERS[attr](r, h, key, hpath)
-        out.append((f"{name}-headers", Headers(**kwargs)))
+        out.extend(_ssl_redirect(r, name, h, hpath, bool(kwargs.get("is_development"))))
+        if kwargs:  # Traefik 1.7 adds the headers middleware only when some header is set
+            out.append((f"{name}-headers", Headers(**kwargs)))
     if "ratelimit" in t:
         key, rl = t["ratelimit"]
         rpath = (*path, key)
@@ -532,3 +549,88 @@ def _frontend_middlewares(
                 )
             )
     return out
+
+
+def _ssl_redirect(
+    r: V1Reader,
+    name: str,
+    h: Mapping[str, tuple[str, Any]],
+    path: tuple[str, ...],
+    development: bool,
+) -> list[tuple[str, Middleware]]:
+    """The redirect middleware that v1's SSLRedirect/SSLTemporaryRedirect/SSLHost/SSLForceHost
+    headers options mean (Traefik 1.7 applied them with unrolled/secure, before the headers)."""
+    redirect = r.bool_(h, "SSLRedirect", path)
+    temporary = r.bool_(h, "SSLTemporaryRedirect", path)
+    host = r.str_(h, "SSLHost", path)
+    force = r.bool_(h, "SSLForceHost", path)
+    if not (redirect or temporary):
+        for key, value in (("SSLHost", host), ("SSLForceHost", force)):
+            if value:
+                where = (*path, h[key.lower()][0])
+                r.warn(where, f"{key} has no effect without SSLRedirect or SSLTemporaryRedirect")
+        return []
+    if development:
+        # secure skips every redirect in development mode.
+        r.warn((*path, "isDevelopment"), "isDevelopment turns SSLRedirect off; ignored")
+        return []
+    permanent = not temporary
+    if not host:
+        if force:
+            r.warn((*path, h["sslforcehost"][0]), "SSLForceHost has no effect without SSLHost")
+        return [(f"{name}-sslredirect", RedirectScheme(scheme="https", permanent=permanent))]
+    # A redirect whose result is the request's own URL is not made (Traefik's redirect
+    # middleware), so SSLForceHost can match https requests too without looping.
+    regex = r"^https?://[^/]+(.*)$" if force else r"^http://[^/]+(.*)$"
+    return [
+        (
+            f"{name}-sslredirect",
+            RedirectRegex(regex=regex, replacement=f"https://{host}${{1}}", permanent=permanent),
+        )
+    ]
+
+
+_DN_KEYS: Final = {
+    "country": "country",
+    "province": "province",
+    "locality": "locality",
+    "organization": "organization",
+    "commonName": "common_name",
+    "serialNumber": "serial_number",
+    "domainComponent": "domain_component",
+}
+
+
+def _pass_tls_client_cert(
+    r: V1Reader, name: str, t: Mapping[str, tuple[str, Any]], path: tuple[str, ...]
+) -> list[tuple[str, Middleware]]:
+    """v1 ``passTLSClientCert`` (and the older ``passTLSCert = true``, the PEM only) as the
+    passTLSClientCert middleware; v1.7's ``infos`` lack the v2 ``serialNumber`` of the cert."""
+    pem = bool(r.bool_(t, "passTLSCert", path))
+    info: CertInfo | None = None
+    if "passtlsclientcert" in t:
+        key, value = t["passtlsclientcert"]
+        ppath = (*path, key)
+        pt = r.table(value, ppath, ("pem", "infos"))
+        pem = pem or bool(r.bool_(pt, "pem", ppath))
+        if "infos" in pt:
+            ikey, ivalue = pt["infos"]
+            ipath = (*ppath, ikey)
+            it = r.table(ivalue, ipath, ("notAfter", "notBefore", "sans", "subject", "issuer"))
+            names: dict[str, dict[str, bool]] = {}
+            for part in ("subject", "issuer"):
+                if part in it:
+                    dkey, dvalue = it[part]
+                    dpath = (*ipath, dkey)
+                    dt = r.table(dvalue, dpath, _DN_KEYS)
+                    names[part] = {a: bool(r.bool_(dt, k, dpath)) for k, a in _DN_KEYS.items()}
+            info = CertInfo(
+                not_after=bool(r.bool_(it, "notAfter", ipath)),
+                not_before=bool(r.bool_(it, "notBefore", ipath)),
+                sans=bool(r.bool_(it, "sans", ipath)),
+                subject=CertSubjectInfo(**names["subject"]) if "subject" in names else None,
+                issuer=CertIssuerInfo(**names["issuer"]) if "issuer" in names else None,
+            )
+    if not pem and info is None:
+        return []
+    return [(f"{name}-passtlsclientcert", PassTLSClientCert(pem=pem, info=info))]
