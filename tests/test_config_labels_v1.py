@@ -350,7 +350,7 @@ TRAEFIK_1_7_LABELS = (
     "frontend.whitelistSourceRange", "port", "portIndex", "portName", "protocol", "tags",
     "weight",
 )  # fmt: skip
-_VALUES = {
+_LABEL_VALUES = {
     "rule": "Host:a.example", "port": "80", "weight": "2", "protocol": "http", "enable": "true",
     "backend": "b", "domain": "example", "entryPoints": "http,https", "priority": "3",
     "portIndex": "0", "portName": "web", "users": "u:$apr1$x$y", "extractorfunc": "client.ip",
@@ -373,7 +373,7 @@ def test_every_traefik_1_7_label_is_read(label: str) -> None:
     labels = {"traefik.frontend.rule": "Host:a.example", "traefik.port": "80"}
     if label.startswith("frontend.auth.forward.") and last != "address":
         labels["traefik.frontend.auth.forward.address"] = "http://auth"
-    labels[f"traefik.{label}"] = _VALUES.get(last, "x" if last[0].isupper() else "true")
+    labels[f"traefik.{label}"] = _LABEL_VALUES.get(last, "x" if last[0].isupper() else "true")
     if label.startswith("frontend.headers.SSL") and label != "frontend.headers.SSLProxyHeaders":
         labels["traefik.frontend.headers.SSLRedirect"] = "true"
         labels["traefik.frontend.headers.SSLHost"] = "a.example"
