@@ -440,3 +440,39 @@ def test_unknown_router_fields_are_always_reported(field: str, router: str) -> N
     config, problems = decode(container("c", {key: "v"}))
     assert any(p.source is not None and key in p.source for p in errors(problems))
     assert router not in config.http.routers
+
+
+def test_templates_bound_their_output_nesting_and_numbers() -> None:
+    import time
+
+    from routekit.config._gotemplate import MAX_OUTPUT
+
+    data = {"Name": "web", "Tags": ["x" * 2500] * 600, "M": {"b": 1, "a": [True, None]}}
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match=f"output longer than {MAX_OUTPUT} characters"):
+        compile_template("{{.}}").render(data)
+    assert time.perf_counter() - started < 0.1  # stopped at the bound, not after 1.5 MB
+    # Go's printing of maps and slices, keys sorted.
+    small = {"Name": "web", "M": {"b": 1, "a": [True, None]}}
+    assert compile_template("{{.}}").render(small) == "map[M:map[a:[true <no value>] b:1] Name:web]"
+    with pytest.raises(ConfigError, match="nest more than 32 levels"):
+        compile_template("{{" + "(" * 100 + ".Name" + ")" * 100 + "}}")
+    with pytest.raises(ConfigError, match="expected an integer"):
+        compile_template('{{ printf "%d" ' + "9" * 5000 + " }}")
+
+
+@pytest.mark.parametrize("text", ["²", "٣", "1_0", "9" * 20, "0x10", " "])
+def test_integers_and_list_indexes_are_ascii_as_in_go(text: str) -> None:
+    from routekit.config import kv_to_config
+
+    labels = {
+        "traefik.http.routers.r.rule": "Host(`a`)",
+        "traefik.http.routers.r.priority": text,
+        f"traefik.http.middlewares.m.stripprefix.prefixes[{text}]": "/a",
+    }
+    info = ContainerInfo(name="c", labels=labels, addresses={"b": "10.0.0.2"}, ports=(80,))
+    config, problems = labels_to_config([info])
+    assert {p.path.split(".")[-1] for p in problems} >= {"priority"}
+    assert "r" not in config.http.routers
+    _, kv_problems = kv_to_config({f"traefik/http/middlewares/m/stripPrefix/prefixes/{text}": "/a"})
+    assert kv_problems, text

@@ -454,3 +454,20 @@ def test_pass_tls_client_cert_and_stickiness_cookie_labels() -> None:
     old = {"traefik.frontend.rule": "Host:a.example", "traefik.frontend.passTLSCert": "true"}
     config, _ = decode(container("app", old))
     assert list(config.http.middlewares.values()) == [PassTLSClientCert(pem=True)]
+
+
+@pytest.mark.parametrize("rule", ["Query:=a", "PathStripRegex:}", "Host:a.com;PathStripRegex:}"])
+def test_a_v1_rule_that_v3_cannot_say_is_a_problem_in_every_codec(rule: str) -> None:
+    from routekit.config import kv_to_config, reads_config
+
+    text = f'[frontends.f]\nbackend = "b"\n[frontends.f.routes.r]\nrule = "{rule}"\n'
+    text += '[backends.b.servers.s]\nurl = "http://10.0.0.1"\n'
+    result = reads_config(text)
+    (problem,) = result.problems
+    assert problem.path == "frontends.f.routes" and "the rule cannot be routed" in problem.message
+    assert result.config.http.routers == {} and "b" in result.config.http.services
+    _, problems = decode(container("app", {"traefik.frontend.rule": rule}))
+    assert [p.message.startswith("the rule cannot be routed") for p in problems] == [True]
+    kv = {"traefik/frontends/f/routes/r/rule": rule, "traefik/frontends/f/backend": "b"}
+    config, problems = kv_to_config({**kv, "traefik/backends/b/servers/s/url": "http://a"})
+    assert config.http.routers == {} and len(problems) == 1

@@ -36,6 +36,7 @@ from ._hints import closest
 from ._labels_container import join_host_port
 from ._labels_v1 import V1Builder, copy_v1_options
 from ._model import Configuration
+from ._numbers import parse_int
 from ._toml_v1 import decode_v1
 
 __all__ = [
@@ -81,7 +82,7 @@ def _port(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise MalformedResponse(f"{what}: expected a port number, got {value!r}")
     try:
-        return int(value)
+        return value if isinstance(value, int) else parse_int(value)
     except ValueError:
         raise MalformedResponse(f"{what}: expected a port number, got {value!r}") from None
 
@@ -526,7 +527,7 @@ def _weight(service: _Kept, inst: CatalogInstance, ctx: _Ctx) -> int:
                 )
             )
         try:
-            weight = int(raw) if raw else 1
+            weight = parse_int(raw) if raw else 1
         except ValueError:
             ctx.report(
                 Problem(

@@ -25,8 +25,15 @@ from typing import Final, NoReturn, final
 import attrs
 
 from ..errors import ConfigError
+from ._numbers import parse_int
 
-__all__ = ["Template", "TemplateFunc", "compile_template", "normalize"]
+__all__ = ["MAX_NESTING", "MAX_OUTPUT", "Template", "TemplateFunc", "compile_template", "normalize"]
+
+#: Most characters a template renders: a rule or a name, never a document.  A template that
+#: prints its whole data (``{{.}}``) with large tags would otherwise make megabytes of rule.
+MAX_OUTPUT: Final = 16_384
+#: Deepest nesting of parenthesised pipelines in one action.
+MAX_NESTING: Final = 32
 
 TemplateFunc = Callable[..., object]
 
@@ -92,15 +99,47 @@ _BUILTINS: Final[Mapping[str, TemplateFunc]] = {
 }
 
 
-def _text(value: object) -> str:
-    if value is None:
-        return "<no value>"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        # Go prints a slice as "[a b c]" (v1 Consul's .Attributes is a []string).
-        return "[" + " ".join(_text(v) for v in value) + "]"
-    return str(value)
+def _text(value: object, budget: int = 0) -> str:
+    """*value* as Go's text/template prints it; ``_ExecError`` past *budget* characters."""
+    budget = budget or MAX_OUTPUT
+    out: list[str] = []
+    # An explicit stack, not recursion: data nested deep must not raise RecursionError.
+    stack: list[object] = [value]
+    used = 0
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Raw):
+            piece = item.text
+        elif item is None:
+            piece = "<no value>"
+        elif isinstance(item, bool):
+            piece = "true" if item else "false"
+        elif isinstance(item, (list, tuple)):
+            # Go prints a slice as "[a b c]" (v1 Consul's .Attributes is a []string).
+            parts: list[object] = [_Raw("[")]
+            for i, v in enumerate(item):
+                parts.extend((_Raw(" "), v) if i else (v,))
+            stack.extend(reversed([*parts, _Raw("]")]))
+            continue
+        elif isinstance(item, Mapping):
+            # ... and a map as "map[k1:v1 k2:v2]", keys sorted.
+            parts = [_Raw("map[")]
+            for i, k in enumerate(sorted(item, key=str)):
+                parts.extend((_Raw(" ") if i else _Raw(""), _Raw(f"{k}:"), item[k]))
+            stack.extend(reversed([*parts, _Raw("]")]))
+            continue
+        else:
+            piece = str(item)
+        used += len(piece)
+        if used > budget:
+            raise _ExecError(f"output longer than {budget} characters")
+        out.append(piece)
+    return "".join(out)
+
+
+@attrs.frozen
+class _Raw:
+    text: str
 
 
 class _ExecError(Exception):
@@ -158,14 +197,16 @@ class Template:
     def render(self, data: Mapping[str, object]) -> str:
         """Render with *data* (``.Name`` is ``data["Name"]``); raise ``ConfigError`` on a fault."""
         out: list[str] = []
-        for part in self._parts:
-            if isinstance(part, str):
-                out.append(part)
-                continue
-            try:
-                out.append(_text(self._eval(part, data)))
-            except _ExecError as exc:
-                raise ConfigError(f"template {self.source!r}: {exc}") from None
+        left = MAX_OUTPUT
+        try:
+            for part in self._parts:
+                text = part if isinstance(part, str) else _text(self._eval(part, data), left)
+                left -= len(text)
+                if left < 0:
+                    raise _ExecError(f"output longer than {MAX_OUTPUT} characters")
+                out.append(text)
+        except _ExecError as exc:
+            raise ConfigError(f"template {self.source[:200]!r}: {exc}") from None
         return "".join(out)
 
     def _eval(self, expr: _Expr, data: Mapping[str, object]) -> object:
@@ -235,6 +276,7 @@ def compile_template(text: str, *, funcs: Mapping[str, TemplateFunc] | None = No
 
 class _Parser:
     def __init__(self, source: str, action: str, funcs: Mapping[str, TemplateFunc]) -> None:
+        self.depth = 0
         self.source = source
         self.funcs = funcs
         self.tokens: list[tuple[str, str]] = []
@@ -299,14 +341,21 @@ class _Parser:
         if kind == "raw":
             return _Lit(value[1:-1])
         if kind == "num":
-            return _Lit(int(value))
+            try:
+                return _Lit(parse_int(value))
+            except ValueError as exc:
+                self._fail(str(exc))
         if kind == "field":
             return _Field(tuple(p for p in value.split(".") if p))
         if (kind, value) == ("op", "("):
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                self._fail(f"parentheses nest more than {MAX_NESTING} levels deep")
             inner = self._pipeline()
             if self.i >= len(self.tokens) or self.tokens[self.i] != ("op", ")"):
                 self._fail("unclosed '('")
             self.i += 1
+            self.depth -= 1
             return inner
         if kind == "ident":
             # A function used as an argument without parentheses: Go would call it with no args.

@@ -23,6 +23,7 @@ from ..errors import Problem
 from ._decode import decode_configuration, to_data
 from ._labels_tree import Node, element_name_problem
 from ._model import Configuration
+from ._numbers import is_index
 from ._toml_v1 import decode_v1
 
 __all__ = ["config_to_kv", "kv_to_config"]
@@ -115,7 +116,7 @@ def _lists(value: Any) -> Any:
     """Turn tables whose keys are all indices (``0``, ``1``…) into lists, recursively."""
     if not isinstance(value, dict):
         return value
-    if value and all(k.isdigit() for k in value):
+    if value and all(is_index(k) for k in value):
         return [_lists(value[k]) for k in sorted(value, key=int)]
     return {k: _lists(v) for k, v in value.items()}
 

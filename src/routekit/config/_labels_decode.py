@@ -24,6 +24,7 @@ from ._durations import parse_duration
 from ._fields import file_key, is_duration
 from ._hints import REMOVED_OPTIONS, did_you_mean
 from ._labels_tree import Node
+from ._numbers import parse_int
 
 __all__ = ["INVALID", "Decoder", "field_key", "type_key"]
 
@@ -164,9 +165,9 @@ class Decoder:
             return self.report(node, path, f"expected true or false, got {text!r}")
         if tp is int:
             try:
-                return int(text.strip())
-            except ValueError:
-                return self.report(node, path, f"expected an integer, got {text!r}")
+                return parse_int(text)
+            except ValueError as exc:
+                return self.report(node, path, str(exc))
         if tp is float:
             try:
                 return float(text.strip())

@@ -15,6 +15,8 @@ from typing import Final, final
 
 import attrs
 
+from ._numbers import is_index
+
 __all__ = ["Node", "element_name_problem", "split_label_key"]
 
 _SLICE: Final = re.compile(r"^(?P<name>[^\[\]]*)\[(?P<index>[0-9]+)\]$")
@@ -81,7 +83,7 @@ class Node:
 
     def is_list(self) -> bool:
         """True when every child is named by an index (``0``, ``1``…): a list in KV/labels."""
-        return bool(self.children) and all(k.isdigit() for k in self.children)
+        return bool(self.children) and all(is_index(k) for k in self.children)
 
     def items_in_order(self) -> list[Node]:
         """The children of a list node ordered by index."""

@@ -19,7 +19,7 @@ from typing import Any, Final
 import attrs
 
 from ..errors import Problem, RuleSyntaxError
-from ..rules import translate
+from ..rules import UnrepresentableRule, translate
 from ._fields import file_key
 from ._frozen import FrozenMap
 from ._middlewares import (
@@ -348,8 +348,12 @@ def _translate(
     """The v3 text of a v1 rule and its modifiers as middlewares named after the frontend."""
     try:
         result = translate(rule, syntax="v1")
+        text = str(result.rule)
     except RuleSyntaxError as exc:
         raise r.fail(path, f"rule does not parse: {exc.problem}", exc.hint) from None
+    except UnrepresentableRule as exc:
+        # It parses as v1, but v3 (what routekit routes by) cannot say it.
+        raise r.fail(path, f"the rule cannot be routed: {exc}") from None
     for note in result.notes:
         r.warn(path, note)
     out: list[tuple[str, Middleware]] = []
@@ -358,7 +362,7 @@ def _translate(
         # Name the modifiers after the frontend, so that two frontends never share one.
         mname = f"{name}-{type(middleware).type_key.lower()}"
         out.append((_unique(mname, out), middleware))
-    return str(result.rule), out
+    return text, out
 
 
 def _middleware_from_definition(definition: Mapping[str, object]) -> Middleware:

@@ -13,13 +13,11 @@ from typing import Any, TypeVar
 from ..errors import Problem
 from ._durations import parse_duration
 from ._hints import did_you_mean
+from ._numbers import parse_int
 
 __all__ = ["Bad", "V1Reader", "or_default"]
 
 _T = TypeVar("_T")
-
-# Past this many digits an integer option is a mistake (and int() of a huge text is slow).
-_MAX_INT_DIGITS = 19
 
 
 class Bad(Exception):
@@ -93,10 +91,11 @@ class V1Reader:
         value = entry[1]
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        # ASCII digits only: str.isdigit() accepts '²', which int() then refuses.
-        digits = value.strip().lstrip("+-") if isinstance(value, str) else ""
-        if digits.isascii() and digits.isdigit() and len(digits) <= _MAX_INT_DIGITS:
-            return int(value)
+        if isinstance(value, str):
+            try:
+                return parse_int(value)
+            except ValueError:
+                pass
         raise self.fail((*path, entry[0]), f"expected an integer, found {_kind(value)}")
 
     def bool_(
