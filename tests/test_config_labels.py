@@ -457,8 +457,9 @@ def test_templates_bound_their_output_nesting_and_numbers() -> None:
     assert compile_template("{{.}}").render(small) == "map[M:map[a:[true <no value>] b:1] Name:web]"
     with pytest.raises(ConfigError, match="nest more than 32 levels"):
         compile_template("{{" + "(" * 100 + ".Name" + ")" * 100 + "}}")
-    with pytest.raises(ConfigError, match="expected an integer"):
+    with pytest.raises(ConfigError, match="out of the 64-bit integer range") as info:
         compile_template('{{ printf "%d" ' + "9" * 5000 + " }}")
+    assert len(str(info.value)) < 600
 
 
 @pytest.mark.parametrize("text", ["²", "٣", "1_0", "9" * 20, "0x10", " "])

@@ -142,6 +142,11 @@ class _Raw:
     text: str
 
 
+def _shown(source: str) -> str:
+    # Errors quote the template, but not a huge one whole.
+    return repr(source) if len(source) <= 200 else f"{source[:200]!r}…({len(source)} characters)"
+
+
 class _ExecError(Exception):
     pass
 
@@ -206,7 +211,7 @@ class Template:
                     raise _ExecError(f"output longer than {MAX_OUTPUT} characters")
                 out.append(text)
         except _ExecError as exc:
-            raise ConfigError(f"template {self.source[:200]!r}: {exc}") from None
+            raise ConfigError(f"template {_shown(self.source)}: {exc}") from None
         return "".join(out)
 
     def _eval(self, expr: _Expr, data: Mapping[str, object]) -> object:
@@ -256,7 +261,7 @@ def compile_template(text: str, *, funcs: Mapping[str, TemplateFunc] | None = No
             break
         end = text.find("}}", start + 2)
         if end < 0:
-            raise ConfigError(f"template {text!r}: unclosed action at position {start}")
+            raise ConfigError(f"template {_shown(text)}: unclosed action at position {start}")
         literal = text[pos:start]
         inner = text[start + 2 : end]
         if inner.startswith("-") and inner[1:2].isspace():
@@ -294,8 +299,8 @@ class _Parser:
 
     def _fail(self, message: str) -> NoReturn:
         raise ConfigError(
-            f"template {self.source!r}: {message}; supported: fields (.Name), string literals, "
-            f"pipelines and the functions {', '.join(sorted(self.funcs))}"
+            f"template {_shown(self.source)}: {message}; supported: fields (.Name), string "
+            f"literals, pipelines and the functions {', '.join(sorted(self.funcs))}"
         )
 
     def parse(self) -> _Expr:

@@ -12,7 +12,7 @@ from typing import Final
 
 __all__ = ["is_index", "parse_int"]
 
-_INT: Final = re.compile(r"[+-]?[0-9]{1,19}")
+_INT: Final = re.compile(r"[+-]?[0-9]+")
 _INDEX: Final = re.compile(r"[0-9]{1,9}")
 
 
@@ -20,10 +20,12 @@ def parse_int(text: str) -> int:
     """*text* (blanks around it allowed) as a 64-bit integer; ``ValueError`` naming it if not."""
     stripped = text.strip()
     if _INT.fullmatch(stripped):
-        value = int(stripped)
+        # Past 20 digits it is out of range whatever it says, and int() of it would be slow.
+        value = int(stripped) if len(stripped) <= 20 else 2**64
         if -(2**63) <= value < 2**63:
             return value
-        raise ValueError(f"{text!r} is out of the 64-bit integer range")
+        shown = text if len(text) <= 40 else f"{text[:20]}…({len(text)} characters)"
+        raise ValueError(f"{shown!r} is out of the 64-bit integer range")
     raise ValueError(f"expected an integer, got {text!r}")
 
 
