@@ -134,10 +134,13 @@ def config_to_kv(config: Configuration, *, root: str = "traefik") -> dict[str, s
 
 def _flatten(value: Any, key: str, out: dict[str, str]) -> None:
     if isinstance(value, dict):
-        if not value:
-            out[key] = "true"
+        before = len(out)
         for k, v in value.items():
             _flatten(v, f"{key}/{k}", out)
+        if len(out) == before:
+            # Nothing below it was written (no options, or only empty lists): the key alone
+            # still defines the element.
+            out[key] = "true"
     elif isinstance(value, list):
         for i, v in enumerate(value):
             _flatten(v, f"{key}/{i}", out)

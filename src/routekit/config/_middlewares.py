@@ -9,6 +9,7 @@ reference (doc.traefik.io/traefik/middlewares/http/…); v2's ``ipWhiteList`` is
 from __future__ import annotations
 
 import typing
+from collections.abc import Iterable
 from typing import ClassVar, Final, final
 
 import attrs
@@ -371,6 +372,14 @@ class CircuitBreaker:
     response_code: int = 503
 
 
+_ENCODINGS: Final = ("zstd", "br", "gzip")
+
+
+def _encodings(value: Iterable[str]) -> tuple[str, ...]:
+    # Traefik's compress middleware uses its default encodings when the list is empty.
+    return frozen_tuple(value) or _ENCODINGS
+
+
 @final
 @attrs.frozen(kw_only=True)
 class Compress:
@@ -381,7 +390,7 @@ class Compress:
     included_content_types: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
     min_response_body_bytes: int = 1024
     default_encoding: str = ""
-    encodings: tuple[str, ...] = attrs.field(default=("zstd", "br", "gzip"), converter=frozen_tuple)
+    encodings: tuple[str, ...] = attrs.field(default=_ENCODINGS, converter=_encodings)
 
 
 @final
