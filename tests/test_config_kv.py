@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +21,7 @@ from routekit.config import (
     WeightedService,
 )
 from routekit.config._kv import config_to_kv, kv_to_config
+from routekit.errors import ConfigError
 
 V2 = {
     "traefik/http/routers/api/rule": "Host(`api.example.com`)",
@@ -215,3 +217,12 @@ def test_random_kv_pairs_never_crash(pairs: dict[str, str]) -> None:
     config, problems = kv_to_config(pairs)
     assert isinstance(config, Configuration)
     assert all(p.source for p in problems if p.severity == "error")
+
+
+@pytest.mark.parametrize("name", ["a/b", ""])
+def test_names_kv_cannot_say_are_refused_when_writing(name: str) -> None:
+    from routekit.config import AddPrefix
+
+    config = Configuration(http=HTTPConfiguration(middlewares={name: AddPrefix(prefix="/a")}))
+    with pytest.raises(ConfigError, match="cannot be a KV key"):
+        config_to_kv(config)

@@ -285,3 +285,26 @@ servers = [{{ address = "10.0.0.1:80" }}]
         "http.services.w.weighted.services.0.weight",
         "tcp.services.t.weighted.services.0.weight",
     ]
+
+
+def test_empty_names_and_names_with_at_are_left_out_in_every_collection() -> None:
+    from routekit.config import (
+        AddPrefix,
+        Configuration,
+        HTTPConfiguration,
+        TLSConfiguration,
+        TLSOptions,
+    )
+
+    config = Configuration(
+        http=HTTPConfiguration(
+            middlewares={"": AddPrefix(prefix="/a"), "ok": AddPrefix(prefix="/")}
+        ),
+        tls=TLSConfiguration(options={"x@y": TLSOptions()}),
+    )
+    result = validate(config)
+    assert [(p.path, p.message) for p in result.problems] == [
+        ("http.middlewares.", "an empty name"),
+        ("tls.options.x@y", "'@' is not allowed in a name ('x@y')"),
+    ]
+    assert list(result.config.http.middlewares) == ["ok"] and result.config.tls.options == {}

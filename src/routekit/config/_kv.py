@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ..errors import Problem
+from ..errors import ConfigError, Problem
 from ._decode import decode_configuration, to_data
 from ._labels_tree import Node, element_name_problem
 from ._model import Configuration
@@ -126,6 +126,9 @@ def config_to_kv(config: Configuration, *, root: str = "traefik") -> dict[str, s
 
     Fields at their default are left out; an element with only defaults (``tls`` on a router)
     is written as ``<key> = true``.
+
+    Raises:
+        ConfigError: a name or map key is empty or holds ``/``, which a KV key cannot say.
     """
     out: dict[str, str] = {}
     _flatten(to_data(config), root.strip("/"), out)
@@ -136,6 +139,8 @@ def _flatten(value: Any, key: str, out: dict[str, str]) -> None:
     if isinstance(value, dict):
         before = len(out)
         for k, v in value.items():
+            if not k or "/" in k:
+                raise ConfigError(f"{key}/{k}: an empty name or one holding '/' cannot be a KV key")
             _flatten(v, f"{key}/{k}", out)
         if len(out) == before:
             # Nothing below it was written (no options, or only empty lists): the key alone

@@ -17,7 +17,7 @@ import attrs
 
 from ._numbers import is_index
 
-__all__ = ["Node", "element_name_problem", "split_label_key"]
+__all__ = ["Node", "element_name_problem", "name_problem", "split_label_key"]
 
 _SLICE: Final = re.compile(r"^(?P<name>[^\[\]]*)\[(?P<index>[0-9]+)\]$")
 
@@ -118,6 +118,16 @@ def element_name_problem(parts: list[str] | tuple[str, ...]) -> str | None:
     ``@`` separates a name from its provider (``api@docker``), so a provider cannot define a
     name containing it (Traefik rejects it too).
     """
-    if len(parts) >= 3 and "@" in parts[2]:
-        return f"'@' is not allowed in a name ({parts[2]!r})"
+    return name_problem(parts[2]) if len(parts) >= 3 else None
+
+
+def name_problem(name: str) -> str | None:
+    """Why *name* cannot name a router, service, middleware…, or ``None``.
+
+    Empty names cannot be referred to; ``@`` is reserved for ``name@provider``.
+    """
+    if not name.strip():
+        return "an empty name"
+    if "@" in name:
+        return f"'@' is not allowed in a name ({name!r})"
     return None

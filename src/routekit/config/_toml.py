@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from typing import Any
 
 import tomlkit
@@ -140,10 +140,15 @@ def dumps_dynamic(config: Configuration, *, into: str | None = None) -> str:
     return tomlkit.dumps(doc)
 
 
-def _find(keys: Iterable[str], key: str) -> str | None:
-    # Traefik matches file keys ignoring case; so does the writer, keeping the file's spelling.
+def _find(keys: Iterable[str], key: str, claimed: Container[str] = ()) -> str | None:
+    # Traefik matches option keys ignoring case; so does the writer, keeping the file's
+    # spelling.  Names and header keys that differ only in case are different entries: an
+    # exact match wins, and a key *claimed* exactly by another entry is never taken.
+    keys = list(keys)
+    if key in keys:
+        return key
     lowered = key.lower()
-    return next((k for k in keys if k.lower() == lowered), None)
+    return next((k for k in keys if k.lower() == lowered and k not in claimed), None)
 
 
 def _merge(container: Any, data: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
@@ -151,13 +156,14 @@ def _merge(container: Any, data: Mapping[str, Any], old: Mapping[str, Any] | Non
 
     ``old`` ``None`` means "not known": every key ``data`` lacks is removed.
     """
-    for k in list(container):
-        if _find(data, k) is None and (old is None or _find(old, k) is not None):
+    present = list(container)
+    for k in present:
+        if _find(data, k, present) is None and (old is None or _find(old, k, present) is not None):
             del container[k]  # removed, or back to its default
     for k, v in data.items():
-        name = _find(container, k)
+        name = _find(container, k, data)
         current = container[name] if name is not None else None
-        known = _find(old, k) if old is not None else None
+        known = _find(old, k, data) if old is not None else None
         before = old[known] if old is not None and known is not None else None
         if current is not None and known is not None and before == v:
             continue  # unchanged: left exactly as written

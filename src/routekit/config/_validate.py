@@ -21,6 +21,7 @@ from ..errors import ConfigError, Problem, RuleSyntaxError
 from ..rules import RegexError, Rule, compile_regexp, parse_rule, parse_tcp_rule
 from ._frozen import FrozenMap
 from ._hints import did_you_mean
+from ._labels_tree import name_problem
 from ._middlewares import (
     Chain,
     Errors,
@@ -122,6 +123,7 @@ def validate(config: Configuration) -> ValidationResult:
     """
     c = _Checker(config)
     http = config.http
+    _check_names(c, config)
     for name, service in http.services.items():
         _check_service(c, f"http.services.{name}", service, http.services)
     _check_cycles(c, "http.services", {n: s.references() for n, s in http.services.items()})
@@ -140,6 +142,24 @@ def validate(config: Configuration) -> ValidationResult:
         _check_router(c, f"tcp.routers.{name}", tcp_router, config.tcp, config)
     _cascade(c)
     return ValidationResult(_without(config, c.bad), tuple(c.problems))
+
+
+def _check_names(c: _Checker, config: Configuration) -> None:
+    collections: dict[str, Mapping[str, object]] = {
+        "http.routers": config.http.routers,
+        "http.services": config.http.services,
+        "http.middlewares": config.http.middlewares,
+        "http.serversTransports": config.http.servers_transports,
+        "tcp.routers": config.tcp.routers,
+        "tcp.services": config.tcp.services,
+        "tls.options": config.tls.options,
+        "tls.stores": config.tls.stores,
+    }
+    for where, elements in collections.items():
+        for name in elements:
+            problem = name_problem(name)
+            if problem is not None:
+                c.error(f"{where}.{name}", None, problem)
 
 
 def _check_rule(c: _Checker, element: str, rule: str, syntax: str | None, tcp: bool) -> None:
@@ -406,11 +426,17 @@ def _without(config: Configuration, bad: set[str]) -> Configuration:
             routers=_keep(http.routers, "http.routers", bad),
             services=_keep(http.services, "http.services", bad),
             middlewares=_keep(http.middlewares, "http.middlewares", bad),
+            servers_transports=_keep(http.servers_transports, "http.serversTransports", bad),
         ),
         tcp=attrs.evolve(
             tcp,
             routers=_keep(tcp.routers, "tcp.routers", bad),
             services=_keep(tcp.services, "tcp.services", bad),
+        ),
+        tls=attrs.evolve(
+            config.tls,
+            options=_keep(config.tls.options, "tls.options", bad),
+            stores=_keep(config.tls.stores, "tls.stores", bad),
         ),
     )
 

@@ -21,10 +21,10 @@ from ..config import Configuration, FrozenMap
 
 __all__ = ["configurations"]
 
-#: Element names: what every codec can write (no ``@``, ``/`` or ``.``, not empty).
-NAMES: Final = st.text("abcdefXYZ0129-_", min_size=1, max_size=6)
+#: Element names: what every codec can write (no ``@`` or ``/``, not empty), case apart.
+NAMES: Final = st.text("abcABC0129-_.", min_size=1, max_size=6)
 #: Map keys such as header names: HTTP tokens.
-_KEYS: Final = st.text("abcXYZ019-_", min_size=1, max_size=6)
+_KEYS: Final = st.text("abcABC019-_", min_size=1, max_size=6)
 _TEXT: Final = st.text("abcXYZ019-_./:", min_size=1, max_size=8)
 
 
