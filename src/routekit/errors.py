@@ -60,8 +60,13 @@ class RuleSyntaxError(RoutekitError, ValueError):
         """The message: problem, position, the rule with a caret and, with *hint*, the hint."""
         # Control characters would break the caret alignment (and the terminal), so the echoed
         # rule shows them escaped; the caret is placed under the escaped form.
-        shown_before = _printable(self.rule[: self.position])
-        shown = _printable(self.rule)
+        # A long rule is shown as a window around the fault.
+        start = max(0, self.position - _CONTEXT)
+        end = min(len(self.rule), self.position + _CONTEXT)
+        head = "…" if start else ""
+        shown_before = head + _printable(self.rule[start : self.position])
+        shown = shown_before + _printable(self.rule[self.position : end])
+        shown += "…" if end < len(self.rule) else ""
         lines = [
             f"{self.problem} (at position {self.position})",
             f"  {shown}",
@@ -85,6 +90,10 @@ def _rule_syntax_error(
     error = RuleSyntaxError(problem, rule, position, hint)
     error.syntax = syntax
     return error
+
+
+#: Characters of a rule shown on each side of a fault.
+_CONTEXT = 60
 
 
 def _printable(text: str) -> str:

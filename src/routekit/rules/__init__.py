@@ -8,6 +8,8 @@ express the rule; `translate` rewrites v1/v2 rules as v3 plus middlewares.
 from __future__ import annotations
 
 from . import _ast
+from ._api import MAX_MATCHERS as MAX_MATCHERS
+from ._api import MAX_RULE_LENGTH as MAX_RULE_LENGTH
 from ._api import parse_rule as parse_rule
 from ._api import parse_tcp_rule as parse_tcp_rule
 from ._ast import (
@@ -116,6 +118,8 @@ from ._translate import to_v3 as to_v3
 from ._translate import translate as translate
 
 __all__ = [
+    "MAX_MATCHERS",
+    "MAX_RULE_LENGTH",
     "RegexError",
     "Regexp",
     "Rule",

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from ..errors import RuleSyntaxError
+from . import _ast as ast
 from ._parser import parse_expression
 from ._rule import Rule
 from ._v1 import looks_like_v1, parse_v1
 
-__all__ = ["parse_rule", "parse_tcp_rule"]
+__all__ = ["MAX_MATCHERS", "MAX_RULE_LENGTH", "parse_rule", "parse_tcp_rule"]
+
+#: The longest rule accepted, in characters.  Traefik sets no limit; a rule this long is a
+#: generated mistake, and refusing it keeps parsing and matching bounded.
+MAX_RULE_LENGTH: Final = 65_536
+#: Most matchers one rule may hold (after ``!`` is pushed to the leaves); more belong in
+#: several routers, which the route table indexes.
+MAX_MATCHERS: Final = 1_000
 
 Syntax = Literal["auto", "v1", "v2", "v3"]
 _SYNTAXES: Final = ("auto", "v1", "v2", "v3")
@@ -17,6 +26,13 @@ _SYNTAXES: Final = ("auto", "v1", "v2", "v3")
 def _check(text: object, syntax: str, allowed: tuple[str, ...]) -> None:
     if not isinstance(text, str):
         raise TypeError(f"a rule is a str, not {type(text).__name__}")
+    if len(text) > MAX_RULE_LENGTH:
+        raise RuleSyntaxError(
+            f"rule is {len(text)} characters long, more than {MAX_RULE_LENGTH}",
+            text,
+            MAX_RULE_LENGTH,
+            "split it over several routers",
+        )
     if syntax not in allowed:
         raise ValueError(f"syntax must be one of {', '.join(allowed)}; got {syntax!r}")
 
@@ -37,8 +53,9 @@ def parse_rule(text: str, *, syntax: Syntax = "auto") -> Rule:
     if syntax == "auto":
         syntax = "v1" if looks_like_v1(text) else "v3"
     if syntax == "v1":
-        return Rule(parse_v1(text), text, "v1")
-    return Rule(parse_expression(text, protocol="http", syntax=syntax), text, syntax)
+        return Rule(_bounded(parse_v1(text), text), text, "v1")
+    node = parse_expression(text, protocol="http", syntax=syntax)
+    return Rule(_bounded(node, text), text, syntax)
 
 
 def parse_tcp_rule(text: str, *, syntax: Literal["auto", "v2", "v3"] = "auto") -> Rule:
@@ -52,4 +69,23 @@ def parse_tcp_rule(text: str, *, syntax: Literal["auto", "v2", "v3"] = "auto") -
     _check(text, syntax, ("auto", "v2", "v3"))
     if syntax == "auto":
         syntax = "v3"
-    return Rule(parse_expression(text, protocol="tcp", syntax=syntax), text, syntax)
+    node = parse_expression(text, protocol="tcp", syntax=syntax)
+    return Rule(_bounded(node, text), text, syntax)
+
+
+def _bounded(node: ast.Node, text: str) -> ast.Node:
+    count, stack = 0, [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.And | ast.Or):
+            stack.extend(item.children)
+        else:
+            count += 1
+    if count > MAX_MATCHERS:
+        raise RuleSyntaxError(
+            f"rule has {count} matchers, more than {MAX_MATCHERS}",
+            text,
+            0,
+            "split it over several routers",
+        )
+    return node

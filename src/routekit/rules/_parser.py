@@ -199,14 +199,17 @@ class _Parser:
             # Traefik's message, word for word (pkg/rules/parser.go, checkArity).
             expected = " ".join(str(a) for a in spec.arity)
             problem = f"unexpected number of parameters; got {count}, expected one of [{expected}]"
-            hint = None
+            hint, syntax = None, None
             if spec.arity == (1,) and count > 1:
                 alternatives = " || ".join(f"{canonical}({go_quote(t.text)})" for t in args[:2])
                 what = _VALUE_WORDS.get(canonical, "value")
                 hint = f"{canonical} takes one {what} in {self.syntax}: use {alternatives}"
                 if self.syntax != "v2":
-                    hint += ', or parse with syntax="v2"'
-            raise self.fail(args[spec.arity[-1]] if count > spec.arity[-1] else name, problem, hint)
+                    hint, syntax = hint + ", or the v2 syntax", "v2"
+            at = args[spec.arity[-1]] if count > spec.arity[-1] else name
+            error = self.fail(at, problem, hint)
+            error.syntax = syntax
+            raise error
         if spec.pairs and count % 2:
             raise self.fail(
                 args[-1],
