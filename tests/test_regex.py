@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import os
 import pickle
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -276,8 +279,10 @@ def test_fallback_bounds_the_text_for_unbounded_patterns() -> None:
 
 
 def test_default_engine_switch(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _regex.DEFAULT_ENGINE == "re2"  # google-re2 is installed in the test environment
-    assert compile_regexp("a").engine == "re2"
+    # google-re2 is installed in the test environment; CI also runs with the variable set.
+    expected = os.environ.get("ROUTEKIT_REGEX_ENGINE") or "re2"
+    assert expected == _regex.DEFAULT_ENGINE
+    assert compile_regexp("a").engine == expected
     monkeypatch.setattr(_regex, "DEFAULT_ENGINE", "re")
     assert compile_regexp("a").engine == "re"
     assert compile_template("/{x}").engine == "re"
@@ -285,6 +290,21 @@ def test_default_engine_switch(monkeypatch: pytest.MonkeyPatch) -> None:
         compile_regexp(r"(a+)+$")
     with pytest.raises(ValueError, match="unknown regexp engine"):
         compile_regexp("a", engine="pcre")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("value", "engine"), [("re", "re"), ("re2", "re2"), ("", "re2")])
+def test_the_environment_chooses_the_default_engine(value: str, engine: str) -> None:
+    code = "from routekit.rules import _regex; print(_regex.DEFAULT_ENGINE)"
+
+    def run(chosen: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "ROUTEKIT_REGEX_ENGINE": chosen}
+        command = [sys.executable, "-c", code]
+        return subprocess.run(command, check=False, env=env, capture_output=True, text=True)
+
+    out = run(value)
+    assert out.stdout.strip() == engine, out.stderr
+    out = run("pcre")
+    assert out.returncode != 0 and "ROUTEKIT_REGEX_ENGINE='pcre'" in out.stderr
 
 
 def test_regexp_value_behaviour() -> None:

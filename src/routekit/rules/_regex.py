@@ -15,6 +15,7 @@ compile time, and pattern size and repetition counts are bounded in both.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable
 from typing import Final, Literal, final
@@ -52,8 +53,22 @@ __all__ = [
 #: The matching engines: ``"re2"`` (google-re2) or ``"re"`` (Python's, with safety checks).
 Engine = Literal["re", "re2"]
 
-#: The engine used when a call does not name one; tests may switch it to ``"re"``.
-DEFAULT_ENGINE: Engine = "re2" if HAVE_RE2 else "re"
+
+def _default_engine() -> Engine:
+    chosen = os.environ.get("ROUTEKIT_REGEX_ENGINE", "")
+    if chosen == "re" or (not chosen and not HAVE_RE2):
+        return "re"
+    if chosen in ("", "re2") and HAVE_RE2:
+        return "re2"
+    raise ImportError(
+        f"ROUTEKIT_REGEX_ENGINE={chosen!r}: use 're', or 're2' with google-re2 installed"
+    )
+
+
+#: The engine used when a call does not name one: RE2 when installed.  The environment
+#: variable ``ROUTEKIT_REGEX_ENGINE=re`` chooses Python's even then (to test what users without
+#: google-re2 get); a value that names no engine, or ``re2`` without it, is an error at import.
+DEFAULT_ENGINE: Engine = _default_engine()
 
 # gorilla/mux's defaultPattern: a host variable stops at a dot, a path variable at a slash.
 _HOST_DEFAULT = negate(((ord("."), ord(".")),))
