@@ -120,3 +120,19 @@ def test_a_strategy_without_hypothesis_says_which_extra_to_install() -> None:
     ).stdout
     assert "routekit.testing.rules needs the 'hypothesis' package" in out
     assert "pip install 'routekit[test]'" in out
+
+
+def test_packages_use_each_other_only_through_their_init_names() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "src" / "routekit"
+    # `from ..pkg._module import …` (a sibling package's private module); `.._lazy` is the
+    # package root's own helper, shared by the namespaces.
+    private = re.compile(r"^\s*from \.\.[a-z]\w*\._\w+ import", re.MULTILINE)
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if private.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []

@@ -30,7 +30,7 @@ the ASGI face do.
 from __future__ import annotations
 
 from ._compose import Failover, Mirror
-from ._group import ChildSpec, Clock, PassiveHealth
+from ._group import ChildSpec, Clock, Group, PassiveHealth
 from ._hashing import ClientIPKey, ConsistentHash, CookieKey, HashKey, HeaderKey
 from ._node import Balancer, BalancerStats, Child, ChildStats, Lease, Server, StatusListener
 from ._random import LeastRequests, PowerOfTwoChoices, Random
@@ -48,6 +48,7 @@ __all__ = [
     "ConsistentHash",
     "CookieKey",
     "Failover",
+    "Group",
     "HashKey",
     "HeaderKey",
     "Lease",

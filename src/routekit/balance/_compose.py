@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Self, final
 
 from ..errors import ConfigError, NoServerAvailable
-from ._group import ChildSpec, Clock, PassiveHealth, _Group, _Member
+from ._group import ChildSpec, Clock, Group, PassiveHealth, _Member
 from ._node import (
     Balancer,
     BalancerStats,
@@ -25,7 +25,7 @@ __all__ = ["Failover", "Mirror"]
 
 
 @final
-class Failover(_Group):
+class Failover(Group):
     """Send everything to *main* while it is up, else to *fallback* (Traefik ``failover``).
 
     More fallbacks can be appended with `add`; the first child that is up, in insertion order,

@@ -1,4 +1,4 @@
-"""`_Group`: the shared machinery of balancers that choose among weighted children.
+"""`Group`: the shared machinery of balancers that choose among weighted children.
 
 A group keeps one `_Member` per child (weight, health, in-flight, passive-health failures) and
 leaves only the choice itself to its subclass, through four hooks: ``_activate`` / ``_deactivate``
@@ -106,7 +106,7 @@ class _Member:
         "weight",
     )
 
-    def __init__(self, group: _Group, child: Child, key: str, weight: float, seq: int) -> None:
+    def __init__(self, group: Group, child: Child, key: str, weight: float, seq: int) -> None:
         self.group = group
         self.child = child
         self.key = key
@@ -158,8 +158,9 @@ class _Member:
         member.group._finish(member, ok)
 
 
-class _Group(Balancer):
-    """Base of the balancers that choose among weighted children (not public)."""
+class Group(Balancer):
+    """Base of the balancers that choose among weighted children: health, draining, in-flight
+    counts and ``rebuild`` live here; a strategy subclass says only how to pick."""
 
     #: Whether weights mean anything to this strategy (shown in ``repr``).
     weighted: ClassVar[bool] = True

@@ -7,7 +7,7 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, final
 
-from ._group import ChildSpec, Clock, PassiveHealth, _Group, _Member
+from ._group import ChildSpec, Clock, Group, PassiveHealth, _Member
 
 if TYPE_CHECKING:
     from ..request import Request
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["LeastRequests", "PowerOfTwoChoices", "Random"]
 
 
-class _Sampled(_Group):
+class _Sampled(Group):
     """A group that keeps its active members in a list with cumulative weights for drawing."""
 
     def __init__(

@@ -19,7 +19,7 @@ import attrs
 
 from ..errors import ConfigError
 from ..request import TOKEN_CHARS
-from ._group import _Group, _Member
+from ._group import Group, _Member
 from ._node import Balancer, BalancerStats, Lease, Server
 
 if TYPE_CHECKING:
@@ -137,13 +137,13 @@ class Sticky(Balancer):
     kind = "sticky"
 
     def __init__(self, balancer: Balancer, cookie: StickyCookie | None = None) -> None:
-        if not isinstance(balancer, _Group):
+        if not isinstance(balancer, Group):
             raise ConfigError(
                 f"Sticky wraps a balancer with children (WeightedRoundRobin, RoundRobin, …),"
                 f" got {balancer!r}"
             )
         super().__init__(balancer.name)
-        self._group: _Group = balancer
+        self._group: Group = balancer
         self.cookie = cookie if cookie is not None else StickyCookie()
         self.cookie_name = sticky_cookie_name(self.cookie.name, balancer.name)
         self._by_value: dict[str, str] = {}

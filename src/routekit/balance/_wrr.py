@@ -10,7 +10,7 @@ from heapq import heapify, heappop, heappush, heapreplace
 from typing import TYPE_CHECKING, ClassVar, Final, Self, final
 
 from ..errors import ConfigError
-from ._group import _Group, _Member
+from ._group import Group, _Member
 
 if TYPE_CHECKING:
     from ..request import Request
@@ -43,7 +43,7 @@ def _rate(weight: float, scale: int) -> float:
 
 
 @final
-class WeightedRoundRobin(_Group):
+class WeightedRoundRobin(Group):
     """Weighted round-robin: exact proportions, smooth order, O(log n) per pick.
 
     Traefik v3 orders picks by earliest deadline first (EDF): each child's next deadline is
@@ -249,7 +249,7 @@ class WeightedRoundRobin(_Group):
 
 
 @final
-class RoundRobin(_Group):
+class RoundRobin(Group):
     """Plain round-robin in insertion order: the fastest pick, for children of equal weight.
 
     Weights may only be 1 (take part) or 0 (never picked); use `WeightedRoundRobin` for others.

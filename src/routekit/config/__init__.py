@@ -124,6 +124,9 @@ from ._static_model import StaticConfiguration as StaticConfiguration
 from ._toml import dumps_dynamic as dumps_dynamic
 from ._toml import loads_dynamic as loads_dynamic
 from ._validate import ValidationResult as ValidationResult
+from ._validate import reference_hint as reference_hint
+from ._validate import rule_error as rule_error
+from ._validate import sticky_cookie as sticky_cookie
 from ._validate import validate as validate
 
 __all__ = [
@@ -230,6 +233,10 @@ __all__ = [
     "read_text_file",
     "to_data",
     "validate",
+    # shared with the runtime, which reports build problems as validation does
+    "reference_hint",
+    "rule_error",
+    "sticky_cookie",
     "with_named_sections",
     # labels/tags, KV and the within-provider merge
     "DEFAULT_FRONTEND_RULE",

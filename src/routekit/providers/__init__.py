@@ -13,8 +13,17 @@ from __future__ import annotations
 from ._base import Provider as Provider
 from ._base import Snapshot as Snapshot
 from ._base import as_snapshot as as_snapshot
+from ._base import check_provider_name as check_provider_name
 from .file import FileProvider as FileProvider
 from .file import config_files as config_files
 from .static import StaticProvider as StaticProvider
 
-__all__ = ["FileProvider", "Provider", "Snapshot", "StaticProvider", "as_snapshot", "config_files"]
+__all__ = [
+    "FileProvider",
+    "Provider",
+    "Snapshot",
+    "StaticProvider",
+    "as_snapshot",
+    "check_provider_name",
+    "config_files",
+]

@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, final
 
-from ..config import Chain, Configuration, Errors, Middleware, Router
-from ..config._validate import rule_error
+from ..config import Chain, Configuration, Errors, Middleware, Router, rule_error
 from ..errors import ConfigError, Problem
 from ..routing import Route, RouteTable
 from ..rules import Rule, parse_rule

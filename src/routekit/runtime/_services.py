@@ -31,6 +31,7 @@ from ..balance import (
     ClientIPKey,
     ConsistentHash,
     Failover,
+    Group,
     LeastRequests,
     Mirror,
     PassiveHealth,
@@ -39,19 +40,17 @@ from ..balance import (
     Sticky,
     WeightedRoundRobin,
 )
-from ..config import MAX_WEIGHT, Configuration, LoadBalancer, Service
-from ..config._validate import reference_hint, sticky_cookie
+from ..config import MAX_WEIGHT, Configuration, LoadBalancer, Service, reference_hint, sticky_cookie
 from ..errors import ConfigError, NoServerAvailable, Problem
 
 if TYPE_CHECKING:
     from ..balance import ChildSpec, Clock, Lease
-    from ..balance._group import _Group
     from ..request import Request
     from ._runtime import Runtime
 
 __all__ = ["Report", "ServiceBuilder"]
 
-_STRATEGIES: Final[dict[str, tuple[type[_Group], dict[str, Any]]]] = {
+_STRATEGIES: Final[dict[str, tuple[type[Group], dict[str, Any]]]] = {
     "wrr": (WeightedRoundRobin, {}),
     "p2c": (PowerOfTwoChoices, {}),
     "hrw": (ConsistentHash, {"key": ClientIPKey(), "algorithm": "rendezvous"}),
@@ -271,8 +270,8 @@ class _StandIn(Balancer):
 
 
 def _group(
-    cls: type[_Group], old: Balancer | None, children: Sequence[ChildSpec], **options: Any
-) -> _Group:
+    cls: type[Group], old: Balancer | None, children: Sequence[ChildSpec], **options: Any
+) -> Group:
     """A *cls* balancer over *children*: ``cls.rebuild(old, ...)`` when *old* is one (maybe
     wrapped in `Sticky`), so that the children that stayed keep their state; else a new one."""
     inner = old.balancer if isinstance(old, Sticky) else old

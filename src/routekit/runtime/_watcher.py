@@ -31,8 +31,7 @@ import anyio.to_thread
 
 from ..config import Configuration, validate
 from ..errors import ConfigError, Problem
-from ..providers import Provider, Snapshot, as_snapshot
-from ..providers._base import check_provider_name
+from ..providers import Provider, Snapshot, as_snapshot, check_provider_name
 from ._build import DEFAULT_ENTRY_POINTS, DEFAULT_PROVIDER_PRECEDENCE, Prepared, build, prepare
 from ._qualify import keep_last_good, merge_qualified, provider_of, qualify
 from ._runtime import Runtime
