@@ -280,7 +280,7 @@ def test_unknown_key_is_reported_with_label_container_and_hint() -> None:
         ("traefik.docker.netwrok", "unknown key 'docker.netwrok'"),
         ("traefik.http.routers.r.priority", "expected an integer"),
         ("traefik.http.middlewares.m.stripprefx.prefixes", "unknown key 'stripprefx'"),
-        ("traefik.udp.routers.u.service", "UDP"),
+        ("traefik.udp.routers.u.rule", "unknown key 'rule'"),
     ],
 )
 def test_bad_keys_are_reported(key: str, message: str) -> None:

@@ -107,6 +107,12 @@ from ._model import TLSConfiguration as TLSConfiguration
 from ._model import TLSDefaultCertificate as TLSDefaultCertificate
 from ._model import TLSOptions as TLSOptions
 from ._model import TLSStore as TLSStore
+from ._model import UDPConfiguration as UDPConfiguration
+from ._model import UDPLoadBalancer as UDPLoadBalancer
+from ._model import UDPRouter as UDPRouter
+from ._model import UDPServer as UDPServer
+from ._model import UDPService as UDPService
+from ._model import UDPWeighted as UDPWeighted
 from ._model import Weighted as Weighted
 from ._model import WeightedService as WeightedService
 from ._sections import NAMED_SECTIONS as NAMED_SECTIONS
@@ -197,6 +203,12 @@ __all__ = [
     "StripPrefix",
     "StripPrefixRegex",
     "TCPConfiguration",
+    "UDPConfiguration",
+    "UDPLoadBalancer",
+    "UDPRouter",
+    "UDPServer",
+    "UDPService",
+    "UDPWeighted",
     "TCPLoadBalancer",
     "TCPRouter",
     "TCPRouterTLS",

@@ -173,7 +173,12 @@ def to_data(value: Any) -> Any:
     """
     if isinstance(value, Configuration):
         out: dict[str, Any] = {}
-        for section, cls_value in (("http", value.http), ("tcp", value.tcp), ("tls", value.tls)):
+        for section, cls_value in (
+            ("http", value.http),
+            ("tcp", value.tcp),
+            ("udp", value.udp),
+            ("tls", value.tls),
+        ):
             data = to_data(cls_value)
             if data:
                 out[section] = data

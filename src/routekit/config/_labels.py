@@ -161,17 +161,22 @@ def _container_config(
         or (Node("network", opts.network) if opts.network else None)
     )
     name = service_name(container)
-    udp = root.pop("udp")
-    if udp is not None:
-        decoder.report(udp, "udp", "UDP routers and services are not supported yet")
     http = root.find("http")
     tcp = root.find("tcp")
-    tcp_only = tcp is not None and (http is None or not http.children)
-    if not tcp_only:
+    # A container with only TCP or UDP labels gets no default HTTP router (Traefik's docker
+    # provider builds the HTTP default only when no TCP/UDP configuration is given).
+    udp_labels = root.find("udp")
+    stream_only = (tcp is not None or udp_labels is not None) and (
+        http is None or not http.children
+    )
+    if not stream_only:
         http = root.child(http.name if http is not None else "http")
         _complete_http(container, http, name, opts, decoder, network)
     if tcp is not None:
-        _complete_tcp(container, tcp, decoder, network)
+        _complete_stream(container, tcp, decoder, network, "tcp")
+    udp = root.find("udp")
+    if udp is not None:
+        _complete_stream(container, udp, decoder, network, "udp")
     config, _ = decode_configuration(root, where=where, problems=problems)
     return config
 
@@ -312,7 +317,7 @@ def _add_server(
 
     Returns False (the problem recorded) when no server can be built: no port or no address.
     """
-    tcp = path.startswith("tcp.")
+    tcp = path.startswith(("tcp.", "udp."))  # servers by address, not URL
     server = lb.pop("server")
     if lb.find("servers") is not None:
         return True  # explicit servers[n] keys: nothing to detect
@@ -351,17 +356,19 @@ def _add_server(
     return True
 
 
-def _complete_tcp(
-    container: ContainerInfo, tcp: Node, decoder: Decoder, network: Node | None
+def _complete_stream(
+    container: ContainerInfo, section: Node, decoder: Decoder, network: Node | None, stream: str
 ) -> None:
-    services = tcp.find("services")
+    """Servers of the ``tcp`` or ``udp`` (*stream*) services, and a router's lone service."""
+    services = section.find("services")
     if services is not None:
         for sname, service in list(services.children.items()):
             if service.find("weighted") is None:
                 lb = service.find("loadBalancer") or service.child("loadBalancer")
-                if not _add_server(container, lb, decoder, network, path=f"tcp.services.{sname}"):
+                where = f"{stream}.services.{sname}"
+                if not _add_server(container, lb, decoder, network, path=where):
                     del services.children[sname]
-    routers = tcp.find("routers")
+    routers = section.find("routers")
     count = len(services.children) if services is not None else 0
     if routers is not None:
         for router in routers.children.values():

@@ -38,6 +38,12 @@ __all__ = [
     "Service",
     "Sticky",
     "TCPConfiguration",
+    "UDPConfiguration",
+    "UDPLoadBalancer",
+    "UDPRouter",
+    "UDPServer",
+    "UDPService",
+    "UDPWeighted",
     "TCPLoadBalancer",
     "TCPRouter",
     "TCPRouterTLS",
@@ -394,6 +400,62 @@ class TCPConfiguration:
     services: FrozenMap[str, TCPService] = attrs.field(factory=FrozenMap, converter=frozen_map)
 
 
+# --- UDP -------------------------------------------------------------------------------------
+# Traefik's UDP routing has no rule: a UDP router sends every datagram of its entry points to
+# its service (doc.traefik.io/traefik/routing/routers/#configuring-udp-routers).
+
+
+@final
+@attrs.frozen(kw_only=True)
+class UDPRouter:
+    """A UDP router: the datagrams of its entry points go to its service."""
+
+    service: str = ""
+    entry_points: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class UDPServer:
+    """A UDP upstream, by ``host:port``."""
+
+    address: str
+
+
+@final
+@attrs.frozen(kw_only=True)
+class UDPLoadBalancer:
+    """Balance UDP sessions over ``servers``."""
+
+    servers: tuple[UDPServer, ...] = attrs.field(default=(), converter=frozen_tuple)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class UDPWeighted:
+    """Weighted round robin over other UDP services."""
+
+    services: tuple[WeightedService, ...] = attrs.field(default=(), converter=frozen_tuple)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class UDPService:
+    """A UDP service: a load balancer or a weighted set of services."""
+
+    load_balancer: UDPLoadBalancer | None = None
+    weighted: UDPWeighted | None = None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class UDPConfiguration:
+    """The ``udp`` section: routers and services, by name."""
+
+    routers: FrozenMap[str, UDPRouter] = attrs.field(factory=FrozenMap, converter=frozen_map)
+    services: FrozenMap[str, UDPService] = attrs.field(factory=FrozenMap, converter=frozen_map)
+
+
 # --- TLS -------------------------------------------------------------------------------------
 
 
@@ -463,7 +525,7 @@ class TLSConfiguration:
 @final
 @attrs.frozen(kw_only=True)
 class Configuration:
-    """A whole dynamic configuration: ``http``, ``tcp`` and ``tls``.
+    """A whole dynamic configuration: ``http``, ``tcp``, ``udp`` and ``tls``.
 
     ``sources`` maps dotted element paths (``http.routers.api``, ``http.routers.api.rule``) to
     where they came from (``dynamic.toml:12:5``, a label and container, a KV key).  It is
@@ -472,6 +534,7 @@ class Configuration:
 
     http: HTTPConfiguration = attrs.field(factory=HTTPConfiguration)
     tcp: TCPConfiguration = attrs.field(factory=TCPConfiguration)
+    udp: UDPConfiguration = attrs.field(factory=UDPConfiguration)
     tls: TLSConfiguration = attrs.field(factory=TLSConfiguration)
     sources: FrozenMap[str, str] = attrs.field(
         factory=FrozenMap, converter=frozen_map, eq=False, repr=False

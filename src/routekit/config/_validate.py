@@ -43,7 +43,11 @@ from ._model import (
     Service,
     TCPConfiguration,
     TCPRouter,
+    TCPServer,
     TCPService,
+    UDPRouter,
+    UDPServer,
+    UDPService,
 )
 
 if TYPE_CHECKING:
@@ -54,6 +58,7 @@ __all__ = ["ValidationResult", "reference_hint", "validate"]
 _RULE_SYNTAXES: Final = (None, "v1", "v2", "v3")
 _STRATEGIES: Final = ("wrr", "p2c", "hrw", "leasttime")
 _URL_SCHEMES: Final = ("http", "https", "h2c")
+_PORT: Final = re.compile(r"[0-9]{1,5}")
 _STATUS_RANGE: Final = re.compile(r"^\d{3}(-\d{3})?$")
 
 
@@ -137,9 +142,15 @@ def validate(config: Configuration) -> ValidationResult:
     for name, router in http.routers.items():
         _check_router(c, f"http.routers.{name}", router, http, config)
     for name, tcp_service in config.tcp.services.items():
-        _check_tcp_service(c, f"tcp.services.{name}", tcp_service, config.tcp)
+        element = f"tcp.services.{name}"
+        _check_stream_service(c, element, tcp_service, config.tcp.services, "TCP")
     for name, tcp_router in config.tcp.routers.items():
         _check_router(c, f"tcp.routers.{name}", tcp_router, config.tcp, config)
+    for name, udp_service in config.udp.services.items():
+        element = f"udp.services.{name}"
+        _check_stream_service(c, element, udp_service, config.udp.services, "UDP")
+    for name, udp_router in config.udp.routers.items():
+        _check_udp_router(c, f"udp.routers.{name}", udp_router, config)
     _cascade(c)
     return ValidationResult(_without(config, c.bad), tuple(c.problems))
 
@@ -152,6 +163,8 @@ def _check_names(c: _Checker, config: Configuration) -> None:
         "http.serversTransports": config.http.servers_transports,
         "tcp.routers": config.tcp.routers,
         "tcp.services": config.tcp.services,
+        "udp.routers": config.udp.routers,
+        "udp.services": config.udp.services,
         "tls.options": config.tls.options,
         "tls.stores": config.tls.stores,
     }
@@ -286,18 +299,24 @@ def _check_service(
         c.reference(element, "failover.fallback", f.fallback, services, "service")
 
 
-def _check_tcp_service(
-    c: _Checker, element: str, service: TCPService, section: TCPConfiguration
+def _check_stream_service(
+    c: _Checker,
+    element: str,
+    service: TCPService | UDPService,
+    services: Mapping[str, object],
+    kind: str,
 ) -> None:
+    """A TCP or UDP service: servers by ``host:port``, or weighted other services."""
     if (service.load_balancer is None) == (service.weighted is None):
-        c.error(element, None, "a TCP service must be exactly one of loadBalancer, weighted")
+        c.error(element, None, f"a {kind} service must be exactly one of loadBalancer, weighted")
         return
     if service.load_balancer is not None:
-        if not service.load_balancer.servers:
+        servers: tuple[TCPServer | UDPServer, ...] = service.load_balancer.servers
+        if not servers:
             c.error(element, "loadBalancer.servers", "no servers")
-        for i, server in enumerate(service.load_balancer.servers):
+        for i, server in enumerate(servers):
             host, sep, port = server.address.rpartition(":")
-            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            if not sep or not host or not _PORT.fullmatch(port) or not 0 < int(port) < 65536:
                 c.error(
                     element,
                     f"loadBalancer.servers.{i}.address",
@@ -306,10 +325,14 @@ def _check_tcp_service(
                 )
     if service.weighted is not None:
         for i, child in enumerate(service.weighted.services):
-            c.reference(
-                element, f"weighted.services.{i}.name", child.name, section.services, "service"
-            )
+            c.reference(element, f"weighted.services.{i}.name", child.name, services, "service")
             _check_weight(c, element, f"weighted.services.{i}.weight", child.weight)
+
+
+def _check_udp_router(c: _Checker, element: str, router: UDPRouter, config: Configuration) -> None:
+    c.reference(element, "service", router.service, config.udp.services, "service")
+    if any(not ep for ep in router.entry_points):
+        c.error(element, "entryPoints", "empty entry point name")
 
 
 def _check_weight(c: _Checker, element: str, field: str, weight: int) -> None:
@@ -408,6 +431,12 @@ def _cascade(c: _Checker) -> None:
                 gone("http.middlewares", ref, f"http.routers.{n}", "middleware")
         for n, tr in tcp.routers.items():
             gone("tcp.services", tr.service, f"tcp.routers.{n}", "service")
+        for stream, section in (("tcp", tcp), ("udp", c.config.udp)):
+            for n, ss in section.services.items():
+                for child in ss.weighted.services if ss.weighted is not None else ():
+                    gone(f"{stream}.services", child.name, f"{stream}.services.{n}", "service")
+        for n, ur in c.config.udp.routers.items():
+            gone("udp.services", ur.service, f"udp.routers.{n}", "service")
 
 
 def _keep(items: FrozenMap[str, Any], prefix: str, bad: set[str]) -> FrozenMap[str, Any]:
@@ -432,6 +461,11 @@ def _without(config: Configuration, bad: set[str]) -> Configuration:
             tcp,
             routers=_keep(tcp.routers, "tcp.routers", bad),
             services=_keep(tcp.services, "tcp.services", bad),
+        ),
+        udp=attrs.evolve(
+            config.udp,
+            routers=_keep(config.udp.routers, "udp.routers", bad),
+            services=_keep(config.udp.services, "udp.services", bad),
         ),
         tls=attrs.evolve(
             config.tls,

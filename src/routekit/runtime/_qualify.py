@@ -28,6 +28,8 @@ from ..config import (
     TCPRouterTLS,
     TCPService,
     TLSConfiguration,
+    UDPRouter,
+    UDPService,
     named_section,
     with_named_sections,
 )
@@ -38,6 +40,7 @@ __all__ = ["element_of", "keep_last_good", "merge_qualified", "provider_of", "qu
 _GLOBAL: Final = "default"
 
 _TLS = TypeVar("_TLS", RouterTLS, TCPRouterTLS)
+_S = TypeVar("_S", TCPService, UDPService)
 
 
 def element_of(path: str, config: Configuration) -> tuple[str, str] | None:
@@ -114,11 +117,16 @@ def _tcp_router(r: TCPRouter, p: str) -> TCPRouter:
     return attrs.evolve(r, service=_q(r.service, p), tls=_tls(r.tls, p))
 
 
-def _tcp_service(s: TCPService, p: str) -> TCPService:
+def _stream_service(s: _S, p: str) -> _S:
+    # TCP and UDP services alike: only weighted ones name other services.
     if s.weighted is None:
         return s
     children = tuple(attrs.evolve(c, name=_q(c.name, p)) for c in s.weighted.services)
     return attrs.evolve(s, weighted=attrs.evolve(s.weighted, services=children))
+
+
+def _udp_router(r: UDPRouter, p: str) -> UDPRouter:
+    return attrs.evolve(r, service=_q(r.service, p))
 
 
 #: How the elements of each section are qualified (the others have no references to qualify).
@@ -127,7 +135,9 @@ _REWRITE: Final[dict[str, Callable[[Any, str], Any]]] = {
     "http.services": _service,
     "http.middlewares": _middleware,
     "tcp.routers": _tcp_router,
-    "tcp.services": _tcp_service,
+    "tcp.services": _stream_service,
+    "udp.routers": _udp_router,
+    "udp.services": _stream_service,
 }
 
 
