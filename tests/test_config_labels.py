@@ -477,3 +477,31 @@ def test_integers_and_list_indexes_are_ascii_as_in_go(text: str) -> None:
     assert "r" not in config.http.routers
     _, kv_problems = kv_to_config({f"traefik/http/middlewares/m/stripPrefix/prefixes/{text}": "/a"})
     assert kv_problems, text
+
+
+@pytest.mark.parametrize("stream", ["tcp", "udp"])
+def test_a_stream_router_without_service_labels_gets_the_container_service(stream: str) -> None:
+    labels = {f"traefik.{stream}.routers.r.entrypoints": "e"}
+    if stream == "tcp":
+        labels["traefik.tcp.routers.r.rule"] = "HostSNI(`*`)"
+    info = ContainerInfo(name="db", labels=labels, addresses={"b": "10.0.0.5"}, ports=(5432,))
+    config, problems = labels_to_config([info])
+    assert problems == ()
+    section = config.tcp if stream == "tcp" else config.udp
+    assert section.routers["r"].service == "db"
+    lb = section.services["db"].load_balancer
+    assert lb is not None and [s.address for s in lb.servers] == ["10.0.0.5:5432"]
+    assert config.http.routers == {}
+
+
+def test_a_tcp_router_without_service_among_several_is_left_out_and_reported() -> None:
+    labels = {
+        "traefik.tcp.routers.r.rule": "HostSNI(`*`)",
+        "traefik.tcp.services.a.loadbalancer.server.port": "1",
+        "traefik.tcp.services.b.loadbalancer.server.port": "2",
+    }
+    info = ContainerInfo(name="db", labels=labels, addresses={"b": "10.0.0.5"}, ports=(5432,))
+    config, problems = labels_to_config([info])
+    (problem,) = problems
+    assert problem.path == "tcp.routers.r" and "several services: a, b" in problem.message
+    assert config.tcp.routers == {} and set(config.tcp.services) == {"a", "b"}

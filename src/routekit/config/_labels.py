@@ -359,18 +359,37 @@ def _add_server(
 def _complete_stream(
     container: ContainerInfo, section: Node, decoder: Decoder, network: Node | None, stream: str
 ) -> None:
-    """Servers of the ``tcp`` or ``udp`` (*stream*) services, and a router's lone service."""
+    """Servers of the ``tcp`` or ``udp`` (*stream*) services, and each router's service.
+
+    As Traefik's Docker provider (``buildTCPServiceConfiguration``,
+    ``BuildTCPRouterConfiguration``): without service labels the container gets one service
+    named after it; a router without a ``service`` takes the only service, and is left out,
+    reported, when there are several.
+    """
     services = section.find("services")
-    if services is not None:
-        for sname, service in list(services.children.items()):
-            if service.find("weighted") is None:
-                lb = service.find("loadBalancer") or service.child("loadBalancer")
-                where = f"{stream}.services.{sname}"
-                if not _add_server(container, lb, decoder, network, path=where):
-                    del services.children[sname]
+    if services is None or not services.children:
+        services = section.child("services")
+        services.child(service_name(container)).child("loadBalancer")
+    for sname, service in list(services.children.items()):
+        if service.find("weighted") is None:
+            lb = service.find("loadBalancer") or service.child("loadBalancer")
+            where = f"{stream}.services.{sname}"
+            if not _add_server(container, lb, decoder, network, path=where):
+                del services.children[sname]
     routers = section.find("routers")
-    count = len(services.children) if services is not None else 0
-    if routers is not None:
-        for router in routers.children.values():
-            if router.find("service") is None and count == 1 and services is not None:
-                router.child("service").value = next(iter(services.children))
+    if routers is None:
+        return
+    for rname, router in list(routers.children.items()):
+        if router.find("service") is not None:
+            continue
+        if len(services.children) == 1:
+            router.child("service").value = next(iter(services.children))
+        elif len(services.children) > 1:
+            decoder.report(
+                router,
+                f"{stream}.routers.{rname}",
+                "cannot be linked automatically with several services: "
+                + ", ".join(sorted(services.children)),
+                hint=f"set traefik.{stream}.routers.{rname}.service",
+            )
+            del routers.children[rname]
