@@ -505,3 +505,27 @@ def test_a_tcp_router_without_service_among_several_is_left_out_and_reported() -
     (problem,) = problems
     assert problem.path == "tcp.routers.r" and "several services: a, b" in problem.message
     assert config.tcp.routers == {} and set(config.tcp.services) == {"a", "b"}
+
+
+def test_lone_surrogates_are_refused_where_they_enter() -> None:
+    from routekit.config import Configuration, HTTPConfiguration, Router, kv_to_config, validate
+
+    labels = {
+        "traefik.http.routers.r.rule": "Host(`a.com`)",
+        "traefik.http.routers.s.rule": "Host(`b\udcda.com`)",
+    }
+    good = ContainerInfo(name="web", labels=labels, addresses={"b": "10.0.0.2"}, ports=(80,))
+    bad = ContainerInfo(name="w\udcda", labels={}, addresses={"b": "10.0.0.3"}, ports=(80,))
+    config, problems = labels_to_config([good, bad])
+    assert sorted((p.path, p.source) for p in problems) == [
+        ("", "container 'w\\udcda'"),
+        ("traefik.http.routers.s.rule", "label 'traefik.http.routers.s.rule' on container 'web'"),
+    ]
+    assert set(config.http.routers) == {"r"}
+    for problem in problems:
+        str(problem).encode("utf-8")  # printable
+    _, kv_problems = kv_to_config({"traefik/http/routers/r\udcda/rule": "Host(`a`)"})
+    assert [p.path for p in kv_problems] == ["traefik/http/routers/r\\udcda/rule"]
+    made = Configuration(http=HTTPConfiguration(routers={"r\udcda": Router(rule="Host(`a`)")}))
+    (problem, *_) = validate(made).problems
+    assert "lone surrogate" in problem.message

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from ..errors import ConfigError, Problem
 from ._decode import decode_configuration, to_data
-from ._labels_tree import Node, element_name_problem
+from ._labels_tree import Node, element_name_problem, is_text, shown_text
 from ._model import Configuration
 from ._numbers import is_index
 from ._toml_v1 import decode_v1
@@ -56,6 +56,15 @@ def kv_to_config(
     Keys outside *root* are not read.  Every key that fits no field is reported with the key as
     its source; a faulty router, service… is left out and the rest still applies.
     """
+    bad = [k for k, v in pairs.items() if not (is_text(k) and is_text(v))]
+    if bad:
+        clean = {k: v for k, v in pairs.items() if k not in bad}
+        config, found = kv_to_config(clean, root=root)
+        invalid = tuple(
+            Problem(shown_text(k), "not valid Unicode text (a lone surrogate)", shown_text(k))
+            for k in bad
+        )
+        return config, (*invalid, *found)
     below = _under(pairs, root)
     if any(path[0].lower() == "alias" and len(path) == 1 for path in below) or any(
         path[0].lower() in _V1_SECTIONS for path in below

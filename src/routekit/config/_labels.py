@@ -37,7 +37,7 @@ from ._labels_container import (
     service_name,
 )
 from ._labels_decode import Decoder
-from ._labels_tree import Node, element_name_problem, split_label_key
+from ._labels_tree import Node, element_name_problem, is_text, shown_text, split_label_key
 from ._labels_v1 import V1Context, is_v1, v1_labels_config
 from ._merge import merge_configurations
 from ._model import Configuration
@@ -127,7 +127,7 @@ def labels_to_config(
     parts: list[tuple[str, Configuration]] = []
     v1_containers: list[ContainerInfo] = []
     # Traefik's provider.Merge walks containers by name: servers of replicas follow that order.
-    for container in sorted(containers, key=lambda c: c.name):
+    for container in sorted(_valid_text(containers, problems), key=lambda c: c.name):
         verdict = is_v1(container.labels) if syntax == "auto" else syntax == "v1"
         # Undecided (no labels, or only traefik.enable): a provider with a v1 ``domain`` is v1.
         if verdict or (verdict is None and domain):
@@ -142,6 +142,26 @@ def labels_to_config(
         parts.append((", ".join(c.name for c in v1_containers), v1_config))
     merged, conflicts = merge_configurations(parts, previous=previous)
     return merged, (*problems, *conflicts)
+
+
+def _valid_text(
+    containers: Sequence[ContainerInfo], problems: list[Problem]
+) -> list[ContainerInfo]:
+    """The containers without their labels that are not valid Unicode (each reported); a
+    container whose name or service name is not valid Unicode is left out whole."""
+    out = []
+    message = "not valid Unicode text (a lone surrogate)"
+    for c in containers:
+        if not is_text(c.name) or not is_text(c.service_name or ""):
+            problems.append(Problem("", message, f"container '{shown_text(c.name)}'"))
+            continue
+        bad = [k for k, v in c.labels.items() if not (is_text(k) and is_text(v))]
+        for key in bad:
+            where = f"label '{shown_text(key)}' on container {c.name!r}"
+            problems.append(Problem(shown_text(key), message, where))
+        labels = {k: v for k, v in c.labels.items() if k not in bad}
+        out.append(attrs.evolve(c, labels=labels) if bad else c)
+    return out
 
 
 def _container_config(

@@ -17,7 +17,14 @@ import attrs
 
 from ._numbers import is_index
 
-__all__ = ["Node", "element_name_problem", "name_problem", "split_label_key"]
+__all__ = [
+    "Node",
+    "element_name_problem",
+    "is_text",
+    "name_problem",
+    "shown_text",
+    "split_label_key",
+]
 
 _SLICE: Final = re.compile(r"^(?P<name>[^\[\]]*)\[(?P<index>[0-9]+)\]$")
 
@@ -128,6 +135,26 @@ def name_problem(name: str) -> str | None:
     """
     if not name.strip():
         return "an empty name"
+    if not is_text(name):
+        return f"not valid Unicode text (a lone surrogate): {shown_text(name)!r}"
     if "@" in name:
         return f"'@' is not allowed in a name ({name!r})"
     return None
+
+
+def is_text(text: str) -> bool:
+    """Whether *text* is valid Unicode (no lone surrogate such as ``'\\udcda'``).
+
+    Labels, KV values and Python callers can hold them, TOML files cannot; such text cannot be
+    written to a socket, a cookie or a log, so codecs refuse it where it enters.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_text(text: str) -> str:
+    """*text* with lone surrogates escaped (``\\udcda``), safe to print in a problem."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
