@@ -529,3 +529,28 @@ def test_lone_surrogates_are_refused_where_they_enter() -> None:
     made = Configuration(http=HTTPConfiguration(routers={"r\udcda": Router(rule="Host(`a`)")}))
     (problem, *_) = validate(made).problems
     assert "lone surrogate" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"traefik.http.services.s.loadbalancer.server.port": "8080"}, "not allowed when url"),
+        ({"traefik.http.services.s.loadbalancer.server.scheme": "https"}, "not allowed when url"),
+    ],
+)
+def test_a_server_url_with_port_or_scheme_is_a_problem(extra: dict[str, str], message: str) -> None:
+    labels = {"traefik.http.services.s.loadbalancer.server.url": "http://x:1", **extra}
+    info = ContainerInfo(name="web", labels=labels, addresses={"b": "10.0.0.5"}, ports=(80,))
+    config, problems = labels_to_config([info])
+    (problem,) = problems
+    assert problem.path == "http.services.s.loadBalancer.server" and message in problem.message
+    assert config.http.services == {}
+
+
+def test_an_empty_service_label_is_a_problem_not_a_default_server() -> None:
+    labels = {"traefik.http.services.s": ""}
+    info = ContainerInfo(name="web", labels=labels, addresses={"b": "10.0.0.5"}, ports=(80,))
+    config, problems = labels_to_config([info])
+    (problem,) = problems
+    assert problem.path == "http.services.s" and "defines no load balancer" in problem.message
+    assert config.http.services == {}

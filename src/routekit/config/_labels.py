@@ -259,6 +259,17 @@ def _complete_http(  # noqa: PLR0917
     failed: set[str] = set()
     for service_name_, service in list(services.children.items()):
         kinds = {k.lower() for k in service.children}
+        if not kinds and service.value is not None:
+            # ``traefik.http.services.<name>=…`` alone: Traefik's "load-balancer is not defined".
+            decoder.report(
+                service,
+                f"http.services.{service_name_}",
+                "the label defines no load balancer",
+                hint=f"set traefik.http.services.{service_name_}.loadbalancer.server.port",
+            )
+            del services.children[service_name_]
+            failed.add(service_name_)
+            continue
         if not kinds & {"weighted", "mirroring", "failover"}:
             lb = service.find("loadBalancer") or service.child("loadBalancer")
             path = f"http.services.{service_name_}"
@@ -345,6 +356,17 @@ def _add_server(
     port_node = server.pop("port")
     scheme_node = None if tcp else server.pop("scheme")
     target = "address" if tcp else "url"
+    given = server.find(target)
+    extra = port_node or scheme_node
+    if given is not None and extra is not None and not tcp:
+        # Traefik's docker provider refuses the mix rather than guess which one is meant.
+        decoder.report(
+            extra,
+            f"{path}.loadBalancer.server",
+            "defining scheme or port is not allowed when url is defined",
+            hint="keep either server.url or server.port/server.scheme",
+        )
+        return False
     if server.find(target) is None:
         port: str | int | None = port_node.value if port_node is not None else pick_port(container)
         where_key = port_node.source if port_node is not None else None
