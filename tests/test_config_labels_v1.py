@@ -471,3 +471,26 @@ def test_a_v1_rule_that_v3_cannot_say_is_a_problem_in_every_codec(rule: str) -> 
     kv = {"traefik/frontends/f/routes/r/rule": rule, "traefik/frontends/f/backend": "b"}
     config, problems = kv_to_config({**kv, "traefik/backends/b/servers/s/url": "http://a"})
     assert config.http.routers == {} and len(problems) == 1
+
+
+def test_two_segments_on_one_backend_and_port_are_one_server() -> None:
+    labels = {
+        "traefik.web.frontend.rule": "Host:a.com",
+        "traefik.web.port": "80",
+        "traefik.web.backend": "b",
+        "traefik.api.frontend.rule": "Host:b.com",
+        "traefik.api.port": "80",
+        "traefik.api.backend": "b",
+        "traefik.admin.frontend.rule": "Host:c.com",
+        "traefik.admin.port": "81",
+        "traefik.admin.backend": "b",
+    }
+    config, problems = decode(container("app", labels, ip="10.0.0.5", ports=(80, 81)))
+    assert problems == ()
+    (service,) = config.http.services.values()
+    assert service.load_balancer is not None
+    assert sorted(s.url for s in service.load_balancer.servers) == [
+        "http://10.0.0.5:80",
+        "http://10.0.0.5:81",
+    ]
+    assert len(config.http.routers) == 3

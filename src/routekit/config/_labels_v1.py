@@ -142,6 +142,8 @@ class V1Builder:
     data: dict[str, dict[str, Any]] = attrs.field(factory=lambda: {"frontends": {}, "backends": {}})
     where: dict[tuple[str, ...], str] = attrs.field(factory=dict)
     seen_compose: set[tuple[str, str, str]] = attrs.field(factory=set)
+    #: (container, backend, server URL) already added: one server per URL and container.
+    seen_servers: set[tuple[str, str, str]] = attrs.field(factory=set)
 
     def set(self, path: tuple[str, ...], value: object, source: str) -> object | None:
         """Set *path* unless already set; return the earlier value when it differs."""
@@ -313,9 +315,15 @@ def _segment(  # noqa: PLR0917 - the segment's whole context, passed once
     scheme = protocol[0] if protocol else "http"
     server = "server-" + normalize(c.name + (f"-{seg}" if seg else ""))
     url = f"{scheme}://{join_host_port(ip, str(port).strip())}"
-    b.set(("backends", backend, "servers", server, "url"), url, label_source(c, src))
+    # Traefik 1.7 names a server after its container and URL (getServerName): two segments of
+    # one container on the same backend and port are one server ("Skipping server … with the
+    # same URL").
+    duplicate = (c.name, backend, url) in b.seen_servers
+    b.seen_servers.add((c.name, backend, url))
+    if not duplicate:
+        b.set(("backends", backend, "servers", server, "url"), url, label_source(c, src))
     weight = get("weight")
-    if weight is not None:
+    if weight is not None and not duplicate:
         b.set(
             ("backends", backend, "servers", server, "weight"),
             weight[0],
