@@ -554,3 +554,33 @@ def test_an_empty_service_label_is_a_problem_not_a_default_server() -> None:
     (problem,) = problems
     assert problem.path == "http.services.s" and "defines no load balancer" in problem.message
     assert config.http.services == {}
+
+
+@pytest.mark.parametrize(
+    ("label", "state", "health", "allow_empty", "kept"),
+    [
+        ("true", "exited", None, False, True),  # allowNonRunning: router, service, no server
+        (None, "exited", None, False, False),
+        (None, "running", "starting", True, True),  # allowEmptyServices
+        (None, "running", "unhealthy", False, False),
+        (None, "running", "healthy", False, True),
+    ],
+)
+def test_non_running_and_unhealthy_containers_as_traefik_keeps_them(
+    label: str | None, state: str, health: str | None, allow_empty: bool, kept: bool
+) -> None:
+    labels = {"traefik.http.routers.r.rule": "Host(`a`)"}
+    if label is not None:
+        labels["traefik.docker.allownonrunning"] = label
+    info = ContainerInfo(
+        name="app", labels=labels, addresses={"b": "10.0.0.5"}, ports=(80,), state=state,
+        health=health,
+    )  # fmt: skip
+    config, problems = labels_to_config([info], allow_empty_services=allow_empty)
+    assert problems == ()
+    assert list(config.http.routers) == (["r"] if kept else [])
+    if kept:
+        lb = config.http.services["app"].load_balancer
+        assert lb is not None
+        serving = state == "running" and health in (None, "healthy")
+        assert [s.url for s in lb.servers] == (["http://10.0.0.5:80"] if serving else [])

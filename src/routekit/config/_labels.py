@@ -81,6 +81,7 @@ class _Options:
     exposed_by_default: bool
     network: str | None
     template_fields: Mapping[str, object]
+    allow_empty_services: bool = False
 
 
 def labels_to_config(
@@ -93,6 +94,7 @@ def labels_to_config(
     syntax: Literal["auto", "v1", "v2"] = "auto",
     template_fields: Mapping[str, object] | None = None,
     previous: Configuration | None = None,
+    allow_empty_services: bool = False,
 ) -> tuple[Configuration, tuple[Problem, ...]]:
     """Decode the labels of *containers* into one configuration, plus every problem found.
 
@@ -108,6 +110,10 @@ def labels_to_config(
         template_fields: more fields for the template, e.g. ``{"Domain": "docker.local"}``.
         previous: the last configuration this provider produced; on a conflict its definition
             keeps serving (see `merge_configurations`).
+        allow_empty_services: Traefik's ``allowEmptyServices``: an unhealthy or starting
+            container keeps its routers, with a service without servers (answered 503).
+            The ``traefik.docker.allownonrunning=true`` label does the same for a container
+            that is not running.
 
     Returns:
         The merged configuration and the problems (bad keys, values, conflicts).  A container or
@@ -121,6 +127,7 @@ def labels_to_config(
         exposed_by_default=exposed_by_default,
         network=network,
         template_fields=template_fields or {},
+        allow_empty_services=allow_empty_services,
     )
     v1 = V1Context(domain=domain, exposed_by_default=exposed_by_default, network=network)
     problems: list[Problem] = []
@@ -173,7 +180,7 @@ def _container_config(
     decoder = Decoder(problems, where)
     root, provider = _label_tree(container, decoder)
     enable = read_bool(provider.find("enable"), decoder, "enable", opts.exposed_by_default)
-    if not enable or not _is_running(container, provider, decoder):
+    if not enable or not _kept(container, provider, decoder, opts.allow_empty_services):
         return None
     network = (
         provider.find("docker.network")
@@ -235,12 +242,22 @@ def _label_tree(container: ContainerInfo, decoder: Decoder) -> tuple[Node, Node]
     return root, provider
 
 
-def _is_running(container: ContainerInfo, provider: Node, decoder: Decoder) -> bool:
+def _kept(
+    container: ContainerInfo, provider: Node, decoder: Decoder, allow_empty_services: bool
+) -> bool:
+    """Whether the container's configuration is kept (Traefik's ``keepContainer``)."""
     allow = read_bool(provider.find("docker.allownonrunning"), decoder, "allownonrunning", False)
-    if container.state != "running" and not allow:
+    if allow:
+        return True  # "AllowNonRunning has precedence over AllowEmptyServices"
+    if container.state != "running":
         return False
-    # Traefik drops containers whose health check exists and is not "healthy" (config.go).
-    return container.health in (None, "", "healthy")
+    return allow_empty_services or container.health in (None, "", "healthy")
+
+
+def _serving(container: ContainerInfo) -> bool:
+    # A kept container that is not running, or not healthy, keeps an empty load balancer
+    # (Traefik's buildServiceConfiguration returns before adding its server).
+    return container.state == "running" and container.health in (None, "", "healthy")
 
 
 def _complete_http(  # noqa: PLR0917
@@ -352,6 +369,9 @@ def _add_server(
     server = lb.pop("server")
     if lb.find("servers") is not None:
         return True  # explicit servers[n] keys: nothing to detect
+    if not _serving(container):
+        lb.child("servers")  # no server: requests get 503 until the container serves
+        return True
     server = server if server is not None else Node("server")
     port_node = server.pop("port")
     scheme_node = None if tcp else server.pop("scheme")

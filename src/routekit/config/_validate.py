@@ -251,7 +251,13 @@ def _check_service(
     lb = service.load_balancer
     if lb is not None:
         if not lb.servers:
-            c.error(element, "loadBalancer.servers", "no servers", "add at least one server url")
+            # Traefik keeps such a service and answers 503 (a container not running yet, with
+            # allowNonRunning, is one); it is a warning, not a reason to leave the router out.
+            c.warn(
+                f"{element}.loadBalancer.servers",
+                "no servers: requests routed here are answered 503",
+                "add at least one server url",
+            )
         for i, server in enumerate(lb.servers):
             _check_url(c, element, f"loadBalancer.servers.{i}.url", server.url)
             _check_weight(c, element, f"loadBalancer.servers.{i}.weight", server.weight)
