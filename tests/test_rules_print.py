@@ -136,3 +136,27 @@ def test_v1_errors_point_to_a_newer_syntax_not_to_translate() -> None:
             parse_rule(text).to_string("v1")
         assert "to_string('v3')" in str(info.value)
         assert "translate" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "syntax"),
+    [
+        ("Host:a.com;PathPrefixStrip:/legacy", "v1"),
+        ("PathPrefix:/a;ReplacePathRegex:^/a/(.*) /b/$1", "v1"),
+        ("HostRegexp(`{sub:[a-z]+}.a.com`)", "v2"),
+        ("HostRegexp:{sub:[a-z]+}.a.com", "v1"),
+    ],
+)
+def test_str_of_a_rule_v3_cannot_express_is_its_own_text(text: str, syntax: str) -> None:
+    rule = parse_rule(text, syntax=syntax)  # type: ignore[arg-type]
+    with pytest.raises(UnrepresentableRule):
+        rule.to_string("v3")
+    assert str(rule) == rule.to_string(syntax)
+    assert parse_rule(str(rule), syntax=syntax) == rule  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("template", ["A", r"{x:\PL+}.a.com", "{x:[A-Z]+}.a.com"])
+def test_v1_refuses_a_host_template_it_would_lower_case(template: str) -> None:
+    rule = parse_rule(f"HostRegexp(`{template}`)", syntax="v2")
+    with pytest.raises(UnrepresentableRule, match="lower-cases"):
+        rule.to_string("v1")

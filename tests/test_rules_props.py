@@ -44,6 +44,16 @@ def test_v3_rules_print_in_v3_and_str_is_v3(rule: Rule) -> None:
 
 
 @SETTINGS
+@given(st.sampled_from(["v1", "v2", "v3"]).flatmap(rules))
+def test_str_of_any_rule_parses_back_as_v3_or_in_its_own_syntax(rule: Rule) -> None:
+    try:
+        syntax = "v3" if rule.to_string("v3") else rule.syntax
+    except UnrepresentableRule:
+        syntax = rule.syntax
+    assert parse_rule(str(rule), syntax=syntax) == rule  # type: ignore[arg-type]
+
+
+@SETTINGS
 @given(rules("v2"), st.sampled_from(["v1", "v3"]))
 def test_printing_elsewhere_either_round_trips_or_refuses_clearly(rule: Rule, syntax: str) -> None:
     try:

@@ -151,6 +151,14 @@ def _leaf(node: ast.Node, syntax: str) -> tuple[str, tuple[str, ...]]:
         raise UnrepresentableRule(f"{node}: {syntax} paths must start with '/'")
     if isinstance(node, (ast.Path, ast.PathPrefix)) and syntax != "v3" and "{" in values[0]:
         raise UnrepresentableRule(f"{node}: '{{' starts a template in {syntax}; {_fix(syntax)}")
+    if (
+        syntax == "v1"
+        and isinstance(node, ast.HostTemplate)
+        and node.template != node.template.lower()
+    ):
+        # Traefik 1.7 rules.go hostRegexp lower-cases the whole template (CanonicalDomain),
+        # its regexps included: `[A-Z]` or `\\PL` would read back as another template.
+        raise UnrepresentableRule(f"{node}: v1 lower-cases HostRegexp templates, regexps included")
     if isinstance(node, ast.ALPN) and node.protocol == "acme-tls/1":
         raise UnrepresentableRule("ALPN(`acme-tls/1`) is reserved and cannot be written")
     return name, values

@@ -7,7 +7,7 @@ from typing import Any, Final, final
 import attrs
 
 from . import _ast as ast
-from ._printer import to_string
+from ._printer import UnrepresentableRule, to_string
 
 __all__ = ["Rule"]
 
@@ -168,7 +168,18 @@ class Rule:
         return to_string(self.expr, syntax)
 
     def __str__(self) -> str:
-        return str(self.expr)
+        """The v3 text, or the rule's own syntax where v3 cannot say it; parses back.
+
+        A v1 modifier or a v1/v2 ``{name:re}`` template has no v3 text (``translate`` turns them
+        into middlewares and regexps), so such a rule prints in the syntax it was parsed from,
+        and ``parse_rule(str(rule), syntax=rule.syntax)`` gives it back.
+        """
+        for syntax in ("v3", self.syntax):
+            try:
+                return to_string(self.expr, syntax)
+            except UnrepresentableRule:
+                pass
+        return str(self.expr)  # a tree built by hand that no syntax can write: the debug form
 
 
 def _failing(node: ast.Node, request: Any) -> tuple[ast.Node, ...]:
