@@ -192,6 +192,104 @@ def test_migrate_rules_and_labels(tmp_path: Path) -> None:
     assert "weight = 5" in result.stdout and ":8080" in result.stdout
 
 
+V2 = """\
+[http.routers.sub]
+rule = "HostRegexp(`{sub:[a-z]+}.example.com`) && PathPrefix(`/api`)"
+ruleSyntax = "v2"
+service = "web"
+
+[http.routers.multi]
+rule = "Host(`a.example.com`, `b.example.com`)"
+service = "web"
+
+[tcp.routers.db]
+rule = "HostSNI(`db.example.com`, `pg.example.com`)"
+service = "db"
+tls = {}
+
+[[http.services.web.loadBalancer.servers]]
+url = "http://10.0.0.2:8080"
+
+[[tcp.services.db.loadBalancer.servers]]
+address = "10.0.0.4:5432"
+"""
+
+
+def test_migrate_translates_v2_rules_to_v3_keeping_the_order(tmp_path: Path) -> None:
+    v2 = tmp_path / "v2.toml"
+    v2.write_text(V2)
+    result = run("migrate", v2, "--rule-syntax", "v2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    migrated = tmp_path / "v3.toml"
+    migrated.write_text(result.stdout)
+    assert "ruleSyntax" not in result.stdout
+    assert run("check", migrated, cwd=tmp_path).returncode == 0
+    config = read_config(migrated).config
+    sub = config.http.routers["sub"]
+    assert sub.rule == r"HostRegexp(`(?i)^[a-z]+\.example\.com$`) && PathPrefix(`/api`)"
+    assert sub.priority == len("HostRegexp(`{sub:[a-z]+}.example.com`) && PathPrefix(`/api`)")
+    multi = config.http.routers["multi"]
+    assert multi.rule == "Host(`a.example.com`) || Host(`b.example.com`)"
+    assert multi.priority == len("Host(`a.example.com`, `b.example.com`)")
+    db = config.tcp.routers["db"]
+    assert db.rule == "HostSNI(`db.example.com`) || HostSNI(`pg.example.com`)"
+
+    # Without --rule-syntax the file is read as Traefik v3 reads it: only the router that says
+    # ruleSyntax = "v2" is translated, and the v2-only spellings are refused, named.
+    as_v3 = run("migrate", v2, cwd=tmp_path)
+    assert as_v3.returncode == 1
+    assert "http.routers.multi" in as_v3.stderr and "tcp.routers.db" in as_v3.stderr
+    assert "[http.routers.sub]" in as_v3.stdout and "[http.routers.multi]" not in as_v3.stdout
+
+
+def test_migrate_output_passes_check_or_the_problem_is_reported(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.txt"
+    labels.write_text(
+        "traefik.http.routers.r.rule=Host(`a.com`)\n"
+        "traefik.http.services.s.loadbalancer.server.port=x\n"
+        "traefik.tcp.routers.t.rule=HostSNI(`a.com`) && Foo(`x`)\n"
+        "traefik.tcp.services.t.loadbalancer.server.port=5432\n"
+    )
+    result = run("migrate", labels, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "bad URL 'http://127.0.0.1:x'" in result.stderr
+    assert "unknown matcher 'Foo'" in result.stderr
+    assert "placeholder 127.0.0.1" in result.stdout  # the invented address is said
+    migrated = tmp_path / "v3.toml"
+    migrated.write_text(result.stdout)
+    assert run("check", migrated, cwd=tmp_path).returncode == 0
+
+
+def test_migrate_v1_labels_to_compose_labels(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.txt"
+    labels.write_text(
+        "traefik.frontend.rule=Host:web.example.com;PathPrefixStrip:/app\n"
+        "traefik.port=8080\n"
+        "traefik.weight=5\n"
+    )
+    result = run("migrate", labels, "--format", "labels", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    written = dict(line.split("=", 1) for line in result.stdout.splitlines())
+    assert "127.0.0.1" not in result.stdout  # ports, not addresses: the provider fills them in
+    (router,) = {k.split(".")[3] for k in written if k.startswith("traefik.http.routers.")}
+    base = f"traefik.http.routers.{router}"
+    assert written[f"{base}.rule"] == "Host(`web.example.com`) && PathPrefix(`/app`)"
+    assert written[f"{base}.priority"] == str(len("Host:web.example.com;PathPrefixStrip:/app"))
+    service = written[f"{base}.service"]
+    assert written[f"traefik.http.services.{service}.loadBalancer.server.port"] == "8080"
+    assert written[f"traefik.http.services.{service}.loadBalancer.server.weight"] == "5"
+    # Pasted on a container, the labels route as the v1 ones did.
+    from routekit.config import ContainerInfo, labels_to_config
+
+    container = ContainerInfo(name="web", labels=written, addresses={"bridge": "172.17.0.5"})
+    config, problems = labels_to_config([container])
+    assert problems == ()
+    (server,) = config.http.services[service].load_balancer.servers  # type: ignore[union-attr]
+    assert (server.url, server.weight) == ("http://172.17.0.5:8080", 5)
+    (mw,) = config.http.routers[router].middlewares
+    assert config.http.middlewares[mw].prefixes == ("/app",)  # type: ignore[union-attr]
+
+
 def test_no_command_prints_help(tmp_path: Path) -> None:
     result = run(cwd=tmp_path)
     assert result.returncode == 2 and "check" in result.stdout

@@ -1,22 +1,28 @@
-"""Turn a v1 configuration — a TOML file, a set of Docker labels or bare rules — into v3 TOML.
+"""Turn a v1 or v2 configuration — a TOML file, Docker labels or bare rules — into v3.
 
 Used by ``routekit migrate``.  Every path goes through the same model: the input is decoded into
-a `Configuration` (v1 rules are translated with `routekit.rules.translate`, their priority kept
-explicitly and their modifiers turned into middlewares) and printed with `dumps_dynamic`.
+a `Configuration`, its v1/v2 rules are translated with `routekit.rules.translate` (priorities
+kept explicitly, modifiers turned into middlewares), it is validated, and it is printed with
+`dumps_dynamic` as TOML or with `config_to_labels` as v2/v3 labels.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import attrs
 import tomlkit
 
 from .errors import Problem, RoutekitError
 
-__all__ = ["migrate_text"]
+if TYPE_CHECKING:
+    from .config import Configuration
+
+__all__ = ["PLACEHOLDER_ADDRESS", "migrate_text"]
 
 Kind = Literal["auto", "toml", "labels", "rules"]
+Output = Literal["toml", "labels"]
 
 # `traefik.x=y`, `- "traefik.x=y"` (compose list), `--label traefik.x=y`, `traefik.x: y` (map)
 _LABEL_LINE = re.compile(
@@ -40,47 +46,111 @@ def _is_label_line(line: str) -> bool:
     return m is not None and m.group("key").startswith(("traefik.", "com.docker.compose."))
 
 
+#: The address given to the container of migrated labels: labels carry ports, not addresses.
+PLACEHOLDER_ADDRESS = "127.0.0.1"
+
+
 def migrate_text(
-    text: str, *, kind: Kind = "auto", source: str = "<input>", name: str = "app"
+    text: str,
+    *,
+    kind: Kind = "auto",
+    source: str = "<input>",
+    name: str = "app",
+    rule_syntax: Literal["v1", "v2"] | None = None,
+    output: Output = "toml",
 ) -> tuple[str, tuple[Problem, ...]]:
-    """Translate *text* into v3 dynamic TOML; return it with every problem found.
+    """Translate *text* into a v3 configuration; return it with every problem found.
 
     Args:
-        text: a v1 dynamic TOML file, Docker labels (one ``key=value`` a line), or rules (one a
-            line, ``#`` comments allowed).
+        text: a v1 or v2 dynamic TOML file, Docker labels (one ``key=value`` a line), or rules
+            (one a line, ``#`` comments allowed).
         kind: what *text* holds; ``auto`` detects it.
         source: the name shown in problems.
         name: the container name for labels, and the service routers of bare rules point to.
+        rule_syntax: the syntax of routers that do not set ``ruleSyntax`` (``"v2"`` for a file
+            written for Traefik v2); ``None`` reads them as v3, as Traefik v3 does.
+        output: ``toml`` for a dynamic TOML file, ``labels`` for v2/v3 labels, one
+            ``key=value`` a line, as a compose file's ``labels:`` list holds them.
+
+    Every v1/v2 rule is written in v3 (`routekit.config.upgrade_rules`) and the result is
+    validated: an element that v3 would refuse is left out and reported, so what is printed
+    passes ``routekit check``.
     """
+    from .config import upgrade_rules, validate
+
     if kind == "auto":
         kind = detect_kind(text)
+    placeholder = False
     if kind == "toml":
-        return _from_toml(text, source)
-    if kind == "labels":
-        return _from_labels(text, source, name)
-    return _from_rules(text, source, name)
+        config, problems = _from_toml(text, source)
+    elif kind == "labels":
+        config, problems = _from_labels(text, source, name)
+        placeholder = True
+    else:
+        config, problems = _from_rules(text, source, name)
+    if config is None:
+        return "", problems
+    config, translated = upgrade_rules(config, default_syntax=rule_syntax, source=source)
+    checked = validate(config)
+    found = (*problems, *translated, *(_located(p, source) for p in checked.problems))
+    if output == "labels":
+        return _labels_text(checked.config, placeholder), found
+    return _toml_text(checked.config, kind, source, name, placeholder=placeholder), found
 
 
-def _from_toml(text: str, source: str) -> tuple[str, tuple[Problem, ...]]:
-    from .config import StaticConfiguration, dumps_dynamic, reads_any
+def _located(problem: Problem, source: str) -> Problem:
+    return problem if problem.source else attrs.evolve(problem, source=source)
+
+
+def _toml_text(
+    config: Configuration, kind: str, source: str, name: str, *, placeholder: bool
+) -> str:
+    from .config import dumps_dynamic
+
+    header = ""
+    if kind == "rules":
+        header = (
+            f"# Migrated from {source}. Priorities are the v1 ones, kept explicitly.\n"
+            f"# Point service {name!r} at your backends.\n"
+        )
+    elif placeholder:
+        header = (
+            f"# Migrated from the labels in {source}. Labels carry ports, not addresses:\n"
+            f"# the server addresses below are the placeholder {PLACEHOLDER_ADDRESS}, where the\n"
+            "# Docker provider uses each container's own address.  Set your backends' ones.\n"
+        )
+    return header + dumps_dynamic(config)
+
+
+def _labels_text(config: Configuration, placeholder: bool) -> str:
+    from .config import config_to_labels
+
+    address = PLACEHOLDER_ADDRESS if placeholder else None
+    labels = config_to_labels(config, container_address=address)
+    return "".join(f"{key}={value}\n" for key, value in labels.items())
+
+
+def _from_toml(text: str, source: str) -> tuple[Configuration | None, tuple[Problem, ...]]:
+    from .config import StaticConfiguration, loads_dynamic, reads_any
 
     result = reads_any(text, source=source)
-    config = result.config
-    if isinstance(config, StaticConfiguration):
+    if isinstance(result.config, StaticConfiguration):
         # A v1 static file may carry its frontends and backends inline: those are migrated.
-        if config.dynamic is None:
+        if result.config.dynamic is None:
             problem = Problem(
                 path="",
                 message="this is a static configuration: there are no routes to migrate",
                 source=source,
             )
-            return "", (*result.problems, problem)
-        config = config.dynamic
-    return dumps_dynamic(config), result.problems
+            return None, (*result.problems, problem)
+        return result.config.dynamic, result.problems
+    # Decoded but not yet validated: v2 rules are translated before validation reads them.
+    config, problems = loads_dynamic(text, source=source)
+    return config, tuple(problems)
 
 
-def _from_labels(text: str, source: str, name: str) -> tuple[str, tuple[Problem, ...]]:
-    from .config import ContainerInfo, dumps_dynamic, labels_to_config
+def _from_labels(text: str, source: str, name: str) -> tuple[Configuration, tuple[Problem, ...]]:
+    from .config import ContainerInfo, labels_to_config
 
     labels: dict[str, str] = {}
     problems: list[Problem] = []
@@ -96,13 +166,16 @@ def _from_labels(text: str, source: str, name: str) -> tuple[str, tuple[Problem,
             )
             continue
         labels[m.group("key")] = m.group("value")
-    container = ContainerInfo(name=name, labels=labels, addresses={"bridge": "127.0.0.1"})
+    address = {"bridge": PLACEHOLDER_ADDRESS}
+    container = ContainerInfo(name=name, labels=labels, addresses=address)
     config, label_problems = labels_to_config([container])
-    return dumps_dynamic(config), (*problems, *label_problems)
+    return config, (*problems, *label_problems)
 
 
-def _from_rules(text: str, source: str, service: str) -> tuple[str, tuple[Problem, ...]]:
-    from .config import dumps_dynamic, reads_config
+def _from_rules(
+    text: str, source: str, service: str
+) -> tuple[Configuration | None, tuple[Problem, ...]]:
+    from .config import loads_dynamic
     from .rules import translate
 
     routers: dict[str, Any] = {}
@@ -150,14 +223,10 @@ def _from_rules(text: str, source: str, service: str) -> tuple[str, tuple[Proble
     if middlewares:
         data["http"]["middlewares"] = middlewares
     if not routers:
-        return "", tuple(problems)
+        return None, tuple(problems)
     # The service the routers point to is not part of a rule: ask the user to fill it in.
     data["http"]["services"] = {
         service: {"loadBalancer": {"servers": [{"url": "http://127.0.0.1:8080"}]}}
     }
-    loaded = reads_config(tomlkit.dumps(data), source=source)
-    header = (
-        f"# Migrated from {source}. Priorities are the v1 ones, kept explicitly.\n"
-        f"# Point service {service!r} at your backends.\n"
-    )
-    return header + dumps_dynamic(loaded.config), (*problems, *loaded.problems)
+    config, found = loads_dynamic(tomlkit.dumps(data), source=source)
+    return config, (*problems, *found)

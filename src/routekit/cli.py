@@ -101,6 +101,19 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help="what FILE holds (default: detect)",
     )
+    migrate.add_argument(
+        "--rule-syntax",
+        choices=["v1", "v2"],
+        default=None,
+        help="the syntax of rules without ruleSyntax (v2 for a file written for Traefik v2)",
+    )
+    migrate.add_argument(
+        "--format",
+        dest="output",
+        choices=["toml", "labels"],
+        default="toml",
+        help="print a dynamic TOML file (default) or v2/v3 labels for a compose file",
+    )
     migrate.set_defaults(command="migrate", run=_migrate)
     return parser
 
@@ -317,7 +330,13 @@ def _migrate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .config import read_text_file
 
     text = read_text_file(args.file)
-    result, problems = migrate_text(text, kind=args.kind, source=str(args.file))
+    result, problems = migrate_text(
+        text,
+        kind=args.kind,
+        source=str(args.file),
+        rule_syntax=args.rule_syntax,
+        output=args.output,
+    )
     _print_problems(problems, err)
     out.write(result)
     return EXIT_PROBLEMS if any(p.severity == "error" for p in problems) else EXIT_OK

@@ -24,6 +24,7 @@ from ._labels import DEFAULT_RULE as DEFAULT_RULE
 from ._labels import ContainerInfo as ContainerInfo
 from ._labels import labels_to_config as labels_to_config
 from ._labels import tags_to_labels as tags_to_labels
+from ._labels_write import config_to_labels as config_to_labels
 from ._load import ConfigResult as ConfigResult
 from ._load import LoadResult as LoadResult
 from ._load import StaticResult as StaticResult
@@ -129,6 +130,7 @@ from ._static_model import ProvidersConfig as ProvidersConfig
 from ._static_model import StaticConfiguration as StaticConfiguration
 from ._toml import dumps_dynamic as dumps_dynamic
 from ._toml import loads_dynamic as loads_dynamic
+from ._upgrade import upgrade_rules as upgrade_rules
 from ._validate import ValidationResult as ValidationResult
 from ._validate import reference_hint as reference_hint
 from ._validate import rule_error as rule_error
@@ -244,6 +246,7 @@ __all__ = [
     "read_config",
     "read_text_file",
     "to_data",
+    "upgrade_rules",
     "validate",
     # shared with the runtime, which reports build problems as validation does
     "reference_hint",
@@ -258,6 +261,7 @@ __all__ = [
     "Conflict",
     "ContainerInfo",
     "config_to_kv",
+    "config_to_labels",
     "consul_catalog_v1_to_config",
     "kv_to_config",
     "labels_to_config",

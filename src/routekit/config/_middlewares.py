@@ -9,17 +9,18 @@ reference (doc.traefik.io/traefik/middlewares/http/…); v2's ``ipWhiteList`` is
 from __future__ import annotations
 
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import ClassVar, Final, final
 
 import attrs
 
-from ._fields import KEY, duration, key
+from ._fields import KEY, duration, file_key, key
 from ._frozen import FrozenMap, frozen_map, frozen_tuple
 
 __all__ = [
     "MIDDLEWARE_ALIASES",
     "MIDDLEWARE_TYPES",
+    "middleware_from_definition",
     "AddPrefix",
     "BasicAuth",
     "CertInfo",
@@ -461,3 +462,16 @@ MIDDLEWARE_TYPES: Final[dict[str, type[Middleware]]] = {cls.type_key: cls for cl
 
 #: Deprecated file keys still read, → the key they stand for.
 MIDDLEWARE_ALIASES: Final[dict[str, str]] = {"ipWhiteList": "ipAllowList"}
+
+
+def middleware_from_definition(definition: Mapping[str, object]) -> Middleware:
+    """The model middleware of a ``{"stripPrefix": {"prefixes": [...]}}`` definition.
+
+    The definitions are those `routekit.rules.translate` gives for v1 modifiers: one kind, its
+    options under their file keys.
+    """
+    ((kind, options),) = definition.items()
+    cls = MIDDLEWARE_TYPES[kind]
+    attributes = {file_key(f): f.name for f in attrs.fields(cls)}
+    given = typing.cast(Mapping[str, typing.Any], options)
+    return cls(**{attributes[k]: v for k, v in given.items()})

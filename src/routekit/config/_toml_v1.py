@@ -20,10 +20,8 @@ import attrs
 
 from ..errors import Problem, RuleSyntaxError
 from ..rules import UnrepresentableRule, translate
-from ._fields import file_key
 from ._frozen import FrozenMap
 from ._middlewares import (
-    MIDDLEWARE_TYPES,
     BasicAuth,
     Buffering,
     CertInfo,
@@ -44,6 +42,7 @@ from ._middlewares import (
     RedirectRegex,
     RedirectScheme,
     SourceCriterion,
+    middleware_from_definition,
 )
 from ._model import (
     Configuration,
@@ -358,20 +357,11 @@ def _translate(
         r.warn(path, note)
     out: list[tuple[str, Middleware]] = []
     for _, definition in result.middlewares:
-        middleware = _middleware_from_definition(definition)
+        middleware = middleware_from_definition(definition)
         # Name the modifiers after the frontend, so that two frontends never share one.
         mname = f"{name}-{type(middleware).type_key.lower()}"
         out.append((_unique(mname, out), middleware))
     return text, out
-
-
-def _middleware_from_definition(definition: Mapping[str, object]) -> Middleware:
-    """A model middleware from a translated ``{"stripPrefix": {"prefixes": [...]}}`` definition."""
-    ((kind, options),) = definition.items()
-    assert isinstance(options, Mapping)
-    cls = MIDDLEWARE_TYPES[kind]
-    attributes = {file_key(f): f.name for f in attrs.fields(cls)}
-    return cls(**{attributes[k]: v for k, v in options.items()})
 
 
 def _unique(name: str, taken: list[tuple[str, Middleware]]) -> str:

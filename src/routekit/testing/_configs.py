@@ -28,12 +28,21 @@ _KEYS: Final = st.text("abcABC019-_", min_size=1, max_size=6)
 _TEXT: Final = st.text("abcXYZ019-_./:", min_size=1, max_size=8)
 
 
-def configurations(*, max_elements: int = 3) -> st.SearchStrategy[Configuration]:
-    """Configurations with up to *max_elements* elements per collection, any option set."""
-    return _strategy(Configuration, max_elements)
+def configurations(
+    *, max_elements: int = 3, names: st.SearchStrategy[str] = NAMES
+) -> st.SearchStrategy[Configuration]:
+    """Configurations with up to *max_elements* elements per collection, any option set.
+
+    *names* draws the element names (routers, services…); the default holds ``.``, which a
+    label key cannot say, so label codecs pass a narrower one.
+    """
+    return _strategy(Configuration, (max_elements, names))
 
 
-def _strategy(tp: Any, size: int) -> st.SearchStrategy[Any]:
+_Shape = tuple[int, st.SearchStrategy[str]]
+
+
+def _strategy(tp: Any, size: _Shape) -> st.SearchStrategy[Any]:
     args = typing.get_args(tp)
     if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
         present = [a for a in args if a is not type(None)]
@@ -53,15 +62,15 @@ def _strategy(tp: Any, size: int) -> st.SearchStrategy[Any]:
         return st.lists(_strategy(args[0], size), max_size=2).map(tuple)
     if origin is FrozenMap or tp is FrozenMap:
         value = _strategy(args[1], size) if args else _TEXT
-        keys = NAMES if attrs.has(args[1]) or typing.get_origin(args[1]) else _KEYS
-        return st.dictionaries(keys, value, max_size=size).map(FrozenMap)
+        keys = size[1] if attrs.has(args[1]) or typing.get_origin(args[1]) else _KEYS
+        return st.dictionaries(keys, value, max_size=size[0]).map(FrozenMap)
     if isinstance(tp, type) and attrs.has(tp):
         return _model(tp, size)
     raise TypeError(f"no strategy for {tp!r}")  # a new kind of field: teach it here
 
 
 @cache
-def _model(cls: type, size: int) -> st.SearchStrategy[Any]:
+def _model(cls: type, size: _Shape) -> st.SearchStrategy[Any]:
     hints = typing.get_type_hints(cls)
 
     def field(tp: Any) -> st.SearchStrategy[Any]:
