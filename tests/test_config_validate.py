@@ -229,9 +229,9 @@ def test_a_rule_that_does_not_parse_is_reported_with_the_caret() -> None:
 @pytest.mark.parametrize(
     ("option", "expected"),
     [
-        ('sameSite = "weird"', "sameSite must be none, lax or strict, got 'weird'"),
-        ('domain = "ex.com; Secure"', "domain must be a host name without spaces or ';'"),
-        ('path = "/a;b"', "path must not contain ';' or line breaks"),
+        ('sameSite = "weird"', "must be none, lax or strict, got 'weird'"),
+        ('domain = "ex.com; Secure"', "must be a host name without spaces or ';'"),
+        ('path = "/a;b"', "must not contain ';' or line breaks"),
     ],
 )
 def test_sticky_cookie_attributes_are_checked(option: str, expected: str) -> None:
@@ -243,9 +243,17 @@ def test_sticky_cookie_attributes_are_checked(option: str, expected: str) -> Non
     )
     result = reads_config(text, source="x.toml")
     (problem,) = result.problems
-    assert problem.path == "http.services.s.loadBalancer.sticky.cookie"
+    key = option.split(" ", maxsplit=1)[0]
+    assert problem.path == f"http.services.s.loadBalancer.sticky.cookie.{key}"
     assert expected in problem.message
     assert "s" not in result.config.http.services
+
+    weighted = (
+        '[http.services.w.weighted]\nservices = [{name = "s"}]\n'
+        f"[http.services.w.weighted.sticky.cookie]\n{option}\n"
+    )
+    paths = [p.path for p in reads_config(weighted, source="x.toml").problems]
+    assert f"http.services.w.weighted.sticky.cookie.{key}" in paths
 
 
 @pytest.mark.parametrize(

@@ -60,6 +60,16 @@ def test_pure_core_needs_no_io_libraries() -> None:
         assert io_lib not in loaded, f"the pure core imported {io_lib}"
 
 
+def test_the_configuration_model_validates_without_the_balancers() -> None:
+    loaded = _modules_after(
+        "from routekit.config import reads_config\n"
+        "reads_config('[http.services.s.loadBalancer]\\nservers = [{url = \"http://a:80\"}]\\n'"
+        " '[http.services.s.loadBalancer.sticky.cookie]\\nsameSite = \"lax\"\\n')"
+    )
+    assert "routekit.config" in loaded
+    assert not {m for m in loaded if m.startswith(("routekit.balance", "routekit.runtime"))}
+
+
 def test_console_script_runs() -> None:
     exe = Path(sys.executable).with_name("routekit")
     result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=False)

@@ -12,11 +12,18 @@ form.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Final, final
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Final, final
 
 import attrs
 
+from .._cookies import (
+    SAME_SITE,
+    domain_problem,
+    max_age_problem,
+    path_problem,
+    same_site_problem,
+)
 from ..errors import ConfigError
 from ..request import TOKEN_CHARS
 from ._group import Group, _Member
@@ -27,7 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Sticky", "StickyCookie", "sticky_cookie_name", "sticky_cookie_value"]
 
-_SAME_SITE: Final = {"none": "None", "lax": "Lax", "strict": "Strict"}
 _FNV_OFFSET: Final = 0xCBF29CE484222325
 _FNV_PRIME: Final = 0x100000001B3
 
@@ -54,33 +60,13 @@ def _fnv64(text: str) -> str:
     return format(h, "x")
 
 
-def _check_same_site(_i: object, _a: object, value: str | None) -> None:
-    if value is not None and value.lower() not in _SAME_SITE:
-        raise ConfigError(f"StickyCookie.same_site must be none, lax or strict, got {value!r}")
+def _checked(check: Callable[[object], str | None]) -> Callable[[object, Any, object], None]:
+    def validator(_instance: object, attribute: Any, value: object) -> None:
+        problem = check(value)
+        if problem is not None:
+            raise ConfigError(f"StickyCookie.{attribute.name} {problem}")
 
-
-def _check_path(_i: object, _a: object, value: str) -> None:
-    if not isinstance(value, str) or any(c in value for c in ";\r\n"):
-        raise ConfigError(f"StickyCookie.path must not contain ';' or line breaks, got {value!r}")
-
-
-def _check_domain(_i: object, _a: object, value: str | None) -> None:
-    # Go's net/http drops a Domain it cannot write safely; a configuration error is clearer, and
-    # a ';' or a line break would otherwise smuggle attributes or headers into the response.
-    if value is not None and (
-        not isinstance(value, str)
-        or any(c in value for c in ';,"')
-        or not value.isprintable()
-        or any(c.isspace() for c in value)
-    ):
-        raise ConfigError(
-            f"StickyCookie.domain must be a host name without spaces or ';', got {value!r}"
-        )
-
-
-def _check_max_age(_i: object, _a: object, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"StickyCookie.max_age must be a whole number of seconds, got {value!r}")
+    return validator
 
 
 @final
@@ -100,10 +86,10 @@ class StickyCookie:
     name: str | None = None
     secure: bool = False
     http_only: bool = False
-    same_site: str | None = attrs.field(default=None, validator=_check_same_site)
-    max_age: int = attrs.field(default=0, validator=_check_max_age)
-    path: str = attrs.field(default="/", validator=_check_path)
-    domain: str | None = attrs.field(default=None, validator=_check_domain)
+    same_site: str | None = attrs.field(default=None, validator=_checked(same_site_problem))
+    max_age: int = attrs.field(default=0, validator=_checked(max_age_problem))
+    path: str = attrs.field(default="/", validator=_checked(path_problem))
+    domain: str | None = attrs.field(default=None, validator=_checked(domain_problem))
 
     def header(self, name: str, value: str) -> str:
         """The ``Set-Cookie`` value, attributes in the order Go's ``net/http`` writes them."""
@@ -121,7 +107,7 @@ class StickyCookie:
         if self.secure:
             parts.append("Secure")
         if self.same_site is not None:
-            parts.append(f"SameSite={_SAME_SITE[self.same_site.lower()]}")
+            parts.append(f"SameSite={SAME_SITE[self.same_site.lower()]}")
         return "; ".join(parts)
 
 

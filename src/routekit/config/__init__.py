@@ -134,7 +134,6 @@ from ._upgrade import upgrade_rules as upgrade_rules
 from ._validate import ValidationResult as ValidationResult
 from ._validate import reference_hint as reference_hint
 from ._validate import rule_error as rule_error
-from ._validate import sticky_cookie as sticky_cookie
 from ._validate import validate as validate
 
 __all__ = [
@@ -251,7 +250,6 @@ __all__ = [
     # shared with the runtime, which reports build problems as validation does
     "reference_hint",
     "rule_error",
-    "sticky_cookie",
     "with_named_sections",
     # labels/tags, KV and the within-provider merge
     "DEFAULT_FRONTEND_RULE",

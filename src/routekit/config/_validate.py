@@ -13,11 +13,12 @@ import ipaddress
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import Any, Final, final
 
 import attrs
 
-from ..errors import ConfigError, Problem, RuleSyntaxError
+from .._cookies import domain_problem, max_age_problem, path_problem, same_site_problem
+from ..errors import Problem, RuleSyntaxError
 from ..rules import RegexError, Rule, compile_regexp, parse_rule, parse_tcp_rule
 from ._frozen import FrozenMap
 from ._hints import did_you_mean
@@ -49,9 +50,6 @@ from ._model import (
     UDPServer,
     UDPService,
 )
-
-if TYPE_CHECKING:
-    from ..balance import StickyCookie
 
 __all__ = ["ValidationResult", "reference_hint", "validate"]
 
@@ -269,14 +267,7 @@ def _check_service(
                 did_you_mean(lb.strategy, _STRATEGIES) or "use " + ", ".join(_STRATEGIES),
             )
         if lb.sticky is not None:
-            try:
-                sticky_cookie(lb.sticky.cookie)
-            except ConfigError as exc:
-                # The balancer's own checks (same site, path, domain) say what is wrong.
-                message = str(exc).replace("StickyCookie.", "")
-                for attr, key in (("same_site", "sameSite"), ("max_age", "maxAge")):
-                    message = message.replace(attr, key)
-                c.error(element, "loadBalancer.sticky.cookie", message)
+            _check_cookie(c, element, "loadBalancer.sticky.cookie", lb.sticky.cookie)
         hc = lb.health_check
         if hc is not None:
             if hc.path and not hc.path.startswith("/"):
@@ -292,6 +283,8 @@ def _check_service(
         for i, child in enumerate(service.weighted.services):
             c.reference(element, f"weighted.services.{i}.name", child.name, services, "service")
             _check_weight(c, element, f"weighted.services.{i}.weight", child.weight)
+        if service.weighted.sticky is not None:
+            _check_cookie(c, element, "weighted.sticky.cookie", service.weighted.sticky.cookie)
     if service.mirroring is not None:
         m = service.mirroring
         c.reference(element, "mirroring.service", m.service, services, "service")
@@ -481,24 +474,18 @@ def _without(config: Configuration, bad: set[str]) -> Configuration:
     )
 
 
-def sticky_cookie(cookie: Cookie | None) -> StickyCookie:
-    """The balancer's `StickyCookie` for a configured ``sticky.cookie`` (defaults when absent).
-
-    Raises:
-        ConfigError: an attribute the balancer refuses (same site, path, domain, max age).
-    """
-    from ..balance import StickyCookie
-
-    c = cookie if cookie is not None else Cookie()
-    return StickyCookie(
-        name=c.name or None,
-        secure=c.secure,
-        http_only=c.http_only,
-        same_site=c.same_site or None,
-        max_age=c.max_age,
-        path=c.path,
-        domain=c.domain or None,
-    )
+def _check_cookie(c: _Checker, element: str, field: str, cookie: Cookie | None) -> None:
+    if cookie is None:
+        return
+    for key, value, check in (
+        ("sameSite", cookie.same_site or None, same_site_problem),
+        ("maxAge", cookie.max_age, max_age_problem),
+        ("path", cookie.path, path_problem),
+        ("domain", cookie.domain or None, domain_problem),
+    ):
+        problem = check(value)
+        if problem is not None:
+            c.error(element, f"{field}.{key}", problem)
 
 
 def rule_error(exc: ValueError) -> tuple[str, str | None]:

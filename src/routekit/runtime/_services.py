@@ -38,9 +38,10 @@ from ..balance import (
     PowerOfTwoChoices,
     Server,
     Sticky,
+    StickyCookie,
     WeightedRoundRobin,
 )
-from ..config import MAX_WEIGHT, Configuration, LoadBalancer, Service, reference_hint, sticky_cookie
+from ..config import MAX_WEIGHT, Configuration, Cookie, LoadBalancer, Service, reference_hint
 from ..errors import ConfigError, NoServerAvailable, Problem
 
 if TYPE_CHECKING:
@@ -280,3 +281,20 @@ def _group(
     # The children-list form of the constructor, which `rebuild` uses too (`Failover` takes its
     # main and fallback as two arguments).
     return cls._from_children(children, **options)
+
+
+def sticky_cookie(cookie: Cookie | None) -> StickyCookie:
+    """The balancer's `StickyCookie` for a configured ``sticky.cookie`` (defaults when absent).
+
+    Validation has checked the attributes with the same rules (``routekit._cookies``).
+    """
+    c = cookie if cookie is not None else Cookie()
+    return StickyCookie(
+        name=c.name or None,
+        secure=c.secure,
+        http_only=c.http_only,
+        same_site=c.same_site or None,
+        max_age=c.max_age,
+        path=c.path,
+        domain=c.domain or None,
+    )
