@@ -21,6 +21,26 @@ def test_every_public_name_resolves_and_is_documented() -> None:
     assert set(routekit.__all__) <= set(dir(routekit))
 
 
+def test_star_imports_of_the_model_never_shadow_a_runtime_name() -> None:
+    import hypothesis
+
+    import routekit.config
+    import routekit.rules
+
+    namespace: dict[str, object] = {}
+    exec(
+        "from hypothesis import *\nfrom routekit import *\nfrom routekit.config import *", namespace
+    )
+    assert namespace["Headers"] is routekit.Headers
+    assert namespace["Server"] is routekit.Server
+    assert namespace["HealthCheck"] is hypothesis.HealthCheck
+    for module in (routekit, routekit.rules, routekit.balance, hypothesis):
+        shared = set(module.__all__) & set(routekit.config.__all__)
+        assert all(getattr(module, n) is getattr(routekit.config, n) for n in shared), shared
+    # The model classes are still there, through the module.
+    assert routekit.config.Headers.__module__.startswith("routekit.config")
+
+
 def test_unknown_attribute_is_an_attribute_error() -> None:
     try:
         routekit.does_not_exist  # noqa: B018

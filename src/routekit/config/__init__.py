@@ -3,6 +3,14 @@
 The model (`Configuration` and the classes it is made of) uses Traefik v2/v3 vocabulary; the codecs
 read Traefik's files (TOML v1 and v2/v3), labels/tags and KV layouts into it, and validation reports
 every problem with its path and source.
+
+Some model classes share their name with a runtime class elsewhere in routekit: the model's
+`Headers`, `Server`, `Sticky`, `Failover`, `Mirror` (what a file says) against
+`routekit.Headers` (a request's headers) and the balancers `routekit.balance.Server`, `Sticky`,
+`Failover`, `Mirror`; the middlewares `AddPrefix`, `ReplacePath`, `ReplacePathRegex` against the
+v1 rule modifiers of `routekit.rules`; `HealthCheck` against hypothesis's.  Refer to them through
+the module (``from routekit import config`` … ``config.Headers``): they are left out of
+``from routekit.config import *``, so that it never shadows the other meaning.
 """
 
 from __future__ import annotations
@@ -144,7 +152,6 @@ __all__ = [
     "MIN_PRIORITY",
     "NAMED_SECTIONS",
     "APIConfig",
-    "AddPrefix",
     "BasicAuth",
     "CertInfo",
     "CertIssuerInfo",
@@ -166,13 +173,10 @@ __all__ = [
     "Domain",
     "EntryPoint",
     "Errors",
-    "Failover",
     "FileProviderConfig",
     "ForwardingTimeouts",
     "FrozenMap",
     "HTTPConfiguration",
-    "Headers",
-    "HealthCheck",
     "IPAllowList",
     "IPStrategy",
     "InFlightReq",
@@ -181,7 +185,6 @@ __all__ = [
     "LoadBalancer",
     "LoadResult",
     "Middleware",
-    "Mirror",
     "Mirroring",
     "PassTLSClientCert",
     "PassiveHealthCheck",
@@ -189,18 +192,14 @@ __all__ = [
     "RateLimit",
     "RedirectRegex",
     "RedirectScheme",
-    "ReplacePath",
-    "ReplacePathRegex",
     "ResponseForwarding",
     "Retry",
     "Router",
     "RouterTLS",
-    "Server",
     "ServersTransport",
     "Service",
     "SourceCriterion",
     "StaticConfiguration",
-    "Sticky",
     "StripPrefix",
     "StripPrefixRegex",
     "TCPConfiguration",
