@@ -317,3 +317,58 @@ def test_empty_names_and_names_with_at_are_left_out_in_every_collection() -> Non
         ("tls.options.x@y", "'@' is not allowed in a name ('x@y')"),
     ]
     assert list(result.config.http.middlewares) == ["ok"] and result.config.tls.options == {}
+
+
+def test_tcp_middlewares_are_read_checked_and_referenced() -> None:
+    from routekit.config import TCPInFlightConn, TCPIPAllowList, reads_config
+
+    text = """
+[tcp.middlewares.limit.inFlightConn]
+amount = 0
+[tcp.middlewares.old.ipWhiteList]
+sourceRange = ["10.0.0.0/8"]
+[tcp.middlewares.bad.ipAllowList]
+sourceRange = ["10.0.0.0/33"]
+[tcp.routers.a]
+rule = "HostSNI(`*`)"
+service = "s"
+middlewares = ["old"]
+[tcp.routers.b]
+rule = "HostSNI(`*`)"
+service = "s"
+middlewares = ["limit"]
+[tcp.routers.c]
+rule = "HostSNI(`*`)"
+service = "s"
+middlewares = ["nope"]
+[tcp.services.s.loadBalancer]
+servers = [{address = "10.0.0.1:80"}]
+"""
+    result = reads_config(text, source="t.toml")
+    assert result.config.tcp.middlewares == {"old": TCPIPAllowList(source_range=("10.0.0.0/8",))}
+    assert list(result.config.tcp.routers) == ["a"]
+    messages = {p.path: p.message for p in result.problems}
+    assert "must be at least 1" in messages["tcp.middlewares.limit.inFlightConn.amount"]
+    assert "not an IP or CIDR" in messages["tcp.middlewares.bad.ipAllowList.sourceRange"]
+    assert "left out" in messages["tcp.routers.b"]
+    assert "nope" in messages["tcp.routers.c.middlewares"]
+    assert TCPInFlightConn(amount=3).type_key == "inFlightConn"
+
+
+def test_tcp_middleware_labels() -> None:
+    from routekit.config import ContainerInfo, TCPInFlightConn, labels_to_config
+
+    container = ContainerInfo(
+        name="db",
+        labels={
+            "traefik.tcp.middlewares.limit.inflightconn.amount": "5",
+            "traefik.tcp.routers.db.rule": "HostSNI(`*`)",
+            "traefik.tcp.routers.db.middlewares": "limit",
+        },
+        addresses={"bridge": "172.17.0.2"},
+        ports=(5432,),
+    )
+    config, problems = labels_to_config([container])
+    assert problems == ()
+    assert config.tcp.middlewares == {"limit": TCPInFlightConn(amount=5)}
+    assert config.tcp.routers["db"].middlewares == ("limit",)

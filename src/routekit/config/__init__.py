@@ -51,6 +51,7 @@ from ._merge import Conflict as Conflict
 from ._merge import merge_configurations as merge_configurations
 from ._middlewares import MIDDLEWARE_ALIASES as MIDDLEWARE_ALIASES
 from ._middlewares import MIDDLEWARE_TYPES as MIDDLEWARE_TYPES
+from ._middlewares import TCP_MIDDLEWARE_TYPES as TCP_MIDDLEWARE_TYPES
 from ._middlewares import AddPrefix as AddPrefix
 from ._middlewares import BasicAuth as BasicAuth
 from ._middlewares import Buffering as Buffering
@@ -81,6 +82,9 @@ from ._middlewares import Retry as Retry
 from ._middlewares import SourceCriterion as SourceCriterion
 from ._middlewares import StripPrefix as StripPrefix
 from ._middlewares import StripPrefixRegex as StripPrefixRegex
+from ._middlewares import TCPInFlightConn as TCPInFlightConn
+from ._middlewares import TCPIPAllowList as TCPIPAllowList
+from ._middlewares import TCPMiddleware as TCPMiddleware
 from ._model import MAX_PRIORITY as MAX_PRIORITY
 from ._model import MAX_WEIGHT as MAX_WEIGHT
 from ._model import MIN_PRIORITY as MIN_PRIORITY
@@ -149,6 +153,10 @@ __all__ = [
     "MAX_WEIGHT",
     "MIDDLEWARE_ALIASES",
     "MIDDLEWARE_TYPES",
+    "TCP_MIDDLEWARE_TYPES",
+    "TCPIPAllowList",
+    "TCPInFlightConn",
+    "TCPMiddleware",
     "MIN_PRIORITY",
     "NAMED_SECTIONS",
     "APIConfig",

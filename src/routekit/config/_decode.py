@@ -25,7 +25,7 @@ from ._frozen import FrozenMap
 from ._hints import did_you_mean
 from ._labels_decode import INVALID, Decoder
 from ._labels_tree import Node
-from ._middlewares import MIDDLEWARE_ALIASES, MIDDLEWARE_TYPES
+from ._middlewares import MIDDLEWARE_ALIASES, MIDDLEWARE_TYPES, TCP_MIDDLEWARE_TYPES
 from ._model import Configuration
 
 __all__ = ["SECTIONS", "decode_configuration", "to_data"]
@@ -58,7 +58,10 @@ SECTIONS: Final[dict[str, tuple[type, dict[str, _Collection]]]] = {
     if attrs.has(cls)  # not ``sources``
 }
 #: Middleware types by the other names Traefik still reads (``ipWhiteList``).
-_ALIASES: Final = {alias: MIDDLEWARE_TYPES[key] for alias, key in MIDDLEWARE_ALIASES.items()}
+_ALIASES: Final = {
+    alias: tuple(t[key] for t in (MIDDLEWARE_TYPES, TCP_MIDDLEWARE_TYPES) if key in t)
+    for alias, key in MIDDLEWARE_ALIASES.items()
+}
 
 
 def _where_default(node: Node) -> str | None:

@@ -81,7 +81,8 @@ class Decoder:
         problems: the list problems are appended to.
         where: builds a problem's ``source`` from a node (label key + container, KV key).
         aliases: more type keys for the members of a union of attrs classes (middlewares),
-            besides their own ``type_key``: the deprecated ``ipWhiteList`` → `IPAllowList`.
+            besides their own ``type_key``: the deprecated ``ipWhiteList`` → the `IPAllowList`
+            of the union being decoded (HTTP or TCP).
     """
 
     def __init__(
@@ -89,7 +90,7 @@ class Decoder:
         problems: list[Problem],
         where: Callable[[Node], str | None],
         *,
-        aliases: Mapping[str, type] | None = None,
+        aliases: Mapping[str, tuple[type, ...]] | None = None,
     ) -> None:
         self.problems = problems
         self.where = where
@@ -217,7 +218,9 @@ class Decoder:
         # A union of attrs classes (middlewares) is told apart by its one child, the type key.
         members = [c for c in typing.get_args(tp) if attrs.has(c)]
         names = {field_key(type_key(c)): c for c in members}
-        names.update({field_key(k): c for k, c in self.aliases.items() if c in members})
+        names.update(
+            {field_key(k): c for k, cs in self.aliases.items() for c in cs if c in members}
+        )
         shown = sorted(type_key(c) for c in members)
         if len(node.children) != 1 or node.value is not None:
             found = ", ".join(node.children) or repr(node.value)

@@ -20,6 +20,10 @@ from ._frozen import FrozenMap, frozen_map, frozen_tuple
 __all__ = [
     "MIDDLEWARE_ALIASES",
     "MIDDLEWARE_TYPES",
+    "TCP_MIDDLEWARE_TYPES",
+    "TCPIPAllowList",
+    "TCPInFlightConn",
+    "TCPMiddleware",
     "middleware_from_definition",
     "AddPrefix",
     "BasicAuth",
@@ -456,6 +460,37 @@ Middleware = (
 """One configured HTTP middleware: exactly one of the typed variants."""
 
 _VARIANTS: Final[tuple[type[Middleware], ...]] = typing.get_args(Middleware)
+
+# --- TCP ----------------------------------------------------------------------------------
+# Traefik's TCP middlewares (``master:docs/content/middlewares/tcp/overview.md``): only these two,
+# applied to a connection before it reaches its service.
+
+
+@final
+@attrs.frozen(kw_only=True)
+class TCPInFlightConn:
+    """At most ``amount`` simultaneous connections from one client IP."""
+
+    type_key: ClassVar[str] = "inFlightConn"
+    amount: int = 0
+
+
+@final
+@attrs.frozen(kw_only=True)
+class TCPIPAllowList:
+    """Accept only connections from an IP in ``source_range`` (v2: ``ipWhiteList``)."""
+
+    type_key: ClassVar[str] = "ipAllowList"
+    source_range: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+
+
+TCPMiddleware = TCPInFlightConn | TCPIPAllowList
+"""One configured TCP middleware: exactly one of the typed variants."""
+
+#: File key (``inFlightConn``) → TCP middleware class.
+TCP_MIDDLEWARE_TYPES: Final[dict[str, type[TCPMiddleware]]] = {
+    cls.type_key: cls for cls in typing.get_args(TCPMiddleware)
+}
 
 #: File key (``stripPrefix``) → middleware class.
 MIDDLEWARE_TYPES: Final[dict[str, type[Middleware]]] = {cls.type_key: cls for cls in _VARIANTS}

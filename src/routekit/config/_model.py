@@ -15,7 +15,7 @@ import attrs
 
 from ._fields import KEY, duration, key
 from ._frozen import FrozenMap, frozen_map, frozen_tuple
-from ._middlewares import Middleware
+from ._middlewares import Middleware, TCPMiddleware
 
 __all__ = [
     "ChildHealthCheck",
@@ -394,10 +394,13 @@ class TCPService:
 @final
 @attrs.frozen(kw_only=True)
 class TCPConfiguration:
-    """The ``tcp`` section: routers and services, by name."""
+    """The ``tcp`` section: routers, services and middlewares, by name."""
 
     routers: FrozenMap[str, TCPRouter] = attrs.field(factory=FrozenMap, converter=frozen_map)
     services: FrozenMap[str, TCPService] = attrs.field(factory=FrozenMap, converter=frozen_map)
+    middlewares: FrozenMap[str, TCPMiddleware] = attrs.field(
+        factory=FrozenMap, converter=frozen_map
+    )
 
 
 # --- UDP -------------------------------------------------------------------------------------

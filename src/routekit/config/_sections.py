@@ -26,6 +26,7 @@ _SECTIONS: Final = {
     "http.serversTransports": ("http.servers_transports", "servers transport"),
     "tcp.routers": ("tcp.routers", "TCP router"),
     "tcp.services": ("tcp.services", "TCP service"),
+    "tcp.middlewares": ("tcp.middlewares", "TCP middleware"),
     "udp.routers": ("udp.routers", "UDP router"),
     "udp.services": ("udp.services", "UDP service"),
     "tls.options": ("tls.options", "TLS options"),

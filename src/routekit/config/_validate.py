@@ -32,6 +32,8 @@ from ._middlewares import (
     RedirectScheme,
     ReplacePathRegex,
     StripPrefixRegex,
+    TCPIPAllowList,
+    TCPMiddleware,
 )
 from ._model import (
     MAX_PRIORITY,
@@ -50,6 +52,7 @@ from ._model import (
     UDPServer,
     UDPService,
 )
+from ._sections import NAMED_SECTIONS, named_section, with_named_sections
 
 __all__ = ["ValidationResult", "reference_hint", "validate"]
 
@@ -142,6 +145,8 @@ def validate(config: Configuration) -> ValidationResult:
     for name, tcp_service in config.tcp.services.items():
         element = f"tcp.services.{name}"
         _check_stream_service(c, element, tcp_service, config.tcp.services, "TCP")
+    for name, tcp_middleware in config.tcp.middlewares.items():
+        _check_tcp_middleware(c, f"tcp.middlewares.{name}", tcp_middleware)
     for name, tcp_router in config.tcp.routers.items():
         _check_router(c, f"tcp.routers.{name}", tcp_router, config.tcp, config)
     for name, udp_service in config.udp.services.items():
@@ -154,20 +159,8 @@ def validate(config: Configuration) -> ValidationResult:
 
 
 def _check_names(c: _Checker, config: Configuration) -> None:
-    collections: dict[str, Mapping[str, object]] = {
-        "http.routers": config.http.routers,
-        "http.services": config.http.services,
-        "http.middlewares": config.http.middlewares,
-        "http.serversTransports": config.http.servers_transports,
-        "tcp.routers": config.tcp.routers,
-        "tcp.services": config.tcp.services,
-        "udp.routers": config.udp.routers,
-        "udp.services": config.udp.services,
-        "tls.options": config.tls.options,
-        "tls.stores": config.tls.stores,
-    }
-    for where, elements in collections.items():
-        for name in elements:
+    for where in NAMED_SECTIONS:
+        for name in named_section(config, where):
             problem = name_problem(name)
             if problem is not None:
                 c.error(f"{where}.{name}", None, problem)
@@ -208,10 +201,8 @@ def _check_router(
     for ep in router.entry_points:
         if not ep:
             c.error(element, "entryPoints", "empty entry point name")
-    if not tcp:
-        assert isinstance(section, HTTPConfiguration)
-        for m in router.middlewares:
-            c.reference(element, "middlewares", m, section.middlewares, "middleware")
+    for m in router.middlewares:
+        c.reference(element, "middlewares", m, section.middlewares, "middleware")
     tls_options = router.tls.options if router.tls is not None else ""
     if tls_options and "@" not in tls_options and tls_options != "default":
         c.reference(element, "tls.options", tls_options, config.tls.options, "TLS options")
@@ -361,13 +352,7 @@ def _check_middleware(c: _Checker, element: str, m: Middleware, http: HTTPConfig
         if not m.scheme:
             c.error(element, f"{key}.scheme", "no scheme given", 'e.g. scheme = "https"')
     elif isinstance(m, IPAllowList):
-        if not m.source_range:
-            c.error(element, f"{key}.sourceRange", "empty source range (would reject everyone)")
-        for cidr in m.source_range:
-            try:
-                ipaddress.ip_network(cidr, strict=False)
-            except ValueError:
-                c.error(element, f"{key}.sourceRange", f"not an IP or CIDR: {cidr!r}")
+        _check_source_range(c, element, f"{key}.sourceRange", m.source_range)
     elif isinstance(m, Errors):
         c.reference(element, f"{key}.service", m.service, http.services, "service")
         for status in m.status:
@@ -380,6 +365,27 @@ def _check_middleware(c: _Checker, element: str, m: Middleware, http: HTTPConfig
                 if f.name in ("max_body_size",):
                     continue
                 c.error(element, f"{key}.{f.name}", f"must be ≥ 0 (got {value})")
+
+
+def _check_source_range(
+    c: _Checker, element: str, field: str, source_range: tuple[str, ...]
+) -> None:
+    if not source_range:
+        c.error(element, field, "empty source range (would reject everyone)")
+    for cidr in source_range:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            c.error(element, field, f"not an IP or CIDR: {cidr!r}")
+
+
+def _check_tcp_middleware(c: _Checker, element: str, m: TCPMiddleware) -> None:
+    key = type(m).type_key
+    if isinstance(m, TCPIPAllowList):
+        _check_source_range(c, element, f"{key}.sourceRange", m.source_range)
+    elif m.amount < 1:
+        # Traefik's inflightconn counts open connections per IP and closes any past the limit.
+        c.error(element, f"{key}.amount", f"must be at least 1 (got {m.amount})")
 
 
 def _check_cycles(c: _Checker, prefix: str, edges: Mapping[str, Iterable[str]]) -> None:
@@ -430,6 +436,8 @@ def _cascade(c: _Checker) -> None:
                 gone("http.middlewares", ref, f"http.routers.{n}", "middleware")
         for n, tr in tcp.routers.items():
             gone("tcp.services", tr.service, f"tcp.routers.{n}", "service")
+            for ref in tr.middlewares:
+                gone("tcp.middlewares", ref, f"tcp.routers.{n}", "middleware")
         for stream, section in (("tcp", tcp), ("udp", c.config.udp)):
             for n, ss in section.services.items():
                 for child in ss.weighted.services if ss.weighted is not None else ():
@@ -446,32 +454,8 @@ def _keep(items: FrozenMap[str, Any], prefix: str, bad: set[str]) -> FrozenMap[s
 def _without(config: Configuration, bad: set[str]) -> Configuration:
     if not bad:
         return config
-    http, tcp = config.http, config.tcp
-    return attrs.evolve(
-        config,
-        http=attrs.evolve(
-            http,
-            routers=_keep(http.routers, "http.routers", bad),
-            services=_keep(http.services, "http.services", bad),
-            middlewares=_keep(http.middlewares, "http.middlewares", bad),
-            servers_transports=_keep(http.servers_transports, "http.serversTransports", bad),
-        ),
-        tcp=attrs.evolve(
-            tcp,
-            routers=_keep(tcp.routers, "tcp.routers", bad),
-            services=_keep(tcp.services, "tcp.services", bad),
-        ),
-        udp=attrs.evolve(
-            config.udp,
-            routers=_keep(config.udp.routers, "udp.routers", bad),
-            services=_keep(config.udp.services, "udp.services", bad),
-        ),
-        tls=attrs.evolve(
-            config.tls,
-            options=_keep(config.tls.options, "tls.options", bad),
-            stores=_keep(config.tls.stores, "tls.stores", bad),
-        ),
-    )
+    kept = {path: _keep(named_section(config, path), path, bad) for path in NAMED_SECTIONS}
+    return with_named_sections(config, kept)
 
 
 def _check_cookie(c: _Checker, element: str, field: str, cookie: Cookie | None) -> None:

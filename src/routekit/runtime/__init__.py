@@ -25,6 +25,8 @@ from ._build import prepare as prepare
 from ._runtime import RouterTarget as RouterTarget
 from ._runtime import RoutingDecision as RoutingDecision
 from ._runtime import Runtime as Runtime
+from ._runtime import TCPRoutingDecision as TCPRoutingDecision
+from ._tcp import TCPTarget as TCPTarget
 from ._throttle import Throttle as Throttle
 
 if TYPE_CHECKING:
@@ -37,6 +39,8 @@ __all__ = [
     "RouterTarget",
     "RoutingDecision",
     "Runtime",
+    "TCPRoutingDecision",
+    "TCPTarget",
     "Throttle",
     "Watcher",
     "build",

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Final, final
 
 from ..config import Chain, Configuration, Errors, Middleware, Router, rule_error
 from ..errors import ConfigError, Problem
-from ..routing import Route, RouteTable
+from ..routing import Route, RouteTable, TCPRouteTable
 from ..rules import Rule, parse_rule
 from ._runtime import RouterTarget, Runtime
 from ._services import Report, ServiceBuilder
+from ._tcp import build_tcp
 
 if TYPE_CHECKING:
     from ..balance import Balancer, Clock
@@ -120,6 +121,16 @@ def prepare(
         for ep in dict.fromkeys(router.entry_points or defaults):
             tables.setdefault(ep, []).append(route)
     precedence = tuple(provider_precedence)
+    tcp = build_tcp(
+        config,
+        report,
+        defaults=defaults,
+        precedence=precedence,
+        previous_config=previous.config if previous is not None else None,
+        previous_services=previous.tcp_services if previous is not None else {},
+        old_rules=previous._rules if previous is not None else {},
+        clock=clock,
+    )
     return Prepared(
         config=config,
         tables={ep: RouteTable(rs, provider_precedence=precedence) for ep, rs in plain.items()},
@@ -131,7 +142,9 @@ def prepare(
         middlewares=middlewares,
         problems=tuple(report.problems),
         entry_points=defaults,
-        rules=routers.rules,
+        rules={**routers.rules, **tcp.rules},
+        tcp_tables=tcp.tables,
+        tcp_services=tcp.services,
     )
 
 
@@ -151,8 +164,12 @@ class Prepared:
         problems: tuple[Problem, ...],
         entry_points: tuple[str, ...],
         rules: dict[tuple[str, str], Rule],
+        tcp_tables: Mapping[str, TCPRouteTable],
+        tcp_services: Mapping[str, Balancer],
     ) -> None:
         self.config = config
+        self._tcp_tables = tcp_tables
+        self._tcp_services = tcp_services
         self._tables = tables
         self._tls_tables = tls_tables
         self._services = services
@@ -190,6 +207,8 @@ class Prepared:
             entry_points=self._entry_points,
             rules=self._rules,
             children=self._services.children,
+            tcp_tables=self._tcp_tables,
+            tcp_services=self._tcp_services,
         )
         return self._done
 

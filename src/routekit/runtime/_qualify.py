@@ -114,7 +114,8 @@ def _middleware(m: Middleware, p: str) -> Middleware:
 
 
 def _tcp_router(r: TCPRouter, p: str) -> TCPRouter:
-    return attrs.evolve(r, service=_q(r.service, p), tls=_tls(r.tls, p))
+    middlewares = tuple(_q(m, p) for m in r.middlewares)
+    return attrs.evolve(r, service=_q(r.service, p), middlewares=middlewares, tls=_tls(r.tls, p))
 
 
 def _stream_service(s: _S, p: str) -> _S:

@@ -18,12 +18,13 @@ from ..balance import Balancer
 from ..config import Configuration, Middleware
 from ..errors import Problem
 from ..request import Request
-from ..routing import Route, RouteTable
+from ..routing import Route, RouteTable, TCPRouteTable
+from ._tcp import TCPTarget
 
 if TYPE_CHECKING:
-    from ..rules import Rule
+    from ..rules import Rule, TCPConnection
 
-__all__ = ["RouterTarget", "RoutingDecision", "Runtime"]
+__all__ = ["RouterTarget", "RoutingDecision", "Runtime", "TCPRoutingDecision"]
 
 _EMPTY: Final[Mapping[str, str]] = MappingProxyType({})
 _SECURE_SCHEMES: Final = frozenset({"https", "wss"})
@@ -71,6 +72,22 @@ class RoutingDecision:
 
 
 @final
+@attrs.frozen(eq=False)
+class TCPRoutingDecision:
+    """Where a TCP connection goes: the router that matched and what it leads to.
+
+    Attributes:
+        target: the router, its service balancer, middlewares and TLS settings.
+        entry_point: the entry point the connection came in on.
+        route: the matching route (rule, priority) of the entry point's TCP table.
+    """
+
+    target: TCPTarget
+    entry_point: str
+    route: Route
+
+
+@final
 class Runtime:
     """Route tables per entry point, service balancers and middleware chains, built together.
 
@@ -86,6 +103,8 @@ class Runtime:
         middlewares: router name → its resolved middleware chain.
         problems: what was left out while building, and why.
         entry_points: the default entry points (for routers that name none).
+        tcp_tables: entry point → `TCPRouteTable` of its TCP routers.
+        tcp_services: TCP service name → its balancer of server addresses.
     """
 
     __slots__ = (
@@ -97,6 +116,8 @@ class Runtime:
         "problems",
         "services",
         "tables",
+        "tcp_services",
+        "tcp_tables",
         "tls_tables",
     )
 
@@ -107,6 +128,8 @@ class Runtime:
     middlewares: Mapping[str, tuple[Middleware, ...]]
     problems: tuple[Problem, ...]
     entry_points: tuple[str, ...]
+    tcp_tables: Mapping[str, TCPRouteTable]
+    tcp_services: Mapping[str, Balancer]
     _rules: Mapping[tuple[str, str], Rule]
     _children: Mapping[str, tuple[Balancer, ...]]
 
@@ -122,6 +145,8 @@ class Runtime:
         entry_points: tuple[str, ...],
         rules: Mapping[tuple[str, str], Rule],
         children: Mapping[str, tuple[Balancer, ...]],
+        tcp_tables: Mapping[str, TCPRouteTable] | None = None,
+        tcp_services: Mapping[str, Balancer] | None = None,
     ) -> None:
         setattr_ = object.__setattr__
         setattr_(self, "config", config)
@@ -131,6 +156,8 @@ class Runtime:
         setattr_(self, "middlewares", MappingProxyType(dict(middlewares)))
         setattr_(self, "problems", tuple(problems))
         setattr_(self, "entry_points", tuple(entry_points))
+        setattr_(self, "tcp_tables", MappingProxyType(dict(tcp_tables or {})))
+        setattr_(self, "tcp_services", MappingProxyType(dict(tcp_services or {})))
         # Parsed rules and the child balancers of each service, for the next build to reuse.
         setattr_(self, "_rules", MappingProxyType(dict(rules)))
         setattr_(self, "_children", MappingProxyType(dict(children)))
@@ -176,6 +203,27 @@ class Runtime:
             entry_point,
             match.route,
         )
+
+    def route_tcp(
+        self, connection: TCPConnection, entry_point: str | None = None
+    ) -> TCPRoutingDecision | None:
+        """Where a TCP *connection*, arrived on *entry_point*, goes; ``None`` if no router matches.
+
+        With no *entry_point*, every entry point's table is tried as `route` does.
+        """
+        if entry_point is None:
+            tables = self.tcp_tables
+            order = [*self.entry_points, *sorted(set(tables) - set(self.entry_points))]
+            for ep in order:
+                decision = self.route_tcp(connection, ep) if ep in tables else None
+                if decision is not None:
+                    return decision
+            return None
+        table = self.tcp_tables.get(entry_point)
+        match = table.match(connection) if table is not None else None
+        if match is None:
+            return None
+        return TCPRoutingDecision(match.route.target, entry_point, match.route)
 
     @property
     def routers(self) -> tuple[str, ...]:
