@@ -28,12 +28,12 @@ from ._decode import decode_configuration
 from ._gotemplate import Template, compile_template
 from ._labels_container import (
     ContainerInfo,
-    join_host_port,
     label_source,
     labels_with_prefix,
-    pick_address,
     pick_port,
+    provider_constraint,
     read_bool,
+    server_address,
     service_name,
 )
 from ._labels_decode import Decoder
@@ -82,6 +82,7 @@ class _Options:
     network: str | None
     template_fields: Mapping[str, object]
     allow_empty_services: bool = False
+    use_bind_port_ip: bool = False
 
 
 def labels_to_config(
@@ -95,6 +96,8 @@ def labels_to_config(
     template_fields: Mapping[str, object] | None = None,
     previous: Configuration | None = None,
     allow_empty_services: bool = False,
+    use_bind_port_ip: bool = False,
+    constraints: str = "",
 ) -> tuple[Configuration, tuple[Problem, ...]]:
     """Decode the labels of *containers* into one configuration, plus every problem found.
 
@@ -114,27 +117,43 @@ def labels_to_config(
             container keeps its routers, with a service without servers (answered 503).
             The ``traefik.docker.allownonrunning=true`` label does the same for a container
             that is not running.
+        use_bind_port_ip: Traefik's ``useBindPortIP``: a server is the host address and port
+            its container port is published on (`ContainerInfo.port_bindings`), when the
+            binding names a definite address; else the container's address, with a warning.
+        constraints: Traefik's ``constraints``: an expression of ``Label(`k`, `v`)`` and
+            ``LabelRegex(`k`, `re`)`` with ``&&``, ``||``, ``!``; a container whose labels do
+            not pass it is not served.
 
     Returns:
         The merged configuration and the problems (bad keys, values, conflicts).  A container or
         element with an error is left out; the rest still applies.
 
     Raises:
-        ConfigError: *default_rule* is not a template routekit can render.
+        ConfigError: *default_rule* is not a template routekit can render, or *constraints*
+            does not parse.
     """
+    constraint = provider_constraint(constraints, kind="labels")
     opts = _Options(
         template=compile_template(default_rule),
         exposed_by_default=exposed_by_default,
         network=network,
         template_fields=template_fields or {},
         allow_empty_services=allow_empty_services,
+        use_bind_port_ip=use_bind_port_ip,
     )
-    v1 = V1Context(domain=domain, exposed_by_default=exposed_by_default, network=network)
+    v1 = V1Context(
+        domain=domain,
+        exposed_by_default=exposed_by_default,
+        network=network,
+        use_bind_port_ip=use_bind_port_ip,
+    )
     problems: list[Problem] = []
     parts: list[tuple[str, Configuration]] = []
     v1_containers: list[ContainerInfo] = []
     # Traefik's provider.Merge walks containers by name: servers of replicas follow that order.
     for container in sorted(_valid_text(containers, problems), key=lambda c: c.name):
+        if constraint is not None and not constraint.matches(container.labels):
+            continue  # pruned by the provider's constraints, as Traefik does (quietly)
         verdict = is_v1(container.labels) if syntax == "auto" else syntax == "v1"
         # Undecided (no labels, or only traefik.enable): a provider with a v1 ``domain`` is v1.
         if verdict or (verdict is None and domain):
@@ -200,10 +219,10 @@ def _container_config(
         http = root.child(http.name if http is not None else "http")
         _complete_http(container, http, name, opts, decoder, network)
     if tcp is not None:
-        _complete_stream(container, tcp, decoder, network, "tcp")
+        _complete_stream(container, tcp, decoder, network, "tcp", opts)
     udp = root.find("udp")
     if udp is not None:
-        _complete_stream(container, udp, decoder, network, "udp")
+        _complete_stream(container, udp, decoder, network, "udp", opts)
     config, _ = decode_configuration(root, where=where, problems=problems)
     return config
 
@@ -290,7 +309,8 @@ def _complete_http(  # noqa: PLR0917
         if not kinds & {"weighted", "mirroring", "failover"}:
             lb = service.find("loadBalancer") or service.child("loadBalancer")
             path = f"http.services.{service_name_}"
-            if not _add_server(container, lb, decoder, network, path=path):
+            bind = opts.use_bind_port_ip
+            if not _add_server(container, lb, decoder, network, path=path, use_bind_port_ip=bind):
                 # Traefik drops the whole container; routekit drops the service and the routers
                 # that use it, the rest of the container still applies.
                 del services.children[service_name_]
@@ -359,7 +379,13 @@ def _set_default_rule(
 
 
 def _add_server(
-    container: ContainerInfo, lb: Node, decoder: Decoder, network: Node | None, *, path: str
+    container: ContainerInfo,
+    lb: Node,
+    decoder: Decoder,
+    network: Node | None,
+    *,
+    path: str,
+    use_bind_port_ip: bool,
 ) -> bool:
     """Turn ``loadbalancer.server.{port,scheme,…}`` into ``servers[0]`` with its URL/address.
 
@@ -398,15 +424,16 @@ def _add_server(
                 hint=f"set a traefik.{path}.loadbalancer.server.port label",
             )
             return False
-        ip = pick_address(
+        hostport = server_address(
             container,
+            str(port).strip(),
             network.value if network is not None else None,
             decoder.problems,
             network.source if network is not None else where_key,
+            use_bind_port_ip=use_bind_port_ip,
         )
-        if ip is None:
+        if hostport is None:
             return False
-        hostport = join_host_port(ip, str(port).strip())
         if tcp:
             value = hostport
         else:
@@ -418,8 +445,13 @@ def _add_server(
     return True
 
 
-def _complete_stream(
-    container: ContainerInfo, section: Node, decoder: Decoder, network: Node | None, stream: str
+def _complete_stream(  # noqa: PLR0917
+    container: ContainerInfo,
+    section: Node,
+    decoder: Decoder,
+    network: Node | None,
+    stream: str,
+    opts: _Options,
 ) -> None:
     """Servers of the ``tcp`` or ``udp`` (*stream*) services, and each router's service.
 
@@ -436,7 +468,8 @@ def _complete_stream(
         if service.find("weighted") is None:
             lb = service.find("loadBalancer") or service.child("loadBalancer")
             where = f"{stream}.services.{sname}"
-            if not _add_server(container, lb, decoder, network, path=where):
+            bind = opts.use_bind_port_ip
+            if not _add_server(container, lb, decoder, network, path=where, use_bind_port_ip=bind):
                 del services.children[sname]
     routers = section.find("routers")
     if routers is None:

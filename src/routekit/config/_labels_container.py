@@ -7,12 +7,14 @@ container exposed, what is its name, which IP and port does a server get.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
-from typing import Final, final
+from typing import Final, Literal, final
 
 import attrs
 
-from ..errors import Problem
+from ..errors import ConfigError, Problem, RuleSyntaxError
+from ..rules import Constraint, parse_constraint
 from ._frozen import FrozenMap, frozen_map, frozen_tuple
 from ._gotemplate import normalize
 from ._labels_decode import INVALID, Decoder
@@ -45,6 +47,8 @@ class ContainerInfo:
             when the container has no health check.
         state: Docker state; only ``running`` containers are served (unless
             ``traefik.docker.allownonrunning=true``).
+        port_bindings: container port → ``(host IP, host port)`` of its first published
+            binding (``NetworkSettings.Ports``), read with the provider's ``useBindPortIP``.
     """
 
     name: str = attrs.field(converter=_strip_slash)
@@ -54,6 +58,9 @@ class ContainerInfo:
     ports: tuple[int, ...] = attrs.field(default=(), converter=frozen_tuple)
     health: str | None = None
     state: str = "running"
+    port_bindings: FrozenMap[int, tuple[str, str]] = attrs.field(
+        factory=FrozenMap, converter=frozen_map
+    )
 
     @property
     def compose(self) -> tuple[str, str] | None:
@@ -124,6 +131,59 @@ def pick_address(
 def pick_port(container: ContainerInfo) -> int | None:
     """The port Traefik detects when no label names one: the single, else the lowest, exposed."""
     return min(container.ports) if container.ports else None
+
+
+def provider_constraint(text: str, *, kind: Literal["labels", "tags"]) -> Constraint | None:
+    """The provider's parsed ``constraints`` (``None`` when empty: every container passes).
+
+    Raises:
+        ConfigError: the expression does not parse; the message shows where.
+    """
+    try:
+        return parse_constraint(text, kind=kind)
+    except RuleSyntaxError as exc:
+        raise ConfigError(f"constraints: {exc}") from None
+
+
+def server_address(
+    container: ContainerInfo,
+    port: str,
+    network: str | None,
+    problems: list[Problem],
+    source: str | None,
+    *,
+    use_bind_port_ip: bool,
+) -> str | None:
+    """``host:port`` of the container's server for *port*, or ``None`` (reported) without an IP.
+
+    With ``useBindPortIP``, the host address the port is published on, when it is a definite
+    one; otherwise (no binding, or bound to every address) the container's own address, with a
+    warning — Traefik's docker provider ``getIPPort`` falls back the same way.
+    """
+    if use_bind_port_ip:
+        number = int(port) if port.isascii() and port.isdigit() else None
+        binding = container.port_bindings.get(number) if number is not None else None
+        host = binding[0].strip("[]") if binding is not None else ""
+        if binding is not None and _definite_ip(host) and binding[1]:
+            return join_host_port(host, binding[1])
+        why = "no published binding" if binding is None else f"bound to {binding[0]!r}"
+        problems.append(
+            Problem(
+                path="",
+                message=f"useBindPortIP: port {port} has {why}; using the container's address",
+                source=label_source(container, source),
+                severity="warning",
+            )
+        )
+    ip = pick_address(container, network, problems, source)
+    return None if ip is None else join_host_port(ip, port)
+
+
+def _definite_ip(text: str) -> bool:
+    try:
+        return not ipaddress.ip_address(text).is_unspecified
+    except ValueError:
+        return False
 
 
 def join_host_port(host: str, port: str | int) -> str:

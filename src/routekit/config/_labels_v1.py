@@ -27,10 +27,9 @@ from ._gotemplate import normalize
 from ._hints import closest
 from ._labels_container import (
     ContainerInfo,
-    join_host_port,
     label_source,
-    pick_address,
     pick_port,
+    server_address,
 )
 from ._model import Configuration
 from ._toml_v1 import decode_v1
@@ -115,6 +114,7 @@ class V1Context:
     domain: str = ""
     exposed_by_default: bool = True
     network: str | None = None
+    use_bind_port_ip: bool = False
 
 
 def is_v1(labels: Mapping[str, str]) -> bool | None:
@@ -308,13 +308,20 @@ def _segment(  # noqa: PLR0917 - the segment's whole context, passed once
     port = _port(c, get)  # never None: _passes checked it
     network = get("docker.network")
     src = port_item[1] if port_item else None
-    ip = pick_address(c, network[0] if network else ctx.network, problems, src)
-    if ip is None:
+    hostport = server_address(
+        c,
+        str(port).strip(),
+        network[0] if network else ctx.network,
+        problems,
+        src,
+        use_bind_port_ip=ctx.use_bind_port_ip,
+    )
+    if hostport is None:
         return
     protocol = get("protocol")
     scheme = protocol[0] if protocol else "http"
     server = "server-" + normalize(c.name + (f"-{seg}" if seg else ""))
-    url = f"{scheme}://{join_host_port(ip, str(port).strip())}"
+    url = f"{scheme}://{hostport}"
     # Traefik 1.7 names a server after its container and URL (getServerName): two segments of
     # one container on the same backend and port are one server ("Skipping server … with the
     # same URL").

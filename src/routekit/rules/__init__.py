@@ -108,6 +108,8 @@ from ._ast import (
 from ._ast import (
     canonical_header_key as canonical_header_key,
 )
+from ._constraints import Constraint as Constraint
+from ._constraints import parse_constraint as parse_constraint
 from ._printer import UnrepresentableRule as UnrepresentableRule
 from ._reast import RegexError as RegexError
 from ._regex import Regexp as Regexp
@@ -118,6 +120,7 @@ from ._translate import to_v3 as to_v3
 from ._translate import translate as translate
 
 __all__ = [
+    "Constraint",
     "MAX_MATCHERS",
     "MAX_RULE_LENGTH",
     "RegexError",
@@ -126,6 +129,7 @@ __all__ = [
     "Translation",
     "UnrepresentableRule",
     "compile_regexp",
+    "parse_constraint",
     "parse_rule",
     "parse_tcp_rule",
     "to_v3",

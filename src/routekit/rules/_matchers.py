@@ -73,6 +73,8 @@ class Spec:
     arity: tuple[int, ...] | None
     build: Builder
     pairs: bool = False
+    #: Whether a value may be empty (constraints' ``Label(`a`, ``)``; never a matcher's).
+    empty: bool = False
 
 
 def spellings(name: str) -> tuple[str, ...]:

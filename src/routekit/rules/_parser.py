@@ -18,6 +18,7 @@ from typing import Final
 
 from ..errors import RuleSyntaxError
 from . import _ast as ast
+from ._constraints import CONSTRAINT_TABLES
 from ._golit import go_quote
 from ._lexer import Token, tokenize
 from ._matchers import TABLES, Args, Spec, spellings
@@ -70,6 +71,17 @@ def _lookup(table: Mapping[str, Spec]) -> dict[str, tuple[str, Spec]]:
 
 
 _LOOKUPS: Final = {key: _lookup(table) for key, table in TABLES.items()}
+# Constraint functions are registered under their exact names only (vulcand/predicate).
+_LOOKUPS.update(
+    {
+        (kind, "constraints"): {n: (n, s) for n, s in t.items()}
+        for kind, t in CONSTRAINT_TABLES.items()
+    }
+)
+_ALL_TABLES: Final = {
+    **TABLES,
+    **{(kind, "constraints"): table for kind, table in CONSTRAINT_TABLES.items()},
+}
 
 
 def parse_expression(rule: str, *, protocol: str = "http", syntax: str = "v3") -> ast.Node:
@@ -150,6 +162,13 @@ class _Parser:
             return node
         if token.kind == "name":
             return self.call(token)
+        if self.syntax == "constraints":
+            names = " or ".join(f"{n}(…)" for n in _ALL_TABLES[(self.protocol, self.syntax)])
+            raise self.fail(
+                token,
+                f"expected a function but found {_describe(token)}",
+                f"a constraint is made of {names} joined by && and ||",
+            )
         raise self.fail(
             token,
             f"expected a matcher but found {_describe(token)}",
@@ -188,7 +207,7 @@ class _Parser:
         if not args:
             raise self.fail(name, f"{name.text} has no value", f"write {canonical}(`value`)")
         for token in args:
-            if not token.text:
+            if not token.text and not spec.empty:
                 raise self.fail(token, f"empty value in {name.text}", "values may not be empty")
         self._check_arity(name, canonical, spec, args)
         return spec.build(Args(self.rule, name, args, self.syntax))
@@ -236,7 +255,11 @@ class _Parser:
         )
 
     def _unknown(self, name: Token) -> RuleSyntaxError:
-        table = TABLES[(self.protocol, self.syntax)]
+        table = _ALL_TABLES[(self.protocol, self.syntax)]
+        if self.syntax == "constraints":
+            close = difflib.get_close_matches(name.text, list(table), n=1, cutoff=0.6)
+            listed = f"did you mean {close[0]}?" if close else "functions: " + ", ".join(table)
+            return self.fail(name, f"unknown function {name.text!r}", listed)
         other = "tcp" if self.protocol == "http" else "http"
         by_lower = {n.lower(): n for n in table}
         hint, syntax = _OTHER_SYNTAX_HINTS.get((self.syntax, name.text), (None, None))
