@@ -15,9 +15,9 @@ the module (``from routekit import config`` … ``config.Headers``): they are le
 
 from __future__ import annotations
 
+from ._consul_data import CatalogInstance as CatalogInstance
+from ._consul_data import CatalogService as CatalogService
 from ._consul_v1 import DEFAULT_FRONTEND_RULE as DEFAULT_FRONTEND_RULE
-from ._consul_v1 import CatalogInstance as CatalogInstance
-from ._consul_v1 import CatalogService as CatalogService
 from ._consul_v1 import consul_catalog_v1_to_config as consul_catalog_v1_to_config
 from ._decode import decode_configuration as decode_configuration
 from ._decode import to_data as to_data
