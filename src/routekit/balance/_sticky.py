@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import TYPE_CHECKING, Any, final
 
 import attrs
 
@@ -24,6 +24,7 @@ from .._cookies import (
     path_problem,
     same_site_problem,
 )
+from .._fnv import fnv1_64
 from ..errors import ConfigError
 from ..request import TOKEN_CHARS
 from ._group import Group, _Member
@@ -33,9 +34,6 @@ if TYPE_CHECKING:
     from ..request import Request
 
 __all__ = ["Sticky", "StickyCookie", "sticky_cookie_name", "sticky_cookie_value"]
-
-_FNV_OFFSET: Final = 0xCBF29CE484222325
-_FNV_PRIME: Final = 0x100000001B3
 
 
 def sticky_cookie_name(configured: str | None, service: str) -> str:
@@ -52,12 +50,8 @@ def sticky_cookie_value(child: str) -> str:
 
 
 def _fnv64(text: str) -> str:
-    # Go's hash/fnv New64 (FNV-1, not 1a), printed like strconv.FormatUint(h, 16).
-    h = _FNV_OFFSET
-    for byte in text.encode():
-        h = (h * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
-        h ^= byte
-    return format(h, "x")
+    # Go's hash/fnv New64 printed like strconv.FormatUint(h, 16).
+    return format(fnv1_64(text.encode()), "x")
 
 
 def _checked(check: Callable[[object], str | None]) -> Callable[[object, Any, object], None]:

@@ -15,6 +15,9 @@ the module (``from routekit import config`` … ``config.Headers``): they are le
 
 from __future__ import annotations
 
+from ._consul import DEFAULT_STRICT_CHECKS as DEFAULT_STRICT_CHECKS
+from ._consul import ConnectCertificates as ConnectCertificates
+from ._consul import consul_catalog_to_config as consul_catalog_to_config
 from ._consul_data import CatalogInstance as CatalogInstance
 from ._consul_data import CatalogService as CatalogService
 from ._consul_v1 import DEFAULT_FRONTEND_RULE as DEFAULT_FRONTEND_RULE
@@ -89,6 +92,7 @@ from ._model import MAX_PRIORITY as MAX_PRIORITY
 from ._model import MAX_WEIGHT as MAX_WEIGHT
 from ._model import MIN_PRIORITY as MIN_PRIORITY
 from ._model import ChildHealthCheck as ChildHealthCheck
+from ._model import ClientCertificate as ClientCertificate
 from ._model import Configuration as Configuration
 from ._model import Cookie as Cookie
 from ._model import Domain as Domain
@@ -149,6 +153,10 @@ from ._validate import rule_error as rule_error
 from ._validate import validate as validate
 
 __all__ = [
+    "DEFAULT_STRICT_CHECKS",
+    "ConnectCertificates",
+    "consul_catalog_to_config",
+    "ClientCertificate",
     "MAX_PRIORITY",
     "MAX_WEIGHT",
     "MIDDLEWARE_ALIASES",

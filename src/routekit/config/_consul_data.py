@@ -81,6 +81,9 @@ class CatalogInstance:
         service_id: ``Service.ID`` (``ServiceID``), used in problem messages.
         checks: the status (``passing``, ``warning``, ``critical``) of each check by ``CheckID``,
             node checks (``serfHealth``) included.  No checks means passing, as in Consul.
+        datacenter: ``Node.Datacenter`` (``Datacenter``), for Consul Connect identities.
+        namespace: ``Service.Namespace`` (``Namespace``, Consul Enterprise); empty means
+            ``default``.
     """
 
     service: str = ""
@@ -91,6 +94,8 @@ class CatalogInstance:
     node_address: str = ""
     service_id: str = ""
     checks: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
+    datacenter: str = ""
+    namespace: str = ""
 
     @property
     def status(self) -> str:
@@ -131,6 +136,8 @@ class CatalogInstance:
             node_address=_text(node.get("Address"), "Node.Address"),
             service_id=_text(service.get("ID"), "Service.ID"),
             checks=_checks(entry.get("Checks")),
+            datacenter=_text(node.get("Datacenter"), "Node.Datacenter"),
+            namespace=_text(service.get("Namespace"), "Service.Namespace"),
         )
 
     @classmethod
@@ -154,6 +161,8 @@ class CatalogInstance:
             node_address=_text(entry.get("Address"), "Address"),
             service_id=_text(entry.get("ServiceID"), "ServiceID"),
             checks=_checks(checks),
+            datacenter=_text(entry.get("Datacenter"), "Datacenter"),
+            namespace=_text(entry.get("Namespace"), "Namespace"),
         )
 
 

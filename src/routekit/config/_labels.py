@@ -239,6 +239,17 @@ def _label_tree(container: ContainerInfo, decoder: Decoder) -> tuple[Node, Node]
                 opts = [f"{head.lower()}.{k}" for k in sorted(group)]
                 decoder.unknown(Node(rest, value, key), "", rest, opts)
                 continue
+            if head.lower() == "consulcatalog":
+                # Canary and Connect change how instances become services: only the Consul
+                # catalog decoder can apply them, so saying nothing here would mislead.
+                decoder.problems.append(
+                    Problem(
+                        rest,
+                        "applied by consul_catalog_to_config only; ignored here",
+                        label_source(container, key),
+                        severity="warning",
+                    )
+                )
             provider.insert([rest.lower()], value, key)
             continue
         parts = split_label_key(rest)

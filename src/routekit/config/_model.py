@@ -18,6 +18,7 @@ from ._frozen import FrozenMap, frozen_map, frozen_tuple
 from ._middlewares import Middleware, TCPMiddleware
 
 __all__ = [
+    "ClientCertificate",
     "ChildHealthCheck",
     "Configuration",
     "Cookie",
@@ -301,6 +302,15 @@ class ForwardingTimeouts:
 
 @final
 @attrs.frozen(kw_only=True)
+class ClientCertificate:
+    """A certificate and key (file paths or PEM text) presented to upstream servers (mTLS)."""
+
+    cert_file: str
+    key_file: str
+
+
+@final
+@attrs.frozen(kw_only=True)
 class ServersTransport:
     """How to talk to upstream servers (TLS verification, pool size, timeouts)."""
 
@@ -313,6 +323,7 @@ class ServersTransport:
     forwarding_timeouts: ForwardingTimeouts | None = None
     disable_http2: bool = key("disableHTTP2", False)
     peer_cert_uri: str = key("peerCertURI", "")
+    certificates: tuple[ClientCertificate, ...] = attrs.field(default=(), converter=frozen_tuple)
 
 
 @final
