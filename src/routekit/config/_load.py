@@ -129,10 +129,9 @@ def _parse_any(text: str, source: str, expect: Literal["static", "dynamic"] | No
         where = f"{source}:{line}:{column}"
         nul = Problem("", "a NUL character cannot appear in TOML", source=where)
         return LoadResult(expect or "dynamic", _empty(expect), (nul,))
-    data, problem = parse_toml(text, source)
-    if data is None:
-        assert problem is not None
-        return LoadResult(expect or "dynamic", _empty(expect), (problem,))
+    data = parse_toml(text, source)
+    if isinstance(data, Problem):
+        return LoadResult(expect or "dynamic", _empty(expect), (data,))
     locate = Locator(text, source)
     if is_static(data):
         if expect == "dynamic":

@@ -35,11 +35,11 @@ def _is_v1(keys: Iterable[str]) -> bool:
     return any(k.lower() in _V1_KEYS for k in keys)
 
 
-def parse_toml(text: str, source: str) -> tuple[dict[str, Any] | None, Problem | None]:
+def parse_toml(text: str, source: str) -> dict[str, Any] | Problem:
     """Parse TOML text; on a syntax error return the problem with ``source:line:column``."""
     too_much = check_text(text, source)
     if too_much is not None:
-        return None, too_much
+        return too_much
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -47,12 +47,12 @@ def parse_toml(text: str, source: str) -> tuple[dict[str, Any] | None, Problem |
         m = _TOML_ERROR_POS.search(message)
         where = f"{source}:{m.group(1)}:{m.group(2)}" if m else source
         message = _TOML_ERROR_POS.sub("", message).strip()
-        return None, Problem(path="", message=f"not valid TOML: {message}", source=where)
+        return Problem(path="", message=f"not valid TOML: {message}", source=where)
     path = deepest(data)
     if path is not None:
         message = f"not valid TOML: keys nest more than {MAX_DEPTH} levels deep"
-        return None, Problem(path="", message=message, source=Locator(text, source)(path))
-    return data, None
+        return Problem(path="", message=message, source=Locator(text, source)(path))
+    return data
 
 
 class Locator:
@@ -94,10 +94,9 @@ def loads_dynamic(text: str, *, source: str = "file.toml") -> tuple[Configuratio
     Returns the configuration made of every element without problems, and the problems found,
     each with ``source:line:column``.  Never raises on bad input.
     """
-    data, problem = parse_toml(text, source)
-    if data is None:
-        assert problem is not None
-        return Configuration(), [problem]
+    data = parse_toml(text, source)
+    if isinstance(data, Problem):
+        return Configuration(), [data]
     return loads_dynamic_data(data, Locator(text, source))
 
 
