@@ -79,7 +79,7 @@ def test_check_reports_every_problem_with_its_place(tmp_path: Path) -> None:
     result = run("check", bad, cwd=tmp_path)
     assert result.returncode == 1
     out = result.stdout
-    assert "bad.toml:16:1: http.routers.broken.rule" in out  # file:line:column and path
+    assert "bad.toml:16:21: http.routers.broken.rule" in out  # the fault inside the string
     assert "bad.toml:17:1: http.routers.broken.service: unknown service 'apii'" in out
     assert "(did you mean 'api'?)" in out
     assert "^" in out  # the caret under the rule
@@ -105,7 +105,7 @@ def test_check_directory_checks_each_file(tmp_path: Path) -> None:
     result = run("check", conf, cwd=tmp_path)
     assert result.returncode == 1
     assert "a.toml: ok" in result.stdout
-    assert "b.toml:2:1: http.routers.b.rule" in result.stdout
+    assert "b.toml:2:21: http.routers.b.rule" in result.stdout
     assert "hidden" not in result.stdout
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -372,3 +372,19 @@ def test_tcp_middleware_labels() -> None:
     assert problems == ()
     assert config.tcp.middlewares == {"limit": TCPInFlightConn(amount=5)}
     assert config.tcp.routers["db"].middlewares == ("limit",)
+
+
+def test_a_rule_error_in_a_file_points_at_the_fault_inside_the_string() -> None:
+    from routekit.config import reads_config
+
+    text = (
+        '[http.routers.a]\nrule = "Host(`a`) && Foo(`x`)"\n'
+        "[http.routers.b]\n  rule   =  'Host(`b`) && Path(`x`)'  # a comment\n"
+        '[http.routers.c]\nrule = "Host(`c`) \\u0026\\u0026 Foo(`x`)"\n'
+    )
+    problems = {p.path: p for p in reads_config(text, source="r.toml").problems}
+    assert problems["http.routers.a.rule"].source == "r.toml:2:22"  # the F of Foo
+    assert problems["http.routers.a.rule"].offset == 13
+    assert problems["http.routers.b.rule"].source == "r.toml:4:33"
+    # Escapes make the string's characters differ from the text's: the key's place is kept.
+    assert problems["http.routers.c.rule"].source == "r.toml:6:1"

@@ -110,6 +110,8 @@ class Problem:
         source: where it came from: ``file.toml:12:5``, a label key and container, a KV key.
         hint: how to fix it ("did you mean 'api'?"), or ``None``.
         severity: ``"error"`` (the element is left out) or ``"warning"`` (it still applies).
+        offset: where inside the offending value the fault is (a rule's error position), or
+            ``None``; a file reader uses it to point ``source`` at the fault itself.
     """
 
     path: str
@@ -117,6 +119,7 @@ class Problem:
     source: str | None = None
     hint: str | None = None
     severity: Literal["error", "warning"] = "error"
+    offset: int | None = attrs.field(default=None, eq=False, kw_only=True)
 
     def __str__(self) -> str:
         where = f"{self.source}: " if self.source else ""

@@ -140,13 +140,14 @@ def _parse_any(text: str, source: str, expect: Literal["static", "dynamic"] | No
         if static.dynamic is not None:
             checked = validate(static.dynamic)
             static = attrs.evolve(static, dynamic=checked.config)
-            problems.extend(checked.problems)
+            problems.extend(locate.at_fault(p) for p in checked.problems)
         return LoadResult("static", static, tuple(problems))
     if expect == "static":
         return _wrong_kind("static", source)
     config, problems = loads_dynamic_data(data, locate)
     checked = validate(config)
-    return LoadResult("dynamic", checked.config, (*problems, *checked.problems))
+    located = (locate.at_fault(p) for p in checked.problems)
+    return LoadResult("dynamic", checked.config, (*problems, *located))
 
 
 def _empty(kind: Literal["static", "dynamic"] | None) -> Configuration | StaticConfiguration:

@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Container, Iterable, Mapping
 from typing import Any
 
+import attrs
 import tomlkit
 import tomlkit.exceptions
 import tomlkit.items
@@ -60,7 +61,7 @@ class Locator:
 
     def __init__(self, text: str, source: str) -> None:
         self.source = source
-        self.positions = key_positions(text)
+        self.positions, self.values = key_positions(text)
 
     def __call__(self, path: tuple[str, ...]) -> str:
         """The position of ``path`` or of its nearest parent found in the text."""
@@ -70,6 +71,17 @@ class Locator:
                 return f"{self.source}:{pos[0]}:{pos[1]}"
             path = path[:-1]
         return self.source
+
+    def at_fault(self, problem: Problem) -> Problem:
+        """*problem* with its source at the fault inside the value, when its ``offset`` and the
+        value's place in the text say where that is; else *problem* unchanged."""
+        if problem.offset is None:
+            return problem
+        start = self.values.get(tuple(problem.path.split(".")))
+        if start is None:
+            return problem
+        line, column = start
+        return attrs.evolve(problem, source=f"{self.source}:{line}:{column + problem.offset}")
 
 
 def to_node(name: str, value: Any, path: tuple[str, ...], locate: Locator) -> Node:

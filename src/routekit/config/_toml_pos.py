@@ -50,9 +50,19 @@ def _unescape(text: str) -> str:
         return text
 
 
-def key_positions(text: str) -> dict[tuple[str, ...], tuple[int, int]]:
-    """Map every key path found in ``text`` to its 1-based (line, column)."""
-    positions: dict[tuple[str, ...], tuple[int, int]] = {}
+_Positions = dict[tuple[str, ...], tuple[int, int]]
+_SIMPLE_VALUE: Final = re.compile(r"""\s*(?:"([^"\\\n]*)"|'([^'\n]*)')\s*(?:#.*)?$""")
+
+
+def key_positions(text: str) -> tuple[_Positions, _Positions]:
+    """Map every key path found in ``text`` to its 1-based (line, column), and the path of each
+    one-line string value to the (line, column) of its first character.
+
+    Values are mapped only when each of their characters is one character of the text (a
+    literal string, or a basic one without escapes): an index in the value is then a column.
+    """
+    positions: _Positions = {}
+    values: _Positions = {}
     aot_index: dict[tuple[str, ...], int] = {}
     table: tuple[str, ...] = ()
     in_string: str | None = None
@@ -92,6 +102,10 @@ def key_positions(text: str) -> dict[tuple[str, ...], tuple[int, int]]:
             continue
         positions[(*table, *parts)] = (lineno, col)
         rest = stripped[after + 1 :]
+        simple = _SIMPLE_VALUE.match(rest)
+        if simple is not None:
+            start = simple.start(1) if simple.group(1) is not None else simple.start(2)
+            values[(*table, *parts)] = (lineno, col + after + 1 + start)
         for quote in ('"""', "'''"):
             if rest.count(quote) % 2 == 1:
                 in_string = quote
@@ -101,7 +115,7 @@ def key_positions(text: str) -> dict[tuple[str, ...], tuple[int, int]]:
     for path, pos in list(positions.items()):
         for end in range(1, len(path)):
             positions.setdefault(path[:end], pos)
-    return positions
+    return positions, values
 
 
 def _resolve(path: tuple[str, ...], aot_index: dict[tuple[str, ...], int]) -> tuple[str, ...]:

@@ -83,9 +83,18 @@ class _Checker:
         self.problems: list[Problem] = []
         self.bad: set[str] = set()
 
-    def error(self, element: str, field: str | None, message: str, hint: str | None = None) -> None:
+    def error(
+        self,
+        element: str,
+        field: str | None,
+        message: str,
+        hint: str | None = None,
+        *,
+        offset: int | None = None,
+    ) -> None:
         path = f"{element}.{field}" if field else element
-        self.problems.append(Problem(path, message, self.config.source_of(path), hint))
+        source = self.config.source_of(path)
+        self.problems.append(Problem(path, message, source, hint, offset=offset))
         self.bad.add(element)
 
     def warn(self, path: str, message: str, hint: str | None = None) -> None:
@@ -178,7 +187,8 @@ def _check_rule(c: _Checker, element: str, rule: str, syntax: str | None, tcp: b
     try:
         parse(rule, syntax=syntax or "auto")
     except ValueError as exc:  # RuleSyntaxError, or a syntax the parser does not take
-        c.error(element, "rule", *rule_error(exc))
+        offset = exc.position if isinstance(exc, RuleSyntaxError) else None
+        c.error(element, "rule", *rule_error(exc), offset=offset)
 
 
 def _check_router(
