@@ -119,3 +119,26 @@ def test_an_unchanged_tcp_service_keeps_its_balancer_across_builds() -> None:
     second = build(loads_config(changed), previous=first)
     assert second.tcp_services["db"] is first.tcp_services["db"]
     assert second.tcp_services["other"] is not first.tcp_services["other"]
+
+
+def test_a_host_sni_router_without_tls_is_refused_as_traefik_does() -> None:
+    text = """
+[tcp.routers.plain]
+rule = "HostSNI(`db.example.com`)"
+service = "s"
+[tcp.routers.any]
+rule = "HostSNI(`*`) && ClientIP(`10.0.0.0/8`)"
+service = "s"
+[tcp.services.s.loadBalancer]
+servers = [{address = "10.0.0.1:5432"}]
+"""
+    from routekit.config import reads_config
+
+    result = reads_config(text, source="t.toml")
+    (problem,) = result.errors
+    assert problem.path == "tcp.routers.plain.rule" and "no TLS on router" in problem.message
+    assert list(result.config.tcp.routers) == ["any"]
+    config, _ = loads_dynamic(text)
+    runtime = build(config)
+    assert [p.path for p in runtime.errors] == ["tcp.routers.plain.rule"]
+    assert [r.name for r in runtime.tcp_tables["web"]] == ["any"]

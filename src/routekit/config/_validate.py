@@ -175,20 +175,21 @@ def _check_names(c: _Checker, config: Configuration) -> None:
                 c.error(f"{where}.{name}", None, problem)
 
 
-def _check_rule(c: _Checker, element: str, rule: str, syntax: str | None, tcp: bool) -> None:
+def _check_rule(c: _Checker, element: str, rule: str, syntax: str | None, tcp: bool) -> Rule | None:
     if not rule.strip():
         c.error(element, "rule", "empty rule")
-        return
+        return None
     if syntax not in _RULE_SYNTAXES:
         c.error(element, "ruleSyntax", f"unknown rule syntax {syntax!r}", "use v1, v2 or v3")
-        return
+        return None
     # parse_tcp_rule refuses "v1" with a ValueError, reported like any other.
     parse: Callable[..., Rule] = parse_tcp_rule if tcp else parse_rule
     try:
-        parse(rule, syntax=syntax or "auto")
+        return parse(rule, syntax=syntax or "auto")
     except ValueError as exc:  # RuleSyntaxError, or a syntax the parser does not take
         offset = exc.position if isinstance(exc, RuleSyntaxError) else None
         c.error(element, "rule", *rule_error(exc), offset=offset)
+        return None
 
 
 def _check_router(
@@ -199,7 +200,15 @@ def _check_router(
     config: Configuration,
 ) -> None:
     tcp = isinstance(router, TCPRouter)
-    _check_rule(c, element, router.rule, router.rule_syntax, tcp)
+    parsed = _check_rule(c, element, router.rule, router.rule_syntax, tcp)
+    if tcp and parsed is not None and router.tls is None and parsed.domains():
+        # Traefik's TCP router manager: a connection without TLS has no server name to match.
+        c.error(
+            element,
+            "rule",
+            "has HostSNI matcher, but no TLS on router",
+            "add tls to the router, or match every connection with HostSNI(`*`)",
+        )
     c.reference(element, "service", router.service, section.services, "service")
     if not MIN_PRIORITY <= router.priority <= MAX_PRIORITY:
         c.error(

@@ -120,6 +120,10 @@ def _route(
             report.error(f"{element}.rule", *rule_error(exc))
             return None
     rules[key] = rule
+    if router.tls is None and rule.domains():
+        # Traefik's TCP router manager refuses it: without TLS there is no server name.
+        report.error(f"{element}.rule", "has HostSNI matcher, but no TLS on router")
+        return None
     balancer = services.get(router.service)
     if balancer is None:
         if not router.service:
