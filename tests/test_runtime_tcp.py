@@ -8,6 +8,7 @@ from routekit.config import (
     TCPInFlightConn,
     TCPLoadBalancer,
     TCPRouter,
+    TCPRouterTLS,
     TCPServer,
     TCPService,
     loads_config,
@@ -75,16 +76,19 @@ def test_a_weighted_tcp_service_spreads_connections_by_weight() -> None:
     assert sum(s.endswith(".3:5432") for s in servers) == 2  # weight 1 of 4
 
 
+TLS = TCPRouterTLS()
+
+
 def test_what_cannot_be_built_is_reported_and_the_rest_routes() -> None:
     config = Configuration(
         tcp=TCPConfiguration(
             routers={
                 "bad-rule": TCPRouter(rule="Host(`a.com`)", service="s"),
-                "no-service": TCPRouter(rule="HostSNI(`b.com`)", service="nope"),
+                "no-service": TCPRouter(rule="HostSNI(`b.com`)", service="nope", tls=TLS),
                 "no-middleware": TCPRouter(
-                    rule="HostSNI(`c.com`)", service="s", middlewares=("x",)
+                    rule="HostSNI(`c.com`)", service="s", middlewares=("x",), tls=TLS
                 ),
-                "good": TCPRouter(rule="HostSNI(`d.com`)", service="s"),
+                "good": TCPRouter(rule="HostSNI(`d.com`)", service="s", tls=TLS),
             },
             services={
                 "s": TCPService(load_balancer=TCPLoadBalancer(servers=(TCPServer(address="a:1"),)))
