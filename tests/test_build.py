@@ -322,7 +322,7 @@ servers = [{url = "http://b1"}]
 
 
 def test_every_strategy_the_configuration_accepts_has_a_balancer() -> None:
-    from routekit.config import _validate
+    from routekit.config.model import _validate
     from routekit.runtime import _services
 
     assert set(_validate._STRATEGIES) == set(_services._STRATEGIES)

@@ -16,7 +16,7 @@ from routekit.config import (
     Configuration,
     consul_catalog_v1_to_config,
 )
-from routekit.config._consul_v1 import _server_name, get_tag, has_tag
+from routekit.config.providers._consul_v1 import _server_name, get_tag, has_tag
 from routekit.errors import ConfigError, MalformedResponse, Problem
 
 

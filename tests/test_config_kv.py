@@ -20,7 +20,7 @@ from routekit.config import (
     Weighted,
     WeightedService,
 )
-from routekit.config._kv import config_to_kv, kv_to_config
+from routekit.config.providers._kv import config_to_kv, kv_to_config
 from routekit.errors import ConfigError
 
 V2 = {

@@ -16,8 +16,8 @@ from routekit.config import (
     Service,
     StripPrefix,
 )
-from routekit.config._gotemplate import compile_template, normalize
-from routekit.config._labels import (
+from routekit.config.providers._gotemplate import compile_template, normalize
+from routekit.config.providers._labels import (
     DEFAULT_RULE,
     ContainerInfo,
     labels_to_config,
@@ -445,7 +445,7 @@ def test_unknown_router_fields_are_always_reported(field: str, router: str) -> N
 def test_templates_bound_their_output_nesting_and_numbers() -> None:
     import time
 
-    from routekit.config._gotemplate import MAX_OUTPUT
+    from routekit.config.providers._gotemplate import MAX_OUTPUT
 
     data = {"Name": "web", "Tags": ["x" * 2500] * 600, "M": {"b": 1, "a": [True, None]}}
     started = time.perf_counter()

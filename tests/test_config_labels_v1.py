@@ -17,8 +17,8 @@ from routekit.config import (
     RedirectScheme,
     Sticky,
 )
-from routekit.config._labels import ContainerInfo, labels_to_config, tags_to_labels
-from routekit.config._labels_v1 import is_v1
+from routekit.config.providers._labels import ContainerInfo, labels_to_config, tags_to_labels
+from routekit.config.providers._labels_v1 import is_v1
 from routekit.errors import Problem
 
 

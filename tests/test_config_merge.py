@@ -18,8 +18,8 @@ from routekit.config import (
     TCPServer,
     TCPService,
 )
-from routekit.config._labels import ContainerInfo, labels_to_config
-from routekit.config._merge import Conflict, merge_configurations
+from routekit.config.model._merge import Conflict, merge_configurations
+from routekit.config.providers._labels import ContainerInfo, labels_to_config
 
 
 def part(

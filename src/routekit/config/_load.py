@@ -25,11 +25,10 @@ from typing import Literal, TypeVar, cast, final
 import attrs
 
 from ..errors import ConfigError, Problem
-from ._model import Configuration
 from ._static import is_static, static_from_data
 from ._static_model import StaticConfiguration
-from ._toml import Locator, loads_dynamic_data, parse_toml
-from ._validate import validate
+from .files import Locator, loads_dynamic_data, parse_toml
+from .model import Configuration, validate
 
 __all__ = [
     "ConfigResult",

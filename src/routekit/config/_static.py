@@ -10,9 +10,6 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ..errors import Problem
-from ._consul_v1 import DEFAULT_FRONTEND_RULE
-from ._frozen import FrozenMap
-from ._labels import DEFAULT_RULE
 from ._static_model import (
     APIConfig,
     ConsulCatalogProviderConfig,
@@ -24,9 +21,9 @@ from ._static_model import (
     ProvidersConfig,
     StaticConfiguration,
 )
-from ._toml import Locator
-from ._toml_v1 import decode_v1
-from ._v1_reader import Bad, V1Reader, or_default
+from .files import Bad, Locator, V1Reader, decode_v1, or_default
+from .model import FrozenMap
+from .providers import DEFAULT_FRONTEND_RULE, DEFAULT_RULE
 
 __all__ = ["STATIC_KEYS", "is_static", "static_from_data"]
 

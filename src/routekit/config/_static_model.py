@@ -11,8 +11,7 @@ from typing import final
 
 import attrs
 
-from ._frozen import FrozenMap, frozen_map, frozen_tuple
-from ._model import Configuration
+from .model import Configuration, FrozenMap, frozen_map, frozen_tuple
 
 __all__ = [
     "APIConfig",

@@ -17,10 +17,8 @@ import tomlkit
 import tomlkit.exceptions
 import tomlkit.items
 
-from ..errors import ConfigError, Problem
-from ._decode import decode_configuration, to_data
-from ._labels_tree import Node
-from ._model import Configuration
+from ...errors import ConfigError, Problem
+from ..model import Configuration, Node, decode_configuration, to_data
 from ._toml_limits import MAX_DEPTH, check_text, deepest
 from ._toml_pos import key_positions
 from ._toml_v1 import decode_v1

@@ -23,8 +23,18 @@ from typing import Final, Literal
 
 import attrs
 
-from ..errors import ConfigError, Problem
-from ._decode import decode_configuration
+from ...errors import ConfigError, Problem
+from ..model import (
+    Configuration,
+    Decoder,
+    Node,
+    decode_configuration,
+    element_name_problem,
+    is_text,
+    merge_configurations,
+    shown_text,
+    split_label_key,
+)
 from ._gotemplate import Template, compile_template
 from ._labels_container import (
     ContainerInfo,
@@ -36,11 +46,7 @@ from ._labels_container import (
     server_address,
     service_name,
 )
-from ._labels_decode import Decoder
-from ._labels_tree import Node, element_name_problem, is_text, shown_text, split_label_key
 from ._labels_v1 import V1Context, is_v1, v1_labels_config
-from ._merge import merge_configurations
-from ._model import Configuration
 
 __all__ = ["DEFAULT_RULE", "ContainerInfo", "labels_to_config", "tags_to_labels"]
 

@@ -15,8 +15,8 @@ from typing import Literal
 
 import attrs
 
-from ..errors import Problem, RoutekitError, RuleSyntaxError
-from ..rules import Rule, parse_rule, parse_tcp_rule, translate
+from ...errors import Problem, RoutekitError, RuleSyntaxError
+from ...rules import Rule, parse_rule, parse_tcp_rule, translate
 from ._frozen import frozen_map
 from ._middlewares import Middleware, middleware_from_definition
 from ._model import Configuration, Router, TCPRouter

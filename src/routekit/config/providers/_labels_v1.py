@@ -22,17 +22,11 @@ from typing import Any, Final, cast, final
 
 import attrs
 
-from ..errors import Problem
+from ...errors import Problem
+from ..files import decode_v1
+from ..model import Configuration, closest
 from ._gotemplate import normalize
-from ._hints import closest
-from ._labels_container import (
-    ContainerInfo,
-    label_source,
-    pick_port,
-    server_address,
-)
-from ._model import Configuration
-from ._toml_v1 import decode_v1
+from ._labels_container import ContainerInfo, label_source, pick_port, server_address
 
 __all__ = ["V1Builder", "V1Context", "copy_v1_options", "is_v1", "v1_labels_config"]
 

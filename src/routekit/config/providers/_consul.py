@@ -26,15 +26,20 @@ from typing import Final, final
 
 import attrs
 
-from .._fnv import fnv1_64
-from ..errors import Problem
+from ..._fnv import fnv1_64
+from ...errors import Problem
+from ..model import (
+    ClientCertificate,
+    Configuration,
+    FrozenMap,
+    ServersTransport,
+    frozen_tuple,
+    merge_configurations,
+)
 from ._consul_data import CatalogInstance, CatalogService
-from ._frozen import FrozenMap, frozen_tuple
 from ._gotemplate import normalize
 from ._labels import DEFAULT_RULE, labels_to_config, tags_to_labels
 from ._labels_container import ContainerInfo, provider_constraint
-from ._merge import merge_configurations
-from ._model import ClientCertificate, Configuration, ServersTransport
 
 __all__ = ["DEFAULT_STRICT_CHECKS", "ConnectCertificates", "consul_catalog_to_config"]
 

@@ -15,15 +15,9 @@ from typing import Any, TypeVar, final
 
 import attrs
 
-from ..errors import Problem
+from ...errors import Problem
 from ._frozen import FrozenMap
-from ._model import (
-    Configuration,
-    LoadBalancer,
-    TCPLoadBalancer,
-    TLSCertificate,
-    TLSConfiguration,
-)
+from ._model import Configuration, LoadBalancer, TCPLoadBalancer, TLSCertificate, TLSConfiguration
 from ._sections import ELEMENT_KINDS, NAMED_SECTIONS, named_section, with_named_sections
 
 __all__ = ["Conflict", "merge_configurations"]

@@ -13,9 +13,8 @@ from typing import Any, Final, final
 
 import attrs
 
-from ..errors import MalformedResponse
-from ._frozen import FrozenMap, frozen_map, frozen_tuple
-from ._numbers import parse_int
+from ...errors import MalformedResponse
+from ..model import FrozenMap, frozen_map, frozen_tuple, parse_int
 
 __all__ = ["CatalogInstance", "CatalogService"]
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from ..errors import Problem
-from ._durations import parse_duration
-from ._hints import did_you_mean
-from ._numbers import parse_int
+from ...errors import Problem
+from ..model import did_you_mean, parse_duration, parse_int
 
 __all__ = ["Bad", "V1Reader", "or_default"]
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import ConfigError
-from ._decode import to_data
-from ._model import Configuration
+from ...errors import ConfigError
+from ..model import Configuration, to_data
 
 __all__ = ["config_to_labels"]
 

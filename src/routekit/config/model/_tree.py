@@ -4,7 +4,7 @@ Traefik's ``paerser`` turns ``traefik.http.routers.web.rule=…`` and
 ``traefik/http/routers/web/rule`` alike into a tree of named nodes, then fills the configuration
 structs from it, matching field names case-insensitively.  routekit does the same in two steps:
 this module builds the tree and keeps, for every leaf, the key it came from (so that a problem can
-name it); ``_labels_decode`` fills the model.
+name it); ``_decoder`` fills the model.
 """
 
 from __future__ import annotations

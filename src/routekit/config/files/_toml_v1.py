@@ -18,43 +18,41 @@ from typing import Any, Final
 
 import attrs
 
-from ..errors import Problem, RuleSyntaxError
-from ..rules import UnrepresentableRule, translate
-from ._frozen import FrozenMap
-from ._middlewares import (
+from ...errors import Problem, RuleSyntaxError
+from ...rules import UnrepresentableRule, translate
+from ..model import (
     BasicAuth,
     Buffering,
     CertInfo,
     CertIssuerInfo,
     CertSubjectInfo,
     CircuitBreaker,
+    Configuration,
+    Cookie,
     DigestAuth,
     Errors,
     ForwardAuth,
     ForwardAuthTLS,
+    FrozenMap,
     Headers,
+    HealthCheck,
+    HTTPConfiguration,
     InFlightReq,
     IPAllowList,
     IPStrategy,
+    LoadBalancer,
     Middleware,
     PassTLSClientCert,
     RateLimit,
     RedirectRegex,
     RedirectScheme,
-    SourceCriterion,
-    middleware_from_definition,
-)
-from ._model import (
-    Configuration,
-    Cookie,
-    HealthCheck,
-    HTTPConfiguration,
-    LoadBalancer,
     ResponseForwarding,
     Router,
     Server,
     Service,
+    SourceCriterion,
     Sticky,
+    middleware_from_definition,
 )
 from ._v1_reader import Bad, V1Reader, or_default
 

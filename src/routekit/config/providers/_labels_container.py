@@ -13,12 +13,10 @@ from typing import Final, Literal, final
 
 import attrs
 
-from ..errors import ConfigError, Problem, RuleSyntaxError
-from ..rules import Constraint, parse_constraint
-from ._frozen import FrozenMap, frozen_map, frozen_tuple
+from ...errors import ConfigError, Problem, RuleSyntaxError
+from ...rules import Constraint, parse_constraint
+from ..model import INVALID, Decoder, FrozenMap, Node, frozen_map, frozen_tuple
 from ._gotemplate import normalize
-from ._labels_decode import INVALID, Decoder
-from ._labels_tree import Node
 
 __all__ = ["ContainerInfo"]
 

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ..errors import Problem
+from ...errors import Problem
 
 __all__ = ["MAX_DEPTH", "check_text", "deepest"]
 

@@ -17,12 +17,11 @@ from typing import Any, Final, final
 
 import attrs
 
-from .._cookies import domain_problem, max_age_problem, path_problem, same_site_problem
-from ..errors import Problem, RuleSyntaxError
-from ..rules import RegexError, Rule, compile_regexp, parse_rule, parse_tcp_rule
+from ..._cookies import domain_problem, max_age_problem, path_problem, same_site_problem
+from ...errors import Problem, RuleSyntaxError
+from ...rules import RegexError, Rule, compile_regexp, parse_rule, parse_tcp_rule
 from ._frozen import FrozenMap
 from ._hints import did_you_mean
-from ._labels_tree import name_problem
 from ._middlewares import (
     Chain,
     Errors,
@@ -53,6 +52,7 @@ from ._model import (
     UDPService,
 )
 from ._sections import NAMED_SECTIONS, named_section, with_named_sections
+from ._tree import name_problem
 
 __all__ = ["ValidationResult", "reference_hint", "validate"]
 

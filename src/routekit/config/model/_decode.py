@@ -1,7 +1,7 @@
 """Plain data ↔ model: the one walk shared by the TOML, labels and KV codecs.
 
-Decoding goes through the :class:`~routekit.config._labels_tree.Node` tree and the field-by-field
-decoder of ``_labels_decode`` (Traefik's paerser reads files, labels and KV alike through such a
+Decoding goes through the :class:`Node` tree (``_tree``) and the field-by-field
+decoder of ``_decoder`` (Traefik's paerser reads files, labels and KV alike through such a
 tree of text values, which is why ``weight = "3"`` is accepted in a Traefik TOML file too).  This
 module adds the element level: every router, service, middleware… is decoded on its own, so a bad
 one is reported and left out while the rest still applies.
@@ -18,15 +18,15 @@ from typing import Any, Final
 
 import attrs
 
-from ..errors import Problem
+from ...errors import Problem
+from ._decoder import INVALID, Decoder
 from ._durations import format_duration
 from ._fields import file_key, is_duration
 from ._frozen import FrozenMap
 from ._hints import did_you_mean
-from ._labels_decode import INVALID, Decoder
-from ._labels_tree import Node
 from ._middlewares import MIDDLEWARE_ALIASES, MIDDLEWARE_TYPES, TCP_MIDDLEWARE_TYPES
 from ._model import Configuration
+from ._tree import Node
 
 __all__ = ["SECTIONS", "decode_configuration", "to_data"]
 

@@ -24,8 +24,8 @@ from typing import Final, NoReturn, final
 
 import attrs
 
-from ..errors import ConfigError
-from ._numbers import parse_int
+from ...errors import ConfigError
+from ..model import parse_int
 
 __all__ = ["MAX_NESTING", "MAX_OUTPUT", "Template", "TemplateFunc", "compile_template", "normalize"]
 

@@ -29,15 +29,13 @@ from typing import Final
 
 import attrs
 
-from ..errors import ConfigError, Problem
+from ...errors import ConfigError, Problem
+from ..files import decode_v1
+from ..model import Configuration, closest, parse_int
 from ._consul_data import CatalogInstance, CatalogService
 from ._gotemplate import Template, TemplateFunc, compile_template, normalize
-from ._hints import closest
 from ._labels_container import join_host_port
 from ._labels_v1 import V1Builder, copy_v1_options
-from ._model import Configuration
-from ._numbers import parse_int
-from ._toml_v1 import decode_v1
 
 __all__ = ["DEFAULT_FRONTEND_RULE", "consul_catalog_v1_to_config"]
 

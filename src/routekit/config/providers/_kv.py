@@ -19,12 +19,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ..errors import ConfigError, Problem
-from ._decode import decode_configuration, to_data
-from ._labels_tree import Node, element_name_problem, is_text, shown_text
-from ._model import Configuration
-from ._numbers import is_index
-from ._toml_v1 import decode_v1
+from ...errors import ConfigError, Problem
+from ..files import decode_v1
+from ..model import (
+    Configuration,
+    Node,
+    decode_configuration,
+    element_name_problem,
+    is_index,
+    is_text,
+    shown_text,
+    to_data,
+)
 
 __all__ = ["config_to_kv", "kv_to_config"]
 

@@ -19,12 +19,12 @@ from typing import Any, Final
 
 import attrs
 
-from ..errors import ConfigError, Problem
+from ...errors import ConfigError, Problem
 from ._durations import parse_duration
 from ._fields import file_key, is_duration
 from ._hints import REMOVED_OPTIONS, did_you_mean
-from ._labels_tree import Node
 from ._numbers import parse_int
+from ._tree import Node
 
 __all__ = ["INVALID", "Decoder", "field_key", "type_key"]
 

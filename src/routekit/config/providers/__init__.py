@@ -1,0 +1,41 @@
+"""Provider codecs: Docker labels (v1 and v2/v3), Consul catalog tags (v1 and v2/v3), KV layouts.
+
+Used by the other rooms of ``routekit.config`` through these names; the public ones are
+re-exported by ``routekit.config``.
+"""
+
+from __future__ import annotations
+
+from ._consul import DEFAULT_STRICT_CHECKS as DEFAULT_STRICT_CHECKS
+from ._consul import ConnectCertificates as ConnectCertificates
+from ._consul import consul_catalog_to_config as consul_catalog_to_config
+from ._consul_data import CatalogInstance as CatalogInstance
+from ._consul_data import CatalogService as CatalogService
+from ._consul_v1 import DEFAULT_FRONTEND_RULE as DEFAULT_FRONTEND_RULE
+from ._consul_v1 import consul_catalog_v1_to_config as consul_catalog_v1_to_config
+from ._gotemplate import normalize as normalize
+from ._kv import config_to_kv as config_to_kv
+from ._kv import kv_to_config as kv_to_config
+from ._labels import DEFAULT_RULE as DEFAULT_RULE
+from ._labels import ContainerInfo as ContainerInfo
+from ._labels import labels_to_config as labels_to_config
+from ._labels import tags_to_labels as tags_to_labels
+from ._labels_write import config_to_labels as config_to_labels
+
+__all__ = [
+    "CatalogInstance",
+    "CatalogService",
+    "ConnectCertificates",
+    "ContainerInfo",
+    "DEFAULT_FRONTEND_RULE",
+    "DEFAULT_RULE",
+    "DEFAULT_STRICT_CHECKS",
+    "config_to_kv",
+    "config_to_labels",
+    "consul_catalog_to_config",
+    "consul_catalog_v1_to_config",
+    "kv_to_config",
+    "labels_to_config",
+    "normalize",
+    "tags_to_labels",
+]
