@@ -54,6 +54,7 @@ from ..rules import (
     PathPrefix,
     PathPrefixStrip,
     PathStrip,
+    TCPConnection,
 )
 
 __all__ = ["ANY", "Entry", "Key", "RouteIndex", "analyse", "may_have_params"]
@@ -320,7 +321,7 @@ class RouteIndex:
             self.nohost.collect(path, out)
         return out
 
-    def _match_host(self, request: Any, host: str) -> list[Entry]:
+    def _match_host(self, request: Request | TCPConnection, host: str) -> list[Entry]:
         matched: list[Entry] = []
         for rank, checks in self.host_residual:
             for check in checks:
@@ -338,7 +339,7 @@ class RouteIndex:
         """The lowest rank whose entry matches *request*, or -1."""
         return self.find_at(request, request.host, request.path)
 
-    def find_at(self, request: Any, host: str, path: str) -> int:
+    def find_at(self, request: Request | TCPConnection, host: str, path: str) -> int:
         """As `find`, for anything the rules match (a request, a TCP connection) given its host
         (the TLS server name for a connection) and its routing path (empty for TCP)."""
         buckets = self.keyed_buckets(host, path)

@@ -28,6 +28,7 @@ from typing import Final, final
 
 import attrs
 
+from ..request import Request
 from ..rules import And, Host, Node, Not, Or, Path, PathPrefix, Rule
 from ._index import ANY, Entry, Key, RouteIndex, analyse
 from ._route import Route
@@ -126,16 +127,6 @@ def _keyed_buckets(key: Key, index: RouteIndex) -> list[list[Entry]]:
 _ANY_HOST: Final = Host("*")
 
 
-@final
-class _HostOnly:
-    """A stand-in request with only a host, for asking a Host node about one host value."""
-
-    __slots__ = ("host",)
-
-    def __init__(self, host: str) -> None:
-        self.host = host
-
-
 def _nodes(node: Node) -> set[Node]:
     """Every node of the tree."""
     out = {node}
@@ -171,7 +162,7 @@ def implies(b: Node, a: Node) -> bool:
         return True
     if isinstance(a, Host) and isinstance(b, Host) and not b.host.startswith("*"):
         # b matches exactly one host: a covers b when a matches that host (`*.x.com` ⊇ `y.x.com`).
-        return a.matches(_HostOnly(b.host))
+        return a.matches(Request(host=b.host))
     if isinstance(a, And):
         return all(implies(b, child) for child in a.children)
     if isinstance(b, Or):

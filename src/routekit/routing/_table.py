@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import TYPE_CHECKING, Final, final
 
 from ..errors import ConfigError, Problem
 from ..request import Request
@@ -103,7 +103,7 @@ class _Table:
         """The routes in match order: the first one that matches wins."""
         return self._routes
 
-    def _answer(self, rank: int, subject: object) -> Match | None:
+    def _answer(self, rank: int, subject: Request | TCPConnection) -> Match | None:
         if rank < 0:
             return None
         fixed = self._fixed[rank]
@@ -112,7 +112,7 @@ class _Table:
         route = self._routes[rank]
         return Match(route, route.rule.params(subject) or _NO_PARAMS)
 
-    def match_linear(self, subject: Any) -> Match | None:
+    def match_linear(self, subject: Request | TCPConnection) -> Match | None:
         """Same answer as ``match``, by trying every route in order (the reference)."""
         for route in self._routes:
             params = route.rule.params(subject)  # None: no match

@@ -12,7 +12,7 @@ registered under their exact names only (``vulcand/predicate``), a label's value
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, Literal, final
+from typing import Final, Literal, final
 
 import attrs
 
@@ -34,10 +34,9 @@ class Label(Node):
     name: str
     value: str
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Mapping[str, str]) -> bool:
         """Compare with ``labels[name]`` (a missing label reads as ``""``)."""
-        labels: Mapping[str, str] = request
-        return labels.get(self.name, "") == self.value
+        return request.get(self.name, "") == self.value
 
     def values(self) -> tuple[str, ...]:
         """``(name, value)``."""
@@ -51,10 +50,9 @@ class LabelRegex(_Pattern):
 
     name: str = attrs.field(kw_only=True)
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Mapping[str, str]) -> bool:
         """Search ``labels[name]``."""
-        labels: Mapping[str, str] = request
-        return self._re.search(labels.get(self.name, ""))
+        return self._re.search(request.get(self.name, ""))
 
     def values(self) -> tuple[str, ...]:
         """``(name, pattern)``."""
@@ -68,10 +66,9 @@ class Tag(Node):
 
     value: str
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Sequence[str]) -> bool:
         """Look ``value`` up in the tags."""
-        tags: Sequence[str] = request
-        return self.value in tags
+        return self.value in request
 
     def values(self) -> tuple[str, ...]:
         """``(value,)``."""
@@ -83,10 +80,9 @@ class Tag(Node):
 class TagRegex(_Pattern):
     """One of the service's tags contains a match of ``pattern``."""
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Sequence[str]) -> bool:
         """Search each tag."""
-        tags: Sequence[str] = request
-        return any(self._re.search(tag) for tag in tags)
+        return any(self._re.search(tag) for tag in request)
 
 
 def _label(args: Args) -> ast.Node:

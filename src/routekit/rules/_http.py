@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from typing import Any, final
+from typing import TYPE_CHECKING, final
 
 import attrs
 
 from ..request import TOKEN_CHARS
 from ._node import Node, _compile_query_template, _HostValue, _Pattern, _set, _Template
 from ._regex import Regexp, compile_regexp
+
+if TYPE_CHECKING:
+    from ..request import Request
+    from ._tcp import TCPConnection
 
 __all__ = [
     "ClientIP",
@@ -38,7 +42,7 @@ __all__ = [
 class Host(_HostValue):
     """The canonical request host equals ``host`` (lower case; ``*`` and ``*.x.com`` wildcards)."""
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Request) -> bool:
         """Compare with ``request.host`` (already canonical: no port, lower case)."""
         host: str = request.host
         suffix = self._suffix
@@ -52,7 +56,7 @@ class Host(_HostValue):
 class HostRegexp(_Pattern):
     """v3: a plain RE2 regexp, unanchored, searched in the canonical host."""
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Request) -> bool:
         """Search the pattern in ``request.host``."""
         return self._re.search(request.host)
 
@@ -65,7 +69,7 @@ class HostTemplate(_Template):
     _subject = "host"
     _case_insensitive = True
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Request) -> bool:
         """Match the whole of ``request.host`` against the template."""
         return self._re.search(request.host)
 
@@ -80,7 +84,7 @@ class Path(Node):
 
     path: str
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Request) -> bool:
         """Compare with ``request.path`` (the routing path)."""
         path: str = request.path  # a typed local: no bool() call on the hot path
         return path == self.path
@@ -97,7 +101,7 @@ class PathTemplate(_Template):
 
     _subject = "path"
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Request) -> bool:
         """Match the whole routing path against the template."""
         return self._re.search(request.path)
 
@@ -109,7 +113,7 @@ class PathPrefix(Node):
 
     prefix: str
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Request) -> bool:
         """``request.path.startswith(prefix)``."""
         path: str = request.path
         return path.startswith(self.prefix)
@@ -127,7 +131,7 @@ class PathPrefixTemplate(_Template):
     _subject = "path"
     _prefix = True
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Request) -> bool:
         """Match the start of the routing path against the template."""
         return self._re.search(request.path)
 
@@ -137,7 +141,7 @@ class PathPrefixTemplate(_Template):
 class PathRegexp(_Pattern):
     """v3: a plain RE2 regexp, unanchored and case-sensitive, searched in the routing path."""
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Request) -> bool:
         """Search the pattern in ``request.path``."""
         return self._re.search(request.path)
 
@@ -167,7 +171,7 @@ class Method(Node):
 
     method: str = attrs.field(converter=_upper)
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Request) -> bool:
         """A ``get`` request never matches ``Method(`GET`)`` (Traefik compares as sent)."""
         method: str = request.method
         return method == self.method
@@ -199,7 +203,7 @@ class Header(Node):
     def __attrs_post_init__(self) -> None:
         _set(self, "_key", self.name.lower())
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Request) -> bool:
         """Look the value up among every value of the header."""
         return self.value in request.headers.get_all(self._key)
 
@@ -222,7 +226,7 @@ class HeaderRegexp(Node):
         _set(self, "_key", self.name.lower())
         _set(self, "_re", compile_regexp(self.pattern))
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Request) -> bool:
         """Search the pattern in each value of the header."""
         search = self._re.search
         for value in request.headers.get_all(self._key):  # noqa: SIM110
@@ -246,7 +250,7 @@ class Query(Node):
     key: str
     value: str = ""
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Request) -> bool:
         """Look the value up among every value of the parameter."""
         return self.value in request.query.get(self.key, ())
 
@@ -267,7 +271,7 @@ class QueryRegexp(Node):
     def __attrs_post_init__(self) -> None:
         _set(self, "_re", compile_regexp(self.pattern))
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Request) -> bool:
         """Search the pattern in each value of the parameter."""
         search = self._re.search
         for value in request.query.get(self.key, ()):  # noqa: SIM110
@@ -298,7 +302,7 @@ class QueryTemplate(Node):
     def __attrs_post_init__(self) -> None:
         _set(self, "_re", _compile_query_template(self.template) if self.template else None)
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Request) -> bool:
         """The key is present and (for a non-empty template) one of its values matches."""
         values = request.query.get(self.key)
         if values is None:
@@ -370,7 +374,7 @@ class ClientIP(Node):
     def __attrs_post_init__(self) -> None:
         _set(self, "_net", ipaddress.ip_network(self.network, strict=False))
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Request | TCPConnection) -> bool:
         """Parse ``request.client_ip`` (cached) and test membership."""
         address = request.client_ip
         if not address:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, final
+from typing import final
 
 import attrs
 
@@ -38,7 +38,7 @@ class _Junction(Node):
 class And(_Junction):
     """All children match."""
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: object) -> bool:
         """True when every child matches (short-circuits)."""
         # A plain loop: all() over a generator costs more on this hot path.
         for child in self.children:  # noqa: SIM110
@@ -55,7 +55,7 @@ class And(_Junction):
 class Or(_Junction):
     """At least one child matches."""
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: object) -> bool:
         """True when some child matches (short-circuits)."""
         for child in self.children:  # noqa: SIM110
             if child.matches(request):
@@ -84,7 +84,7 @@ class Not(Node):
             return And.of(*(cls.of(c) for c in node.children))
         return cls(node)
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: object) -> bool:
         """True when the child does not match."""
         return not self.child.matches(request)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, final
+from typing import ClassVar, final
 
 import attrs
 
@@ -35,11 +35,11 @@ class _Strip(Node):
         nodes = tuple(path_node(v, prefix=self._prefix) for v in self.values())
         _set(self, "_nodes", nodes)
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: object) -> bool:
         """Any of the values matches."""
         return any(n.matches(request) for n in self._nodes)
 
-    def variables(self, request: Any) -> dict[str, str]:
+    def variables(self, request: object) -> dict[str, str]:
         """The template variables bound by the first of the values that matches."""
         for node in self._nodes:
             if node.matches(request):
@@ -107,7 +107,7 @@ class _Modifier(Node):
     __slots__ = ()
     always_matches: ClassVar[bool] = True
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: object) -> bool:
         """Always true: modifiers never affect matching (Traefik v1 docs, §Modifiers)."""
         return True
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from ._golit import go_quote
 from ._regex import Regexp, compile_regexp, compile_template, template_regexp
+
+if TYPE_CHECKING:
+    from ..request import Request
+    from ._tcp import TCPConnection
 
 __all__ = ["Node"]
 
@@ -21,6 +25,9 @@ class Node:
     #: True for v1 modifiers, which never affect matching.
     always_matches: ClassVar[bool] = False
 
+    # The subject depends on the node's family and each node declares its own: a `Request` for
+    # HTTP matchers, a `TCPConnection` for TCP ones, labels or tags for provider constraints,
+    # anything for And/Or/Not.  The base takes Any so that each can narrow it.
     def matches(self, request: Any) -> bool:
         """Whether *request* (a `Request`, or a `TCPConnection` for TCP nodes) satisfies this."""
         raise NotImplementedError
@@ -137,7 +144,7 @@ class _Template(Node):
         )
         _set(self, "_re", regexp)
 
-    def variables(self, request: Any) -> dict[str, str]:
+    def variables(self, request: Request | TCPConnection) -> dict[str, str]:
         """The template variables bound by the matched attribute of *request*."""
         return self._re.groups(getattr(request, self._subject)) or {}
 

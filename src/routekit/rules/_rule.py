@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Final, final
+from typing import TYPE_CHECKING, Final, final
 
 import attrs
 
 from . import _ast as ast
 from ._printer import UnrepresentableRule, to_string
+
+if TYPE_CHECKING:
+    from ..request import Request
+    from ._tcp import TCPConnection
 
 __all__ = ["Rule"]
 
@@ -89,11 +93,11 @@ class Rule:
         """A rule for a node tree; its source is the tree's v3-style text."""
         return cls(node)
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: Request | TCPConnection) -> bool:
         """Whether *request* satisfies the rule."""
         return self.expr.matches(request)
 
-    def params(self, request: Any) -> dict[str, str] | None:
+    def params(self, request: Request | TCPConnection) -> dict[str, str] | None:
         """``None`` when the rule does not match; else the ``{name:re}`` template variables.
 
         Only templates of v1/v2 rules bind variables, so this is usually ``{}``.  Nodes under
@@ -105,7 +109,9 @@ class Rule:
         self._collect(self.expr, request, bound)
         return bound
 
-    def _collect(self, node: ast.Node, request: Any, bound: dict[str, str]) -> None:
+    def _collect(
+        self, node: ast.Node, request: Request | TCPConnection, bound: dict[str, str]
+    ) -> None:
         if isinstance(node, ast.And):
             for child in node.children:
                 self._collect(child, request, bound)
@@ -154,7 +160,7 @@ class Rule:
                 found[node.host] = None
         return tuple(found)
 
-    def explain(self, request: Any) -> tuple[ast.Node, ...]:
+    def explain(self, request: Request | TCPConnection) -> tuple[ast.Node, ...]:
         """The leaf matchers (or negated leaves) that made the rule fail; ``()`` on a match."""
         return _failing(self.expr, request)
 
@@ -182,7 +188,7 @@ class Rule:
         return str(self.expr)  # a tree built by hand that no syntax can write: the debug form
 
 
-def _failing(node: ast.Node, request: Any) -> tuple[ast.Node, ...]:
+def _failing(node: ast.Node, request: Request | TCPConnection) -> tuple[ast.Node, ...]:
     if node.matches(request):
         return ()
     if isinstance(node, (ast.And, ast.Or)):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, final
+from typing import final
 
 import attrs
 
@@ -30,7 +30,7 @@ class TCPConnection:
 class HostSNI(_HostValue):
     """The TLS server name equals ``host`` (lower case); ``*`` matches every connection."""
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: TCPConnection) -> bool:
         """Compare with ``connection.sni``."""
         host: str = request.sni
         suffix = self._suffix
@@ -44,7 +44,7 @@ class HostSNI(_HostValue):
 class HostSNIRegexp(_Pattern):
     """v3: a plain RE2 regexp, unanchored, searched in the TLS server name."""
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: TCPConnection) -> bool:
         """Search the pattern in ``connection.sni``."""
         return self._re.search(request.sni)
 
@@ -57,7 +57,7 @@ class HostSNITemplate(_Template):
     _subject = "sni"
     _case_insensitive = True
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: TCPConnection) -> bool:
         """Match the whole server name against the template."""
         return self._re.search(request.sni)
 
@@ -69,7 +69,7 @@ class ALPN(Node):
 
     protocol: str
 
-    def matches(self, request: Any) -> bool:
+    def matches(self, request: TCPConnection) -> bool:
         """Look the protocol up in ``connection.alpn``."""
         return self.protocol in request.alpn
 
