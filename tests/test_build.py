@@ -265,7 +265,7 @@ servers = [{url = "http://s"}]
 def test_runtime_is_immutable() -> None:
     rt = build(cfg(BASE))
     with pytest.raises(AttributeError):
-        rt.tables = {}
+        rt.tables = {}  # type: ignore[misc]
     with pytest.raises(TypeError):
         rt.services["x"] = rt.services["api"]  # type: ignore[index]
     assert isinstance(rt, Runtime)

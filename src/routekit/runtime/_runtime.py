@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 import attrs
 
@@ -87,7 +87,12 @@ class TCPRoutingDecision:
     route: Route
 
 
+def _read_only(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    return MappingProxyType(dict(value))
+
+
 @final
+@attrs.frozen(kw_only=True, eq=False)
 class Runtime:
     """Route tables per entry point, service balancers and middleware chains, built together.
 
@@ -107,66 +112,18 @@ class Runtime:
         tcp_services: TCP service name → its balancer of server addresses.
     """
 
-    __slots__ = (
-        "_children",
-        "_rules",
-        "config",
-        "entry_points",
-        "middlewares",
-        "problems",
-        "services",
-        "tables",
-        "tcp_services",
-        "tcp_tables",
-        "tls_tables",
-    )
-
     config: Configuration
-    tables: Mapping[str, RouteTable]
-    tls_tables: Mapping[str, RouteTable]
-    services: Mapping[str, Balancer]
-    middlewares: Mapping[str, tuple[Middleware, ...]]
+    tables: Mapping[str, RouteTable] = attrs.field(converter=_read_only)
+    tls_tables: Mapping[str, RouteTable] = attrs.field(converter=_read_only)
+    services: Mapping[str, Balancer] = attrs.field(converter=_read_only)
+    middlewares: Mapping[str, tuple[Middleware, ...]] = attrs.field(converter=_read_only)
     problems: tuple[Problem, ...]
     entry_points: tuple[str, ...]
-    tcp_tables: Mapping[str, TCPRouteTable]
-    tcp_services: Mapping[str, Balancer]
-    _rules: Mapping[tuple[str, str], Rule]
-    _children: Mapping[str, tuple[Balancer, ...]]
-
-    def __init__(
-        self,
-        *,
-        config: Configuration,
-        tables: Mapping[str, RouteTable],
-        tls_tables: Mapping[str, RouteTable],
-        services: Mapping[str, Balancer],
-        middlewares: Mapping[str, tuple[Middleware, ...]],
-        problems: tuple[Problem, ...],
-        entry_points: tuple[str, ...],
-        rules: Mapping[tuple[str, str], Rule],
-        children: Mapping[str, tuple[Balancer, ...]],
-        tcp_tables: Mapping[str, TCPRouteTable] | None = None,
-        tcp_services: Mapping[str, Balancer] | None = None,
-    ) -> None:
-        setattr_ = object.__setattr__
-        setattr_(self, "config", config)
-        setattr_(self, "tables", MappingProxyType(dict(tables)))
-        setattr_(self, "tls_tables", MappingProxyType(dict(tls_tables)))
-        setattr_(self, "services", MappingProxyType(dict(services)))
-        setattr_(self, "middlewares", MappingProxyType(dict(middlewares)))
-        setattr_(self, "problems", tuple(problems))
-        setattr_(self, "entry_points", tuple(entry_points))
-        setattr_(self, "tcp_tables", MappingProxyType(dict(tcp_tables or {})))
-        setattr_(self, "tcp_services", MappingProxyType(dict(tcp_services or {})))
-        # Parsed rules and the child balancers of each service, for the next build to reuse.
-        setattr_(self, "_rules", MappingProxyType(dict(rules)))
-        setattr_(self, "_children", MappingProxyType(dict(children)))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"Runtime is immutable: cannot set {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"Runtime is immutable: cannot delete {name!r}")
+    # Parsed rules and the child balancers of each service, for the next build to reuse.
+    _rules: Mapping[tuple[str, str], Rule] = attrs.field(converter=_read_only, repr=False)
+    _children: Mapping[str, tuple[Balancer, ...]] = attrs.field(converter=_read_only, repr=False)
+    tcp_tables: Mapping[str, TCPRouteTable] = attrs.field(factory=dict, converter=_read_only)
+    tcp_services: Mapping[str, Balancer] = attrs.field(factory=dict, converter=_read_only)
 
     def table_for(self, request: Request, entry_point: str = "web") -> RouteTable | None:
         """The table that routes *request* on *entry_point*: TLS routers for https/wss requests."""
