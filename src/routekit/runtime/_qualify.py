@@ -165,8 +165,17 @@ def qualify(config: Configuration, provider: str) -> tuple[Configuration, list[P
             named[key] = rewrite(value, provider) if rewrite is not None else value
         sections[section] = FrozenMap(named)
     sources = {}
+    names = {section: named_section(config, section) for section in NAMED_SECTIONS}
     for path, where in config.sources.items():
-        found = element_of(path, config)
+        # Every named section is two keys deep ("http.routers"); most names hold no dot, so the
+        # third key is the name, and element_of is only asked about the rest.
+        parts = path.split(".", 3)
+        section = ".".join(parts[:2])
+        in_section = names.get(section)
+        if in_section is not None and len(parts) > 2 and parts[2] in in_section:
+            found: tuple[str, str] | None = (section, parts[2])
+        else:
+            found = element_of(path, config)
         if found is None or (found[0].startswith("tls.") and found[1] == _GLOBAL):
             sources[path] = where
             continue
