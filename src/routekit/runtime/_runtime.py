@@ -138,9 +138,8 @@ class Runtime:
         """
         if entry_point is None:
             tables = self.tls_tables if request.scheme in _SECURE_SCHEMES else self.tables
-            order = [*self.entry_points, *sorted(set(tables) - set(self.entry_points))]
-            for ep in order:
-                decision = self.route(request, ep) if ep in tables else None
+            for ep in self._entry_point_order(tables):
+                decision = self.route(request, ep)
                 if decision is not None:
                     return decision
             return None
@@ -169,10 +168,8 @@ class Runtime:
         With no *entry_point*, every entry point's table is tried as `route` does.
         """
         if entry_point is None:
-            tables = self.tcp_tables
-            order = [*self.entry_points, *sorted(set(tables) - set(self.entry_points))]
-            for ep in order:
-                decision = self.route_tcp(connection, ep) if ep in tables else None
+            for ep in self._entry_point_order(self.tcp_tables):
+                decision = self.route_tcp(connection, ep)
                 if decision is not None:
                     return decision
             return None
@@ -181,6 +178,11 @@ class Runtime:
         if match is None:
             return None
         return TCPRoutingDecision(match.route.target, entry_point, match.route)
+
+    def _entry_point_order(self, tables: Mapping[str, object]) -> list[str]:
+        """The entry points of *tables* to try: the defaults first (in order), then the rest."""
+        defaults = [ep for ep in self.entry_points if ep in tables]
+        return [*defaults, *sorted(set(tables) - set(self.entry_points))]
 
     @property
     def routers(self) -> tuple[str, ...]:

@@ -22,8 +22,8 @@ stand-ins, and `finish` (on the balancers' thread) makes it for good, children f
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from ..balance import (
     Balancer,
@@ -114,22 +114,7 @@ class ServiceBuilder:
 
     def get(self, name: str) -> Balancer | None:
         """The balancer of service *name*, building it (and its children) on first use."""
-        if name in self.built:
-            return self.built[name]
-        if name in self._visiting:
-            loop = [*self._visiting[self._visiting.index(name) :], name]
-            self.report.error(f"http.services.{name}", "loop: " + " → ".join(loop))
-            return None
-        service = self.defs.get(name)
-        if service is None:
-            return None
-        self._visiting.append(name)
-        try:
-            balancer = self._make(name, service)
-        finally:
-            self._visiting.pop()
-        self.built[name] = balancer
-        return balancer
+        return build_once(name, self.defs, self.built, self._visiting, self._make, self.report)
 
     def _child(self, parent: str, field: str, ref: str) -> Balancer | None:
         child = self.get(ref)
@@ -243,6 +228,38 @@ class ServiceBuilder:
             cls, old, list(specs.values()), name=name, clock=self.clock, passive=passive, **options
         )
         return Sticky(group, sticky_cookie(lb.sticky.cookie)) if lb.sticky is not None else group
+
+
+_D = TypeVar("_D")
+
+
+def build_once(  # noqa: PLR0917 - the state of one builder, passed through
+    name: str,
+    defs: Mapping[str, _D],
+    built: dict[str, Balancer | None],
+    visiting: list[str],
+    make: Callable[[str, _D], Balancer | None],
+    report: Report,
+    section: str = "http.services",
+) -> Balancer | None:
+    """The balancer of service *name* of *defs*, made by *make* on first use and remembered in
+    *built*; a service met again while its children are being made is a loop, reported."""
+    if name in built:
+        return built[name]
+    if name in visiting:
+        loop = [*visiting[visiting.index(name) :], name]
+        report.error(f"{section}.{name}", "loop: " + " → ".join(loop))
+        return None
+    service = defs.get(name)
+    if service is None:
+        return None
+    visiting.append(name)
+    try:
+        balancer = make(name, service)
+    finally:
+        visiting.pop()
+    built[name] = balancer
+    return balancer
 
 
 def _weight(value: int) -> float:

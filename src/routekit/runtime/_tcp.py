@@ -19,7 +19,7 @@ from ..config import Configuration, TCPMiddleware, TCPRouter, TCPRouterTLS, TCPS
 from ..errors import ConfigError
 from ..routing import Route, TCPRouteTable
 from ..rules import Rule, parse_tcp_rule
-from ._services import Report
+from ._services import Report, build_once
 
 if TYPE_CHECKING:
     from ..balance import Balancer, Clock
@@ -174,22 +174,9 @@ class _Services:
         return {n: b for n, b in self.built.items() if b is not None}
 
     def get(self, name: str) -> Balancer | None:
-        if name in self.built:
-            return self.built[name]
-        service = self.defs.get(name)
-        if service is None:
-            return None
-        if name in self.visiting:
-            loop = [*self.visiting[self.visiting.index(name) :], name]
-            self.report.error(f"tcp.services.{name}", "loop: " + " → ".join(loop))
-            return None
-        self.visiting.append(name)
-        try:
-            balancer = self._make(name, service)
-        finally:
-            self.visiting.pop()
-        self.built[name] = balancer
-        return balancer
+        return build_once(
+            name, self.defs, self.built, self.visiting, self._make, self.report, "tcp.services"
+        )
 
     def _make(self, name: str, service: TCPService) -> Balancer | None:
         element = f"tcp.services.{name}"

@@ -7,6 +7,7 @@ re-exported by ``routekit.config``.
 from __future__ import annotations
 
 from ._decode import decode_configuration as decode_configuration
+from ._decode import flatten_data as flatten_data
 from ._decode import to_data as to_data
 from ._decoder import INVALID as INVALID
 from ._decoder import Decoder as Decoder
@@ -210,6 +211,7 @@ __all__ = [
     "decode_configuration",
     "did_you_mean",
     "element_name_problem",
+    "flatten_data",
     "format_duration",
     "frozen_map",
     "frozen_tuple",

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import attrs
 
-from ...errors import Problem
+from ...errors import ConfigError, Problem
 from ._decoder import INVALID, Decoder
 from ._durations import format_duration
 from ._fields import file_key, is_duration
@@ -219,3 +219,76 @@ def _is_default(f: attrs.Attribute[Any], value: Any) -> bool:
     if f.converter is not None and callable(f.converter):
         default = f.converter(default)
     return bool(value == default)
+
+
+def flatten_data(
+    value: Any,
+    key: str,
+    out: dict[str, str],
+    *,
+    separator: str,
+    index: Callable[[str, int], str],
+    what: str,
+    joined_lists: bool = False,
+) -> None:
+    """Write plain data (`to_data`) into *out* as ``key → text`` pairs, the KV and label way.
+
+    Map keys are joined with *separator* (``/`` for KV, ``.`` for labels), list items named by
+    *index*; with *joined_lists*, a list of plain values is one comma-separated value (as labels
+    write it) unless a value would not survive the split.  An element with nothing written
+    below it (no options, only empty lists) is written as ``<key> = true``: the key alone still
+    defines it.
+
+    Raises:
+        ConfigError: a name or map key is empty or holds *separator*.
+    """
+    if isinstance(value, dict):
+        before = len(out)
+        for k, v in value.items():
+            if not k or separator in k:
+                raise ConfigError(
+                    f"{key}{separator}{k}: an empty name or one holding {separator!r} "
+                    f"cannot be {what}"
+                )
+            flatten_data(
+                v,
+                f"{key}{separator}{k}",
+                out,
+                separator=separator,
+                index=index,
+                what=what,
+                joined_lists=joined_lists,
+            )
+        if len(out) == before:
+            out[key] = "true"
+    elif isinstance(value, list):
+        if joined_lists and value and all(_joinable(v) for v in value):
+            out[key] = ",".join(_scalar_text(v) for v in value)
+            return
+        for i, v in enumerate(value):
+            flatten_data(
+                v,
+                index(key, i),
+                out,
+                separator=separator,
+                index=index,
+                what=what,
+                joined_lists=joined_lists,
+            )
+    else:
+        out[key] = _scalar_text(value)
+
+
+def _joinable(value: Any) -> bool:
+    # A comma list splits on every ',' and trims (Traefik's label parser): such values are
+    # written one per index instead.
+    if isinstance(value, dict | list):
+        return False
+    text = _scalar_text(value)
+    return text != "" and "," not in text and text == text.strip()
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

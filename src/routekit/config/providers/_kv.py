@@ -19,13 +19,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ...errors import ConfigError, Problem
+from ...errors import Problem
 from ..files import decode_v1
 from ..model import (
     Configuration,
     Node,
     decode_configuration,
     element_name_problem,
+    flatten_data,
     is_index,
     is_text,
     shown_text,
@@ -146,25 +147,12 @@ def config_to_kv(config: Configuration, *, root: str = "traefik") -> dict[str, s
         ConfigError: a name or map key is empty or holds ``/``, which a KV key cannot say.
     """
     out: dict[str, str] = {}
-    _flatten(to_data(config), root.strip("/"), out)
+    flatten_data(
+        to_data(config),
+        root.strip("/"),
+        out,
+        separator="/",
+        index=lambda key, i: f"{key}/{i}",
+        what="a KV key",
+    )
     return out
-
-
-def _flatten(value: Any, key: str, out: dict[str, str]) -> None:
-    if isinstance(value, dict):
-        before = len(out)
-        for k, v in value.items():
-            if not k or "/" in k:
-                raise ConfigError(f"{key}/{k}: an empty name or one holding '/' cannot be a KV key")
-            _flatten(v, f"{key}/{k}", out)
-        if len(out) == before:
-            # Nothing below it was written (no options, or only empty lists): the key alone
-            # still defines the element.
-            out[key] = "true"
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            _flatten(v, f"{key}/{i}", out)
-    elif isinstance(value, bool):
-        out[key] = "true" if value else "false"
-    else:
-        out[key] = str(value)

@@ -12,8 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from ...errors import ConfigError
-from ..model import Configuration, to_data
+from ..model import Configuration, flatten_data, to_data
 
 __all__ = ["config_to_labels"]
 
@@ -44,7 +43,15 @@ def config_to_labels(
                 if balancer is not None:
                     _container_server(balancer, container_address, http=section == "http")
     out: dict[str, str] = {}
-    _flatten(data, "traefik", out)
+    flatten_data(
+        data,
+        "traefik",
+        out,
+        separator=".",
+        index=lambda key, i: f"{key}[{i}]",
+        what="a label",
+        joined_lists=True,
+    )
     return out
 
 
@@ -72,35 +79,3 @@ def _container_server(balancer: dict[str, Any], address: str, *, http: bool) -> 
     server["port"] = str(port)
     del balancer["servers"]
     balancer["server"] = server
-
-
-def _flatten(value: Any, key: str, out: dict[str, str]) -> None:
-    if isinstance(value, dict):
-        before = len(out)
-        for k, v in value.items():
-            if not k or "." in k:
-                raise ConfigError(f"{key}.{k}: an empty name or one holding '.' cannot be a label")
-            _flatten(v, f"{key}.{k}", out)
-        if len(out) == before:
-            out[key] = "true"  # nothing below it was written: the key alone defines the element
-    elif isinstance(value, list):
-        if value and all(_plain(v) for v in value):
-            out[key] = ",".join(_text(v) for v in value)
-        else:
-            for i, v in enumerate(value):
-                _flatten(v, f"{key}[{i}]", out)
-    else:
-        out[key] = _text(value)
-
-
-def _plain(value: Any) -> bool:
-    # A comma list splits on every ',' and trims (Traefik's label parser): such values are
-    # written one per index instead.
-    text = _text(value) if not isinstance(value, (dict, list)) else None
-    return text is not None and text != "" and "," not in text and text == text.strip()
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
