@@ -494,3 +494,15 @@ def test_two_segments_on_one_backend_and_port_are_one_server() -> None:
         "http://10.0.0.5:81",
     ]
     assert len(config.http.routers) == 3
+
+
+def test_v1_frontend_rule_of_one_container_is_public() -> None:
+    from routekit.config import v1_frontend_rule
+
+    labelled = ContainerInfo(name="web", labels={"traefik.frontend.rule": "Host:a.com"})
+    assert v1_frontend_rule(labelled) == "Host:a.com"
+    plain = ContainerInfo(name="web_1", labels={"traefik.port": "80"})
+    assert v1_frontend_rule(plain, domain="docker.local") == "Host:web-1.docker.local"
+    own_domain = ContainerInfo(name="api", labels={"traefik.domain": "example.org"})
+    assert v1_frontend_rule(own_domain, domain="docker.local") == "Host:api.example.org"
+    assert v1_frontend_rule(ContainerInfo(name="x")) == ""  # no domain: Traefik 1.7 filters it

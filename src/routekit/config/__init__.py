@@ -151,6 +151,7 @@ from .providers import kv_to_config as kv_to_config
 from .providers import labels_to_config as labels_to_config
 from .providers import normalize as normalize
 from .providers import tags_to_labels as tags_to_labels
+from .providers import v1_frontend_rule as v1_frontend_rule
 
 __all__ = [
     "DEFAULT_STRICT_CHECKS",
@@ -282,4 +283,5 @@ __all__ = [
     "named_section",
     "normalize",
     "tags_to_labels",
+    "v1_frontend_rule",
 ]

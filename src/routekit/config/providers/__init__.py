@@ -20,6 +20,7 @@ from ._labels import DEFAULT_RULE as DEFAULT_RULE
 from ._labels import ContainerInfo as ContainerInfo
 from ._labels import labels_to_config as labels_to_config
 from ._labels import tags_to_labels as tags_to_labels
+from ._labels_v1 import v1_frontend_rule as v1_frontend_rule
 from ._labels_write import config_to_labels as config_to_labels
 
 __all__ = [
@@ -38,4 +39,5 @@ __all__ = [
     "labels_to_config",
     "normalize",
     "tags_to_labels",
+    "v1_frontend_rule",
 ]

@@ -346,6 +346,17 @@ def _segment(  # noqa: PLR0917 - the segment's whole context, passed once
     _options(c, labels, backend, frontend, b, problems)
 
 
+def v1_frontend_rule(container: ContainerInfo, *, domain: str = "") -> str:
+    """The v1 frontend rule Traefik 1.7 gives *container* (its segment-less frontend).
+
+    Its ``traefik.frontend.rule`` label, else the default ``Host:<name>.<domain>`` (the Compose
+    ``service.project``, else the service or container name; ``traefik.domain`` overrides
+    *domain*); ``""`` when there is neither, which Traefik 1.7 filters out.
+    """
+    labels = {k: (v, k) for k, v in container.labels.items()}
+    return _rule(container, _getter(labels), V1Context(domain=domain))[0]
+
+
 def _rule(c: ContainerInfo, get: _Getter, ctx: V1Context) -> tuple[str, str | None]:
     """The frontend rule and the label that set it (``None``: the default rule, maybe empty)."""
     item = get("frontend.rule")
