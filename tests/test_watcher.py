@@ -13,7 +13,7 @@ import pytest
 
 from routekit import ConfigError, Request
 from routekit.balance import WeightedRoundRobin
-from routekit.config import Configuration, loads_dynamic
+from routekit.config import Configuration, ValidationResult, loads_dynamic
 from routekit.providers import FileProvider, Snapshot, StaticProvider
 from routekit.runtime import Runtime, Watcher
 from routekit.testing._clock import FakeClock
@@ -143,15 +143,27 @@ async def test_throttle_applies_first_at_once_then_latest() -> None:
         assert time.clock() == 12.0
 
 
-async def test_unchanged_snapshots_are_skipped() -> None:
+async def test_unchanged_snapshots_are_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from routekit.config import validate as real
+    from routekit.runtime import _watcher
+
+    validated: list[Configuration] = []
+
+    def counting(config: Configuration) -> ValidationResult:
+        validated.append(config)
+        return real(config)
+
+    monkeypatch.setattr(_watcher, "validate", counting)
     config = cfg(router("a", "a.com") + service())
     provider = StaticProvider(config)
     watcher = Watcher([provider], throttle=0)
     async with watcher.running():
         before = watcher.runtime
-        provider.update(cfg(router("a", "a.com") + service()))
+        provider.update(cfg(router("a", "a.com") + service()))  # equal, not the same object
         await anyio.sleep(0.05)
         assert watcher.runtime is before
+        # Recognised as equal off the loop, before any validation work.
+        assert validated == [config]
 
 
 async def test_broken_element_keeps_its_previous_version() -> None:
