@@ -355,3 +355,27 @@ async def test_the_loop_keeps_running_while_a_large_configuration_builds() -> No
         assert rt.route(get("b.com")) is not None and rt.route(get("a.com")) is None
         # Built on a worker thread: the loop ran other tasks meanwhile.
         assert ticks >= 5
+
+
+def test_release_frees_what_only_it_held_and_keeps_the_rest() -> None:
+    import gc
+    import weakref
+
+    from routekit.runtime import build
+    from routekit.runtime._release import release
+
+    gc.collect()
+    config = cfg(router("a", "a.com") + router("b", "b.com") + service())
+    runtime = build(config)
+    kept = runtime.services["svc"]
+    refs: list[weakref.ref[object]] = [
+        weakref.ref(runtime),
+        weakref.ref(config),
+        weakref.ref(config.http.routers["a"]),
+    ]
+    roots: list[object] = [runtime, config, [config.http.routers], {"x": runtime}]
+    del runtime, config
+    release(roots)
+    assert roots == []
+    assert [r() for r in refs] == [None, None, None]  # freed without a collection
+    assert kept.pick() is not None  # still referenced here: untouched

@@ -34,6 +34,7 @@ from ..errors import ConfigError, Problem
 from ..providers import Provider, Snapshot, as_snapshot, check_provider_name
 from ._build import DEFAULT_ENTRY_POINTS, DEFAULT_PROVIDER_PRECEDENCE, Prepared, build, prepare
 from ._qualify import keep_last_good, merge_qualified, provider_of, qualify
+from ._release import release
 from ._runtime import Runtime
 from ._throttle import Throttle
 
@@ -83,6 +84,18 @@ class _Followed:
         """Source, validation and build problems of the latest applied snapshot, and failure."""
         failure = () if self.failure is None else (self.failure,)
         return (*self.own_problems, *failure, *self.build_problems)
+
+
+#: One provider's state as the worker thread reads it: the arguments of `_check_snapshot`.
+_Work = tuple[
+    str,
+    Snapshot,
+    Configuration | None,
+    bool,
+    Snapshot | None,
+    tuple[Problem, ...],
+    Configuration | None,
+]
 
 
 class _Applied:
@@ -362,27 +375,19 @@ class Watcher:
             for f, s in todo
         ]
 
-        def off_the_loop() -> tuple[list[_Applied], Prepared | None]:
-            applied = [_check_snapshot(*args) for args in work]
-            if not any(a.changed for a in applied):
-                return applied, None
-            for (name, *_), a in zip(work, applied, strict=True):
-                current[name] = a.qualified
-            merged = merge_qualified(q for q in current.values() if q is not None)
-            return applied, prepare(
-                merged,
-                previous=previous,
-                entry_points=self._entry_points,
-                provider_precedence=self._precedence,
-                clock=self._clock,
-            )
-
         # Abandoned if cancelled: the thread only makes new objects, so nothing is left half
         # changed, and stopping need not wait for a large build.
-        applied, prepared = await anyio.to_thread.run_sync(off_the_loop, abandon_on_cancel=True)
+        applied, prepared = await anyio.to_thread.run_sync(
+            self._off_the_loop, work, current, previous, abandon_on_cancel=True
+        )
         changed = prepared is not None
+        # What is replaced is freed on a worker thread, a piece at a time: dropping the last
+        # reference to a large runtime or configuration here would free it all at once, on the
+        # loop (tens of milliseconds at 10 000 routers).
+        replaced: list[object] = [previous, work, current]
         for (followed, snapshot), a in zip(todo, applied, strict=True):
             changed = changed or a.problems != followed.own_problems
+            replaced += (followed.good, followed.qualified, followed.applied)
             followed.good, followed.qualified = a.config, a.qualified
             followed.own_problems = a.problems
             followed.applied = snapshot
@@ -392,6 +397,30 @@ class Watcher:
             self._problems_changed()
         for followed, _ in todo:
             self._mark_ready(followed)
+        replaced.append(prepared)
+        del previous, work, current, prepared, applied, todo
+        await anyio.to_thread.run_sync(release, replaced)
+
+    def _off_the_loop(
+        self,
+        work: list[_Work],
+        current: dict[str, Configuration | None],
+        previous: Runtime,
+    ) -> tuple[list[_Applied], Prepared | None]:
+        """Check the snapshots and prepare the new runtime: the reload's work, on a thread."""
+        applied = [_check_snapshot(*args) for args in work]
+        if not any(a.changed for a in applied):
+            return applied, None
+        for (name, *_), a in zip(work, applied, strict=True):
+            current[name] = a.qualified
+        merged = merge_qualified(q for q in current.values() if q is not None)
+        return applied, prepare(
+            merged,
+            previous=previous,
+            entry_points=self._entry_points,
+            provider_precedence=self._precedence,
+            clock=self._clock,
+        )
 
     def _publish(self, runtime: Runtime) -> None:
         by_provider: dict[str, list[Problem]] = {n: [] for n in self._followed}
