@@ -1,13 +1,19 @@
-"""routekit.http: what carries requests — for now, the header rules of a reverse proxy.
+"""routekit.http: what carries requests — for now, the rules a reverse proxy applies to heads.
 
 `forwarded_headers` (the entry point's ``forwardedHeaders`` step), `upstream_headers` (the
 proxy's hop-by-hop clean-up and ``X-Forwarded-For``) and `downstream_headers` (the response's
-clean-up) follow Traefik's behaviour on h11-style header lists.  The h11 + anyio client and
+clean-up) follow Traefik's behaviour on h11-style header lists; `request_head_problem` and
+`raw_head_problem` refuse the request heads h11 accepts but a proxy must not forward, and
+`filter_trailers` keeps framing and routing fields out of trailers.  The h11 + anyio client and
 server come next in this package.
 """
 
 from __future__ import annotations
 
+from ._framing import HeadProblem as HeadProblem
+from ._framing import filter_trailers as filter_trailers
+from ._framing import raw_head_problem as raw_head_problem
+from ._framing import request_head_problem as request_head_problem
 from ._headers import ForwardedHeaders as ForwardedHeaders
 from ._headers import Headers as Headers
 from ._headers import downstream_headers as downstream_headers
@@ -17,9 +23,13 @@ from ._headers import upstream_headers as upstream_headers
 
 __all__ = [
     "ForwardedHeaders",
+    "HeadProblem",
     "Headers",
     "downstream_headers",
+    "filter_trailers",
     "forwarded_headers",
     "is_upgrade",
+    "raw_head_problem",
+    "request_head_problem",
     "upstream_headers",
 ]
