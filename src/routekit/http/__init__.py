@@ -4,8 +4,9 @@
 proxy's hop-by-hop clean-up and ``X-Forwarded-For``) and `downstream_headers` (the response's
 clean-up) follow Traefik's behaviour on h11-style header lists; `request_head_problem` and
 `raw_head_problem` refuse the request heads h11 accepts but a proxy must not forward, and
-`filter_trailers` keeps framing and routing fields out of trailers.  The h11 + anyio client and
-server come next in this package.
+`filter_trailers` keeps framing and routing fields out of trailers.  `ServerConnection` is the
+server side of one connection without I/O (h11 plus those checks, error answers and keep-alive);
+the anyio and asyncio transports that drive it, and the client, come next in this package.
 """
 
 from __future__ import annotations
@@ -20,12 +21,26 @@ from ._headers import downstream_headers as downstream_headers
 from ._headers import forwarded_headers as forwarded_headers
 from ._headers import is_upgrade as is_upgrade
 from ._headers import upstream_headers as upstream_headers
+from ._server import Body as Body
+from ._server import EndOfMessage as EndOfMessage
+from ._server import Limits as Limits
+from ._server import Refused as Refused
+from ._server import RequestHead as RequestHead
+from ._server import ServerConnection as ServerConnection
+from ._server import error_response as error_response
 
 __all__ = [
+    "Body",
+    "EndOfMessage",
     "ForwardedHeaders",
     "HeadProblem",
     "Headers",
+    "Limits",
+    "Refused",
+    "RequestHead",
+    "ServerConnection",
     "downstream_headers",
+    "error_response",
     "filter_trailers",
     "forwarded_headers",
     "is_upgrade",
