@@ -21,6 +21,10 @@ from ._headers import downstream_headers as downstream_headers
 from ._headers import forwarded_headers as forwarded_headers
 from ._headers import is_upgrade as is_upgrade
 from ._headers import upstream_headers as upstream_headers
+from ._serve import Handler as Handler
+from ._serve import Response as Response
+from ._serve import Timeouts as Timeouts
+from ._serve import serve_connection as serve_connection
 from ._server import Body as Body
 from ._server import EndOfMessage as EndOfMessage
 from ._server import Limits as Limits
@@ -33,12 +37,15 @@ __all__ = [
     "Body",
     "EndOfMessage",
     "ForwardedHeaders",
+    "Handler",
     "HeadProblem",
     "Headers",
     "Limits",
     "Refused",
     "RequestHead",
+    "Response",
     "ServerConnection",
+    "Timeouts",
     "downstream_headers",
     "error_response",
     "filter_trailers",
@@ -46,5 +53,6 @@ __all__ = [
     "is_upgrade",
     "raw_head_problem",
     "request_head_problem",
+    "serve_connection",
     "upstream_headers",
 ]

@@ -1,0 +1,217 @@
+"""Serve one connection over an anyio byte stream: `ServerConnection` driven with timeouts.
+
+This is the transport for every anyio backend (asyncio and trio).  It reads, feeds the bytes to
+`ServerConnection`, hands each request to the handler with its body as an async iterator, and
+writes the response the handler returns, streaming its body.  Timeouts follow Traefik's entry
+point ``transport.respondingTimeouts`` and Go's ``ReadHeaderTimeout``: a head not complete in
+`Timeouts.read_head` is answered 408 (slowloris), and a kept-alive connection idle longer than
+`Timeouts.idle` is closed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Sequence,
+)
+from typing import Final, final
+
+import anyio
+import anyio.abc
+import attrs
+
+from ._server import (
+    Body,
+    EndOfMessage,
+    Event,
+    Limits,
+    Refused,
+    RequestHead,
+    ServerConnection,
+    error_response,
+)
+
+__all__ = ["Handler", "Response", "Timeouts", "serve_connection"]
+
+_CHUNK: Final = 64 * 1024
+_NO_BODY_STATUSES: Final = frozenset({204, 304})
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Timeouts:
+    """How long a connection may wait on the client, in seconds.
+
+    Attributes:
+        read_head: from the first byte of a request (or the connection's start) to the end of
+            its head; past it the client is answered 408 and the connection closed.
+        idle: how long a kept-alive connection may wait for the next request (Traefik's
+            ``idleTimeout``, 180 s by default).
+        read_body: the longest wait for the next piece of a request body; past it the
+            connection is closed, so that a client that stops sending holds nothing.
+    """
+
+    read_head: float = 10.0
+    idle: float = 180.0
+    read_body: float = 60.0
+
+
+@final
+@attrs.frozen
+class Response:
+    """What a handler answers: status, headers, and the body (bytes, or chunks as they come)."""
+
+    status: int
+    headers: Sequence[tuple[bytes, bytes]] = ()
+    body: bytes | AsyncIterable[bytes] = b""
+
+
+#: Serves one request: its head and its body (an iterator of chunks) give the `Response`.
+Handler = Callable[[RequestHead, AsyncIterator[bytes]], Awaitable[Response]]
+
+
+class _Closed(Exception):
+    """The connection cannot continue (the client left, or a refusal was sent)."""
+
+
+@final
+class _Reader:
+    """The events of one connection, read from the stream as they are needed."""
+
+    def __init__(self, stream: anyio.abc.ByteStream, conn: ServerConnection) -> None:
+        self.stream = stream
+        self.conn = conn
+        self.events: deque[Event] = deque()
+        self.got_bytes = False  # whether the current request has sent anything yet
+
+    async def fill(self) -> None:
+        """Read once from the stream and queue the events; `_Closed` when the client left."""
+        try:
+            data = await self.stream.receive(_CHUNK)
+        except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            data = b""
+        if not data:
+            self.conn.receive(b"")
+            raise _Closed
+        self.got_bytes = True
+        self.events.extend(self.conn.receive(data))
+
+    async def next(self) -> Event:
+        """The next event, reading as much as it takes."""
+        while not self.events:
+            await self.fill()
+        return self.events.popleft()
+
+
+async def serve_connection(
+    stream: anyio.abc.ByteStream,
+    handler: Handler,
+    *,
+    limits: Limits | None = None,
+    timeouts: Timeouts | None = None,
+) -> None:
+    """Serve requests on *stream* until the client leaves, a refusal, or a timeout; close it."""
+    conn = ServerConnection(limits)
+    times = timeouts if timeouts is not None else Timeouts()
+    reader = _Reader(stream, conn)
+    fresh = True
+    try:
+        while not conn.closed:
+            head = await _read_head(reader, times, fresh=fresh)
+            fresh = False
+            if head is None:
+                return
+            body = _body(reader, times.read_body)
+            try:
+                response = await handler(head, body)
+            except _Closed:
+                return  # the client left while the handler read the body
+            except Exception:  # a handler's bug must not leave the client hanging
+                await _quietly(stream.send(error_response(500)))
+                return
+            await _send(stream, conn, head, response)
+            await body.aclose()
+            reader.events.extendleft(reversed(conn.next_request()))
+            reader.got_bytes = bool(reader.events)
+    except _Closed:
+        return
+    finally:
+        await stream.aclose()
+
+
+async def _read_head(reader: _Reader, times: Timeouts, *, fresh: bool) -> RequestHead | None:
+    """The next request head; ``None`` when the connection is to close (answered if needed)."""
+    if not fresh and not reader.got_bytes:
+        # A kept-alive connection waits `idle` for the next request's first bytes.
+        with anyio.move_on_after(times.idle):
+            await reader.fill()
+        if not reader.got_bytes:
+            return None
+    event: Event | None = None
+    with anyio.move_on_after(times.read_head):
+        event = await reader.next()
+    if event is None:
+        if reader.got_bytes:  # a head begun and not finished in time (slowloris)
+            await _quietly(reader.stream.send(error_response(408)))
+        return None
+    if isinstance(event, Refused):
+        await _quietly(reader.stream.send(event.answer))
+        return None
+    # Body or end events cannot come before a head: anything else ends the connection.
+    return event if isinstance(event, RequestHead) else None
+
+
+async def _quietly(sending: Awaitable[None]) -> None:
+    # An answer to a client that already left is not an error of ours.
+    with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+        await sending
+
+
+async def _body(reader: _Reader, wait: float) -> AsyncGenerator[bytes, None]:
+    """The request body's chunks; a refusal, the client leaving mid-body or a wait longer than
+    *wait* for the next piece ends the connection."""
+    while True:
+        event: Event | None = None
+        with anyio.move_on_after(wait):
+            event = await reader.next()
+        if event is None:
+            raise _Closed
+        if isinstance(event, Body):
+            yield event.data
+        elif isinstance(event, EndOfMessage):
+            return
+        else:
+            raise _Closed
+
+
+async def _send(
+    stream: anyio.abc.ByteStream, conn: ServerConnection, head: RequestHead, response: Response
+) -> None:
+    headers = list(response.headers)
+    bodiless = (
+        head.event.method == b"HEAD"
+        or response.status in _NO_BODY_STATUSES
+        or response.status < 200
+    )
+    if (
+        isinstance(response.body, bytes)
+        and not bodiless
+        and not any(k == b"content-length" for k, _ in headers)
+    ):
+        headers.append((b"content-length", b"%d" % len(response.body)))
+    await stream.send(conn.respond(response.status, headers))
+    if not bodiless:
+        if isinstance(response.body, bytes):
+            if response.body:
+                await stream.send(conn.body(response.body))
+        else:
+            async for chunk in response.body:
+                if chunk:
+                    await stream.send(conn.body(chunk))
+    await stream.send(conn.end())
