@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from routekit.http import RequestHead, Response, Timeouts, serve_connection
+from routekit.http import Drain, RequestHead, Response, Timeouts, serve_connection
 
 pytestmark = pytest.mark.anyio
 
@@ -188,3 +188,56 @@ def test_random_requests_at_a_live_server_are_answered_or_closed(
 
     out = anyio.run(main, backend=backend)  # serve_connection raising would fail here
     assert out == b"" or out.startswith(b"HTTP/1.1 ")
+
+
+async def test_a_drain_closes_idle_connections_and_lets_busy_ones_finish() -> None:
+    drain = Drain()
+    started = anyio.Event()
+
+    async def slow(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
+        if head.event.target == b"/slow":
+            started.set()
+            await anyio.sleep(0.3)
+        return Response(200, [], b"done " + head.event.target)
+
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    closed = 0
+
+    async def one(stream: anyio.abc.SocketStream) -> None:
+        nonlocal closed
+        await serve_connection(stream, slow, drain=drain)
+        closed += 1
+
+    async def read_all(client: anyio.abc.SocketStream) -> bytes:
+        out = b""
+        with anyio.fail_after(5):
+            while True:
+                try:
+                    out += await client.receive()
+                except (anyio.EndOfStream, anyio.BrokenResourceError):
+                    return out
+
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, one)
+        idle = await anyio.connect_tcp("127.0.0.1", port)
+        busy = await anyio.connect_tcp("127.0.0.1", port)
+        await idle.send(b"GET /fast HTTP/1.1\r\nHost: a\r\n\r\n")
+        first = b""
+        with anyio.fail_after(5):
+            while not first.endswith(b"done /fast"):  # head and body may come apart
+                first += await idle.receive()
+        # Kept alive: it now waits for a next request.
+        await busy.send(b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+        await started.wait()
+        drain.start()
+        assert await read_all(idle) == b""  # closed at once, not after the idle timeout
+        answer = await read_all(busy)  # finished its request, then closed
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"done /slow")
+        assert b"connection: close" in answer.lower()
+        await idle.aclose()
+        await busy.aclose()
+        with anyio.fail_after(5):
+            while closed < 2:
+                await anyio.sleep(0.01)
+        tg.cancel_scope.cancel()

@@ -21,6 +21,7 @@ from ._headers import downstream_headers as downstream_headers
 from ._headers import forwarded_headers as forwarded_headers
 from ._headers import is_upgrade as is_upgrade
 from ._headers import upstream_headers as upstream_headers
+from ._serve import Drain as Drain
 from ._serve import Handler as Handler
 from ._serve import Response as Response
 from ._serve import Timeouts as Timeouts
@@ -35,6 +36,7 @@ from ._server import error_response as error_response
 
 __all__ = [
     "Body",
+    "Drain",
     "EndOfMessage",
     "ForwardedHeaders",
     "Handler",

@@ -18,6 +18,7 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Iterator,
     Sequence,
 )
 from typing import Final, final
@@ -37,7 +38,7 @@ from ._server import (
     error_response,
 )
 
-__all__ = ["Handler", "Response", "Timeouts", "serve_connection"]
+__all__ = ["Drain", "Handler", "Response", "Timeouts", "serve_connection"]
 
 _CHUNK: Final = 64 * 1024
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
@@ -74,6 +75,38 @@ class Response:
 
 #: Serves one request: its head and its body (an iterator of chunks) give the `Response`.
 Handler = Callable[[RequestHead, AsyncIterator[bytes]], Awaitable[Response]]
+
+
+@final
+class Drain:
+    """Asks the connections that share it to finish, for a graceful shutdown.
+
+    After `start`, a connection answers the request it is serving with ``Connection: close``
+    and closes; one waiting for its next request closes at once.  New requests are not read.
+    """
+
+    __slots__ = ("_waiting", "draining")
+
+    def __init__(self) -> None:
+        self.draining = False
+        self._waiting: set[anyio.CancelScope] = set()
+
+    def start(self) -> None:
+        """Begin draining: idle connections close now, busy ones after their response."""
+        self.draining = True
+        for scope in list(self._waiting):
+            scope.cancel()
+
+    @contextlib.contextmanager
+    def waiting(self, scope: anyio.CancelScope) -> Iterator[None]:
+        """Mark a connection idle (cancelled by `start`) while the block runs."""
+        if self.draining:
+            scope.cancel()
+        self._waiting.add(scope)
+        try:
+            yield
+        finally:
+            self._waiting.discard(scope)
 
 
 class _Closed(Exception):
@@ -115,15 +148,18 @@ async def serve_connection(
     *,
     limits: Limits | None = None,
     timeouts: Timeouts | None = None,
+    drain: Drain | None = None,
 ) -> None:
-    """Serve requests on *stream* until the client leaves, a refusal, or a timeout; close it."""
+    """Serve requests on *stream* until the client leaves, a refusal, a timeout or *drain*;
+    close it."""
     conn = ServerConnection(limits)
     times = timeouts if timeouts is not None else Timeouts()
+    drain = drain if drain is not None else Drain()
     reader = _Reader(stream, conn)
     fresh = True
     try:
-        while not conn.closed:
-            head = await _read_head(reader, times, fresh=fresh)
+        while not conn.closed and not drain.draining:
+            head = await _read_head(reader, times, drain, fresh=fresh)
             fresh = False
             if head is None:
                 return
@@ -135,6 +171,11 @@ async def serve_connection(
             except Exception:  # a handler's bug must not leave the client hanging
                 await _quietly(stream.send(error_response(500)))
                 return
+            if drain.draining:
+                # Shutting down: this is the connection's last answer (as Go's Shutdown does).
+                response = attrs.evolve(
+                    response, headers=[*response.headers, (b"connection", b"close")]
+                )
             await _send(stream, conn, head, response)
             await body.aclose()
             reader.events.extendleft(reversed(conn.next_request()))
@@ -145,12 +186,16 @@ async def serve_connection(
         await stream.aclose()
 
 
-async def _read_head(reader: _Reader, times: Timeouts, *, fresh: bool) -> RequestHead | None:
+async def _read_head(
+    reader: _Reader, times: Timeouts, drain: Drain, *, fresh: bool
+) -> RequestHead | None:
     """The next request head; ``None`` when the connection is to close (answered if needed)."""
-    if not fresh and not reader.got_bytes:
-        # A kept-alive connection waits `idle` for the next request's first bytes.
-        with anyio.move_on_after(times.idle):
-            await reader.fill()
+    if not reader.got_bytes:
+        # Waiting for a request's first bytes: `idle` on a kept-alive connection, `read_head`
+        # on a new one; a drain closes the connection now.
+        with anyio.move_on_after(times.read_head if fresh else times.idle) as scope:
+            with drain.waiting(scope):
+                await reader.fill()
         if not reader.got_bytes:
             return None
     event: Event | None = None
