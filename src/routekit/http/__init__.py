@@ -21,6 +21,8 @@ from ._headers import downstream_headers as downstream_headers
 from ._headers import forwarded_headers as forwarded_headers
 from ._headers import is_upgrade as is_upgrade
 from ._headers import upstream_headers as upstream_headers
+from ._listen import EntryPointServer as EntryPointServer
+from ._listen import parse_address as parse_address
 from ._serve import Drain as Drain
 from ._serve import Handler as Handler
 from ._serve import Response as Response
@@ -38,6 +40,7 @@ __all__ = [
     "Body",
     "Drain",
     "EndOfMessage",
+    "EntryPointServer",
     "ForwardedHeaders",
     "Handler",
     "HeadProblem",
@@ -53,6 +56,7 @@ __all__ = [
     "filter_trailers",
     "forwarded_headers",
     "is_upgrade",
+    "parse_address",
     "raw_head_problem",
     "request_head_problem",
     "serve_connection",
