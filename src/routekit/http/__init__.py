@@ -11,6 +11,12 @@ the anyio and asyncio transports that drive it, and the client, come next in thi
 
 from __future__ import annotations
 
+from ._client import Client as Client
+from ._client import ClientResponse as ClientResponse
+from ._client import Origin as Origin
+from ._client import PoolLimits as PoolLimits
+from ._client import UpstreamError as UpstreamError
+from ._client import UpstreamTimeout as UpstreamTimeout
 from ._framing import HeadProblem as HeadProblem
 from ._framing import filter_trailers as filter_trailers
 from ._framing import raw_head_problem as raw_head_problem
@@ -38,6 +44,8 @@ from ._server import error_response as error_response
 
 __all__ = [
     "Body",
+    "Client",
+    "ClientResponse",
     "Drain",
     "EndOfMessage",
     "EntryPointServer",
@@ -46,11 +54,15 @@ __all__ = [
     "HeadProblem",
     "Headers",
     "Limits",
+    "Origin",
+    "PoolLimits",
     "Refused",
     "RequestHead",
     "Response",
     "ServerConnection",
     "Timeouts",
+    "UpstreamError",
+    "UpstreamTimeout",
     "downstream_headers",
     "error_response",
     "filter_trailers",
