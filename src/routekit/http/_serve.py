@@ -152,7 +152,7 @@ async def serve_connection(
 ) -> None:
     """Serve requests on *stream* until the client leaves, a refusal, a timeout or *drain*;
     close it."""
-    conn = ServerConnection(limits)
+    conn = ServerConnection(limits, client_ip=_peer(stream))
     times = timeouts if timeouts is not None else Timeouts()
     drain = drain if drain is not None else Drain()
     reader = _Reader(stream, conn)
@@ -210,6 +210,12 @@ async def _read_head(
         return None
     # Body or end events cannot come before a head: anything else ends the connection.
     return event if isinstance(event, RequestHead) else None
+
+
+def _peer(stream: anyio.abc.ByteStream) -> str | None:
+    address = stream.extra(anyio.abc.SocketAttribute.remote_address, None)
+    # TCP peers are (host, port, …) tuples; a unix socket's peer is a path, not an IP.
+    return str(address[0]) if isinstance(address, tuple) and address else None
 
 
 async def _quietly(sending: Awaitable[None]) -> None:

@@ -1,0 +1,126 @@
+"""routekit.proxy: the reverse proxy's request path, from a request head to a streamed answer.
+
+`Proxy` is a handler for `routekit.http.serve_connection` and `EntryPointServer`: for each
+request it reads the current `Runtime` once (a reload never disturbs a request in flight),
+routes the request, takes a server from the service's balancer, forwards the request with the
+pooled `Client` and the header rules of `routekit.http`, streams the answer back and releases
+the lease with the outcome (passive health and least-requests counts depend on it).
+
+Statuses as Traefik's: 404 when no router matches, 503 when the service has no available
+server, 502 when the upstream refuses, resets or answers what is not HTTP, 504 when it does not
+answer in time — each with a short body that names no server.  Middlewares are not applied yet:
+a router with middlewares is refused with 501 rather than served without them.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import AsyncIterator, Callable
+from typing import Final, final
+
+from .balance import Lease
+from .errors import BadRequest, NoServerAvailable
+from .http import (
+    Client,
+    ForwardedHeaders,
+    RequestHead,
+    Response,
+    UpstreamError,
+    downstream_headers,
+    forwarded_headers,
+    upstream_headers,
+)
+from .request import Request
+from .runtime import Runtime
+
+__all__ = ["Proxy"]
+
+_PLAIN: Final = [(b"content-type", b"text/plain; charset=utf-8")]
+
+
+def _short(status: int, text: bytes) -> Response:
+    return Response(status, _PLAIN, text + b"\n")
+
+
+@final
+class Proxy:
+    """Route and forward requests with the runtime *runtime()* returns at each request.
+
+    Args:
+        runtime: gives the current `Runtime` (``lambda: watcher.runtime``, or a fixed one).
+        entry_point: the entry point these requests arrive on.
+        client: the pooled client to reach the servers.
+        forwarded: the entry point's ``forwardedHeaders`` settings.
+        tls: whether the entry point terminates TLS (``https`` requests).
+    """
+
+    def __init__(
+        self,
+        runtime: Callable[[], Runtime],
+        *,
+        entry_point: str,
+        client: Client,
+        forwarded: ForwardedHeaders | None = None,
+        tls: bool = False,
+    ) -> None:
+        self._runtime = runtime
+        self._entry_point = entry_point
+        self._client = client
+        self._forwarded = forwarded if forwarded is not None else ForwardedHeaders()
+        self._scheme = "https" if tls else "http"
+        self._tls = tls
+
+    async def __call__(self, head: RequestHead, body: AsyncIterator[bytes]) -> Response:
+        """Serve one request (the `routekit.http.Handler` signature)."""
+        client_ip = head.client_ip
+        try:
+            request = Request.from_h11(head.event, client_ip=client_ip, scheme=self._scheme)
+        except BadRequest:
+            return _short(400, b"400 Bad Request")
+        decision = self._runtime().route(request, self._entry_point)
+        if decision is None:
+            return _short(404, b"404 page not found")
+        if decision.middlewares:
+            return _short(501, b"501 middlewares are not applied yet")
+        try:
+            lease = decision.service.acquire(request)
+        except NoServerAvailable:
+            return _short(503, b"503 Service Unavailable")
+        headers = forwarded_headers(
+            list(head.event.headers), self._forwarded, client_ip=client_ip, tls=self._tls
+        )
+        headers = upstream_headers(
+            headers,
+            client_ip=client_ip,
+            append_forwarded_for=not self._forwarded.not_append_x_forwarded_for,
+        )
+        target = head.event.target.decode("latin-1")
+        if not target.startswith("/"):  # absolute-form: forward its path and query only
+            parts = urllib.parse.urlsplit(target)
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        url = str(lease.server).rstrip("/") + target
+        try:
+            upstream = await self._client.request(
+                head.event.method.decode("ascii"), url, headers=headers, body=body
+            )
+        except UpstreamError as exc:
+            lease.release(ok=False)
+            timeout = exc.status_hint == 504
+            return _short(
+                exc.status_hint, b"504 Gateway Timeout" if timeout else b"502 Bad Gateway"
+            )
+        relayed = downstream_headers(upstream.headers, upgraded=upstream.status == 101)
+        for cookie in lease.set_cookies:
+            relayed.append((b"set-cookie", cookie.encode("latin-1")))
+        return Response(upstream.status, relayed, _relay(upstream.iter_bytes(), lease))
+
+
+async def _relay(chunks: AsyncIterator[bytes], lease: Lease) -> AsyncIterator[bytes]:
+    """The upstream body, chunk by chunk; the lease ends with it, ok only if it all came."""
+    ok = False
+    try:
+        async for chunk in chunks:
+            yield chunk
+        ok = True
+    finally:
+        lease.release(ok=ok)
