@@ -8,6 +8,7 @@ import anyio
 import anyio.abc
 import pytest
 
+from _sockets import read_until_closed
 from routekit import ConfigError
 from routekit.http import EntryPointServer, RequestHead, Response, parse_address
 
@@ -48,13 +49,7 @@ async def hello(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
 async def get(host: str, port: int, target: bytes = b"/") -> bytes:
     async with await anyio.connect_tcp(host, port) as client:
         await client.send(b"GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n" % target)
-        out = b""
-        with anyio.fail_after(5):
-            while True:
-                try:
-                    out += await client.receive()
-                except (anyio.EndOfStream, anyio.BrokenResourceError):
-                    return out
+        return await read_until_closed(client)
 
 
 @pytest.mark.parametrize(("address", "host"), [("127.0.0.1:0", "127.0.0.1"), ("[::1]:0", "::1")])

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _sockets import read_until_closed
 from routekit.http import Drain, RequestHead, Response, Timeouts, serve_connection
 
 pytestmark = pytest.mark.anyio
@@ -70,13 +71,7 @@ async def exchange(
                 await client.send_eof()
             if pause:
                 await anyio.sleep(pause)
-            received = b""
-            with anyio.fail_after(5):
-                while True:
-                    try:
-                        received += await client.receive()
-                    except (anyio.EndOfStream, anyio.BrokenResourceError):
-                        break
+            received = await read_until_closed(client)
         with anyio.fail_after(5):
             await done.wait()
         tg.cancel_scope.cancel()
@@ -209,15 +204,6 @@ async def test_a_drain_closes_idle_connections_and_lets_busy_ones_finish() -> No
         await serve_connection(stream, slow, drain=drain)
         closed += 1
 
-    async def read_all(client: anyio.abc.SocketStream) -> bytes:
-        out = b""
-        with anyio.fail_after(5):
-            while True:
-                try:
-                    out += await client.receive()
-                except (anyio.EndOfStream, anyio.BrokenResourceError):
-                    return out
-
     async with listener, anyio.create_task_group() as tg:
         tg.start_soon(listener.serve, one)
         idle = await anyio.connect_tcp("127.0.0.1", port)
@@ -231,8 +217,8 @@ async def test_a_drain_closes_idle_connections_and_lets_busy_ones_finish() -> No
         await busy.send(b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
         await started.wait()
         drain.start()
-        assert await read_all(idle) == b""  # closed at once, not after the idle timeout
-        answer = await read_all(busy)  # finished its request, then closed
+        assert await read_until_closed(idle) == b""  # closed at once, not after the idle timeout
+        answer = await read_until_closed(busy)  # finished its request, then closed
         assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"done /slow")
         assert b"connection: close" in answer.lower()
         await idle.aclose()
