@@ -111,3 +111,30 @@ servers = []
         )
         assert r.status == 503 and await r.read() == b"503 Service Unavailable\n"
         gateway.stop()
+
+
+async def test_pass_host_header_false_sends_the_servers_own_host() -> None:
+    one = backend(b"one")
+    async with anyio.create_task_group() as tg:
+        await tg.start(one.serve)
+        port = one.ports[0]
+        config = loads_config(f"""
+[http.routers.r]
+rule = "Host(`hello.docker`)"
+service = "s"
+[http.services.s.loadBalancer]
+passHostHeader = false
+servers = [{{url = "http://127.0.0.1:{port}"}}]
+""")
+        runtime = build(config)
+        async with Client() as upstream, Client() as browser:
+            gateway = EntryPointServer(
+                "127.0.0.1:0", Proxy(lambda: runtime, entry_point="web", client=upstream)
+            )
+            await tg.start(gateway.serve)
+            r = await browser.request(
+                "GET", f"http://127.0.0.1:{gateway.ports[0]}/", headers=[(b"host", b"hello.docker")]
+            )
+            assert f"host=127.0.0.1:{port}".encode() in await r.read()
+            gateway.stop()
+        one.stop()
