@@ -77,8 +77,7 @@ class Proxy:
             request = Request.from_h11(head.event, client_ip=client_ip, scheme=self._scheme)
         except BadRequest:
             return _short(400, b"400 Bad Request")
-        runtime = self._runtime()  # once: a reload never changes a request in flight
-        decision = runtime.route(request, self._entry_point)
+        decision = self._runtime().route(request, self._entry_point)
         if decision is None:
             return _short(404, b"404 page not found")
         if decision.middlewares:
@@ -95,7 +94,7 @@ class Proxy:
             client_ip=client_ip,
             append_forwarded_for=not self._forwarded.not_append_x_forwarded_for,
         )
-        if not _passes_host_header(runtime, decision.service_name):
+        if not decision.pass_host_header:
             # passHostHeader = false: the server sees its own host, not the client's (Traefik
             # sets the outgoing Host to the server URL's host).
             headers = [(k, v) for k, v in headers if k != b"host"]
@@ -118,12 +117,6 @@ class Proxy:
         for cookie in lease.set_cookies:
             relayed.append((b"set-cookie", cookie.encode("latin-1")))
         return Response(upstream.status, relayed, _relay(upstream.iter_bytes(), lease))
-
-
-def _passes_host_header(runtime: Runtime, service: str) -> bool:
-    definition = runtime.config.http.services.get(service)
-    balancer = definition.load_balancer if definition is not None else None
-    return balancer is None or balancer.pass_host_header
 
 
 async def _relay(chunks: AsyncIterator[bytes], lease: Lease) -> AsyncIterator[bytes]:

@@ -260,7 +260,11 @@ class _Routers:
         chain = self.chains.flatten(element, router.middlewares)
         if chain is None:
             return None
-        target = RouterTarget(name, router.service, balancer, chain)
+        # Decided here, once: the proxy reads it per request without looking the service up.
+        definition = self.config.http.services.get(router.service)
+        lb = definition.load_balancer if definition is not None else None
+        passes = lb is None or lb.pass_host_header
+        target = RouterTarget(name, router.service, balancer, chain, passes)
         # Qualified names carry their provider, the second key of the table's order.
         _, at, provider = name.rpartition("@")
         try:

@@ -33,12 +33,14 @@ _SECURE_SCHEMES: Final = frozenset({"https", "wss"})
 @final
 @attrs.frozen(eq=False)
 class RouterTarget:
-    """What a matching route leads to: its router, service balancer and middlewares (built)."""
+    """What a matching route leads to: its router, service balancer and middlewares (built),
+    and whether the client's ``Host`` is passed to the servers (``passHostHeader``)."""
 
     router: str
     service_name: str
     service: Balancer
     middlewares: tuple[Middleware, ...]
+    pass_host_header: bool = True
 
     def __repr__(self) -> str:
         # Shown by explanations and the CLI: the service and the middleware kinds, not the
@@ -60,6 +62,8 @@ class RoutingDecision:
         params: the template variables of the matching rule (usually empty).
         entry_point: the entry point the request came in on.
         route: the matching route (rule, priority) of the entry point's table.
+        pass_host_header: whether the servers get the client's ``Host`` (the service's
+            ``passHostHeader``, true unless it says otherwise).
     """
 
     router: str
@@ -69,6 +73,7 @@ class RoutingDecision:
     params: Mapping[str, str]
     entry_point: str
     route: Route
+    pass_host_header: bool = True
 
 
 @final
@@ -158,6 +163,7 @@ class Runtime:
             match.params or _EMPTY,
             entry_point,
             match.route,
+            target.pass_host_header,
         )
 
     def route_tcp(
