@@ -193,7 +193,7 @@ class Client:
         where = origin if origin is not None else Origin.from_url(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         all_headers = list(headers)
-        if not any(k.lower() == b"host" for k, _ in all_headers):
+        if not _has(all_headers, b"host"):
             all_headers.insert(0, (b"host", parts.netloc.encode("idna") or b"localhost"))
         if isinstance(body, bytes) and body and not _has(all_headers, b"content-length"):
             all_headers.append((b"content-length", b"%d" % len(body)))

@@ -11,7 +11,7 @@ order by an explicit priority (the default priority is the rule's length, and th
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
 import attrs
 
@@ -49,52 +49,52 @@ def upgrade_rules(
     middlewares: dict[str, Middleware] = dict(config.http.middlewares)
     routers: dict[str, Router] = {}
     for name, router in config.http.routers.items():
-        syntax = _old_syntax(router.rule_syntax, default_syntax)
-        if syntax is None:
-            routers[name] = router
-            continue
         path = f"http.routers.{name}"
-        upgraded = _translate(
-            router, syntax, path, config.source_of(path) or source, problems, tcp=False
-        )
-        if upgraded is None:
-            routers[name] = attrs.evolve(router, rule_syntax=router.rule_syntax or syntax)
-            continue
-        text, priority, modifiers = upgraded
+        where = config.source_of(path) or source
+        upgraded, modifiers = _upgrade(router, path, default_syntax, where, problems, tcp=False)
         names: list[str] = []
         for definition in modifiers:
             middleware = middleware_from_definition(definition)
             mname = _free(f"{name}-{type(middleware).type_key.lower()}", middlewares)
             middlewares[mname] = middleware
             names.append(mname)
-        routers[name] = attrs.evolve(
-            router,
-            rule=text,
-            rule_syntax=None,
-            priority=priority,
-            middlewares=(*names, *router.middlewares),
-        )
+        if names:
+            upgraded = attrs.evolve(upgraded, middlewares=(*names, *upgraded.middlewares))
+        routers[name] = upgraded
     tcp_routers: dict[str, TCPRouter] = {}
     for name, tcp_router in config.tcp.routers.items():
-        syntax = _old_syntax(tcp_router.rule_syntax, default_syntax)
-        if syntax is None:
-            tcp_routers[name] = tcp_router
-            continue
         path = f"tcp.routers.{name}"
-        upgraded = _translate(
-            tcp_router, syntax, path, config.source_of(path) or source, problems, tcp=True
-        )
-        if upgraded is None:
-            kept = tcp_router.rule_syntax or syntax
-            tcp_routers[name] = attrs.evolve(tcp_router, rule_syntax=kept)
-            continue
-        text, priority, _ = upgraded
-        tcp_routers[name] = attrs.evolve(tcp_router, rule=text, rule_syntax=None, priority=priority)
+        where = config.source_of(path) or source
+        tcp_routers[name], _ = _upgrade(tcp_router, path, default_syntax, where, problems, tcp=True)
     http = attrs.evolve(
         config.http, routers=frozen_map(routers), middlewares=frozen_map(middlewares)
     )
     tcp = attrs.evolve(config.tcp, routers=frozen_map(tcp_routers))
     return attrs.evolve(config, http=http, tcp=tcp), tuple(problems)
+
+
+_R = TypeVar("_R", Router, TCPRouter)
+
+
+def _upgrade(
+    router: _R,
+    path: str,
+    default_syntax: OldSyntax | None,
+    source: str | None,
+    problems: list[Problem],
+    *,
+    tcp: bool,
+) -> tuple[_R, tuple[dict[str, object], ...]]:
+    """*router* with its rule in v3 and the modifiers to add, or kept (with its syntax made
+    explicit) when it cannot be translated; a v3 router is returned as it is."""
+    syntax = _old_syntax(router.rule_syntax, default_syntax)
+    if syntax is None:
+        return router, ()
+    upgraded = _translate(router, syntax, path, source, problems, tcp=tcp)
+    if upgraded is None:
+        return attrs.evolve(router, rule_syntax=router.rule_syntax or syntax), ()
+    text, priority, modifiers = upgraded
+    return attrs.evolve(router, rule=text, rule_syntax=None, priority=priority), modifiers
 
 
 def _old_syntax(given: str | None, default: OldSyntax | None) -> OldSyntax | None:
