@@ -138,3 +138,30 @@ servers = [{{url = "http://127.0.0.1:{port}"}}]
             assert f"host=127.0.0.1:{port}".encode() in await r.read()
             gateway.stop()
         one.stop()
+
+
+async def test_a_head_request_releases_its_lease_and_its_upstream_connection() -> None:
+    one = backend(b"one")
+    async with anyio.create_task_group() as tg:
+        await tg.start(one.serve)
+        config = loads_config(f"""
+[http.routers.r]
+rule = "Host(`hello.docker`)"
+service = "s"
+[[http.services.s.loadBalancer.servers]]
+url = "http://127.0.0.1:{one.ports[0]}"
+""")
+        runtime = build(config)
+        async with Client() as upstream, Client() as browser:
+            gateway = EntryPointServer(
+                "127.0.0.1:0", Proxy(lambda: runtime, entry_point="web", client=upstream)
+            )
+            await tg.start(gateway.serve)
+            url = f"http://127.0.0.1:{gateway.ports[0]}/"
+            r = await browser.request("HEAD", url, headers=[(b"host", b"hello.docker")])
+            assert r.status == 200 and await r.read() == b""
+            await anyio.sleep(0.05)
+            (child,) = runtime.services["s"].statistics().children
+            assert child.inflight == 0  # the bodiless answer still ended the lease
+            gateway.stop()
+        one.stop()

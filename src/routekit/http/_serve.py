@@ -257,12 +257,18 @@ async def _send(
     ):
         headers.append((b"content-length", b"%d" % len(response.body)))
     await stream.send(conn.respond(response.status, headers))
-    if not bodiless:
-        if isinstance(response.body, bytes):
-            if response.body:
-                await stream.send(conn.body(response.body))
-        else:
+    if isinstance(response.body, bytes):
+        if response.body and not bodiless:
+            await stream.send(conn.body(response.body))
+    else:
+        try:
+            # A body without bytes to send (HEAD, 204, 304) is still run to its end: what
+            # produces it (a proxied upstream) releases its resources there.
             async for chunk in response.body:
-                if chunk:
+                if chunk and not bodiless:
                     await stream.send(conn.body(chunk))
+        finally:
+            closing = getattr(response.body, "aclose", None)
+            if closing is not None:
+                await closing()  # the client left mid-body: let the producer clean up now
     await stream.send(conn.end())
