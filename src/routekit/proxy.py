@@ -8,8 +8,10 @@ the lease with the outcome (passive health and least-requests counts depend on i
 
 Statuses as Traefik's: 404 when no router matches, 503 when the service has no available
 server, 502 when the upstream refuses, resets or answers what is not HTTP, 504 when it does not
-answer in time — each with a short body that names no server.  Middlewares are not applied yet:
-a router with middlewares is refused with 501 rather than served without them.
+answer in time — each with a short body that names no server.  An ``Upgrade`` (WebSocket) that
+the server accepts with ``101`` becomes a tunnel: bytes both ways until either side closes.
+Middlewares are not applied yet: a router with middlewares is refused with 501 rather than
+served without them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from typing import Final, final
 
+import anyio.abc
+
 from .balance import Lease
 from .errors import BadRequest, NoServerAvailable
 from .http import (
@@ -25,9 +29,13 @@ from .http import (
     ForwardedHeaders,
     RequestHead,
     Response,
+    Tunnel,
+    Upgraded,
     UpstreamError,
     downstream_headers,
     forwarded_headers,
+    is_upgrade,
+    tunnel,
     upstream_headers,
 )
 from .request import Request
@@ -52,6 +60,8 @@ class Proxy:
         client: the pooled client to reach the servers.
         forwarded: the entry point's ``forwardedHeaders`` settings.
         tls: whether the entry point terminates TLS (``https`` requests).
+        tunnel_idle: seconds an upgraded connection (WebSocket) may pass no byte either way
+            before it is closed.
     """
 
     def __init__(
@@ -62,6 +72,7 @@ class Proxy:
         client: Client,
         forwarded: ForwardedHeaders | None = None,
         tls: bool = False,
+        tunnel_idle: float = 180.0,
     ) -> None:
         self._runtime = runtime
         self._entry_point = entry_point
@@ -69,10 +80,14 @@ class Proxy:
         self._forwarded = forwarded if forwarded is not None else ForwardedHeaders()
         self._scheme = "https" if tls else "http"
         self._tls = tls
+        self._tunnel_idle = tunnel_idle
 
     async def __call__(self, head: RequestHead, body: AsyncIterator[bytes]) -> Response:
         """Serve one request (the `routekit.http.Handler` signature)."""
         client_ip = head.client_ip
+        if head.event.method == b"CONNECT":
+            # A reverse proxy is no forward proxy: CONNECT tunnels are not opened.
+            return _short(501, b"501 Not Implemented")
         try:
             request = Request.from_h11(head.event, client_ip=client_ip, scheme=self._scheme)
         except BadRequest:
@@ -113,10 +128,31 @@ class Proxy:
             return _short(
                 exc.status_hint, b"504 Gateway Timeout" if timeout else b"502 Bad Gateway"
             )
-        relayed = downstream_headers(upstream.headers, upgraded=upstream.status == 101)
+        upgraded = upstream.upgraded
+        relayed = downstream_headers(upstream.headers, upgraded=upgraded is not None)
         for cookie in lease.set_cookies:
             relayed.append((b"set-cookie", cookie.encode("latin-1")))
-        return Response(upstream.status, relayed, _relay(upstream.iter_bytes(), lease))
+        if upgraded is None:
+            return Response(upstream.status, relayed, _relay(upstream.iter_bytes(), lease))
+        asked, got = is_upgrade(headers), is_upgrade(upstream.headers)
+        if asked is None or got is None or got.lower() != asked.lower():
+            # Go's ReverseProxy: a server that switches to another protocol than the one asked
+            # for (or to none) is a bad gateway.
+            await upgraded.aclose()
+            lease.release(ok=False)
+            return _short(502, b"502 Bad Gateway")
+        return Response(101, relayed, tunnel=self._tunnel(upgraded, lease))
+
+    def _tunnel(self, upgraded: Upgraded, lease: Lease) -> Tunnel:
+        async def run(client: anyio.abc.ByteStream, sent: bytes) -> None:
+            try:
+                await tunnel(
+                    client, upgraded, a_sent=sent, b_sent=upgraded.data, idle=self._tunnel_idle
+                )
+            finally:
+                lease.release(ok=True)
+
+        return run
 
 
 async def _relay(chunks: AsyncIterator[bytes], lease: Lease) -> AsyncIterator[bytes]:

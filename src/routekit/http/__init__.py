@@ -15,6 +15,7 @@ from ._client import Client as Client
 from ._client import ClientResponse as ClientResponse
 from ._client import Origin as Origin
 from ._client import PoolLimits as PoolLimits
+from ._client import Upgraded as Upgraded
 from ._client import UpstreamError as UpstreamError
 from ._client import UpstreamTimeout as UpstreamTimeout
 from ._framing import HeadProblem as HeadProblem
@@ -33,6 +34,7 @@ from ._serve import Drain as Drain
 from ._serve import Handler as Handler
 from ._serve import Response as Response
 from ._serve import Timeouts as Timeouts
+from ._serve import Tunnel as Tunnel
 from ._serve import serve_connection as serve_connection
 from ._server import Body as Body
 from ._server import EndOfMessage as EndOfMessage
@@ -41,6 +43,7 @@ from ._server import Refused as Refused
 from ._server import RequestHead as RequestHead
 from ._server import ServerConnection as ServerConnection
 from ._server import error_response as error_response
+from ._tunnel import tunnel as tunnel
 
 __all__ = [
     "Body",
@@ -61,6 +64,8 @@ __all__ = [
     "Response",
     "ServerConnection",
     "Timeouts",
+    "Tunnel",
+    "Upgraded",
     "UpstreamError",
     "UpstreamTimeout",
     "downstream_headers",
@@ -72,5 +77,6 @@ __all__ = [
     "raw_head_problem",
     "request_head_problem",
     "serve_connection",
+    "tunnel",
     "upstream_headers",
 ]

@@ -31,6 +31,7 @@ __all__ = [
     "PoolLimits",
     "UpstreamError",
     "UpstreamTimeout",
+    "Upgraded",
 ]
 
 _CHUNK: Final = 64 * 1024
@@ -110,15 +111,55 @@ class _Connection:
 
 
 @final
+class Upgraded(anyio.abc.ByteStream):
+    """The connection after a ``101``: raw bytes both ways; `data` was read past the head.
+
+    Closing it closes the connection and gives its place in the pool back.
+    """
+
+    def __init__(self, stream: anyio.abc.ByteStream, data: bytes, slot: anyio.Semaphore) -> None:
+        self._stream = stream
+        self.data = data
+        self._slot: anyio.Semaphore | None = slot
+
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        """Bytes from the server."""
+        return await self._stream.receive(max_bytes)
+
+    async def send(self, item: bytes) -> None:
+        """Bytes to the server."""
+        await self._stream.send(item)
+
+    async def send_eof(self) -> None:
+        """Close the sending half, where the stream can."""
+        await self._stream.send_eof()
+
+    async def aclose(self) -> None:
+        """Close the connection (once) and free its place in the pool."""
+        await self._stream.aclose()
+        if self._slot is not None:
+            self._slot.release()
+            self._slot = None
+
+
+@final
 class ClientResponse:
-    """A response head, and its body as it arrives (`iter_bytes`, or `read` for all of it)."""
+    """A response head, and its body as it arrives (`iter_bytes`, or `read` for all of it).
+
+    A ``101 Switching Protocols`` answer has no body; `upgraded` is the connection then.
+    """
 
     def __init__(
-        self, status: int, headers: list[tuple[bytes, bytes]], body: AsyncIterator[bytes]
+        self,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        body: AsyncIterator[bytes],
+        upgraded: Upgraded | None = None,
     ) -> None:
         self.status = status
         self.headers = headers
         self._body = body
+        self.upgraded = upgraded
 
     def iter_bytes(self) -> AsyncIterator[bytes]:
         """The body's chunks, read from the connection as they come (once)."""
@@ -270,7 +311,15 @@ class Client:
                 answered = True
                 if isinstance(event, h11.Response):
                     break
-                # 1xx informational answers (100 Continue) are skipped here.
+                if (
+                    isinstance(event, h11.InformationalResponse)
+                    and event.status_code == 101
+                    and conn.their_state is h11.SWITCHED_PROTOCOL
+                ):
+                    data, _ = conn.trailing_data
+                    upgraded = Upgraded(stream, bytes(data), slot)
+                    return ClientResponse(101, list(event.headers), _nothing(), upgraded)
+                # Other 1xx informational answers (100 Continue) are skipped here.
         except (anyio.BrokenResourceError, anyio.EndOfStream, _Stale) as exc:
             await stream.aclose()
             if not answered:
@@ -330,6 +379,11 @@ class Client:
             else:
                 await connection.stream.aclose()
             slot.release()
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield  # an async generator with no chunks
 
 
 class _Stale(Exception):

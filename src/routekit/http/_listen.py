@@ -8,8 +8,10 @@ a grace period, then cancels what is left — as Traefik's ``lifeCycle.graceTime
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
-from typing import final
+import logging
+from typing import Final, final
 
 import anyio
 import anyio.abc
@@ -20,6 +22,12 @@ from ._serve import Drain, Handler, Timeouts, serve_connection
 from ._server import Limits
 
 __all__ = ["EntryPointServer", "parse_address"]
+
+_log: Final = logging.getLogger("routekit.http")
+
+
+def _peer_text(stream: anyio.abc.SocketStream) -> str:
+    return str(stream.extra(anyio.abc.SocketAttribute.remote_address, "?"))
 
 
 def parse_address(address: str) -> tuple[str | None, int]:
@@ -84,19 +92,24 @@ class EntryPointServer:
             )
         )
         self._stopping = anyio.Event()
-        async with anyio.create_task_group() as connections:
-            async with anyio.create_task_group() as accepting:
-                accepting.start_soon(listener.serve, self._connection, connections)
-                task_status.started()
-                await self._stopping.wait()
-                accepting.cancel_scope.cancel()  # no new connections
-            await listener.aclose()
-            self._all_closed = anyio.Event()
-            self._drain.start()
-            if self._live:
-                with anyio.move_on_after(self.grace):
-                    await self._all_closed.wait()
-            connections.cancel_scope.cancel()  # what did not finish in time
+        try:
+            async with anyio.create_task_group() as connections:
+                async with anyio.create_task_group() as accepting:
+                    accepting.start_soon(listener.serve, self._connection, connections)
+                    task_status.started()
+                    await self._stopping.wait()
+                    accepting.cancel_scope.cancel()  # no new connections
+                await listener.aclose()
+                self._all_closed = anyio.Event()
+                self._drain.start()
+                if self._live:
+                    with anyio.move_on_after(self.grace):
+                        await self._all_closed.wait()
+                connections.cancel_scope.cancel()  # what did not finish in time
+        finally:
+            # Cancelled from outside (not through `stop`): the sockets are closed all the same.
+            with anyio.CancelScope(shield=True), contextlib.suppress(anyio.ClosedResourceError):
+                await listener.aclose()
 
     async def _connection(self, stream: anyio.abc.SocketStream) -> None:
         self._live += 1
@@ -104,6 +117,9 @@ class EntryPointServer:
             await serve_connection(
                 stream, self.handler, limits=self.limits, timeouts=self.timeouts, drain=self._drain
             )
+        except Exception:
+            # A bug in one connection must not end the entry point's other connections.
+            _log.exception("connection from %s ended by an error", _peer_text(stream))
         finally:
             self._live -= 1
             if not self._live and self._all_closed is not None:

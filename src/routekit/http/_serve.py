@@ -11,6 +11,7 @@ point ``transport.respondingTimeouts`` and Go's ``ReadHeaderTimeout``: a head no
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections import deque
 from collections.abc import (
     AsyncGenerator,
@@ -38,9 +39,11 @@ from ._server import (
     error_response,
 )
 
-__all__ = ["Drain", "Handler", "Response", "Timeouts", "serve_connection"]
+__all__ = ["Drain", "Handler", "Response", "Timeouts", "Tunnel", "serve_connection"]
 
 _CHUNK: Final = 64 * 1024
+_GONE: Final = (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream)
+_log: Final = logging.getLogger("routekit.http")
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
 
 
@@ -63,14 +66,23 @@ class Timeouts:
     read_body: float = 60.0
 
 
+#: Takes over a connection after ``101``: the client's stream, and the bytes it already sent.
+Tunnel = Callable[[anyio.abc.ByteStream, bytes], Awaitable[None]]
+
+
 @final
 @attrs.frozen
 class Response:
-    """What a handler answers: status, headers, and the body (bytes, or chunks as they come)."""
+    """What a handler answers: status, headers, and the body (bytes, or chunks as they come).
+
+    A ``101`` answer to an ``Upgrade`` request carries a *tunnel*: after the head is sent, the
+    connection is handed to it (it owns the stream from then on) and serves no more requests.
+    """
 
     status: int
     headers: Sequence[tuple[bytes, bytes]] = ()
     body: bytes | AsyncIterable[bytes] = b""
+    tunnel: Tunnel | None = None
 
 
 #: Serves one request: its head and its body (an iterator of chunks) give the `Response`.
@@ -127,7 +139,7 @@ class _Reader:
         """Read once from the stream and queue the events; `_Closed` when the client left."""
         try:
             data = await self.stream.receive(_CHUNK)
-        except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+        except _GONE:
             data = b""
         if not data:
             self.conn.receive(b"")
@@ -176,7 +188,20 @@ async def serve_connection(
                 response = attrs.evolve(
                     response, headers=[*response.headers, (b"connection", b"close")]
                 )
-            await _send(stream, conn, head, response)
+            if response.tunnel is not None:
+                await body.aclose()
+                with contextlib.suppress(*_GONE):
+                    await _switch(stream, conn, response)
+                return
+            try:
+                await _send(stream, conn, head, response)
+            except _GONE:
+                return  # the client left mid-answer
+            except Exception:
+                # The body failed after its head was sent (an upstream died mid-response):
+                # closing without the end of the message is the only signal left to the client.
+                _log.debug("response body ended by an error", exc_info=True)
+                return
             await body.aclose()
             reader.events.extendleft(reversed(conn.next_request()))
             reader.got_bytes = bool(reader.events)
@@ -220,7 +245,7 @@ def _peer(stream: anyio.abc.ByteStream) -> str | None:
 
 async def _quietly(sending: Awaitable[None]) -> None:
     # An answer to a client that already left is not an error of ours.
-    with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+    with contextlib.suppress(*_GONE):
         await sending
 
 
@@ -239,6 +264,18 @@ async def _body(reader: _Reader, wait: float) -> AsyncGenerator[bytes, None]:
             return
         else:
             raise _Closed
+
+
+async def _switch(stream: anyio.abc.ByteStream, conn: ServerConnection, response: Response) -> None:
+    """Send the ``101`` and hand the connection to the response's tunnel."""
+    assert response.tunnel is not None
+    if response.status != 101 or not conn.upgrading:
+        # A handler's mistake: only an Upgrade request can be switched, and only with 101.
+        await _quietly(stream.send(error_response(500)))
+        return
+    head, sent = conn.switch(response.headers)
+    await stream.send(head)
+    await response.tunnel(stream, sent)
 
 
 async def _send(

@@ -31,6 +31,8 @@ __all__ = [
 ]
 
 _HEAD_END: Final = b"\r\n\r\n"
+# h11 exports this state at its top level without listing it in ``__all__``.
+_MIGHT_SWITCH: Final = h11.MIGHT_SWITCH_PROTOCOL  # type: ignore[attr-defined]
 _REASONS: Final = {
     400: b"Bad Request",
     408: b"Request Timeout",
@@ -177,6 +179,18 @@ class ServerConnection:
     def respond(self, status: int, headers: Sequence[tuple[bytes, bytes]]) -> bytes:
         """The bytes of a response head (``Content-Length`` or chunked, as the headers say)."""
         return self._conn.send(h11.Response(status_code=status, headers=list(headers)))
+
+    def switch(self, headers: Sequence[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
+        """Accept the request's ``Upgrade``: the ``101`` head's bytes, and the bytes the client
+        already sent in the new protocol (the connection is no longer HTTP after this)."""
+        head = self._conn.send(h11.InformationalResponse(status_code=101, headers=list(headers)))
+        data, _ = self._conn.trailing_data
+        return head, bytes(data)
+
+    @property
+    def upgrading(self) -> bool:
+        """Whether the client asked to switch protocols and waits for the answer to it."""
+        return self._conn.their_state is _MIGHT_SWITCH
 
     def body(self, data: bytes) -> bytes:
         """The bytes that carry a piece of the response body."""
