@@ -1,4 +1,4 @@
-"""routekit.http: what carries requests — for now, the rules a reverse proxy applies to heads.
+"""routekit.http: what carries requests — HTTP/1.1 server and client on h11 and anyio.
 
 `forwarded_headers` (the entry point's ``forwardedHeaders`` step), `upstream_headers` (the
 proxy's hop-by-hop clean-up and ``X-Forwarded-For``) and `downstream_headers` (the response's
@@ -6,7 +6,9 @@ clean-up) follow Traefik's behaviour on h11-style header lists; `request_head_pr
 `raw_head_problem` refuse the request heads h11 accepts but a proxy must not forward, and
 `filter_trailers` keeps framing and routing fields out of trailers.  `ServerConnection` is the
 server side of one connection without I/O (h11 plus those checks, error answers and keep-alive);
-the anyio and asyncio transports that drive it, and the client, come next in this package.
+`serve_connection` drives it over an anyio stream and `EntryPointServer` listens on an entry
+point's address (plain HTTP and TLS by SNI with `Certificates`).  `Client` is the pooled client
+the proxy and the providers share; `tunnel` carries upgraded connections.
 """
 
 from __future__ import annotations
@@ -43,10 +45,13 @@ from ._server import Refused as Refused
 from ._server import RequestHead as RequestHead
 from ._server import ServerConnection as ServerConnection
 from ._server import error_response as error_response
+from ._tls import Certificates as Certificates
+from ._tls import certificate_names as certificate_names
 from ._tunnel import tunnel as tunnel
 
 __all__ = [
     "Body",
+    "Certificates",
     "Client",
     "ClientResponse",
     "Drain",
@@ -68,6 +73,7 @@ __all__ = [
     "Upgraded",
     "UpstreamError",
     "UpstreamTimeout",
+    "certificate_names",
     "downstream_headers",
     "error_response",
     "filter_trailers",

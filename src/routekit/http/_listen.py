@@ -11,19 +11,58 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
-from typing import Final, final
+import ssl
+from collections.abc import Callable, Mapping
+from typing import Any, Final, final
 
 import anyio
 import anyio.abc
 import attrs
+from anyio.streams.tls import TLSStream
 
 from ..errors import ConfigError
 from ._serve import Drain, Handler, Timeouts, serve_connection
 from ._server import Limits
+from ._tls import Certificates
 
 __all__ = ["EntryPointServer", "parse_address"]
 
 _log: Final = logging.getLogger("routekit.http")
+_GONE: Final = (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream)
+_TLS_HANDSHAKE: Final = 0x16  # the first byte of a TLS record carrying a ClientHello
+# Go's net/http answer to plain HTTP on a TLS port.
+_PLAIN_TO_TLS: Final = (
+    b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Connection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+)
+
+
+@final
+class _Prefixed(anyio.abc.ByteStream):
+    """A stream whose first bytes were already read (to tell TLS from plain HTTP)."""
+
+    def __init__(self, stream: anyio.abc.SocketStream, first: bytes) -> None:
+        self._stream = stream
+        self._first = first
+
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        if self._first:
+            data, self._first = self._first[:max_bytes], self._first[max_bytes:]
+            return data
+        return await self._stream.receive(max_bytes)
+
+    async def send(self, item: bytes) -> None:
+        await self._stream.send(item)
+
+    async def send_eof(self) -> None:
+        await self._stream.send_eof()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    @property
+    def extra_attributes(self) -> Mapping[Any, Callable[[], Any]]:
+        return self._stream.extra_attributes
 
 
 def _peer_text(stream: anyio.abc.SocketStream) -> str:
@@ -67,6 +106,11 @@ class EntryPointServer:
         handler: serves each request.
         limits, timeouts: what each connection accepts, and how long it waits.
         grace: seconds the open connections get to finish once `stop` is called.
+        certificates: gives the current `Certificates` (they change with reloads); a
+            connection that opens with a TLS handshake is then served over TLS, as on
+            Traefik v2 entry points, where plain HTTP and TLS share a port.
+        tls_only: refuse plain HTTP (a v1 ``[entryPoints.<name>.tls]`` entry point).
+        handshake_timeout: seconds a TLS handshake may take.
     """
 
     address: str
@@ -74,6 +118,9 @@ class EntryPointServer:
     limits: Limits = attrs.field(factory=Limits)
     timeouts: Timeouts = attrs.field(factory=Timeouts)
     grace: float = 10.0
+    certificates: Callable[[], Certificates | None] | None = None
+    tls_only: bool = False
+    handshake_timeout: float = 10.0
     ports: tuple[int, ...] = attrs.field(default=(), init=False)
     _drain: Drain = attrs.field(factory=Drain, init=False)
     _stopping: anyio.Event | None = attrs.field(default=None, init=False)
@@ -114,9 +161,18 @@ class EntryPointServer:
     async def _connection(self, stream: anyio.abc.SocketStream) -> None:
         self._live += 1
         try:
-            await serve_connection(
-                stream, self.handler, limits=self.limits, timeouts=self.timeouts, drain=self._drain
-            )
+            certificates = self.certificates() if self.certificates is not None else None
+            served: anyio.abc.ByteStream | None = stream
+            if certificates or self.tls_only:
+                served = await self._secure(stream, certificates)
+            if served is not None:
+                await serve_connection(
+                    served,
+                    self.handler,
+                    limits=self.limits,
+                    timeouts=self.timeouts,
+                    drain=self._drain,
+                )
         except Exception:
             # A bug in one connection must not end the entry point's other connections.
             _log.exception("connection from %s ended by an error", _peer_text(stream))
@@ -124,6 +180,38 @@ class EntryPointServer:
             self._live -= 1
             if not self._live and self._all_closed is not None:
                 self._all_closed.set()
+
+    async def _secure(
+        self, stream: anyio.abc.SocketStream, certificates: Certificates | None
+    ) -> anyio.abc.ByteStream | None:
+        """The connection as it is to be served: TLS when it opens with a handshake."""
+        first = b""
+        with anyio.move_on_after(self.timeouts.read_head):
+            with contextlib.suppress(*_GONE):
+                first = await stream.receive()
+        if not first:
+            await stream.aclose()
+            return None
+        prefixed = _Prefixed(stream, first)
+        if first[0] != _TLS_HANDSHAKE or not certificates or certificates.context is None:
+            if not self.tls_only:
+                return prefixed
+            with contextlib.suppress(*_GONE):
+                await stream.send(_PLAIN_TO_TLS)
+            await stream.aclose()
+            return None
+        try:
+            with anyio.fail_after(self.handshake_timeout):
+                return await TLSStream.wrap(
+                    prefixed,
+                    server_side=True,
+                    ssl_context=certificates.context,
+                    standard_compatible=False,
+                )
+        except (TimeoutError, ssl.SSLError, OSError, *_GONE) as exc:
+            _log.debug("TLS handshake from %s failed: %s", _peer_text(stream), exc)
+            await stream.aclose()
+            return None
 
     def stop(self) -> None:
         """Stop accepting, let the connections finish within `grace`, then close the rest."""

@@ -27,6 +27,7 @@ from typing import Final, final
 import anyio
 import anyio.abc
 import attrs
+from anyio.streams.tls import TLSAttribute
 
 from ._server import (
     Body,
@@ -164,7 +165,8 @@ async def serve_connection(
 ) -> None:
     """Serve requests on *stream* until the client leaves, a refusal, a timeout or *drain*;
     close it."""
-    conn = ServerConnection(limits, client_ip=_peer(stream))
+    tls = stream.extra(TLSAttribute.ssl_object, None) is not None
+    conn = ServerConnection(limits, client_ip=_peer(stream), tls=tls)
     times = timeouts if timeouts is not None else Timeouts()
     drain = drain if drain is not None else Drain()
     reader = _Reader(stream, conn)

@@ -70,10 +70,12 @@ class RequestHead:
     Attributes:
         event: the h11 request (method, target, headers, version).
         client_ip: the peer's address, when the transport knows it.
+        tls: whether the connection is TLS (an ``https`` request).
     """
 
     event: h11.Request
     client_ip: str | None = None
+    tls: bool = False
 
 
 @final
@@ -109,10 +111,13 @@ Event = RequestHead | Body | EndOfMessage | Refused
 class ServerConnection:
     """One client connection's HTTP/1.1 state: feed it bytes, act on its events."""
 
-    __slots__ = ("_client_ip", "_conn", "_eof", "_head", "_limits", "_refused")
+    __slots__ = ("_client_ip", "_conn", "_eof", "_head", "_limits", "_refused", "_tls")
 
-    def __init__(self, limits: Limits | None = None, *, client_ip: str | None = None) -> None:
+    def __init__(
+        self, limits: Limits | None = None, *, client_ip: str | None = None, tls: bool = False
+    ) -> None:
         self._client_ip = client_ip
+        self._tls = tls
         self._limits = limits if limits is not None else Limits()
         self._conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self._limits.max_head)
         self._head = bytearray()  # the raw bytes of the head being received
@@ -149,7 +154,7 @@ class ServerConnection:
                 if problem is not None:
                     out.append(self._refuse(*problem))
                     return out
-                out.append(RequestHead(event, self._client_ip))
+                out.append(RequestHead(event, self._client_ip, self._tls))
             elif isinstance(event, h11.Data):
                 out.append(Body(bytes(event.data)))
             elif isinstance(event, h11.EndOfMessage):

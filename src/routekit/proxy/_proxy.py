@@ -1,4 +1,4 @@
-"""routekit.proxy: the reverse proxy's request path, from a request head to a streamed answer.
+"""The reverse proxy's request path, from a request head to a streamed answer.
 
 `Proxy` is a handler for `routekit.http.serve_connection` and `EntryPointServer`: for each
 request it reads the current `Runtime` once (a reload never disturbs a request in flight),
@@ -22,9 +22,9 @@ from typing import Final, final
 
 import anyio.abc
 
-from .balance import Lease
-from .errors import BadRequest, NoServerAvailable
-from .http import (
+from ..balance import Lease
+from ..errors import BadRequest, NoServerAvailable
+from ..http import (
     Client,
     ForwardedHeaders,
     RequestHead,
@@ -38,8 +38,8 @@ from .http import (
     tunnel,
     upstream_headers,
 )
-from .request import Request
-from .runtime import Runtime
+from ..request import Request
+from ..runtime import Runtime
 
 __all__ = ["Proxy"]
 
@@ -59,7 +59,6 @@ class Proxy:
         entry_point: the entry point these requests arrive on.
         client: the pooled client to reach the servers.
         forwarded: the entry point's ``forwardedHeaders`` settings.
-        tls: whether the entry point terminates TLS (``https`` requests).
         tunnel_idle: seconds an upgraded connection (WebSocket) may pass no byte either way
             before it is closed.
     """
@@ -71,15 +70,12 @@ class Proxy:
         entry_point: str,
         client: Client,
         forwarded: ForwardedHeaders | None = None,
-        tls: bool = False,
         tunnel_idle: float = 180.0,
     ) -> None:
         self._runtime = runtime
         self._entry_point = entry_point
         self._client = client
         self._forwarded = forwarded if forwarded is not None else ForwardedHeaders()
-        self._scheme = "https" if tls else "http"
-        self._tls = tls
         self._tunnel_idle = tunnel_idle
 
     async def __call__(self, head: RequestHead, body: AsyncIterator[bytes]) -> Response:
@@ -89,7 +85,9 @@ class Proxy:
             # A reverse proxy is no forward proxy: CONNECT tunnels are not opened.
             return _short(501, b"501 Not Implemented")
         try:
-            request = Request.from_h11(head.event, client_ip=client_ip, scheme=self._scheme)
+            request = Request.from_h11(
+                head.event, client_ip=client_ip, scheme="https" if head.tls else "http"
+            )
         except BadRequest:
             return _short(400, b"400 Bad Request")
         decision = self._runtime().route(request, self._entry_point)
@@ -102,7 +100,7 @@ class Proxy:
         except NoServerAvailable:
             return _short(503, b"503 Service Unavailable")
         headers = forwarded_headers(
-            list(head.event.headers), self._forwarded, client_ip=client_ip, tls=self._tls
+            list(head.event.headers), self._forwarded, client_ip=client_ip, tls=head.tls
         )
         headers = upstream_headers(
             headers,

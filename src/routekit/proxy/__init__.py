@@ -1,0 +1,15 @@
+"""routekit.proxy: the reverse proxy — `Proxy`, the request path, and `Gateway`, a whole one.
+
+`Proxy` routes each request with the current `Runtime`, takes a server from the service's
+balancer, forwards the request with the pooled client and streams the answer back (statuses,
+headers and upgrades as Traefik's).  `Gateway` serves entry points with a `Runtime` or a
+`Watcher`: ``async with Gateway(watcher, entry_points) as gateway: await gateway.wait()``.
+"""
+
+from __future__ import annotations
+
+from ._gateway import Gateway as Gateway
+from ._gateway import load_certificates as load_certificates
+from ._proxy import Proxy as Proxy
+
+__all__ = ["Gateway", "Proxy", "load_certificates"]

@@ -1,0 +1,113 @@
+"""`Gateway` end to end: a watched file's routes served, reloads under load, a graceful stop."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from routekit.config import EntryPoint, loads_config
+from routekit.errors import ConfigError
+from routekit.http import Client, EntryPointServer, RequestHead, Response
+from routekit.providers import FileProvider
+from routekit.proxy import Gateway
+from routekit.runtime import Watcher, build
+
+pytestmark = pytest.mark.anyio
+
+WEB = {"web": EntryPoint(address="127.0.0.1:0")}
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def named(name: bytes, delay: float = 0) -> EntryPointServer:
+    async def handler(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
+        async for _ in body:
+            pass
+        await anyio.sleep(delay)
+        return Response(200, [(b"content-type", b"text/plain")], name)
+
+    return EntryPointServer("127.0.0.1:0", handler)
+
+
+def routes(port: int, host: str = "app.docker") -> str:
+    return f"""
+[http.routers.app]
+rule = "Host(`{host}`)"
+service = "app"
+[[http.services.app.loadBalancer.servers]]
+url = "http://127.0.0.1:{port}"
+"""
+
+
+async def test_a_watched_file_is_served_and_its_edits_apply_without_a_failed_request(
+    tmp_path: Path,
+) -> None:
+    one, two = named(b"one"), named(b"two")
+    dynamic = tmp_path / "dynamic.toml"
+    async with anyio.create_task_group() as tg:
+        await tg.start(one.serve)
+        await tg.start(two.serve)
+        dynamic.write_text(routes(one.ports[0]))
+        watcher = Watcher([FileProvider(dynamic, poll_interval=0.05)], throttle=0)
+        async with Gateway(watcher, WEB) as gateway, Client() as browser:
+            url = gateway.url("web") + "/"
+            seen: list[bytes] = []
+            failures: list[int] = []
+
+            async def load() -> None:
+                while len(seen) < 400 and b"two" not in seen[-20:]:
+                    r = await browser.request("GET", url, headers=[(b"host", b"app.docker")])
+                    body = await r.read()
+                    if r.status == 200:
+                        seen.append(body)
+                    else:
+                        failures.append(r.status)
+
+            async with anyio.create_task_group() as clients:
+                for _ in range(4):
+                    clients.start_soon(load)
+                await anyio.sleep(0.1)
+                dynamic.write_text(routes(two.ports[0]))
+            assert not failures
+            assert seen[0] == b"one" and seen[-1] == b"two"
+            # A file that does not parse is rejected; the last good routes keep serving.
+            dynamic.write_text('[http.routers.app\nrule = "Host(`app.docker`)"\n')
+            await anyio.sleep(0.3)
+            r = await browser.request("GET", url, headers=[(b"host", b"app.docker")])
+            assert r.status == 200 and await r.read() == b"two"
+        one.stop()
+        two.stop()
+
+
+async def test_leaving_the_block_lets_a_request_in_flight_finish() -> None:
+    slow = named(b"slow", delay=0.3)
+    async with anyio.create_task_group() as tg:
+        await tg.start(slow.serve)
+        runtime = build(loads_config(routes(slow.ports[0])))
+        answers: list[tuple[int, bytes]] = []
+        async with Client() as browser:
+            async with Gateway(runtime, WEB, grace=5) as gateway:
+                url = gateway.url("web") + "/"
+
+                async def ask() -> None:
+                    r = await browser.request("GET", url, headers=[(b"host", b"app.docker")])
+                    answers.append((r.status, await r.read()))
+
+                tg.start_soon(ask)
+                await anyio.sleep(0.1)  # the request is at the backend when the block ends
+            await anyio.sleep(0.5)
+            assert answers == [(200, b"slow")]
+            with pytest.raises(OSError):  # the port is closed
+                await anyio.connect_tcp("127.0.0.1", int(url.rsplit(":", 1)[1].strip("/")))
+        slow.stop()
+
+
+def test_a_gateway_needs_an_entry_point() -> None:
+    with pytest.raises(ConfigError, match="entry point"):
+        Gateway(build(loads_config("")), {})
