@@ -227,3 +227,19 @@ async def test_a_drain_closes_idle_connections_and_lets_busy_ones_finish() -> No
             while closed < 2:
                 await anyio.sleep(0.01)
         tg.cancel_scope.cancel()
+
+
+async def ignores_body(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
+    return Response(200, [], b"ok")
+
+
+async def test_a_body_the_handler_ignored_is_read_so_the_next_request_is_served() -> None:
+    small = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
+    get = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+    close = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+    out = await exchange(get + small + close, ignores_body)
+    assert out.count(b"HTTP/1.1 200 ") == 3
+    # Past 256 KiB of unread body the connection is closed instead of read to its end.
+    big = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % (1 << 20)
+    out = await exchange(big + b"x" * (1 << 20) + close, ignores_body)
+    assert out.count(b"HTTP/1.1 200 ") == 1

@@ -43,6 +43,7 @@ from ._server import (
 __all__ = ["Drain", "Handler", "Response", "Timeouts", "Tunnel", "serve_connection"]
 
 _CHUNK: Final = 64 * 1024
+_DISCARD_LIMIT: Final = 256 * 1024  # Go's net/http maxPostHandlerReadBytes
 _GONE: Final = (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream)
 _log: Final = logging.getLogger("routekit.http")
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
@@ -204,7 +205,8 @@ async def serve_connection(
                 # closing without the end of the message is the only signal left to the client.
                 _log.debug("response body ended by an error", exc_info=True)
                 return
-            await body.aclose()
+            if not await _discard(body):
+                return
             reader.events.extendleft(reversed(conn.next_request()))
             reader.got_bytes = bool(reader.events)
     except _Closed:
@@ -266,6 +268,22 @@ async def _body(reader: _Reader, wait: float) -> AsyncGenerator[bytes, None]:
             return
         else:
             raise _Closed
+
+
+async def _discard(body: AsyncGenerator[bytes, None]) -> bool:
+    """Read what the handler left of the request body, so that the connection can serve the
+    next request; ``False`` (close) past `_DISCARD_LIMIT` bytes, as Go's server does."""
+    left = _DISCARD_LIMIT
+    try:
+        async for chunk in body:
+            left -= len(chunk)
+            if left < 0:
+                return False
+    except _Closed:
+        return False
+    finally:
+        await body.aclose()
+    return True
 
 
 async def _switch(stream: anyio.abc.ByteStream, conn: ServerConnection, response: Response) -> None:

@@ -194,12 +194,13 @@ def _server_context() -> ssl.SSLContext:
 def _load(cert: str, key: str) -> tuple[ssl.SSLContext, tuple[str, ...]]:
     shown = cert if not cert.lstrip().startswith(_PEM_START) else "inline certificate"
     context = _server_context()
+    for what, value in (("certificate", cert), ("key", key)):
+        if not value.lstrip().startswith(_PEM_START) and not os.path.isfile(value):
+            raise ConfigError(f"TLS {what} {value!r}: no such file")
     try:
         with _as_file(cert, "crt") as c, _as_file(key, "key") as k:
             context.load_cert_chain(c, k)
         names = certificate_names(_first_der(cert))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"TLS certificate {shown!r}: no such file {exc.filename!r}") from None
     except (OSError, ssl.SSLError, ValueError, UnicodeDecodeError) as exc:
         raise ConfigError(f"TLS certificate {shown!r}: {exc}") from None
     return context, names
