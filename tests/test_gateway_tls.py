@@ -8,6 +8,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import cast
 
 import anyio
 import pytest
@@ -45,7 +46,9 @@ def pem_files(ca: trustme.CA, folder: Path, stem: str, *names: str) -> tuple[str
 def peer_names(stream: anyio.abc.ByteStream) -> set[str]:
     obj = stream.extra(TLSAttribute.ssl_object)
     cert = obj.getpeercert()
-    return {value for kind, value in cert.get("subjectAltName", ()) if kind == "DNS"}
+    assert cert is not None
+    alt_names = cast("tuple[tuple[str, str], ...]", cert.get("subjectAltName", ()))
+    return {value for kind, value in alt_names if kind == "DNS"}
 
 
 async def https_get(port: int, host: str, ca: trustme.CA) -> tuple[set[str], bytes]:
