@@ -4,6 +4,7 @@
 ``routekit routes FILE…``    the route table of each entry point, in priority order
 ``routekit match FILE… --url URL``  the router that wins for a request, and why the others lost
 ``routekit migrate FILE --to v3``   a v1 configuration (TOML, labels or rules) as v3 TOML
+``routekit serve --config FILE [--workers N]``  serve the gateway a static file describes
 """
 
 from __future__ import annotations
@@ -115,7 +116,37 @@ def _parser() -> argparse.ArgumentParser:
         help="print a dynamic TOML file (default) or v2/v3 labels for a compose file",
     )
     migrate.set_defaults(command="migrate", run=_migrate)
+
+    serve = sub.add_parser("serve", help="serve the gateway a static file describes")
+    serve.add_argument("--config", "-c", type=Path, required=True, metavar="FILE")
+    serve.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="worker processes sharing the ports"
+    )
+    serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    serve.set_defaults(command="serve", run=_serve)
     return parser
+
+
+def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import anyio
+
+    from . import _serving
+    from .config import read_static
+
+    if args.workers < 1:
+        print("routekit serve: --workers must be at least 1", file=err)
+        return EXIT_USAGE
+    result = read_static(args.config)
+    _print_problems(result.problems, err)
+    if any(p.severity == "error" for p in result.problems):
+        return EXIT_PROBLEMS
+    static = result.config
+    _serving.configure_logging(static.log_level, err)
+    if args.workers > 1:
+        return _serving.supervise(args.config, args.workers, err)
+    gateway = _serving.gateway_from_static(static, reuse_port=args.worker)
+    anyio.run(_serving.serve, gateway, err)
+    return EXIT_OK
 
 
 def _ip(text: str) -> str:

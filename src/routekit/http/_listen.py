@@ -111,6 +111,7 @@ class EntryPointServer:
             Traefik v2 entry points, where plain HTTP and TLS share a port.
         tls_only: refuse plain HTTP (a v1 ``[entryPoints.<name>.tls]`` entry point).
         handshake_timeout: seconds a TLS handshake may take.
+        reuse_port: bind with ``SO_REUSEPORT``, so that several processes share the port.
     """
 
     address: str
@@ -121,6 +122,7 @@ class EntryPointServer:
     certificates: Callable[[], Certificates | None] | None = None
     tls_only: bool = False
     handshake_timeout: float = 10.0
+    reuse_port: bool = False
     ports: tuple[int, ...] = attrs.field(default=(), init=False)
     _drain: Drain = attrs.field(factory=Drain, init=False)
     _stopping: anyio.Event | None = attrs.field(default=None, init=False)
@@ -132,7 +134,9 @@ class EntryPointServer:
     ) -> None:
         """Listen and serve until `stop`; report readiness through *task_status*."""
         host, port = parse_address(self.address)
-        listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
+        listener = await anyio.create_tcp_listener(
+            local_host=host, local_port=port, reuse_port=self.reuse_port
+        )
         self.ports = tuple(
             sorted(
                 {sock.extra(anyio.abc.SocketAttribute.local_port) for sock in listener.listeners}

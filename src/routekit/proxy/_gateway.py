@@ -65,6 +65,7 @@ class Gateway:
         grace: seconds the requests in flight get when the gateway stops.
         tunnel_idle: seconds an upgraded connection may stay silent both ways.
         hostname: the ``X-Forwarded-Server`` value (Traefik uses the machine's name).
+        reuse_port: bind with ``SO_REUSEPORT`` (worker processes sharing the ports).
 
     Raises:
         ConfigError: an entry point's address or trusted IPs are not valid.
@@ -81,6 +82,7 @@ class Gateway:
         grace: float = 10.0,
         tunnel_idle: float = 180.0,
         hostname: str | None = None,
+        reuse_port: bool = False,
     ) -> None:
         if not entry_points:
             raise ConfigError("a gateway needs at least one entry point")
@@ -112,6 +114,7 @@ class Gateway:
                 grace=grace,
                 certificates=self._current_certificates,
                 tls_only=entry.tls,
+                reuse_port=reuse_port,
             )
         self._stack: contextlib.AsyncExitStack | None = None
         self._stopped = anyio.Event()

@@ -1,0 +1,145 @@
+"""``routekit serve``: a `Gateway` made from a static file, served until SIGINT or SIGTERM.
+
+The static file gives the entry points (``[entryPoints.<name>] address``), the file provider
+(``[providers.file]`` / v1 ``[file]``: ``filename`` or ``directory``, ``watch``), the v1 inline
+frontends and backends, the reload throttle and ``[log] level``.  With ``--workers N`` the
+command supervises N worker processes, each a whole gateway with its own watcher, sharing every
+listening port through ``SO_REUSEPORT`` (the kernel spreads new connections over them); a
+worker that dies is started again, and SIGINT/SIGTERM stop them all gracefully.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, TextIO
+
+if TYPE_CHECKING:
+    from .config import StaticConfiguration
+    from .providers import Provider
+    from .proxy import Gateway
+
+__all__ = ["gateway_from_static", "serve", "supervise"]
+
+# Traefik's log levels, as Python's.
+_LEVELS: Final = {
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARN": logging.WARNING,
+    "WARNING": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "FATAL": logging.CRITICAL,
+    "PANIC": logging.CRITICAL,
+}
+_RESTART_PAUSE: Final = 1.0  # seconds between a worker's death and its replacement
+_QUICK_DEATHS: Final = 5  # a worker dying this often in a row at start-up stops the command
+
+
+def gateway_from_static(static: StaticConfiguration, *, reuse_port: bool = False) -> Gateway:
+    """The gateway a static configuration describes (its watcher not yet running).
+
+    Raises:
+        ConfigError: an entry point's address or forwarded-headers settings are not valid.
+    """
+    from .providers import FileProvider, StaticProvider
+    from .proxy import Gateway
+    from .runtime import DEFAULT_ENTRY_POINTS, Watcher
+
+    providers: list[Provider] = []
+    own = static.providers.file
+    if own is not None and (own.filename or own.directory):
+        providers.append(FileProvider(own.filename or own.directory, watch=own.watch))
+    if static.dynamic is not None:
+        providers.append(StaticProvider(static.dynamic, name="inline"))
+    watcher = Watcher(
+        providers,
+        throttle=static.providers.throttle_duration,
+        default_entry_points=static.default_entry_points
+        or tuple(static.entry_points)
+        or DEFAULT_ENTRY_POINTS,
+    )
+    return Gateway(watcher, static.entry_points, reuse_port=reuse_port)
+
+
+def configure_logging(level: str, err: TextIO) -> None:
+    """Send routekit's log records at *level* (Traefik's names) and above to *err*."""
+    logger = logging.getLogger("routekit")
+    logger.setLevel(_LEVELS.get(level.upper(), logging.ERROR))
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.handlers[:] = [handler]
+
+
+async def serve(gateway: Gateway, err: TextIO) -> None:
+    """Serve *gateway* until SIGINT or SIGTERM, then stop it gracefully."""
+    import anyio
+
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with gateway:
+            for name, ports in gateway.ports.items():
+                address = gateway.servers[name].address
+                shown = ", ".join(str(p) for p in ports)
+                print(f"routekit serve: {name} on {address} (port {shown})", file=err, flush=True)
+            async with anyio.create_task_group() as tg:
+
+                async def stop_on_signal() -> None:
+                    async for _ in signals:
+                        gateway.stop()
+                        return
+
+                tg.start_soon(stop_on_signal)
+                await gateway.wait()
+                tg.cancel_scope.cancel()
+    print("routekit serve: stopped", file=err, flush=True)
+
+
+def supervise(config: Path, workers: int, err: TextIO) -> int:
+    """Run *workers* worker processes on *config*; restart those that die; stop on a signal."""
+    command = [sys.executable, "-m", "routekit", "serve", "--config", str(config), "--worker"]
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    procs: list[tuple[subprocess.Popen[bytes], float]] = []
+    quick_deaths = 0
+    try:
+        procs = [(subprocess.Popen(command), time.monotonic()) for _ in range(workers)]
+        while not stopping:
+            time.sleep(0.1)
+            for i, (proc, started) in enumerate(procs):
+                code = proc.poll()
+                if code is None or stopping:
+                    continue
+                lived = time.monotonic() - started
+                quick_deaths = quick_deaths + 1 if lived < 2 * _RESTART_PAUSE else 0
+                print(
+                    f"routekit serve: worker {proc.pid} exited with {code}, starting another",
+                    file=err,
+                    flush=True,
+                )
+                if quick_deaths >= _QUICK_DEATHS:
+                    print("routekit serve: workers keep dying at start; stopping", file=err)
+                    return 1
+                time.sleep(_RESTART_PAUSE)
+                procs[i] = (subprocess.Popen(command), time.monotonic())
+        return 0
+    finally:
+        for proc, _ in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        for proc, _ in procs:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for s, handler in previous.items():
+            signal.signal(s, handler)

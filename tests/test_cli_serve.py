@@ -1,0 +1,185 @@
+"""``routekit serve`` as a user runs it: a real process, real sockets, signals, workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from routekit.http import Client, EntryPointServer, RequestHead, Response
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def named(name: bytes) -> EntryPointServer:
+    async def handler(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
+        return Response(200, [], name)
+
+    return EntryPointServer("127.0.0.1:0", handler)
+
+
+def dynamic(port: int) -> str:
+    return f"""
+[http.routers.app]
+rule = "Host(`app.test`)"
+service = "app"
+[[http.services.app.loadBalancer.servers]]
+url = "http://127.0.0.1:{port}"
+"""
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[tuple[Path, Path, int]]:
+    port = free_port()
+    static, dyn = tmp_path / "traefik.toml", tmp_path / "dynamic.toml"
+    static.write_text(f"""
+[entryPoints.web]
+address = "127.0.0.1:{port}"
+[providers]
+providersThrottleDuration = "0s"
+[providers.file]
+filename = "{dyn}"
+[log]
+level = "INFO"
+""")
+    yield static, dyn, port
+
+
+def start(static: Path, *extra: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "routekit", "serve", "--config", str(static), *extra],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    assert "routekit serve: web on" in line, line
+    return proc
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGTERM)
+    _, rest = proc.communicate(timeout=30)
+    assert proc.returncode == 0, rest
+    return rest
+
+
+async def get(client: Client, port: int) -> tuple[int, bytes]:
+    r = await client.request("GET", f"http://127.0.0.1:{port}/", headers=[(b"host", b"app.test")])
+    return r.status, await r.read()
+
+
+async def eventually(client: Client, port: int, want: bytes) -> None:
+    with anyio.fail_after(10):
+        while (await get(client, port))[1] != want:
+            await anyio.sleep(0.05)
+
+
+async def test_serve_routes_follows_the_file_and_stops_on_sigterm(
+    setup: tuple[Path, Path, int],
+) -> None:
+    static, dyn, port = setup
+    one, two = named(b"one"), named(b"two")
+    async with anyio.create_task_group() as tg, Client() as client:
+        await tg.start(one.serve)
+        await tg.start(two.serve)
+        dyn.write_text(dynamic(one.ports[0]))
+        proc = start(static)
+        try:
+            assert await get(client, port) == (200, b"one")
+            dyn.write_text(dynamic(two.ports[0]))
+            await eventually(client, port, b"two")
+        finally:
+            rest = stop(proc)
+        assert "routekit serve: stopped" in rest
+        one.stop()
+        two.stop()
+
+
+async def test_two_workers_share_the_port_and_a_dead_one_is_replaced(
+    setup: tuple[Path, Path, int],
+) -> None:
+    static, dyn, port = setup
+    one = named(b"one")
+    async with anyio.create_task_group() as tg, Client() as client:
+        await tg.start(one.serve)
+        dyn.write_text(dynamic(one.ports[0]))
+        proc = start(static, "--workers", "2")
+        try:
+            workers = await children(proc.pid, 2)
+            await eventually(client, port, b"one")
+            os.kill(workers[0], signal.SIGKILL)
+            replaced = await children(proc.pid, 2, without=workers[0])
+            assert workers[1] in replaced
+            for _ in range(20):  # every connection is served, by whichever worker
+                async with Client() as fresh:
+                    assert await get(fresh, port) == (200, b"one")
+        finally:
+            rest = stop(proc)
+        assert "exited with -9, starting another" in rest
+        for pid in replaced:
+            assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
+        one.stop()
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except OSError:
+        return True
+
+
+async def children(parent: int, count: int, *, without: int | None = None) -> list[int]:
+    """The pids of *parent*'s *count* live worker processes, once each one listens."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        text = Path(f"/proc/{parent}/task/{parent}/children").read_text()
+        pids = [int(p) for p in text.split() if int(p) != without and not _zombie(int(p))]
+        if len(pids) == count and all(_listening(pid) for pid in pids):
+            return pids
+        await anyio.sleep(0.1)
+    raise AssertionError(f"no {count} workers under {parent}")
+
+
+def _listening(pid: int) -> bool:
+    """Whether *pid* has a listening TCP socket (its gateway is up)."""
+    try:
+        inodes = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    except OSError:
+        return False
+    table = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    listening = {f"socket:[{row.split()[9]}]" for row in table if row.split()[3] == "0A"}
+    return bool(inodes & listening)
+
+
+def test_a_bad_static_file_is_refused_with_its_problem(tmp_path: Path) -> None:
+    static = tmp_path / "traefik.toml"
+    static.write_text('[entryPoints.web]\naddress = ":notaport"\n[providers.file]\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "routekit", "serve", "--config", str(static)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "notaport" in proc.stderr
