@@ -1,0 +1,278 @@
+"""Reverse proxies under wrk: routekit against aiohttp, uvicorn + httpx and nginx, same run.
+
+Run: ``.venv/bin/python benchmarks/proxy/bench_proxy.py [--duration 10] [--only NAMES]``
+(needs Debian's ``wrk`` and ``nginx``, and the ``bench`` extra: aiohttp, uvicorn, httpx).
+
+The backend is nginx answering a 13-byte body from one worker.  Each proxy runs as one process
+pinned to core 0 (``taskset``); wrk and the backend share core 1, so the proxy has a core of
+its own.  ``routekit x2`` is ``routekit serve --workers 2`` on both cores (wrk and the backend
+then compete with it, which the figure includes).  For each proxy: a warm-up, then wrk at
+``--connections`` connections for ``--duration`` seconds; req/s, latency p50 and p99 from wrk,
+and the proxy's CPU time per request from ``/proc/<pid>/stat`` (its process tree).  Then the
+memory of routekit per idle keep-alive connection: RSS growth over 10 000 connections that each
+made one request and stay open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import re
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_ready(port: int, host: str = "app.test", timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    request = f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(request)
+                if s.recv(64).startswith(b"HTTP/1.1 200"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing answers 200 on port {port}")
+
+
+def tree(pid: int) -> list[int]:
+    """*pid* and its descendants."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    out, todo = [pid], [pid]
+    while todo:
+        current = todo.pop()
+        kids = [p for p, parent in parents.items() if parent == current]
+        out += kids
+        todo += kids
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    total = 0
+    for p in tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICK
+
+
+def rss_bytes(pid: int) -> int:
+    total = 0
+    for p in tree(pid):
+        with contextlib.suppress(OSError):
+            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * PAGE
+    return total
+
+
+@contextlib.contextmanager
+def running(command: list[str], port: int, cores: str) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        ["taskset", "-c", cores, *command],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_ready(port)
+        yield proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, 15)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+
+
+def nginx_conf(folder: Path, port: int, backend: int | None) -> list[str]:
+    """An nginx command: the backend (``backend`` None) or a proxy to it."""
+    body = (
+        'location / { return 200 "hello, world\\n"; }'
+        if backend is None
+        else "location / { proxy_pass http://up; proxy_http_version 1.1; "
+        'proxy_set_header Connection ""; }'
+    )
+    upstream = (
+        "" if backend is None else f"upstream up {{ server 127.0.0.1:{backend}; keepalive 64; }}"
+    )
+    conf = folder / f"nginx-{port}.conf"
+    conf.write_text(f"""
+worker_processes 1;
+pid {folder}/nginx-{port}.pid;
+error_log /dev/null crit;
+events {{ worker_connections 20000; }}
+http {{
+  access_log off;
+  keepalive_requests 1000000;
+  {upstream}
+  server {{ listen 127.0.0.1:{port}; {body} }}
+}}
+""")
+    return ["nginx", "-p", str(folder), "-c", str(conf), "-g", "daemon off;"]
+
+
+def routekit_conf(folder: Path, port: int, backend: int) -> list[str]:
+    dynamic, static = folder / "dynamic.toml", folder / f"static-{port}.toml"
+    dynamic.write_text(f"""
+[http.routers.app]
+rule = "Host(`app.test`)"
+service = "app"
+[[http.services.app.loadBalancer.servers]]
+url = "http://127.0.0.1:{backend}"
+""")
+    static.write_text(f"""
+[entryPoints.web]
+address = "127.0.0.1:{port}"
+[providers.file]
+filename = "{dynamic}"
+watch = false
+""")
+    return [PY, "-m", "routekit", "serve", "--config", str(static)]
+
+
+def wrk(port: int, connections: int, duration: float, cores: str) -> dict[str, float]:
+    out = subprocess.run(
+        ["taskset", "-c", cores, "wrk", "-t1", f"-c{connections}", f"-d{round(duration)}s",
+         "--latency", "-H", "Host: app.test", f"http://127.0.0.1:{port}/"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+    def latency(label: str) -> float:
+        m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        assert m, out
+        return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
+
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50": latency("50"),
+        "p99": latency("99"),
+        "requests": requests,
+        "bad": int(errors.group(1)) if errors else 0,
+        "socket_errors": 1 if socket_errors else 0,
+    }
+
+
+def measure(
+    name: str, command: list[str], port: int, cores: str, args: argparse.Namespace
+) -> dict[str, float]:
+    with running(command, port, cores) as proc:
+        wrk(port, args.connections, 2, "1")  # warm-up
+        before = cpu_seconds(proc.pid)
+        result = wrk(port, args.connections, args.duration, "1")
+        result["cpu_us"] = (cpu_seconds(proc.pid) - before) / result["requests"] * 1e6
+    print(
+        f"{name:14} {result['rps']:9.0f} req/s  p50 {result['p50']:6.2f} ms  "
+        f"p99 {result['p99']:6.2f} ms  cpu {result['cpu_us']:6.1f} µs/req"
+        + (f"  ({result['bad']:.0f} non-2xx)" if result["bad"] else ""),
+        flush=True,
+    )
+    return result
+
+
+def idle_memory(command: list[str], port: int, count: int) -> float:
+    """RSS growth per idle kept-alive connection (bytes), over *count* connections."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count * 3), hard))
+    request = b"GET / HTTP/1.1\r\nHost: app.test\r\n\r\n"
+    with running(command, port, "0") as proc:
+        socks = []
+        try:
+            warm = socket.create_connection(("127.0.0.1", port))
+            warm.sendall(request)
+            warm.recv(4096)
+            time.sleep(0.5)
+            base = rss_bytes(proc.pid)
+            for _ in range(count):
+                s = socket.create_connection(("127.0.0.1", port))
+                s.sendall(request)
+                s.recv(4096)
+                socks.append(s)
+            time.sleep(1)
+            return (rss_bytes(proc.pid) - base) / count
+        finally:
+            for s in socks:
+                s.close()
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--idle", type=int, default=10_000, help="idle connections (0: skip)")
+    parser.add_argument("--only", default="", help="comma-separated proxy names")
+    args = parser.parse_args()
+    machine = f"{platform.machine()}, {os.cpu_count()} cores"
+    load = f"wrk -t1 -c{args.connections} -d{args.duration}s"
+    print(f"{machine}, Python {platform.python_version()}, {load}; {time.strftime('%Y-%m-%d')}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        backend = free_port()
+        with running(nginx_conf(folder, backend, None), backend, "1"):
+            ports = {n: free_port() for n in ("routekit", "x2", "aiohttp", "uvicorn", "nginx")}
+            b = f"http://127.0.0.1:{backend}"
+            proxies = {
+                "routekit": (routekit_conf(folder, ports["routekit"], backend), "0"),
+                "aiohttp": ([PY, str(HERE / "peer_aiohttp.py"), str(ports["aiohttp"]), b], "0"),
+                "uvicorn+httpx": (
+                    [PY, str(HERE / "peer_uvicorn.py"), str(ports["uvicorn"]), b],
+                    "0",
+                ),
+                "nginx": (nginx_conf(folder, ports["nginx"], backend), "0"),
+                "routekit x2": (
+                    [*routekit_conf(folder, ports["x2"], backend), "--workers", "2"],
+                    "0,1",
+                ),
+            }
+            port_of = {"routekit": "routekit", "aiohttp": "aiohttp", "uvicorn+httpx": "uvicorn",
+                       "nginx": "nginx", "routekit x2": "x2"}  # fmt: skip
+            wanted = set(args.only.split(",")) if args.only else set(proxies)
+            results: dict[str, dict[str, float]] = {}
+            for name, (command, cores) in proxies.items():
+                if name in wanted:
+                    results[name] = measure(name, command, ports[port_of[name]], cores, args)
+            if "routekit" in results:
+                mine = results["routekit"]
+                for name, peer in results.items():
+                    if name != "routekit":
+                        rps, cpu = mine["rps"] / peer["rps"], mine["cpu_us"] / peer["cpu_us"]
+                        print(f"routekit / {name}: {rps:.2f}x req/s, {cpu:.2f}x CPU per request")
+            if args.idle:
+                command = routekit_conf(folder, ports["routekit"], backend)
+                per = idle_memory(command, ports["routekit"], args.idle)
+                print(f"routekit memory per idle keep-alive connection: {per / 1024:.1f} KiB "
+                      f"({args.idle} connections)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
