@@ -48,6 +48,9 @@ from ._server import error_response as error_response
 from ._tls import Certificates as Certificates
 from ._tls import certificate_names as certificate_names
 from ._tunnel import tunnel as tunnel
+from ._wire import ProtocolWire as ProtocolWire
+from ._wire import StreamWire as StreamWire
+from ._wire import Wire as Wire
 
 __all__ = [
     "Body",
@@ -62,17 +65,20 @@ __all__ = [
     "HeadProblem",
     "Headers",
     "Limits",
+    "ProtocolWire",
     "Origin",
     "PoolLimits",
     "Refused",
     "RequestHead",
     "Response",
     "ServerConnection",
+    "StreamWire",
     "Timeouts",
     "Tunnel",
     "Upgraded",
     "UpstreamError",
     "UpstreamTimeout",
+    "Wire",
     "certificate_names",
     "downstream_headers",
     "error_response",

@@ -10,6 +10,8 @@ ways: the response body is an async iterator, read as it arrives.
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import ssl
 import urllib.parse
 from collections import deque
@@ -21,8 +23,10 @@ import anyio
 import anyio.abc
 import attrs
 import h11
+import sniffio
 
 from ..errors import RoutekitError
+from ._wire import GONE, ProtocolWire, StreamWire, Wire
 
 __all__ = [
     "Client",
@@ -102,41 +106,72 @@ class PoolLimits:
 
 @final
 class _Connection:
-    __slots__ = ("conn", "idle_since", "stream")
+    __slots__ = ("conn", "idle_since", "wire")
 
-    def __init__(self, stream: anyio.abc.ByteStream) -> None:
-        self.stream = stream
+    def __init__(self, wire: Wire) -> None:
+        self.wire = wire
         self.conn = h11.Connection(h11.CLIENT)
         self.idle_since = 0.0
 
 
 @final
-class Upgraded(anyio.abc.ByteStream):
+class _Slots:
+    """How many connections to one origin may be open; waiting only when all are taken.
+
+    (An ``anyio.Semaphore`` checkpoints on every acquire, a cost paid on each request.)
+    """
+
+    __slots__ = ("_free", "_waiters")
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiters: deque[anyio.Event] = deque()
+
+    async def acquire(self) -> None:
+        while self._free <= 0:
+            event = anyio.Event()
+            self._waiters.append(event)
+            try:
+                await event.wait()
+            finally:
+                if event in self._waiters:
+                    self._waiters.remove(event)
+        self._free -= 1
+
+    def release(self) -> None:
+        self._free += 1
+        if self._waiters:
+            self._waiters.popleft().set()
+
+
+@final
+class Upgraded(Wire):
     """The connection after a ``101``: raw bytes both ways; `data` was read past the head.
 
     Closing it closes the connection and gives its place in the pool back.
     """
 
-    def __init__(self, stream: anyio.abc.ByteStream, data: bytes, slot: anyio.Semaphore) -> None:
-        self._stream = stream
+    def __init__(self, wire: Wire, data: bytes, slot: _Slots) -> None:
+        self._wire = wire
         self.data = data
-        self._slot: anyio.Semaphore | None = slot
+        self._slot: _Slots | None = slot
+        self.peer, self.tls = wire.peer, wire.tls
 
-    async def receive(self, max_bytes: int = 65536) -> bytes:
+    async def receive(self, timeout: float) -> bytes:
         """Bytes from the server."""
-        return await self._stream.receive(max_bytes)
+        return await self._wire.receive(timeout)
 
-    async def send(self, item: bytes) -> None:
+    async def send(self, data: bytes) -> None:
         """Bytes to the server."""
-        await self._stream.send(item)
+        await self._wire.send(data)
 
-    async def send_eof(self) -> None:
-        """Close the sending half, where the stream can."""
-        await self._stream.send_eof()
+    def interrupt(self) -> None:
+        """Wake a waiting `receive` with ``b""``."""
+        self._wire.interrupt()
 
     async def aclose(self) -> None:
         """Close the connection (once) and free its place in the pool."""
-        await self._stream.aclose()
+        await self._wire.aclose()
         if self._slot is not None:
             self._slot.release()
             self._slot = None
@@ -191,7 +226,7 @@ class Client:
         self.limits = limits if limits is not None else PoolLimits()
         self._ssl = ssl_context
         self._idle: dict[Origin, deque[_Connection]] = {}
-        self._slots: dict[Origin, anyio.Semaphore] = {}
+        self._slots: dict[Origin, _Slots] = {}
 
     async def __aenter__(self) -> Client:
         return self
@@ -208,7 +243,7 @@ class Client:
         """Close every idle connection (those in use close when their response is done)."""
         for idle in self._idle.values():
             while idle:
-                await idle.pop().stream.aclose()
+                await idle.pop().wire.aclose()
 
     def idle_connections(self, origin: Origin) -> int:
         """How many kept-alive connections to *origin* wait for reuse."""
@@ -239,7 +274,9 @@ class Client:
         if isinstance(body, bytes) and body and not _has(all_headers, b"content-length"):
             all_headers.append((b"content-length", b"%d" % len(body)))
         request = h11.Request(method=method, target=target, headers=all_headers)
-        slot = self._slots.setdefault(where, anyio.Semaphore(self.limits.per_origin))
+        slot = self._slots.get(where)
+        if slot is None:
+            slot = self._slots[where] = _Slots(self.limits.per_origin)
         await slot.acquire()
         try:
             connection, reused = await self._connection(where)
@@ -268,24 +305,19 @@ class Client:
             connection = idle.pop()
             if now - connection.idle_since <= self.limits.idle:
                 return connection, True
-            await connection.stream.aclose()
+            await connection.wire.aclose()
+        context = None
+        if origin.scheme == "https":
+            context = self._ssl if self._ssl is not None else ssl.create_default_context()
         try:
             with anyio.fail_after(self.limits.connect):
-                stream: anyio.abc.ByteStream
-                if origin.unix is not None:
-                    stream = await anyio.connect_unix(origin.unix)
-                elif origin.scheme == "https":
-                    context = self._ssl if self._ssl is not None else ssl.create_default_context()
-                    stream = await anyio.connect_tcp(
-                        origin.host, origin.port, tls=True, ssl_context=context
-                    )
-                else:
-                    stream = await anyio.connect_tcp(origin.host, origin.port)
+                wire = await _connect(origin, context)
         except TimeoutError:
             raise UpstreamTimeout(f"{origin}: connecting took too long") from None
-        except OSError as exc:
-            raise UpstreamError(f"{origin}: cannot connect: {exc.strerror or exc}") from None
-        return _Connection(stream), False
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise UpstreamError(f"{origin}: cannot connect: {reason}") from None
+        return _Connection(wire), False
 
     async def _exchange(
         self,
@@ -293,19 +325,19 @@ class Client:
         connection: _Connection,
         request: h11.Request,
         body: bytes | AsyncIterator[bytes],
-        slot: anyio.Semaphore,
+        slot: _Slots,
     ) -> ClientResponse:
-        conn, stream = connection.conn, connection.stream
+        conn, wire = connection.conn, connection.wire
         answered = False
         try:
-            await stream.send(conn.send(request))
+            await wire.send(conn.send(request))
             if isinstance(body, bytes):
                 if body:
-                    await stream.send(conn.send(h11.Data(data=body)))
+                    await wire.send(conn.send(h11.Data(data=body)))
             else:
                 async for chunk in body:
-                    await stream.send(conn.send(h11.Data(data=chunk)))
-            await stream.send(conn.send(h11.EndOfMessage()))
+                    await wire.send(conn.send(h11.Data(data=chunk)))
+            await wire.send(conn.send(h11.EndOfMessage()))
             while True:
                 event = await self._next(origin, connection)
                 answered = True
@@ -317,16 +349,16 @@ class Client:
                     and conn.their_state is h11.SWITCHED_PROTOCOL
                 ):
                     data, _ = conn.trailing_data
-                    upgraded = Upgraded(stream, bytes(data), slot)
+                    upgraded = Upgraded(wire, bytes(data), slot)
                     return ClientResponse(101, list(event.headers), _nothing(), upgraded)
                 # Other 1xx informational answers (100 Continue) are skipped here.
-        except (anyio.BrokenResourceError, anyio.EndOfStream, _Stale) as exc:
-            await stream.aclose()
+        except (*GONE, _Stale) as exc:
+            await wire.aclose()
             if not answered:
                 raise _Stale from exc
             raise UpstreamError(f"{origin}: the connection closed mid-answer") from None
         except BaseException:
-            await stream.aclose()
+            await wire.aclose()
             raise
         headers = list(event.headers)
         return ClientResponse(event.status_code, headers, self._body(origin, connection, slot))
@@ -345,18 +377,15 @@ class Client:
                     raise _Stale
                 return event  # type: ignore[return-value]
             try:
-                with anyio.fail_after(self.limits.read):
-                    data = await connection.stream.receive(_CHUNK)
+                data = await connection.wire.receive(self.limits.read)
             except TimeoutError:
                 raise UpstreamTimeout(f"{origin}: no answer in {self.limits.read} s") from None
-            except (anyio.EndOfStream, anyio.BrokenResourceError):
-                data = b""
             if not data and conn.their_state is h11.SEND_RESPONSE:
                 raise _Stale  # closed before the first byte of an answer
             conn.receive_data(data)
 
     async def _body(
-        self, origin: Origin, connection: _Connection, slot: anyio.Semaphore
+        self, origin: Origin, connection: _Connection, slot: _Slots
     ) -> AsyncIterator[bytes]:
         reusable = False
         try:
@@ -377,8 +406,42 @@ class Client:
                 connection.idle_since = anyio.current_time()
                 self._idle.setdefault(origin, deque()).append(connection)
             else:
-                await connection.stream.aclose()
+                await connection.wire.aclose()
             slot.release()
+
+
+async def _connect(origin: Origin, context: ssl.SSLContext | None) -> Wire:
+    """A new connection to *origin*: asyncio's own transports on asyncio (the fast path),
+    anyio streams elsewhere."""
+    if sniffio.current_async_library() == "asyncio":
+        loop = asyncio.get_running_loop()
+        if origin.unix is not None:
+            _, wire = await loop.create_unix_connection(ProtocolWire, origin.unix)
+        else:
+            _, wire = await loop.create_connection(
+                ProtocolWire,
+                origin.host,
+                origin.port,
+                ssl=context,
+                server_hostname=origin.host if context is not None else None,
+            )
+        _nodelay(wire)
+        return wire
+    stream: anyio.abc.ByteStream
+    if origin.unix is not None:
+        stream = await anyio.connect_unix(origin.unix)
+    elif context is not None:
+        stream = await anyio.connect_tcp(origin.host, origin.port, tls=True, ssl_context=context)
+    else:
+        stream = await anyio.connect_tcp(origin.host, origin.port)
+    return StreamWire(stream)
+
+
+def _nodelay(wire: ProtocolWire) -> None:
+    # Small heads and bodies go out at once (anyio sets TCP_NODELAY on its streams too).
+    sock = wire.socket()
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 async def _nothing() -> AsyncIterator[bytes]:

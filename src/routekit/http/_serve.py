@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import (
     AsyncGenerator,
@@ -27,7 +28,6 @@ from typing import Final, final
 import anyio
 import anyio.abc
 import attrs
-from anyio.streams.tls import TLSAttribute
 
 from ._server import (
     Body,
@@ -39,12 +39,13 @@ from ._server import (
     ServerConnection,
     error_response,
 )
+from ._wire import GONE, StreamWire, Wire
 
 __all__ = ["Drain", "Handler", "Response", "Timeouts", "Tunnel", "serve_connection"]
 
 _CHUNK: Final = 64 * 1024
 _DISCARD_LIMIT: Final = 256 * 1024  # Go's net/http maxPostHandlerReadBytes
-_GONE: Final = (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream)
+_GONE: Final = GONE
 _log: Final = logging.getLogger("routekit.http")
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
 
@@ -68,8 +69,8 @@ class Timeouts:
     read_body: float = 60.0
 
 
-#: Takes over a connection after ``101``: the client's stream, and the bytes it already sent.
-Tunnel = Callable[[anyio.abc.ByteStream, bytes], Awaitable[None]]
+#: Takes over a connection after ``101``: the client's wire, and the bytes it already sent.
+Tunnel = Callable[[Wire, bytes], Awaitable[None]]
 
 
 @final
@@ -103,24 +104,24 @@ class Drain:
 
     def __init__(self) -> None:
         self.draining = False
-        self._waiting: set[anyio.CancelScope] = set()
+        self._waiting: set[Wire] = set()
 
     def start(self) -> None:
         """Begin draining: idle connections close now, busy ones after their response."""
         self.draining = True
-        for scope in list(self._waiting):
-            scope.cancel()
+        for wire in list(self._waiting):
+            wire.interrupt()
 
     @contextlib.contextmanager
-    def waiting(self, scope: anyio.CancelScope) -> Iterator[None]:
-        """Mark a connection idle (cancelled by `start`) while the block runs."""
+    def waiting(self, wire: Wire) -> Iterator[None]:
+        """Mark a connection idle (interrupted by `start`) while the block runs."""
         if self.draining:
-            scope.cancel()
-        self._waiting.add(scope)
+            wire.interrupt()
+        self._waiting.add(wire)
         try:
             yield
         finally:
-            self._waiting.discard(scope)
+            self._waiting.discard(wire)
 
 
 class _Closed(Exception):
@@ -131,33 +132,33 @@ class _Closed(Exception):
 class _Reader:
     """The events of one connection, read from the stream as they are needed."""
 
-    def __init__(self, stream: anyio.abc.ByteStream, conn: ServerConnection) -> None:
-        self.stream = stream
+    def __init__(self, wire: Wire, conn: ServerConnection) -> None:
+        self.wire = wire
         self.conn = conn
         self.events: deque[Event] = deque()
         self.got_bytes = False  # whether the current request has sent anything yet
 
-    async def fill(self) -> None:
-        """Read once from the stream and queue the events; `_Closed` when the client left."""
-        try:
-            data = await self.stream.receive(_CHUNK)
-        except _GONE:
-            data = b""
+    async def fill(self, timeout: float) -> None:
+        """Read once and queue the events; `_Closed` when the client left, `TimeoutError`."""
+        data = await self.wire.receive(timeout)
         if not data:
             self.conn.receive(b"")
             raise _Closed
         self.got_bytes = True
         self.events.extend(self.conn.receive(data))
 
-    async def next(self) -> Event:
-        """The next event, reading as much as it takes."""
+    async def next(self, timeout: float) -> Event:
+        """The next event, reading as much as it takes within *timeout* seconds."""
+        if self.events:
+            return self.events.popleft()
+        deadline = time.monotonic() + timeout
         while not self.events:
-            await self.fill()
+            await self.fill(deadline - time.monotonic())
         return self.events.popleft()
 
 
 async def serve_connection(
-    stream: anyio.abc.ByteStream,
+    stream: anyio.abc.ByteStream | Wire,
     handler: Handler,
     *,
     limits: Limits | None = None,
@@ -166,11 +167,11 @@ async def serve_connection(
 ) -> None:
     """Serve requests on *stream* until the client leaves, a refusal, a timeout or *drain*;
     close it."""
-    tls = stream.extra(TLSAttribute.ssl_object, None) is not None
-    conn = ServerConnection(limits, client_ip=_peer(stream), tls=tls)
+    wire = stream if isinstance(stream, Wire) else StreamWire(stream)
+    conn = ServerConnection(limits, client_ip=wire.peer, tls=wire.tls)
     times = timeouts if timeouts is not None else Timeouts()
     drain = drain if drain is not None else Drain()
-    reader = _Reader(stream, conn)
+    reader = _Reader(wire, conn)
     fresh = True
     try:
         while not conn.closed and not drain.draining:
@@ -184,7 +185,8 @@ async def serve_connection(
             except _Closed:
                 return  # the client left while the handler read the body
             except Exception:  # a handler's bug must not leave the client hanging
-                await _quietly(stream.send(error_response(500)))
+                _log.exception("the request handler failed")
+                await _quietly(wire.send(error_response(500)))
                 return
             if drain.draining:
                 # Shutting down: this is the connection's last answer (as Go's Shutdown does).
@@ -194,10 +196,10 @@ async def serve_connection(
             if response.tunnel is not None:
                 await body.aclose()
                 with contextlib.suppress(*_GONE):
-                    await _switch(stream, conn, response)
+                    await _switch(wire, conn, response)
                 return
             try:
-                await _send(stream, conn, head, response)
+                await _send(wire, conn, head, response)
             except _GONE:
                 return  # the client left mid-answer
             except Exception:
@@ -212,7 +214,7 @@ async def serve_connection(
     except _Closed:
         return
     finally:
-        await stream.aclose()
+        await wire.aclose()
 
 
 async def _read_head(
@@ -222,29 +224,25 @@ async def _read_head(
     if not reader.got_bytes:
         # Waiting for a request's first bytes: `idle` on a kept-alive connection, `read_head`
         # on a new one; a drain closes the connection now.
-        with anyio.move_on_after(times.read_head if fresh else times.idle) as scope:
-            with drain.waiting(scope):
-                await reader.fill()
+        with drain.waiting(reader.wire):
+            try:
+                await reader.fill(times.read_head if fresh else times.idle)
+            except TimeoutError:
+                return None
         if not reader.got_bytes:
             return None
     event: Event | None = None
-    with anyio.move_on_after(times.read_head):
-        event = await reader.next()
-    if event is None:
+    try:
+        event = await reader.next(times.read_head)
+    except TimeoutError:
         if reader.got_bytes:  # a head begun and not finished in time (slowloris)
-            await _quietly(reader.stream.send(error_response(408)))
+            await _quietly(reader.wire.send(error_response(408)))
         return None
     if isinstance(event, Refused):
-        await _quietly(reader.stream.send(event.answer))
+        await _quietly(reader.wire.send(event.answer))
         return None
     # Body or end events cannot come before a head: anything else ends the connection.
     return event if isinstance(event, RequestHead) else None
-
-
-def _peer(stream: anyio.abc.ByteStream) -> str | None:
-    address = stream.extra(anyio.abc.SocketAttribute.remote_address, None)
-    # TCP peers are (host, port, …) tuples; a unix socket's peer is a path, not an IP.
-    return str(address[0]) if isinstance(address, tuple) and address else None
 
 
 async def _quietly(sending: Awaitable[None]) -> None:
@@ -257,11 +255,10 @@ async def _body(reader: _Reader, wait: float) -> AsyncGenerator[bytes, None]:
     """The request body's chunks; a refusal, the client leaving mid-body or a wait longer than
     *wait* for the next piece ends the connection."""
     while True:
-        event: Event | None = None
-        with anyio.move_on_after(wait):
-            event = await reader.next()
-        if event is None:
-            raise _Closed
+        try:
+            event = await reader.next(wait)
+        except TimeoutError:
+            raise _Closed from None
         if isinstance(event, Body):
             yield event.data
         elif isinstance(event, EndOfMessage):
@@ -286,21 +283,19 @@ async def _discard(body: AsyncGenerator[bytes, None]) -> bool:
     return True
 
 
-async def _switch(stream: anyio.abc.ByteStream, conn: ServerConnection, response: Response) -> None:
+async def _switch(wire: Wire, conn: ServerConnection, response: Response) -> None:
     """Send the ``101`` and hand the connection to the response's tunnel."""
     assert response.tunnel is not None
     if response.status != 101 or not conn.upgrading:
         # A handler's mistake: only an Upgrade request can be switched, and only with 101.
-        await _quietly(stream.send(error_response(500)))
+        await _quietly(wire.send(error_response(500)))
         return
     head, sent = conn.switch(response.headers)
-    await stream.send(head)
-    await response.tunnel(stream, sent)
+    await wire.send(head)
+    await response.tunnel(wire, sent)
 
 
-async def _send(
-    stream: anyio.abc.ByteStream, conn: ServerConnection, head: RequestHead, response: Response
-) -> None:
+async def _send(wire: Wire, conn: ServerConnection, head: RequestHead, response: Response) -> None:
     headers = list(response.headers)
     bodiless = (
         head.event.method == b"HEAD"
@@ -313,19 +308,19 @@ async def _send(
         and not any(k == b"content-length" for k, _ in headers)
     ):
         headers.append((b"content-length", b"%d" % len(response.body)))
-    await stream.send(conn.respond(response.status, headers))
+    await wire.send(conn.respond(response.status, headers))
     if isinstance(response.body, bytes):
         if response.body and not bodiless:
-            await stream.send(conn.body(response.body))
+            await wire.send(conn.body(response.body))
     else:
         try:
             # A body without bytes to send (HEAD, 204, 304) is still run to its end: what
             # produces it (a proxied upstream) releases its resources there.
             async for chunk in response.body:
                 if chunk and not bodiless:
-                    await stream.send(conn.body(chunk))
+                    await wire.send(conn.body(chunk))
         finally:
             closing = getattr(response.body, "aclose", None)
             if closing is not None:
                 await closing()  # the client left mid-body: let the producer clean up now
-    await stream.send(conn.end())
+    await wire.send(conn.end())

@@ -20,8 +20,6 @@ import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from typing import Final, final
 
-import anyio.abc
-
 from ..balance import Lease
 from ..errors import BadRequest, NoServerAvailable
 from ..http import (
@@ -32,6 +30,7 @@ from ..http import (
     Tunnel,
     Upgraded,
     UpstreamError,
+    Wire,
     downstream_headers,
     forwarded_headers,
     is_upgrade,
@@ -142,7 +141,7 @@ class Proxy:
         return Response(101, relayed, tunnel=self._tunnel(upgraded, lease))
 
     def _tunnel(self, upgraded: Upgraded, lease: Lease) -> Tunnel:
-        async def run(client: anyio.abc.ByteStream, sent: bytes) -> None:
+        async def run(client: Wire, sent: bytes) -> None:
             try:
                 await tunnel(
                     client, upgraded, a_sent=sent, b_sent=upgraded.data, idle=self._tunnel_idle

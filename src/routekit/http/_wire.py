@@ -1,0 +1,229 @@
+"""`Wire`: the byte transport under the server and the client, with timeouts built in.
+
+Two implementations behave the same.  `StreamWire` wraps any anyio byte stream (every backend,
+TLS streams, unix sockets).  `ProtocolWire` is the asyncio fast path: an `asyncio.Protocol`
+whose reads are buffered and whose writes go straight to the transport, so that a request
+costs no anyio checkpoint or cancel scope per read and per write — those cost more than h11's
+parsing on a proxy's request path (see docs/benchmarks.md).  Both honour the same timeouts, a
+reading pause when the peer sends faster than it is read (flow control both ways), and
+`interrupt`, with which a graceful shutdown wakes a connection waiting for its next request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import socket
+from typing import Any, Final, final
+
+import anyio
+import anyio.abc
+from anyio.streams.tls import TLSAttribute
+
+__all__ = ["GONE", "ProtocolWire", "StreamWire", "Wire"]
+
+_CHUNK: Final = 64 * 1024
+_HIGH_WATER: Final = 256 * 1024  # buffered bytes past which reading from the peer pauses
+#: What a peer's departure raises (or what reading and writing to a closed stream raise).
+GONE: Final = (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream)
+
+
+class Wire:
+    """One connection's bytes: `receive` with a timeout, `send`, `interrupt`, `aclose`.
+
+    Attributes:
+        peer: the peer's IP address, when it has one (not for unix sockets).
+        tls: whether the bytes travel over TLS.
+    """
+
+    peer: str | None = None
+    tls: bool = False
+
+    async def receive(self, timeout: float) -> bytes:
+        """The next bytes; ``b""`` when the peer closed (or after `interrupt`).
+
+        Raises:
+            TimeoutError: nothing came within *timeout* seconds.
+        """
+        raise NotImplementedError
+
+    async def send(self, data: bytes) -> None:
+        """Send *data* (waits while the peer reads slowly).
+
+        Raises:
+            anyio.BrokenResourceError: the peer is gone.
+        """
+        raise NotImplementedError
+
+    def interrupt(self) -> None:
+        """Make a waiting (or the next) `receive` return ``b""`` at once."""
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Close the connection (more than once is fine)."""
+        raise NotImplementedError
+
+
+@final
+class StreamWire(Wire):
+    """A `Wire` over an anyio byte stream."""
+
+    def __init__(self, stream: anyio.abc.ByteStream) -> None:
+        self.stream = stream
+        address = stream.extra(anyio.abc.SocketAttribute.remote_address, None)
+        # TCP peers are (host, port, …) tuples; a unix socket's peer is a path, not an IP.
+        self.peer = str(address[0]) if isinstance(address, tuple) and address else None
+        self.tls = stream.extra(TLSAttribute.ssl_object, None) is not None
+        self._scope: anyio.CancelScope | None = None
+        self._interrupted = False
+
+    async def receive(self, timeout: float) -> bytes:
+        if self._interrupted:
+            return b""
+        with anyio.CancelScope(deadline=anyio.current_time() + timeout) as scope:
+            self._scope = scope
+            try:
+                return await self.stream.receive(_CHUNK)
+            except GONE:
+                return b""
+            finally:
+                self._scope = None
+        if self._interrupted:
+            return b""
+        raise TimeoutError
+
+    async def send(self, data: bytes) -> None:
+        await self.stream.send(data)
+
+    def interrupt(self) -> None:
+        self._interrupted = True
+        if self._scope is not None:
+            self._scope.cancel()
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
+
+
+@final
+class ProtocolWire(Wire, asyncio.Protocol):
+    """A `Wire` that is its own asyncio protocol (the fast path on asyncio)."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._buffered = 0
+        self._eof = False
+        self._reading_paused = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._writable: asyncio.Future[None] | None = None
+        self._write_paused = False
+        self.made: asyncio.Future[None] = self._loop.create_future()
+        self._lost: asyncio.Future[None] = self._loop.create_future()
+
+    # -- asyncio.Protocol ---------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        address = transport.get_extra_info("peername")
+        self.peer = str(address[0]) if isinstance(address, tuple) and address else None
+        self.tls = transport.get_extra_info("ssl_object") is not None
+        if not self.made.done():
+            self.made.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._buffered += len(data)
+        if self._buffered > _HIGH_WATER and not self._reading_paused and self._transport:
+            self._reading_paused = True
+            self._transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._wake()
+        return False  # close the transport: half-open connections serve no one here
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._lost.done():
+            self._lost.set_result(None)
+        self._eof = True
+        self._wake()
+        self._write_paused = False
+        writable, self._writable = self._writable, None
+        if writable is not None and not writable.done():
+            writable.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        writable, self._writable = self._writable, None
+        if writable is not None and not writable.done():
+            writable.set_result(None)
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # -- Wire ---------------------------------------------------------------------------------
+
+    async def receive(self, timeout: float) -> bytes:
+        if not self._chunks and not self._eof:
+            waiter = self._waiter = self._loop.create_future()
+            timer = self._loop.call_later(timeout, _expire, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+        if self._chunks:
+            data = self._chunks.popleft()
+            self._buffered -= len(data)
+            if self._reading_paused and self._buffered <= _HIGH_WATER // 4:
+                self._reading_paused = False
+                if self._transport is not None:
+                    self._transport.resume_reading()
+            return data
+        return b""
+
+    async def send(self, data: bytes) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            raise anyio.BrokenResourceError
+        transport.write(data)
+        if self._write_paused:
+            self._writable = self._loop.create_future()
+            await self._writable
+            if transport.is_closing():
+                raise anyio.BrokenResourceError
+
+    def interrupt(self) -> None:
+        self._eof = True
+        self._chunks.clear()
+        self._wake()
+
+    async def aclose(self) -> None:
+        self._eof = True
+        self._wake()
+        if self._transport is not None:
+            self._transport.close()
+            # The socket is closed by the loop a step later: wait for it, so that a caller
+            # that leaves the loop right after closing leaks no socket.
+            with anyio.CancelScope(shield=True):
+                await self._lost
+
+    def socket(self) -> socket.socket | None:
+        """The transport's socket, for socket options."""
+        if self._transport is None:
+            return None
+        sock: socket.socket | None = self._transport.get_extra_info("socket")
+        return sock
+
+
+def _expire(waiter: asyncio.Future[Any]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
