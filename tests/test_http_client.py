@@ -36,6 +36,7 @@ async def backend(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
 
         async def chunks() -> AsyncIterator[bytes]:
             for i in range(3):
+                await anyio.sleep(0.01)  # apart, so that each one arrives on its own
                 yield b"part%d;" % i
 
         return Response(200, [], chunks())
@@ -50,13 +51,15 @@ async def test_requests_reuse_a_kept_alive_connection() -> None:
         async with Client() as client:
             first = await client.request("POST", url + "/x", body=b"hello")
             assert first.status == 201 and (b"x-seen", b"5") in first.headers
-            assert await first.read() == b"POST hello"
+            # A small answer comes whole with its head: its connection is free at once.
             origin = Origin.from_url(url)
-            assert client.idle_connections(origin) == 1
+            assert first.complete == b"POST hello" and client.idle_connections(origin) == 1
+            assert await first.read() == b"POST hello"
             second = await client.request("GET", url + "/y")
             assert await second.read() == b"GET "
             assert client.idle_connections(origin) == 1  # the same connection, back again
             streamed = await client.request("GET", url + "/stream")
+            assert streamed.complete is None
             assert [c async for c in streamed.iter_bytes()] == [b"part0;", b"part1;", b"part2;"]
         server.stop()
 

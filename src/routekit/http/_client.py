@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import time
 import urllib.parse
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
@@ -189,11 +190,14 @@ class ClientResponse:
         status: int,
         headers: list[tuple[bytes, bytes]],
         body: AsyncIterator[bytes],
+        complete: bytes | None = None,
         upgraded: Upgraded | None = None,
     ) -> None:
         self.status = status
         self.headers = headers
         self._body = body
+        #: The whole body when it came with the head (the connection is already free then).
+        self.complete = complete
         self.upgraded = upgraded
 
     def iter_bytes(self) -> AsyncIterator[bytes]:
@@ -300,7 +304,7 @@ class Client:
 
     async def _connection(self, origin: Origin, *, fresh: bool = False) -> tuple[_Connection, bool]:
         idle = None if fresh else self._idle.get(origin)
-        now = anyio.current_time()
+        now = time.monotonic()
         while idle:
             connection = idle.pop()
             if now - connection.idle_since <= self.limits.idle:
@@ -350,7 +354,7 @@ class Client:
                 ):
                     data, _ = conn.trailing_data
                     upgraded = Upgraded(wire, bytes(data), slot)
-                    return ClientResponse(101, list(event.headers), _nothing(), upgraded)
+                    return ClientResponse(101, list(event.headers), _nothing(), upgraded=upgraded)
                 # Other 1xx informational answers (100 Continue) are skipped here.
         except (*GONE, _Stale) as exc:
             await wire.aclose()
@@ -361,7 +365,26 @@ class Client:
             await wire.aclose()
             raise
         headers = list(event.headers)
-        return ClientResponse(event.status_code, headers, self._body(origin, connection, slot))
+        # A small answer often arrives whole with its head: then it is handed over as bytes,
+        # and the connection goes back to the pool before the caller reads anything.
+        early: list[bytes] = []
+        try:
+            while True:
+                ready = conn.next_event()
+                if isinstance(ready, h11.Data):
+                    early.append(bytes(ready.data))
+                elif isinstance(ready, h11.EndOfMessage):
+                    complete = b"".join(early)
+                    await self._finish(origin, connection, slot)
+                    return ClientResponse(event.status_code, headers, _one(complete), complete)
+                else:
+                    break  # NEED_DATA: the rest streams as it comes
+        except h11.RemoteProtocolError as exc:
+            await wire.aclose()
+            slot.release()
+            raise UpstreamError(f"{origin}: invalid response: {exc}") from None
+        body = self._body(origin, connection, slot, early)
+        return ClientResponse(event.status_code, headers, body)
 
     async def _next(self, origin: Origin, connection: _Connection) -> h11.Event:
         conn = connection.conn
@@ -385,28 +408,38 @@ class Client:
             conn.receive_data(data)
 
     async def _body(
-        self, origin: Origin, connection: _Connection, slot: _Slots
+        self, origin: Origin, connection: _Connection, slot: _Slots, early: list[bytes]
     ) -> AsyncIterator[bytes]:
-        reusable = False
+        finished = False
         try:
+            for chunk in early:
+                yield chunk
             while True:
                 event = await self._next(origin, connection)
                 if isinstance(event, h11.Data):
                     yield bytes(event.data)
                 elif isinstance(event, h11.EndOfMessage):
                     break
-            conn = connection.conn
-            if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
-                conn.start_next_cycle()
-                reusable = True
+            finished = True
+            await self._finish(origin, connection, slot)
         except _Stale:
             raise UpstreamError(f"{origin}: the connection closed mid-body") from None
         finally:
-            if reusable:
-                connection.idle_since = anyio.current_time()
+            if not finished:  # given up, or failed mid-body: the connection cannot be reused
+                await connection.wire.aclose()
+                slot.release()
+
+    async def _finish(self, origin: Origin, connection: _Connection, slot: _Slots) -> None:
+        """A response is complete: keep the connection for reuse when h11 says it can be."""
+        conn = connection.conn
+        try:
+            if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
+                conn.start_next_cycle()
+                connection.idle_since = time.monotonic()
                 self._idle.setdefault(origin, deque()).append(connection)
             else:
                 await connection.wire.aclose()
+        finally:
             slot.release()
 
 
@@ -442,6 +475,11 @@ def _nodelay(wire: ProtocolWire) -> None:
     sock = wire.socket()
     if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+async def _one(chunk: bytes) -> AsyncIterator[bytes]:
+    if chunk:
+        yield chunk
 
 
 async def _nothing() -> AsyncIterator[bytes]:

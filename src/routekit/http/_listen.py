@@ -8,22 +8,26 @@ a grace period, then cancels what is left — as Traefik's ``lifeCycle.graceTime
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import logging
+import socket
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Final, final
 
 import anyio
 import anyio.abc
 import attrs
+import sniffio
 from anyio.streams.tls import TLSStream
 
 from ..errors import ConfigError
 from ._serve import Drain, Handler, Timeouts, serve_connection
 from ._server import Limits
 from ._tls import Certificates
+from ._wire import ProtocolWire
 
 __all__ = ["EntryPointServer", "parse_address"]
 
@@ -35,6 +39,16 @@ _PLAIN_TO_TLS: Final = (
     b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
     b"Connection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
 )
+
+
+def _way(first: bytes, certificates: Certificates | None, *, tls_only: bool) -> str:
+    """How to serve a connection that began with *first*: "tls", "plain", "refuse" or "close"
+    (nothing came)."""
+    if not first:
+        return "close"
+    if first[0] == _TLS_HANDSHAKE and certificates and certificates.context is not None:
+        return "tls"
+    return "refuse" if tls_only else "plain"
 
 
 @final
@@ -63,6 +77,13 @@ class _Prefixed(anyio.abc.ByteStream):
     @property
     def extra_attributes(self) -> Mapping[Any, Callable[[], Any]]:
         return self._stream.extra_attributes
+
+
+def _sock_peer(sock: socket.socket) -> str:
+    try:
+        return str(sock.getpeername())
+    except OSError:
+        return "?"
 
 
 def _peer_text(stream: anyio.abc.SocketStream) -> str:
@@ -146,7 +167,13 @@ class EntryPointServer:
         try:
             async with anyio.create_task_group() as connections:
                 async with anyio.create_task_group() as accepting:
-                    accepting.start_soon(listener.serve, self._connection, connections)
+                    if sniffio.current_async_library() == "asyncio":
+                        # The fast path: asyncio's own transports under each connection.
+                        for sub in listener.listeners:
+                            raw = sub.extra(anyio.abc.SocketAttribute.raw_socket)
+                            accepting.start_soon(self._accept, raw, connections)
+                    else:
+                        accepting.start_soon(listener.serve, self._connection, connections)
                     task_status.started()
                     await self._stopping.wait()
                     accepting.cancel_scope.cancel()  # no new connections
@@ -162,9 +189,73 @@ class EntryPointServer:
             with anyio.CancelScope(shield=True), contextlib.suppress(anyio.ClosedResourceError):
                 await listener.aclose()
 
-    async def _connection(self, stream: anyio.abc.SocketStream) -> None:
-        self._live += 1
+    async def _accept(self, raw: socket.socket, connections: anyio.abc.TaskGroup) -> None:
+        loop = asyncio.get_running_loop()
+        raw.setblocking(False)
+        while True:
+            try:
+                sock, _ = await loop.sock_accept(raw)
+            except OSError as exc:  # out of file descriptors, for one: pause, go on
+                _log.error("accepting on %s failed: %s", self.address, exc)
+                await anyio.sleep(0.1)
+                continue
+            connections.start_soon(self._accepted, sock)
+
+    async def _accepted(self, sock: socket.socket) -> None:
+        """Serve one accepted socket on asyncio transports (TLS by asyncio's ``ssl``)."""
+        async with self._counted(_sock_peer(sock)):
+            try:
+                wire = await self._transport_for(sock)
+            except BaseException:
+                sock.close()  # not handed to a transport yet: it is ours to close
+                raise
+            if wire is not None:
+                await serve_connection(
+                    wire,
+                    self.handler,
+                    limits=self.limits,
+                    timeouts=self.timeouts,
+                    drain=self._drain,
+                )
+
+    async def _transport_for(self, sock: socket.socket) -> ProtocolWire | None:
+        """The asyncio transport of an accepted socket, TLS when it opens with a handshake;
+        ``None`` (the socket closed) when it is not to be served."""
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        certificates = self.certificates() if self.certificates is not None else None
+        context = None
+        if certificates or self.tls_only:
+            first = b""
+            with anyio.move_on_after(self.timeouts.read_head):
+                await anyio.wait_readable(sock)
+                with contextlib.suppress(OSError):
+                    first = sock.recv(1, socket.MSG_PEEK)
+            way = _way(first, certificates, tls_only=self.tls_only)
+            if way == "refuse":
+                with contextlib.suppress(OSError):
+                    sock.send(_PLAIN_TO_TLS)
+            if way in ("refuse", "close"):
+                sock.close()
+                return None
+            if way == "tls" and certificates is not None:
+                context = certificates.context
+        loop = asyncio.get_running_loop()
         try:
+            _, wire = await loop.connect_accepted_socket(
+                ProtocolWire,
+                sock,
+                ssl=context,
+                ssl_handshake_timeout=self.handshake_timeout if context else None,
+            )
+        except (OSError, ssl.SSLError) as exc:
+            _log.debug("connection on %s not set up: %s", self.address, exc)
+            sock.close()
+            return None
+        return wire
+
+    async def _connection(self, stream: anyio.abc.SocketStream) -> None:
+        async with self._counted(_peer_text(stream)):
             certificates = self.certificates() if self.certificates is not None else None
             served: anyio.abc.ByteStream | None = stream
             if certificates or self.tls_only:
@@ -177,9 +268,16 @@ class EntryPointServer:
                     timeouts=self.timeouts,
                     drain=self._drain,
                 )
+
+    @contextlib.asynccontextmanager
+    async def _counted(self, peer: str) -> AsyncIterator[None]:
+        """Count a live connection while it is served; log (and contain) its errors."""
+        self._live += 1
+        try:
+            yield
         except Exception:
             # A bug in one connection must not end the entry point's other connections.
-            _log.exception("connection from %s ended by an error", _peer_text(stream))
+            _log.exception("connection from %s ended by an error", peer)
         finally:
             self._live -= 1
             if not self._live and self._all_closed is not None:
@@ -197,13 +295,15 @@ class EntryPointServer:
             await stream.aclose()
             return None
         prefixed = _Prefixed(stream, first)
-        if first[0] != _TLS_HANDSHAKE or not certificates or certificates.context is None:
-            if not self.tls_only:
-                return prefixed
+        way = _way(first, certificates, tls_only=self.tls_only)
+        if way == "plain":
+            return prefixed
+        if way == "refuse":
             with contextlib.suppress(*_GONE):
                 await stream.send(_PLAIN_TO_TLS)
             await stream.aclose()
             return None
+        assert certificates is not None and certificates.context is not None
         try:
             with anyio.fail_after(self.handshake_timeout):
                 return await TLSStream.wrap(

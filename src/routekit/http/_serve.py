@@ -308,19 +308,21 @@ async def _send(wire: Wire, conn: ServerConnection, head: RequestHead, response:
         and not any(k == b"content-length" for k, _ in headers)
     ):
         headers.append((b"content-length", b"%d" % len(response.body)))
-    await wire.send(conn.respond(response.status, headers))
+    start = conn.respond(response.status, headers)
     if isinstance(response.body, bytes):
-        if response.body and not bodiless:
-            await wire.send(conn.body(response.body))
-    else:
-        try:
-            # A body without bytes to send (HEAD, 204, 304) is still run to its end: what
-            # produces it (a proxied upstream) releases its resources there.
-            async for chunk in response.body:
-                if chunk and not bodiless:
-                    await wire.send(conn.body(chunk))
-        finally:
-            closing = getattr(response.body, "aclose", None)
-            if closing is not None:
-                await closing()  # the client left mid-body: let the producer clean up now
+        # One write for the whole answer: each send on loopback costs as much as h11's work.
+        body = conn.body(response.body) if response.body and not bodiless else b""
+        await wire.send(start + body + conn.end())
+        return
+    await wire.send(start)
+    try:
+        # A body without bytes to send (HEAD, 204, 304) is still run to its end: what
+        # produces it (a proxied upstream) releases its resources there.
+        async for chunk in response.body:
+            if chunk and not bodiless:
+                await wire.send(conn.body(chunk))
+    finally:
+        closing = getattr(response.body, "aclose", None)
+        if closing is not None:
+            await closing()  # the client left mid-body: let the producer clean up now
     await wire.send(conn.end())

@@ -130,6 +130,9 @@ class Proxy:
         for cookie in lease.set_cookies:
             relayed.append((b"set-cookie", cookie.encode("latin-1")))
         if upgraded is None:
+            if upstream.complete is not None:  # the whole answer is here: no streaming needed
+                lease.release(ok=True)
+                return Response(upstream.status, relayed, upstream.complete)
             return Response(upstream.status, relayed, _relay(upstream.iter_bytes(), lease))
         asked, got = is_upgrade(headers), is_upgrade(upstream.headers)
         if asked is None or got is None or got.lower() != asked.lower():
