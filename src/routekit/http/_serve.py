@@ -198,6 +198,9 @@ async def serve_connection(
                 with contextlib.suppress(*_GONE):
                     await _switch(wire, conn, response)
                 return
+            # A client still waiting for 100 Continue will not send the body it announced: the
+            # connection cannot be read past it, so it ends with this answer.
+            unread = conn.awaiting_continue
             try:
                 await _send(wire, conn, head, response)
             except _GONE:
@@ -206,6 +209,9 @@ async def serve_connection(
                 # The body failed after its head was sent (an upstream died mid-response):
                 # closing without the end of the message is the only signal left to the client.
                 _log.debug("response body ended by an error", exc_info=True)
+                return
+            if unread:
+                await body.aclose()
                 return
             if not await _discard(body):
                 return
@@ -253,7 +259,14 @@ async def _quietly(sending: Awaitable[None]) -> None:
 
 async def _body(reader: _Reader, wait: float) -> AsyncGenerator[bytes, None]:
     """The request body's chunks; a refusal, the client leaving mid-body or a wait longer than
-    *wait* for the next piece ends the connection."""
+    *wait* for the next piece ends the connection.  A client that sent ``Expect:
+    100-continue`` is told to go on when the body is first asked for."""
+    go_on = reader.conn.continue_()
+    if go_on:
+        try:
+            await reader.wire.send(go_on)
+        except GONE:
+            raise _Closed from None
     while True:
         try:
             event = await reader.next(wait)

@@ -193,6 +193,18 @@ class ServerConnection:
         return head, bytes(data)
 
     @property
+    def awaiting_continue(self) -> bool:
+        """Whether the client still waits for ``100 Continue`` before sending its body."""
+        return self._conn.they_are_waiting_for_100_continue
+
+    def continue_(self) -> bytes:
+        """``100 Continue`` when the client waits for it before sending its body, else ``b""``
+        (sent when the body is first read, as Go's server does)."""
+        if not self._conn.they_are_waiting_for_100_continue:
+            return b""
+        return self._conn.send(h11.InformationalResponse(status_code=100, headers=[]))
+
+    @property
     def upgrading(self) -> bool:
         """Whether the client asked to switch protocols and waits for the answer to it."""
         return self._conn.their_state is _MIGHT_SWITCH
