@@ -16,6 +16,7 @@ from __future__ import annotations
 from ._client import Client as Client
 from ._client import ClientResponse as ClientResponse
 from ._client import Origin as Origin
+from ._client import PoolFull as PoolFull
 from ._client import PoolLimits as PoolLimits
 from ._client import Upgraded as Upgraded
 from ._client import UpstreamError as UpstreamError
@@ -67,6 +68,7 @@ __all__ = [
     "Limits",
     "ProtocolWire",
     "Origin",
+    "PoolFull",
     "PoolLimits",
     "Refused",
     "RequestHead",

@@ -33,6 +33,7 @@ __all__ = [
     "Client",
     "ClientResponse",
     "Origin",
+    "PoolFull",
     "PoolLimits",
     "UpstreamError",
     "UpstreamTimeout",
@@ -52,6 +53,12 @@ class UpstreamTimeout(UpstreamError):
     """An upstream did not answer in time (a 504)."""
 
     status_hint = 504
+
+
+class PoolFull(UpstreamError):
+    """Every connection the pool may open is in use, past `PoolLimits.pool` (a 503)."""
+
+    status_hint = 503
 
 
 @final
@@ -95,14 +102,21 @@ class PoolLimits:
         per_origin: open connections to one origin at most (Traefik's
             ``maxIdleConnsPerHost`` bounds the idle ones; this bounds all of them).
         idle: seconds an unused connection is kept before it is closed.
+        total: open connections to all origins together at most (``None``: no bound).
+        idle: seconds an unused connection is kept before it is closed.
         connect: seconds to open a connection (and its TLS handshake).
         read: seconds to wait for each piece of a response.
+        write: seconds a server may take to accept each piece of a request.
+        pool: seconds to wait for a free connection when every one is taken.
     """
 
     per_origin: int = 200
+    total: int | None = None
     idle: float = 90.0
     connect: float = 30.0
     read: float = 300.0
+    write: float = 60.0
+    pool: float = 30.0
 
 
 @final
@@ -122,25 +136,41 @@ class _Slots:
     (An ``anyio.Semaphore`` checkpoints on every acquire, a cost paid on each request.)
     """
 
-    __slots__ = ("_free", "_waiters")
+    __slots__ = ("_free", "_parent", "_waiters")
 
-    def __init__(self, size: int) -> None:
-        self._free = size
+    def __init__(self, size: int | None, parent: _Slots | None = None) -> None:
+        self._free = size if size is not None else 1 << 62
+        self._parent = parent  # the client-wide bound, taken with this one
         self._waiters: deque[anyio.Event] = deque()
 
-    async def acquire(self) -> None:
-        while self._free <= 0:
-            event = anyio.Event()
-            self._waiters.append(event)
-            try:
-                await event.wait()
-            finally:
-                if event in self._waiters:
-                    self._waiters.remove(event)
+    async def acquire(self, timeout: float) -> None:
+        """Take a place, waiting up to *timeout* seconds; `TimeoutError` past it."""
+        if self._free <= 0:
+            with anyio.fail_after(timeout):
+                while self._free <= 0:
+                    event = anyio.Event()
+                    self._waiters.append(event)
+                    try:
+                        await event.wait()
+                    finally:
+                        if event in self._waiters:
+                            self._waiters.remove(event)
         self._free -= 1
+        if self._parent is not None:
+            try:
+                await self._parent.acquire(timeout)
+            except BaseException:
+                self._free += 1
+                self._wake()
+                raise
 
     def release(self) -> None:
         self._free += 1
+        self._wake()
+        if self._parent is not None:
+            self._parent.release()
+
+    def _wake(self) -> None:
         if self._waiters:
             self._waiters.popleft().set()
 
@@ -162,9 +192,9 @@ class Upgraded(Wire):
         """Bytes from the server."""
         return await self._wire.receive(timeout)
 
-    async def send(self, data: bytes) -> None:
+    async def send(self, data: bytes, timeout: float | None = None) -> None:
         """Bytes to the server."""
-        await self._wire.send(data)
+        await self._wire.send(data, timeout)
 
     def interrupt(self) -> None:
         """Wake a waiting `receive` with ``b""``."""
@@ -222,15 +252,22 @@ class Client:
     Args:
         limits: pool sizes and timeouts.
         ssl_context: for ``https`` origins; verification on by default.
+        server_name: the TLS server name to send and verify, instead of each origin's host.
     """
 
     def __init__(
-        self, limits: PoolLimits | None = None, *, ssl_context: ssl.SSLContext | None = None
+        self,
+        limits: PoolLimits | None = None,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        server_name: str | None = None,
     ) -> None:
         self.limits = limits if limits is not None else PoolLimits()
         self._ssl = ssl_context
+        self._server_name = server_name
         self._idle: dict[Origin, deque[_Connection]] = {}
         self._slots: dict[Origin, _Slots] = {}
+        self._total = _Slots(self.limits.total) if self.limits.total is not None else None
 
     async def __aenter__(self) -> Client:
         return self
@@ -280,8 +317,11 @@ class Client:
         request = h11.Request(method=method, target=target, headers=all_headers)
         slot = self._slots.get(where)
         if slot is None:
-            slot = self._slots[where] = _Slots(self.limits.per_origin)
-        await slot.acquire()
+            slot = self._slots[where] = _Slots(self.limits.per_origin, self._total)
+        try:
+            await slot.acquire(self.limits.pool)
+        except TimeoutError:
+            raise PoolFull(f"{where}: no free connection in {self.limits.pool} s") from None
         try:
             connection, reused = await self._connection(where)
             try:
@@ -315,7 +355,7 @@ class Client:
             context = self._ssl if self._ssl is not None else ssl.create_default_context()
         try:
             with anyio.fail_after(self.limits.connect):
-                wire = await _connect(origin, context)
+                wire = await _connect(origin, context, self._server_name)
         except TimeoutError:
             raise UpstreamTimeout(f"{origin}: connecting took too long") from None
         except (OSError, ssl.SSLError) as exc:
@@ -332,16 +372,17 @@ class Client:
         slot: _Slots,
     ) -> ClientResponse:
         conn, wire = connection.conn, connection.wire
+        write = self.limits.write
         answered = False
         try:
-            await wire.send(conn.send(request))
+            await wire.send(conn.send(request), write)
             if isinstance(body, bytes):
                 if body:
-                    await wire.send(conn.send(h11.Data(data=body)))
+                    await wire.send(conn.send(h11.Data(data=body)), write)
             else:
                 async for chunk in body:
-                    await wire.send(conn.send(h11.Data(data=chunk)))
-            await wire.send(conn.send(h11.EndOfMessage()))
+                    await wire.send(conn.send(h11.Data(data=chunk)), write)
+            await wire.send(conn.send(h11.EndOfMessage()), write)
             while True:
                 event = await self._next(origin, connection)
                 answered = True
@@ -361,6 +402,9 @@ class Client:
             if not answered:
                 raise _Stale from exc
             raise UpstreamError(f"{origin}: the connection closed mid-answer") from None
+        except TimeoutError:
+            await wire.aclose()
+            raise UpstreamTimeout(f"{origin}: the request was not taken in {write} s") from None
         except BaseException:
             await wire.aclose()
             raise
@@ -443,7 +487,7 @@ class Client:
             slot.release()
 
 
-async def _connect(origin: Origin, context: ssl.SSLContext | None) -> Wire:
+async def _connect(origin: Origin, context: ssl.SSLContext | None, server_name: str | None) -> Wire:
     """A new connection to *origin*: asyncio's own transports on asyncio (the fast path),
     anyio streams elsewhere."""
     if sniffio.current_async_library() == "asyncio":
@@ -456,7 +500,7 @@ async def _connect(origin: Origin, context: ssl.SSLContext | None) -> Wire:
                 origin.host,
                 origin.port,
                 ssl=context,
-                server_hostname=origin.host if context is not None else None,
+                server_hostname=(server_name or origin.host) if context is not None else None,
             )
         _nodelay(wire)
         return wire
@@ -464,7 +508,13 @@ async def _connect(origin: Origin, context: ssl.SSLContext | None) -> Wire:
     if origin.unix is not None:
         stream = await anyio.connect_unix(origin.unix)
     elif context is not None:
-        stream = await anyio.connect_tcp(origin.host, origin.port, tls=True, ssl_context=context)
+        stream = await anyio.connect_tcp(
+            origin.host,
+            origin.port,
+            tls=True,
+            ssl_context=context,
+            tls_hostname=server_name or origin.host,
+        )
     else:
         stream = await anyio.connect_tcp(origin.host, origin.port)
     return StreamWire(stream)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import socket
+import ssl
 from typing import Any, Final, final
 
 import anyio
@@ -47,11 +49,12 @@ class Wire:
         """
         raise NotImplementedError
 
-    async def send(self, data: bytes) -> None:
-        """Send *data* (waits while the peer reads slowly).
+    async def send(self, data: bytes, timeout: float | None = None) -> None:
+        """Send *data* (waits while the peer reads slowly, for *timeout* seconds at most).
 
         Raises:
             anyio.BrokenResourceError: the peer is gone.
+            TimeoutError: the peer did not take the bytes in time.
         """
         raise NotImplementedError
 
@@ -92,8 +95,12 @@ class StreamWire(Wire):
             return b""
         raise TimeoutError
 
-    async def send(self, data: bytes) -> None:
-        await self.stream.send(data)
+    async def send(self, data: bytes, timeout: float | None = None) -> None:
+        if timeout is None:
+            await self.stream.send(data)
+            return
+        with anyio.fail_after(timeout):
+            await self.stream.send(data)
 
     def interrupt(self) -> None:
         self._interrupted = True
@@ -101,7 +108,9 @@ class StreamWire(Wire):
             self._scope.cancel()
 
     async def aclose(self) -> None:
-        await self.stream.aclose()
+        # A TLS peer that left without its close_notify is no error here: the socket closes.
+        with contextlib.suppress(*GONE, ssl.SSLError, OSError):
+            await self.stream.aclose()
 
 
 @final
@@ -190,14 +199,19 @@ class ProtocolWire(Wire, asyncio.Protocol):
             return data
         return b""
 
-    async def send(self, data: bytes) -> None:
+    async def send(self, data: bytes, timeout: float | None = None) -> None:
         transport = self._transport
         if transport is None or transport.is_closing():
             raise anyio.BrokenResourceError
         transport.write(data)
         if self._write_paused:
-            self._writable = self._loop.create_future()
-            await self._writable
+            writable = self._writable = self._loop.create_future()
+            timer = None if timeout is None else self._loop.call_later(timeout, _expire, writable)
+            try:
+                await writable
+            finally:
+                if timer is not None:
+                    timer.cancel()
             if transport.is_closing():
                 raise anyio.BrokenResourceError
 

@@ -93,6 +93,7 @@ class Gateway:
         self._tls_seen: TLSConfiguration | None = None
         self._certificates: Certificates | None = None
         self.servers: dict[str, EntryPointServer] = {}
+        self._proxies: list[Proxy] = []
         for name, entry in entry_points.items():
             forwarded = ForwardedHeaders(
                 insecure=entry.forwarded_headers_insecure,
@@ -106,6 +107,7 @@ class Gateway:
                 forwarded=forwarded,
                 tunnel_idle=tunnel_idle,
             )
+            self._proxies.append(proxy)
             self.servers[name] = EntryPointServer(
                 entry.address,
                 proxy,
@@ -152,6 +154,8 @@ class Gateway:
         async with contextlib.AsyncExitStack() as stack:
             if self._own_client:
                 stack.push_async_callback(self.client.aclose)
+            for proxy in self._proxies:
+                stack.push_async_callback(proxy.aclose)
             if not isinstance(self._routes, Runtime):
                 await stack.enter_async_context(self._routes.running())
             tg = await stack.enter_async_context(anyio.create_task_group())

@@ -16,12 +16,14 @@ served without them.
 
 from __future__ import annotations
 
+import logging
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from typing import Final, final
 
 from ..balance import Lease
-from ..errors import BadRequest, NoServerAvailable
+from ..config import ServersTransport
+from ..errors import BadRequest, ConfigError, NoServerAvailable
 from ..http import (
     Client,
     ForwardedHeaders,
@@ -39,6 +41,7 @@ from ..http import (
 )
 from ..request import Request
 from ..runtime import Runtime
+from ._transport import transport_client
 
 __all__ = ["Proxy"]
 
@@ -47,6 +50,14 @@ _PLAIN: Final = [(b"content-type", b"text/plain; charset=utf-8")]
 
 def _short(status: int, text: bytes) -> Response:
     return Response(status, _PLAIN, text + b"\n")
+
+
+_ERRORS: Final = {
+    502: _short(502, b"502 Bad Gateway"),
+    503: _short(503, b"503 Service Unavailable"),
+    504: _short(504, b"504 Gateway Timeout"),
+}
+_log: Final = logging.getLogger("routekit.proxy")
 
 
 @final
@@ -76,6 +87,25 @@ class Proxy:
         self._client = client
         self._forwarded = forwarded if forwarded is not None else ForwardedHeaders()
         self._tunnel_idle = tunnel_idle
+        self._transports: dict[ServersTransport, Client] = {}
+
+    async def aclose(self) -> None:
+        """Close the clients made for servers transports (the given *client* stays open)."""
+        clients, self._transports = list(self._transports.values()), {}
+        for client in clients:
+            await client.aclose()
+
+    def _client_for(self, transport: ServersTransport | None) -> Client | None:
+        if transport is None:
+            return self._client
+        client = self._transports.get(transport)
+        if client is None:
+            try:
+                client = self._transports[transport] = transport_client(transport)
+            except ConfigError as exc:
+                _log.error("servers transport not usable: %s", exc)
+                return None
+        return client
 
     async def __call__(self, head: RequestHead, body: AsyncIterator[bytes]) -> Response:
         """Serve one request (the `routekit.http.Handler` signature)."""
@@ -115,16 +145,17 @@ class Proxy:
             parts = urllib.parse.urlsplit(target)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         url = str(lease.server).rstrip("/") + target
+        client = self._client_for(decision.transport)
+        if client is None:
+            lease.release(ok=False)
+            return _ERRORS[502]
         try:
-            upstream = await self._client.request(
+            upstream = await client.request(
                 head.event.method.decode("ascii"), url, headers=headers, body=body
             )
         except UpstreamError as exc:
             lease.release(ok=False)
-            timeout = exc.status_hint == 504
-            return _short(
-                exc.status_hint, b"504 Gateway Timeout" if timeout else b"502 Bad Gateway"
-            )
+            return _ERRORS.get(exc.status_hint, _ERRORS[502])
         upgraded = upstream.upgraded
         relayed = downstream_headers(upstream.headers, upgraded=upgraded is not None)
         for cookie in lease.set_cookies:

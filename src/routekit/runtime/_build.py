@@ -264,7 +264,15 @@ class _Routers:
         definition = self.config.http.services.get(router.service)
         lb = definition.load_balancer if definition is not None else None
         passes = lb is None or lb.pass_host_header
-        target = RouterTarget(name, router.service, balancer, chain, passes)
+        transport = None
+        if lb is not None and lb.servers_transport:
+            transport = self.config.http.servers_transports.get(lb.servers_transport)
+            if transport is None:
+                transports = self.config.http.servers_transports
+                where = f"http.services.{router.service}.loadBalancer.serversTransport"
+                self.report.missing(where, lb.servers_transport, transports, "servers transport")
+                return None  # as Traefik: a service whose transport is unknown is not served
+        target = RouterTarget(name, router.service, balancer, chain, passes, transport)
         # Qualified names carry their provider, the second key of the table's order.
         _, at, provider = name.rpartition("@")
         try:

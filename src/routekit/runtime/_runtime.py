@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 import attrs
 
 from ..balance import Balancer
-from ..config import Configuration, Middleware
+from ..config import Configuration, Middleware, ServersTransport
 from ..errors import Problem
 from ..request import Request
 from ..routing import Route, RouteTable, TCPRouteTable
@@ -41,6 +41,7 @@ class RouterTarget:
     service: Balancer
     middlewares: tuple[Middleware, ...]
     pass_host_header: bool = True
+    transport: ServersTransport | None = None
 
     def __repr__(self) -> str:
         # Shown by explanations and the CLI: the service and the middleware kinds, not the
@@ -64,6 +65,8 @@ class RoutingDecision:
         route: the matching route (rule, priority) of the entry point's table.
         pass_host_header: whether the servers get the client's ``Host`` (the service's
             ``passHostHeader``, true unless it says otherwise).
+        transport: the service's ``serversTransport`` (TLS and timeouts towards its
+            servers); ``None`` for the default one.
     """
 
     router: str
@@ -74,6 +77,7 @@ class RoutingDecision:
     entry_point: str
     route: Route
     pass_host_header: bool = True
+    transport: ServersTransport | None = None
 
 
 @final
@@ -164,6 +168,7 @@ class Runtime:
             entry_point,
             match.route,
             target.pass_host_header,
+            target.transport,
         )
 
     def route_tcp(
