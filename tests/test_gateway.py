@@ -111,3 +111,30 @@ async def test_leaving_the_block_lets_a_request_in_flight_finish() -> None:
 def test_a_gateway_needs_an_entry_point() -> None:
     with pytest.raises(ConfigError, match="entry point"):
         Gateway(build(loads_config("")), {})
+
+
+async def test_ipv6_end_to_end() -> None:
+    async def whoami(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
+        return Response(200, [], dict(head.event.headers).get(b"x-forwarded-for", b"-"))
+
+    backend = EntryPointServer("[::1]:0", whoami)
+    async with anyio.create_task_group() as tg:
+        await tg.start(backend.serve)
+        runtime = build(
+            loads_config(f"""
+[http.routers.app]
+rule = "Host(`app.docker`)"
+service = "app"
+[[http.services.app.loadBalancer.servers]]
+url = "http://[::1]:{backend.ports[0]}"
+""")
+        )
+        entry = {"web": EntryPoint(address="[::1]:0")}
+        async with Gateway(runtime, entry) as gateway, Client() as browser:
+            r = await browser.request(
+                "GET",
+                f"http://[::1]:{gateway.ports['web'][0]}/",
+                headers=[(b"host", b"app.docker")],
+            )
+            assert r.status == 200 and await r.read() == b"::1"
+        backend.stop()

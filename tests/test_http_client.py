@@ -55,7 +55,7 @@ async def test_requests_reuse_a_kept_alive_connection() -> None:
             origin = Origin.from_url(url)
             assert first.complete == b"POST hello" and client.idle_connections(origin) == 1
             assert await first.read() == b"POST hello"
-            second = await client.request("GET", url + "/y")
+            second = await client.get(url + "/y")
             assert await second.read() == b"GET "
             assert client.idle_connections(origin) == 1  # the same connection, back again
             streamed = await client.request("GET", url + "/stream")

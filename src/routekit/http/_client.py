@@ -290,6 +290,10 @@ class Client:
         """How many kept-alive connections to *origin* wait for reuse."""
         return len(self._idle.get(origin, ()))
 
+    async def get(self, url: str, *, headers: Sequence[tuple[bytes, bytes]] = ()) -> ClientResponse:
+        """``GET`` *url* (`request` with the method filled in)."""
+        return await self.request("GET", url, headers=headers)
+
     async def request(
         self,
         method: str,
