@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, final
 
@@ -29,7 +29,7 @@ from ..http import (
     Timeouts,
 )
 from ..runtime import Runtime
-from ._proxy import Proxy
+from ._proxy import Exchange, MiddlewareChain, Proxy
 
 if TYPE_CHECKING:
     from ..runtime import Watcher
@@ -66,6 +66,7 @@ class Gateway:
         tunnel_idle: seconds an upgraded connection may stay silent both ways.
         hostname: the ``X-Forwarded-Server`` value (Traefik uses the machine's name).
         reuse_port: bind with ``SO_REUSEPORT`` (worker processes sharing the ports).
+        chain, observe: the middleware and observer hooks of each entry point's `Proxy`.
 
     Raises:
         ConfigError: an entry point's address or trusted IPs are not valid.
@@ -83,6 +84,8 @@ class Gateway:
         tunnel_idle: float = 180.0,
         hostname: str | None = None,
         reuse_port: bool = False,
+        chain: MiddlewareChain | None = None,
+        observe: Callable[[Exchange], None] | None = None,
     ) -> None:
         if not entry_points:
             raise ConfigError("a gateway needs at least one entry point")
@@ -106,6 +109,8 @@ class Gateway:
                 client=self.client,
                 forwarded=forwarded,
                 tunnel_idle=tunnel_idle,
+                chain=chain,
+                observe=observe,
             )
             self._proxies.append(proxy)
             self.servers[name] = EntryPointServer(

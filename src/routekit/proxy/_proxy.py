@@ -10,16 +10,20 @@ Statuses as Traefik's: 404 when no router matches, 503 when the service has no a
 server, 502 when the upstream refuses, resets or answers what is not HTTP, 504 when it does not
 answer in time — each with a short body that names no server.  An ``Upgrade`` (WebSocket) that
 the server accepts with ``101`` becomes a tunnel: bytes both ways until either side closes.
-Middlewares are not applied yet: a router with middlewares is refused with 501 rather than
-served without them.
+Middlewares plug in through the *chain* hook (the middleware implementations build it); without
+one, a router with middlewares is refused with 501 rather than served without them.  The
+*observe* hook sees an `Exchange` per answer, for metrics and access logs.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from typing import Final, final
+
+import attrs
 
 from ..balance import Lease
 from ..config import ServersTransport
@@ -27,6 +31,7 @@ from ..errors import BadRequest, ConfigError, NoServerAvailable
 from ..http import (
     Client,
     ForwardedHeaders,
+    Handler,
     RequestHead,
     Response,
     Tunnel,
@@ -40,10 +45,10 @@ from ..http import (
     upstream_headers,
 )
 from ..request import Request
-from ..runtime import Runtime
+from ..runtime import RoutingDecision, Runtime
 from ._transport import transport_client
 
-__all__ = ["Proxy"]
+__all__ = ["Exchange", "MiddlewareChain", "Proxy"]
 
 _PLAIN: Final = [(b"content-type", b"text/plain; charset=utf-8")]
 
@@ -52,12 +57,42 @@ def _short(status: int, text: bytes) -> Response:
     return Response(status, _PLAIN, text + b"\n")
 
 
+@final
+@attrs.frozen(kw_only=True)
+class Exchange:
+    """What the proxy did with one request, for metrics and access logs (`Proxy(observe=)`).
+
+    Attributes:
+        entry_point: where the request came in.
+        method: its method.
+        status: the status answered.
+        router, service: the router that matched and its service (``None``: none matched).
+        server: the server URL it was forwarded to (``None``: not forwarded).
+        duration: seconds from the request head to the end of the answer.
+        complete: whether the whole answer was sent (a streamed one can break off).
+    """
+
+    entry_point: str
+    method: str
+    status: int
+    router: str | None = None
+    service: str | None = None
+    server: str | None = None
+    duration: float = 0.0
+    complete: bool = True
+    started_relay: float = attrs.field(factory=time.monotonic, repr=False, eq=False)
+
+
+#: Builds the handler of a router's middlewares around *forward*, the rest of the path.
+MiddlewareChain = Callable[[RoutingDecision, Handler], Handler]
+
 _ERRORS: Final = {
     502: _short(502, b"502 Bad Gateway"),
     503: _short(503, b"503 Service Unavailable"),
     504: _short(504, b"504 Gateway Timeout"),
 }
 _log: Final = logging.getLogger("routekit.proxy")
+_NOT_FOUND: Final = _short(404, b"404 page not found")
 
 
 @final
@@ -71,6 +106,10 @@ class Proxy:
         forwarded: the entry point's ``forwardedHeaders`` settings.
         tunnel_idle: seconds an upgraded connection (WebSocket) may pass no byte either way
             before it is closed.
+        chain: applies a router's middlewares around the rest of the path; without it, a
+            router with middlewares is answered 501 rather than served without them.
+        observe: called with an `Exchange` once each answer is decided (a streamed one: when
+            it ends) — the hook for metrics and access logs.
     """
 
     def __init__(
@@ -81,12 +120,16 @@ class Proxy:
         client: Client,
         forwarded: ForwardedHeaders | None = None,
         tunnel_idle: float = 180.0,
+        chain: MiddlewareChain | None = None,
+        observe: Callable[[Exchange], None] | None = None,
     ) -> None:
         self._runtime = runtime
         self._entry_point = entry_point
         self._client = client
         self._forwarded = forwarded if forwarded is not None else ForwardedHeaders()
         self._tunnel_idle = tunnel_idle
+        self._chain = chain
+        self._observe = observe
         self._transports: dict[ServersTransport, Client] = {}
 
     async def aclose(self) -> None:
@@ -109,25 +152,44 @@ class Proxy:
 
     async def __call__(self, head: RequestHead, body: AsyncIterator[bytes]) -> Response:
         """Serve one request (the `routekit.http.Handler` signature)."""
-        client_ip = head.client_ip
+        started = time.monotonic()
         if head.event.method == b"CONNECT":
             # A reverse proxy is no forward proxy: CONNECT tunnels are not opened.
-            return _short(501, b"501 Not Implemented")
+            return self._done(head, None, _short(501, b"501 Not Implemented"), started)
         try:
             request = Request.from_h11(
-                head.event, client_ip=client_ip, scheme="https" if head.tls else "http"
+                head.event, client_ip=head.client_ip, scheme="https" if head.tls else "http"
             )
         except BadRequest:
-            return _short(400, b"400 Bad Request")
+            return self._done(head, None, _short(400, b"400 Bad Request"), started)
         decision = self._runtime().route(request, self._entry_point)
         if decision is None:
-            return _short(404, b"404 page not found")
-        if decision.middlewares:
-            return _short(501, b"501 middlewares are not applied yet")
+            return self._done(head, None, _NOT_FOUND, started)
+
+        async def forward(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
+            return await self._forward(head, body, request, decision, started)
+
+        if not decision.middlewares:
+            return await forward(head, body)
+        if self._chain is None:
+            # Serving without the middlewares (auth, for one) would be worse than refusing.
+            return self._done(head, decision, _short(501, b"501 middlewares not applied"), started)
+        return await self._chain(decision, forward)(head, body)
+
+    async def _forward(
+        self,
+        head: RequestHead,
+        body: AsyncIterator[bytes],
+        request: Request,
+        decision: RoutingDecision,
+        started: float,
+    ) -> Response:
+        """Take a server from the decision's service and forward the request to it."""
         try:
             lease = decision.service.acquire(request)
         except NoServerAvailable:
-            return _short(503, b"503 Service Unavailable")
+            return self._done(head, decision, _ERRORS[503], started)
+        client_ip = head.client_ip
         headers = forwarded_headers(
             list(head.event.headers), self._forwarded, client_ip=client_ip, tls=head.tls
         )
@@ -148,14 +210,15 @@ class Proxy:
         client = self._client_for(decision.transport)
         if client is None:
             lease.release(ok=False)
-            return _ERRORS[502]
+            return self._done(head, decision, _ERRORS[502], started, lease.server)
         try:
             upstream = await client.request(
                 head.event.method.decode("ascii"), url, headers=headers, body=body
             )
         except UpstreamError as exc:
             lease.release(ok=False)
-            return _ERRORS.get(exc.status_hint, _ERRORS[502])
+            answer = _ERRORS.get(exc.status_hint, _ERRORS[502])
+            return self._done(head, decision, answer, started, lease.server)
         upgraded = upstream.upgraded
         relayed = downstream_headers(upstream.headers, upgraded=upgraded is not None)
         for cookie in lease.set_cookies:
@@ -163,16 +226,51 @@ class Proxy:
         if upgraded is None:
             if upstream.complete is not None:  # the whole answer is here: no streaming needed
                 lease.release(ok=True)
-                return Response(upstream.status, relayed, upstream.complete)
-            return Response(upstream.status, relayed, _relay(upstream.iter_bytes(), lease))
+                answer = Response(upstream.status, relayed, upstream.complete)
+                return self._done(head, decision, answer, started, lease.server)
+            exchange = self._exchange(head, decision, upstream.status, started, lease.server)
+            chunks = _relay(upstream.iter_bytes(), lease, exchange, self._observe)
+            return Response(upstream.status, relayed, chunks)
         asked, got = is_upgrade(headers), is_upgrade(upstream.headers)
         if asked is None or got is None or got.lower() != asked.lower():
             # Go's ReverseProxy: a server that switches to another protocol than the one asked
             # for (or to none) is a bad gateway.
             await upgraded.aclose()
             lease.release(ok=False)
-            return _short(502, b"502 Bad Gateway")
+            return self._done(head, decision, _ERRORS[502], started, lease.server)
+        self._done(head, decision, Response(101), started, lease.server)
         return Response(101, relayed, tunnel=self._tunnel(upgraded, lease))
+
+    def _exchange(
+        self,
+        head: RequestHead,
+        decision: RoutingDecision | None,
+        status: int,
+        started: float,
+        server: object = None,
+    ) -> Exchange:
+        return Exchange(
+            entry_point=self._entry_point,
+            method=head.event.method.decode("ascii", "replace"),
+            status=status,
+            router=decision.router if decision is not None else None,
+            service=decision.service_name if decision is not None else None,
+            server=str(server) if server is not None else None,
+            duration=time.monotonic() - started,
+        )
+
+    def _done(
+        self,
+        head: RequestHead,
+        decision: RoutingDecision | None,
+        response: Response,
+        started: float,
+        server: object = None,
+    ) -> Response:
+        """Tell the observer about an answer decided now (not streamed); return it."""
+        if self._observe is not None:
+            self._observe(self._exchange(head, decision, response.status, started, server))
+        return response
 
     def _tunnel(self, upgraded: Upgraded, lease: Lease) -> Tunnel:
         async def run(client: Wire, sent: bytes) -> None:
@@ -186,7 +284,12 @@ class Proxy:
         return run
 
 
-async def _relay(chunks: AsyncIterator[bytes], lease: Lease) -> AsyncIterator[bytes]:
+async def _relay(
+    chunks: AsyncIterator[bytes],
+    lease: Lease,
+    exchange: Exchange,
+    observe: Callable[[Exchange], None] | None,
+) -> AsyncIterator[bytes]:
     """The upstream body, chunk by chunk; the lease ends with it, ok only if it all came."""
     ok = False
     try:
@@ -195,3 +298,6 @@ async def _relay(chunks: AsyncIterator[bytes], lease: Lease) -> AsyncIterator[by
         ok = True
     finally:
         lease.release(ok=ok)
+        if observe is not None:
+            duration = exchange.duration + (time.monotonic() - exchange.started_relay)
+            observe(attrs.evolve(exchange, duration=duration, complete=ok))
