@@ -182,7 +182,10 @@ class Upgraded(Wire):
     Closing it closes the connection and gives its place in the pool back.
     """
 
+    __slots__ = ("_slot", "_wire", "data")
+
     def __init__(self, wire: Wire, data: bytes, slot: _Slots) -> None:
+        super().__init__()
         self._wire = wire
         self.data = data
         self._slot: _Slots | None = slot

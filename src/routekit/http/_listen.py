@@ -14,7 +14,7 @@ import ipaddress
 import logging
 import socket
 import ssl
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, final
 
 import anyio
@@ -149,6 +149,7 @@ class EntryPointServer:
     _stopping: anyio.Event | None = attrs.field(default=None, init=False)
     _live: int = attrs.field(default=0, init=False)
     _all_closed: anyio.Event | None = attrs.field(default=None, init=False)
+    _native: set[asyncio.Task[None]] = attrs.field(factory=set, init=False)
 
     async def serve(
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -171,7 +172,7 @@ class EntryPointServer:
                         # The fast path: asyncio's own transports under each connection.
                         for sub in listener.listeners:
                             raw = sub.extra(anyio.abc.SocketAttribute.raw_socket)
-                            accepting.start_soon(self._accept, raw, connections)
+                            accepting.start_soon(self._accept, raw)
                     else:
                         accepting.start_soon(listener.serve, self._connection, connections)
                     task_status.started()
@@ -184,12 +185,23 @@ class EntryPointServer:
                     with anyio.move_on_after(self.grace):
                         await self._all_closed.wait()
                 connections.cancel_scope.cancel()  # what did not finish in time
+                await self._cancel_native()
         finally:
             # Cancelled from outside (not through `stop`): the sockets are closed all the same.
-            with anyio.CancelScope(shield=True), contextlib.suppress(anyio.ClosedResourceError):
-                await listener.aclose()
+            with anyio.CancelScope(shield=True):
+                with contextlib.suppress(anyio.ClosedResourceError):
+                    await listener.aclose()
+                await self._cancel_native()
 
-    async def _accept(self, raw: socket.socket, connections: anyio.abc.TaskGroup) -> None:
+    async def _cancel_native(self) -> None:
+        """End the fast path's connection tasks that are left, and wait for them."""
+        tasks, self._native = self._native, set()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+    async def _accept(self, raw: socket.socket) -> None:
         loop = asyncio.get_running_loop()
         raw.setblocking(False)
         while True:
@@ -199,11 +211,19 @@ class EntryPointServer:
                 _log.error("accepting on %s failed: %s", self.address, exc)
                 await anyio.sleep(0.1)
                 continue
-            connections.start_soon(self._accepted, sock)
+            # A plain asyncio task, not one of the task group's: anyio's bookkeeping per task
+            # (an event, a cancel scope, a handle) is 2 KiB per idle connection.  These tasks
+            # are cancelled by `serve` itself when the grace period ends.
+            task = loop.create_task(self._accepted(sock))
+            self._native.add(task)
+            task.add_done_callback(self._native.discard)
 
     async def _accepted(self, sock: socket.socket) -> None:
         """Serve one accepted socket on asyncio transports (TLS by asyncio's ``ssl``)."""
-        async with self._counted(_sock_peer(sock)):
+        # Counted and contained inline (no context manager): each idle connection would hold
+        # one more object for it.
+        self._live += 1
+        try:
             try:
                 wire = await self._transport_for(sock)
             except BaseException:
@@ -217,6 +237,10 @@ class EntryPointServer:
                     timeouts=self.timeouts,
                     drain=self._drain,
                 )
+        except Exception:
+            self._failed(_sock_peer(sock))
+        finally:
+            self._left()
 
     async def _transport_for(self, sock: socket.socket) -> ProtocolWire | None:
         """The asyncio transport of an accepted socket, TLS when it opens with a handshake;
@@ -255,7 +279,8 @@ class EntryPointServer:
         return wire
 
     async def _connection(self, stream: anyio.abc.SocketStream) -> None:
-        async with self._counted(_peer_text(stream)):
+        self._live += 1
+        try:
             certificates = self.certificates() if self.certificates is not None else None
             served: anyio.abc.ByteStream | None = stream
             if certificates or self.tls_only:
@@ -268,20 +293,20 @@ class EntryPointServer:
                     timeouts=self.timeouts,
                     drain=self._drain,
                 )
-
-    @contextlib.asynccontextmanager
-    async def _counted(self, peer: str) -> AsyncIterator[None]:
-        """Count a live connection while it is served; log (and contain) its errors."""
-        self._live += 1
-        try:
-            yield
         except Exception:
-            # A bug in one connection must not end the entry point's other connections.
-            _log.exception("connection from %s ended by an error", peer)
+            self._failed(_peer_text(stream))
         finally:
-            self._live -= 1
-            if not self._live and self._all_closed is not None:
-                self._all_closed.set()
+            self._left()
+
+    @staticmethod
+    def _failed(peer: str) -> None:
+        # A bug in one connection must not end the entry point's other connections.
+        _log.exception("connection from %s ended by an error", peer)
+
+    def _left(self) -> None:
+        self._live -= 1
+        if not self._live and self._all_closed is not None:
+            self._all_closed.set()
 
     async def _secure(
         self, stream: anyio.abc.SocketStream, certificates: Certificates | None

@@ -13,14 +13,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
     Awaitable,
     Callable,
-    Iterator,
     Sequence,
 )
 from typing import Final, final
@@ -112,16 +110,18 @@ class Drain:
         for wire in list(self._waiting):
             wire.interrupt()
 
-    @contextlib.contextmanager
-    def waiting(self, wire: Wire) -> Iterator[None]:
-        """Mark a connection idle (interrupted by `start`) while the block runs."""
+    def idle(self, wire: Wire) -> None:
+        """Mark a connection idle: `start` interrupts it (at once, if already draining).
+
+        (Methods, not a context manager: each idle connection would hold one more object.)
+        """
         if self.draining:
             wire.interrupt()
         self._waiting.add(wire)
-        try:
-            yield
-        finally:
-            self._waiting.discard(wire)
+
+    def busy(self, wire: Wire) -> None:
+        """The connection is no longer idle."""
+        self._waiting.discard(wire)
 
 
 class _Closed(Exception):
@@ -132,10 +132,12 @@ class _Closed(Exception):
 class _Reader:
     """The events of one connection, read from the stream as they are needed."""
 
+    __slots__ = ("conn", "events", "got_bytes", "wire")
+
     def __init__(self, wire: Wire, conn: ServerConnection) -> None:
         self.wire = wire
         self.conn = conn
-        self.events: deque[Event] = deque()
+        self.events: list[Event] = []  # few at a time; a list is lighter than a deque
         self.got_bytes = False  # whether the current request has sent anything yet
 
     async def fill(self, timeout: float) -> None:
@@ -150,11 +152,11 @@ class _Reader:
     async def next(self, timeout: float) -> Event:
         """The next event, reading as much as it takes within *timeout* seconds."""
         if self.events:
-            return self.events.popleft()
+            return self.events.pop(0)
         deadline = time.monotonic() + timeout
         while not self.events:
             await self.fill(deadline - time.monotonic())
-        return self.events.popleft()
+        return self.events.pop(0)
 
 
 async def serve_connection(
@@ -215,7 +217,7 @@ async def serve_connection(
                 return
             if not await _discard(body):
                 return
-            reader.events.extendleft(reversed(conn.next_request()))
+            reader.events[:0] = conn.next_request()
             reader.got_bytes = bool(reader.events)
     except _Closed:
         return
@@ -230,11 +232,13 @@ async def _read_head(
     if not reader.got_bytes:
         # Waiting for a request's first bytes: `idle` on a kept-alive connection, `read_head`
         # on a new one; a drain closes the connection now.
-        with drain.waiting(reader.wire):
-            try:
-                await reader.fill(times.read_head if fresh else times.idle)
-            except TimeoutError:
-                return None
+        drain.idle(reader.wire)
+        try:
+            await reader.fill(times.read_head if fresh else times.idle)
+        except TimeoutError:
+            return None
+        finally:
+            drain.busy(reader.wire)
         if not reader.got_bytes:
             return None
     event: Event | None = None
