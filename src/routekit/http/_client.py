@@ -305,20 +305,27 @@ class Client:
         headers: Sequence[tuple[bytes, bytes]] = (),
         body: bytes | AsyncIterator[bytes] = b"",
         origin: Origin | None = None,
+        target: str | None = None,
     ) -> ClientResponse:
         """Send a request and return its response head; read the body before the next call
         that needs the same connection.
+
+        With *origin* and *target* (the path and query) both given, *url* is not parsed and
+        *headers* must carry ``Host`` — the proxy's way, which knows both already.
 
         Raises:
             UpstreamError: the origin refused, reset, or answered what is not HTTP/1.1.
             UpstreamTimeout: connecting or waiting for the answer took too long.
         """
-        parts = urllib.parse.urlsplit(url)
-        where = origin if origin is not None else Origin.from_url(url)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         all_headers = list(headers)
-        if not _has(all_headers, b"host"):
-            all_headers.insert(0, (b"host", parts.netloc.encode("idna") or b"localhost"))
+        if origin is not None and target is not None:
+            where = origin  # the caller split the URL already (the proxy, per request)
+        else:
+            parts = urllib.parse.urlsplit(url)
+            where = origin if origin is not None else Origin.from_url(url)
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            if not _has(all_headers, b"host"):
+                all_headers.insert(0, (b"host", parts.netloc.encode("idna") or b"localhost"))
         if isinstance(body, bytes) and body and not _has(all_headers, b"content-length"):
             all_headers.append((b"content-length", b"%d" % len(body)))
         request = h11.Request(method=method, target=target, headers=all_headers)

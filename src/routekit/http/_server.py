@@ -225,7 +225,9 @@ class ServerConnection:
         self._conn.start_next_cycle()
         self._head.clear()
         # The next request's bytes may already be in h11's buffer: rebuild the raw head copy.
-        buffered = bytes(self._conn.trailing_data[0])
+        buffered, closed = self._conn.trailing_data
+        if not buffered and not closed:
+            return []  # nothing pipelined: no need to ask h11 (the common case)
         self._head += buffered
         return self._events()
 

@@ -32,6 +32,7 @@ from ..http import (
     Client,
     ForwardedHeaders,
     Handler,
+    Origin,
     RequestHead,
     Response,
     Tunnel,
@@ -93,6 +94,7 @@ _ERRORS: Final = {
 }
 _log: Final = logging.getLogger("routekit.proxy")
 _NOT_FOUND: Final = _short(404, b"404 page not found")
+_MAX_SERVERS: Final = 4096
 
 
 @final
@@ -131,12 +133,25 @@ class Proxy:
         self._chain = chain
         self._observe = observe
         self._transports: dict[ServersTransport, Client] = {}
+        self._servers: dict[object, tuple[Origin, str, bytes]] = {}
 
     async def aclose(self) -> None:
         """Close the clients made for servers transports (the given *client* stays open)."""
         clients, self._transports = list(self._transports.values()), {}
         for client in clients:
             await client.aclose()
+
+    def _upstream(self, server: object) -> tuple[Origin, str, bytes]:
+        """A server's origin, path prefix and ``Host``, worked out once per server."""
+        known = self._servers.get(server)
+        if known is None:
+            url = str(server)
+            parts = urllib.parse.urlsplit(url)
+            if len(self._servers) >= _MAX_SERVERS:  # servers come and go: forget the old
+                self._servers.clear()
+            known = (Origin.from_url(url), parts.path.rstrip("/"), parts.netloc.encode("idna"))
+            self._servers[server] = known
+        return known
 
     def _client_for(self, transport: ServersTransport | None) -> Client | None:
         if transport is None:
@@ -206,14 +221,25 @@ class Proxy:
         if not target.startswith("/"):  # absolute-form: forward its path and query only
             parts = urllib.parse.urlsplit(target)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        url = str(lease.server).rstrip("/") + target
+        try:
+            origin, prefix, host = self._upstream(lease.server)
+        except UpstreamError:  # a server URL the client cannot reach (a scheme it lacks)
+            lease.release(ok=False)
+            return self._done(head, decision, _ERRORS[502], started, lease.server)
+        if not decision.pass_host_header:
+            headers.insert(0, (b"host", host))
         client = self._client_for(decision.transport)
         if client is None:
             lease.release(ok=False)
             return self._done(head, decision, _ERRORS[502], started, lease.server)
         try:
             upstream = await client.request(
-                head.event.method.decode("ascii"), url, headers=headers, body=body
+                head.event.method.decode("ascii"),
+                "",
+                headers=headers,
+                body=body,
+                origin=origin,
+                target=prefix + target,
             )
         except UpstreamError as exc:
             lease.release(ok=False)
