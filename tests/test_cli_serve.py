@@ -14,6 +14,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from _routes import one_route
 from routekit.http import Client, EntryPointServer, RequestHead, Response
 
 pytestmark = pytest.mark.anyio
@@ -35,16 +36,6 @@ def named(name: bytes) -> EntryPointServer:
         return Response(200, [], name)
 
     return EntryPointServer("127.0.0.1:0", handler)
-
-
-def dynamic(port: int) -> str:
-    return f"""
-[http.routers.app]
-rule = "Host(`app.test`)"
-service = "app"
-[[http.services.app.loadBalancer.servers]]
-url = "http://127.0.0.1:{port}"
-"""
 
 
 @pytest.fixture
@@ -102,11 +93,11 @@ async def test_serve_routes_follows_the_file_and_stops_on_sigterm(
     async with anyio.create_task_group() as tg, Client() as client:
         await tg.start(one.serve)
         await tg.start(two.serve)
-        dyn.write_text(dynamic(one.ports[0]))
+        dyn.write_text(one_route(one.ports[0]))
         proc = start(static)
         try:
             assert await get(client, port) == (200, b"one")
-            dyn.write_text(dynamic(two.ports[0]))
+            dyn.write_text(one_route(two.ports[0]))
             await eventually(client, port, b"two")
         finally:
             rest = stop(proc)
@@ -122,7 +113,7 @@ async def test_two_workers_share_the_port_and_a_dead_one_is_replaced(
     one = named(b"one")
     async with anyio.create_task_group() as tg, Client() as client:
         await tg.start(one.serve)
-        dyn.write_text(dynamic(one.ports[0]))
+        dyn.write_text(one_route(one.ports[0]))
         proc = start(static, "--workers", "2")
         try:
             workers = await children(proc.pid, 2)

@@ -8,6 +8,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from _routes import one_route
 from routekit.config import EntryPoint, loads_config
 from routekit.errors import ConfigError
 from routekit.http import Client, EntryPointServer, RequestHead, Response
@@ -20,11 +21,6 @@ pytestmark = pytest.mark.anyio
 WEB = {"web": EntryPoint(address="127.0.0.1:0")}
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def named(name: bytes, delay: float = 0) -> EntryPointServer:
     async def handler(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
         async for _ in body:
@@ -35,16 +31,6 @@ def named(name: bytes, delay: float = 0) -> EntryPointServer:
     return EntryPointServer("127.0.0.1:0", handler)
 
 
-def routes(port: int, host: str = "app.docker") -> str:
-    return f"""
-[http.routers.app]
-rule = "Host(`{host}`)"
-service = "app"
-[[http.services.app.loadBalancer.servers]]
-url = "http://127.0.0.1:{port}"
-"""
-
-
 async def test_a_watched_file_is_served_and_its_edits_apply_without_a_failed_request(
     tmp_path: Path,
 ) -> None:
@@ -53,7 +39,7 @@ async def test_a_watched_file_is_served_and_its_edits_apply_without_a_failed_req
     async with anyio.create_task_group() as tg:
         await tg.start(one.serve)
         await tg.start(two.serve)
-        dynamic.write_text(routes(one.ports[0]))
+        dynamic.write_text(one_route(one.ports[0], "app.docker"))
         watcher = Watcher([FileProvider(dynamic, poll_interval=0.05)], throttle=0)
         async with Gateway(watcher, WEB) as gateway, Client() as browser:
             url = gateway.url("web") + "/"
@@ -73,7 +59,7 @@ async def test_a_watched_file_is_served_and_its_edits_apply_without_a_failed_req
                 for _ in range(4):
                     clients.start_soon(load)
                 await anyio.sleep(0.1)
-                dynamic.write_text(routes(two.ports[0]))
+                dynamic.write_text(one_route(two.ports[0], "app.docker"))
             assert not failures
             assert seen[0] == b"one" and seen[-1] == b"two"
             # A file that does not parse is rejected; the last good routes keep serving.
@@ -89,7 +75,7 @@ async def test_leaving_the_block_lets_a_request_in_flight_finish() -> None:
     slow = named(b"slow", delay=0.3)
     async with anyio.create_task_group() as tg:
         await tg.start(slow.serve)
-        runtime = build(loads_config(routes(slow.ports[0])))
+        runtime = build(loads_config(one_route(slow.ports[0], "app.docker")))
         answers: list[tuple[int, bytes]] = []
         async with Client() as browser:
             async with Gateway(runtime, WEB, grace=5) as gateway:
@@ -120,15 +106,7 @@ async def test_ipv6_end_to_end() -> None:
     backend = EntryPointServer("[::1]:0", whoami)
     async with anyio.create_task_group() as tg:
         await tg.start(backend.serve)
-        runtime = build(
-            loads_config(f"""
-[http.routers.app]
-rule = "Host(`app.docker`)"
-service = "app"
-[[http.services.app.loadBalancer.servers]]
-url = "http://[::1]:{backend.ports[0]}"
-""")
-        )
+        runtime = build(loads_config(one_route(backend.ports[0], "app.docker", ip="[::1]")))
         entry = {"web": EntryPoint(address="[::1]:0")}
         async with Gateway(runtime, entry) as gateway, Client() as browser:
             r = await browser.request(

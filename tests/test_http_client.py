@@ -25,11 +25,6 @@ from routekit.http import (
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 async def backend(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
     data = b"".join([chunk async for chunk in body])
     if head.event.target == b"/stream":

@@ -15,11 +15,6 @@ from routekit.http import EntryPointServer, RequestHead, Response, parse_address
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.mark.parametrize(
     ("address", "expected"),
     [

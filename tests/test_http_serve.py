@@ -17,11 +17,6 @@ from routekit.http import Drain, RequestHead, Response, Timeouts, serve_connecti
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 async def echo(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
     data = b"".join([chunk async for chunk in body])
     text = b"%s %s %d" % (head.event.method, head.event.target, len(data))

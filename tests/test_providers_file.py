@@ -16,11 +16,6 @@ from routekit.providers import FileProvider, Provider, Snapshot, StaticProvider
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def router_file(*names: str, service: str = "svc") -> str:
     parts = [
         f'[http.routers.{n}]\nrule = "Host(`{n}.example.com`)"\nservice = "{service}"\n'

@@ -8,17 +8,13 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 
+from _routes import one_route
 from routekit.config import loads_config
 from routekit.http import Client, EntryPointServer, RequestHead, Response
 from routekit.proxy import Proxy
 from routekit.runtime import build
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def backend(name: bytes) -> EntryPointServer:
@@ -144,14 +140,7 @@ async def test_a_head_request_releases_its_lease_and_its_upstream_connection() -
     one = backend(b"one")
     async with anyio.create_task_group() as tg:
         await tg.start(one.serve)
-        config = loads_config(f"""
-[http.routers.r]
-rule = "Host(`hello.docker`)"
-service = "s"
-[[http.services.s.loadBalancer.servers]]
-url = "http://127.0.0.1:{one.ports[0]}"
-""")
-        runtime = build(config)
+        runtime = build(loads_config(one_route(one.ports[0], "hello.docker")))
         async with Client() as upstream, Client() as browser:
             gateway = EntryPointServer(
                 "127.0.0.1:0", Proxy(lambda: runtime, entry_point="web", client=upstream)
@@ -161,7 +150,7 @@ url = "http://127.0.0.1:{one.ports[0]}"
             r = await browser.request("HEAD", url, headers=[(b"host", b"hello.docker")])
             assert r.status == 200 and await r.read() == b""
             await anyio.sleep(0.05)
-            (child,) = runtime.services["s"].statistics().children
+            (child,) = runtime.services["app"].statistics().children
             assert child.inflight == 0  # the bodiless answer still ended the lease
             gateway.stop()
         one.stop()

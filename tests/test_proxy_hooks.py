@@ -17,11 +17,6 @@ pytestmark = pytest.mark.anyio
 WEB = {"web": EntryPoint(address="127.0.0.1:0")}
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 async def app(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
     if head.event.target == b"/stream":
 

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _routes import one_route
 from _sockets import read_until_closed
 from routekit.config import loads_config
 from routekit.http import (
@@ -31,25 +32,12 @@ pytestmark = pytest.mark.anyio
 Backend = Callable[[anyio.abc.SocketStream], Awaitable[None]]
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
 def runtime_for(port: int) -> Runtime:
-    return build(
-        loads_config(f"""
-[http.routers.r]
-rule = "Host(`app.test`)"
-service = "s"
-[[http.services.s.loadBalancer.servers]]
-url = "http://127.0.0.1:{port}"
-""")
-    )
+    return build(loads_config(one_route(port)))
 
 
 async def through_proxy(
@@ -99,6 +87,13 @@ async def ask(port: int, raw: bytes) -> bytes:
 
 
 GET = b"GET / HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n"
+
+
+async def reads_all(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
+    """A backend that reads the whole body, then answers ok."""
+    async for _ in body:
+        pass
+    return Response(200, [], b"ok")
 
 
 async def test_an_upstream_answering_garbage_is_502() -> None:
@@ -170,7 +165,7 @@ async def test_a_backend_dying_mid_response_cuts_the_client_short() -> None:
         assert (await ask(port, GET)).startswith(b"HTTP/1.1 200 ")  # still serving
 
     runtime = await through_proxy(dying, talk)
-    (child,) = runtime.services["s"].statistics().children
+    (child,) = runtime.services["app"].statistics().children
     assert child.inflight == 0
 
 
@@ -201,11 +196,6 @@ async def test_a_client_vanishing_mid_body_frees_the_upstream() -> None:
 
 
 async def test_a_client_that_stops_sending_its_body_is_cut_off() -> None:
-    async def handler(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
-        async for _ in body:
-            pass
-        return Response(200, [], b"ok")
-
     async def talk(port: int) -> None:
         async with await anyio.connect_tcp("127.0.0.1", port) as stream:
             await stream.send(
@@ -215,7 +205,7 @@ async def test_a_client_that_stops_sending_its_body_is_cut_off() -> None:
             await read_until_closed(stream)  # closed by the 1 s body timeout, not held open
             assert anyio.current_time() - started < 4
 
-    await through_proxy(None, talk, handler_backend=EntryPointServer("127.0.0.1:0", handler))
+    await through_proxy(None, talk, handler_backend=EntryPointServer("127.0.0.1:0", reads_all))
 
 
 async def test_server_sent_events_are_flushed_as_they_come() -> None:
@@ -326,11 +316,6 @@ async def test_a_hundred_megabytes_stream_both_ways_in_flat_memory(anyio_backend
     )
 )
 async def test_random_and_mutated_bytes_are_answered_or_closed(data: bytes) -> None:
-    async def handler(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
-        async for _ in body:
-            pass
-        return Response(200, [], b"ok")
-
     async def talk(port: int) -> None:
         async with await anyio.connect_tcp("127.0.0.1", port) as stream:
             await stream.send(data)
@@ -338,4 +323,4 @@ async def test_random_and_mutated_bytes_are_answered_or_closed(data: bytes) -> N
                 await read_until_closed(stream, timeout=3)
         assert (await ask(port, GET)).startswith(b"HTTP/1.1 200 ")  # still serving
 
-    await through_proxy(None, talk, handler_backend=EntryPointServer("127.0.0.1:0", handler))
+    await through_proxy(None, talk, handler_backend=EntryPointServer("127.0.0.1:0", reads_all))

@@ -26,11 +26,6 @@ from routekit.runtime import build
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 async def hello(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
     return Response(200, [], b"secure hello" if head.tls else b"plain hello")
 

@@ -18,6 +18,7 @@ from wsproto.events import (
     TextMessage,
 )
 
+from _routes import one_route
 from _sockets import read_until_closed
 from routekit.config import loads_config
 from routekit.http import Client, EntryPointServer
@@ -25,11 +26,6 @@ from routekit.proxy import Proxy
 from routekit.runtime import build
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 async def ws_echo(stream: anyio.abc.SocketStream) -> None:
@@ -89,14 +85,7 @@ async def gateway() -> AsyncIterator[tuple[int, Proxy]]:
     async with backend, anyio.create_task_group() as tg:
         tg.start_soon(backend.serve, ws_echo)
         port = backend.extra(anyio.abc.SocketAttribute.local_port)
-        config = loads_config(f"""
-[http.routers.chat]
-rule = "Host(`chat.docker`)"
-service = "chat"
-[[http.services.chat.loadBalancer.servers]]
-url = "http://127.0.0.1:{port}"
-""")
-        runtime = build(config)
+        runtime = build(loads_config(one_route(port, "chat.docker")))
         async with Client() as upstream:
             proxy = Proxy(lambda: runtime, entry_point="web", client=upstream, tunnel_idle=0.5)
             server = EntryPointServer("127.0.0.1:0", proxy)
@@ -157,15 +146,7 @@ async def test_a_server_switching_to_another_protocol_is_502() -> None:
     async with backend, anyio.create_task_group() as tg:
         tg.start_soon(backend.serve, liar)
         port = backend.extra(anyio.abc.SocketAttribute.local_port)
-        runtime = build(
-            loads_config(f"""
-[http.routers.chat]
-rule = "Host(`chat.docker`)"
-service = "chat"
-[[http.services.chat.loadBalancer.servers]]
-url = "http://127.0.0.1:{port}"
-""")
-        )
+        runtime = build(loads_config(one_route(port, "chat.docker")))
         async with Client() as upstream:
             server = EntryPointServer(
                 "127.0.0.1:0", Proxy(lambda: runtime, entry_point="web", client=upstream)

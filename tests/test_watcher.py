@@ -21,11 +21,6 @@ from routekit.testing._clock import FakeClock
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def cfg(text: str) -> Configuration:
     config, problems = loads_dynamic(text, source="mem.toml")
     assert problems == []

@@ -48,6 +48,7 @@ from ._server import ServerConnection as ServerConnection
 from ._server import error_response as error_response
 from ._tls import Certificates as Certificates
 from ._tls import certificate_names as certificate_names
+from ._tls import pem_path as pem_path
 from ._tunnel import tunnel as tunnel
 from ._wire import ProtocolWire as ProtocolWire
 from ._wire import StreamWire as StreamWire
@@ -88,6 +89,7 @@ __all__ = [
     "forwarded_headers",
     "is_upgrade",
     "parse_address",
+    "pem_path",
     "raw_head_problem",
     "request_head_problem",
     "serve_connection",

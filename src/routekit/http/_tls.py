@@ -22,7 +22,7 @@ from typing import Final, final
 
 from ..errors import ConfigError
 
-__all__ = ["Certificates", "certificate_names"]
+__all__ = ["Certificates", "certificate_names", "pem_path"]
 
 _SAN: Final = bytes.fromhex("551d11")  # 2.5.29.17 subjectAltName
 _CN: Final = bytes.fromhex("550403")  # 2.5.4.3 commonName
@@ -93,12 +93,13 @@ def certificate_names(der: bytes) -> tuple[str, ...]:
 
 
 @contextlib.contextmanager
-def _as_file(text_or_path: str, what: str) -> Iterator[str]:
-    """A path to the PEM: the path given, or a private temporary file for inline PEM text."""
+def pem_path(text_or_path: str) -> Iterator[str]:
+    """A path to a PEM given as a path or as PEM text (Traefik accepts both): the path, or a
+    private temporary file holding the text while the block runs (`ssl` reads files only)."""
     if not text_or_path.lstrip().startswith(_PEM_START):
         yield text_or_path
         return
-    fd, path = tempfile.mkstemp(suffix=f".{what}.pem")
+    fd, path = tempfile.mkstemp(suffix=".pem")
     try:
         with os.fdopen(fd, "w") as out:
             out.write(text_or_path)
@@ -156,7 +157,7 @@ class Certificates:
             self.context.sni_callback = self._choose_for
             # The listening context serves the default certificate to clients without SNI.
             cert, key = default if default is not None else pairs[0]
-            with _as_file(cert, "crt") as c, _as_file(key, "key") as k:
+            with pem_path(cert) as c, pem_path(key) as k:
                 self.context.load_cert_chain(c, k)
 
     def __bool__(self) -> bool:
@@ -198,7 +199,7 @@ def _load(cert: str, key: str) -> tuple[ssl.SSLContext, tuple[str, ...]]:
         if not value.lstrip().startswith(_PEM_START) and not os.path.isfile(value):
             raise ConfigError(f"TLS {what} {value!r}: no such file")
     try:
-        with _as_file(cert, "crt") as c, _as_file(key, "key") as k:
+        with pem_path(cert) as c, pem_path(key) as k:
             context.load_cert_chain(c, k)
         names = certificate_names(_first_der(cert))
     except (OSError, ssl.SSLError, ValueError, UnicodeDecodeError) as exc:

@@ -7,15 +7,11 @@ while the proxy lives (a reload that keeps a transport keeps its connections).
 
 from __future__ import annotations
 
-import contextlib
-import os
 import ssl
-import tempfile
-from collections.abc import Iterator
 
 from ..config import ServersTransport
 from ..errors import ConfigError
-from ..http import Client, PoolLimits
+from ..http import Client, PoolLimits, pem_path
 
 __all__ = ["transport_client"]
 
@@ -46,7 +42,7 @@ def transport_client(transport: ServersTransport) -> Client:
             else:
                 context.load_verify_locations(cafile=ca)
         for pair in transport.certificates:
-            with _file(pair.cert_file) as cert, _file(pair.key_file) as key:
+            with pem_path(pair.cert_file) as cert, pem_path(pair.key_file) as key:
                 context.load_cert_chain(cert, key)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"servers transport: {exc}") from None
@@ -54,17 +50,3 @@ def transport_client(transport: ServersTransport) -> Client:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return Client(limits, ssl_context=context, server_name=transport.server_name or None)
-
-
-@contextlib.contextmanager
-def _file(text_or_path: str) -> Iterator[str]:
-    if not text_or_path.lstrip().startswith(_PEM):
-        yield text_or_path
-        return
-    fd, path = tempfile.mkstemp(suffix=".pem")
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text_or_path)
-        yield path
-    finally:
-        os.unlink(path)
