@@ -324,3 +324,22 @@ async def test_random_and_mutated_bytes_are_answered_or_closed(data: bytes) -> N
         assert (await ask(port, GET)).startswith(b"HTTP/1.1 200 ")  # still serving
 
     await through_proxy(None, talk, handler_backend=EntryPointServer("127.0.0.1:0", reads_all))
+
+
+async def test_targets_reach_the_server_unchanged_and_raw_utf8_is_refused() -> None:
+    seen: list[bytes] = []
+
+    async def handler(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
+        seen.append(head.event.target)
+        return Response(200, [], b"ok")
+
+    async def talk(port: int) -> None:
+        target = b"/caf%C3%A9/a;b=c?q=%E2%82%AC&x=~!*()'"
+        raw = b"GET %s HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n" % target
+        assert (await ask(port, raw)).startswith(b"HTTP/1.1 200 ")
+        # RFC 3986 has no raw non-ASCII in a target; h11 refuses it, and so does the proxy.
+        bad = b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n"
+        assert (await ask(port, bad)).startswith(b"HTTP/1.1 400 ")
+
+    await through_proxy(None, talk, handler_backend=EntryPointServer("127.0.0.1:0", handler))
+    assert seen == [b"/caf%C3%A9/a;b=c?q=%E2%82%AC&x=~!*()'"]

@@ -306,12 +306,15 @@ class Client:
         body: bytes | AsyncIterator[bytes] = b"",
         origin: Origin | None = None,
         target: str | None = None,
+        checked: bool = False,
     ) -> ClientResponse:
         """Send a request and return its response head; read the body before the next call
         that needs the same connection.
 
         With *origin* and *target* (the path and query) both given, *url* is not parsed and
-        *headers* must carry ``Host`` — the proxy's way, which knows both already.
+        *headers* must carry ``Host`` — the proxy's way, which knows both already.  With
+        *checked*, the method, target and headers are taken as valid (lower-case names, no
+        control characters: what h11 parsed) and not checked again.
 
         Raises:
             UpstreamError: the origin refused, reset, or answered what is not HTTP/1.1.
@@ -328,7 +331,19 @@ class Client:
                 all_headers.insert(0, (b"host", parts.netloc.encode("idna") or b"localhost"))
         if isinstance(body, bytes) and body and not _has(all_headers, b"content-length"):
             all_headers.append((b"content-length", b"%d" % len(body)))
-        request = h11.Request(method=method, target=target, headers=all_headers)
+        if checked:
+            # h11's own flag for events built from what its parser produced: the proxy's
+            # request line and fields came out of h11 (or are the proxy's own), so their
+            # re-validation (8 µs of a proxied request) is skipped.
+            request = h11.Request(
+                method=method.encode("latin-1"),
+                target=target.encode("latin-1"),
+                headers=all_headers,
+                http_version=b"1.1",
+                _parsed=True,
+            )
+        else:
+            request = h11.Request(method=method, target=target, headers=all_headers)
         slot = self._slots.get(where)
         if slot is None:
             slot = self._slots[where] = _Slots(self.limits.per_origin, self._total)

@@ -84,6 +84,8 @@ class Response:
     headers: Sequence[tuple[bytes, bytes]] = ()
     body: bytes | AsyncIterable[bytes] = b""
     tunnel: Tunnel | None = None
+    #: The headers are valid already (parsed by h11: a proxied answer's); not checked again.
+    checked: bool = False
 
 
 #: Serves one request: its head and its body (an iterator of chunks) give the `Response`.
@@ -325,7 +327,7 @@ async def _send(wire: Wire, conn: ServerConnection, head: RequestHead, response:
         and not any(k == b"content-length" for k, _ in headers)
     ):
         headers.append((b"content-length", b"%d" % len(response.body)))
-    start = conn.respond(response.status, headers)
+    start = conn.respond(response.status, headers, checked=response.checked)
     if isinstance(response.body, bytes):
         # One write for the whole answer: each send on loopback costs as much as h11's work.
         body = conn.body(response.body) if response.body and not bodiless else b""

@@ -181,9 +181,22 @@ class ServerConnection:
         self._refused = True
         return Refused(status, reason, error_response(status))
 
-    def respond(self, status: int, headers: Sequence[tuple[bytes, bytes]]) -> bytes:
-        """The bytes of a response head (``Content-Length`` or chunked, as the headers say)."""
-        return self._conn.send(h11.Response(status_code=status, headers=list(headers)))
+    def respond(
+        self, status: int, headers: Sequence[tuple[bytes, bytes]], *, checked: bool = False
+    ) -> bytes:
+        """The bytes of a response head (``Content-Length`` or chunked, as the headers say).
+
+        *checked* headers (lower-case names, values h11 itself parsed) skip h11's
+        re-validation of every name and value — 5 µs of a proxied request.
+        """
+        if checked:
+            # h11's own flag for events built from what its parser produced.
+            event = h11.Response(
+                status_code=status, headers=list(headers), reason=b"", _parsed=True
+            )
+        else:
+            event = h11.Response(status_code=status, headers=list(headers))
+        return self._conn.send(event)
 
     def switch(self, headers: Sequence[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
         """Accept the request's ``Upgrade``: the ``101`` head's bytes, and the bytes the client

@@ -18,6 +18,7 @@ one, a router with middlewares is refused with 501 rather than served without th
 from __future__ import annotations
 
 import logging
+import re
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
@@ -95,6 +96,8 @@ _ERRORS: Final = {
 _log: Final = logging.getLogger("routekit.proxy")
 _NOT_FOUND: Final = _short(404, b"404 page not found")
 _MAX_SERVERS: Final = 4096
+# A server URL's path that can go into a request line as it is (RFC 3986 path characters).
+_PLAIN_PATH: Final = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*")
 
 
 @final
@@ -240,6 +243,7 @@ class Proxy:
                 body=body,
                 origin=origin,
                 target=prefix + target,
+                checked=_PLAIN_PATH.fullmatch(prefix) is not None,
             )
         except UpstreamError as exc:
             lease.release(ok=False)
@@ -252,11 +256,14 @@ class Proxy:
         if upgraded is None:
             if upstream.complete is not None:  # the whole answer is here: no streaming needed
                 lease.release(ok=True)
-                answer = Response(upstream.status, relayed, upstream.complete)
+                # Fields h11 parsed from the server, and no cookie of ours: valid as they are.
+                answer = Response(
+                    upstream.status, relayed, upstream.complete, checked=not lease.set_cookies
+                )
                 return self._done(head, decision, answer, started, lease.server)
             exchange = self._exchange(head, decision, upstream.status, started, lease.server)
             chunks = _relay(upstream.iter_bytes(), lease, exchange, self._observe)
-            return Response(upstream.status, relayed, chunks)
+            return Response(upstream.status, relayed, chunks, checked=not lease.set_cookies)
         asked, got = is_upgrade(headers), is_upgrade(upstream.headers)
         if asked is None or got is None or got.lower() != asked.lower():
             # Go's ReverseProxy: a server that switches to another protocol than the one asked
