@@ -343,3 +343,23 @@ async def test_targets_reach_the_server_unchanged_and_raw_utf8_is_refused() -> N
 
     await through_proxy(None, talk, handler_backend=EntryPointServer("127.0.0.1:0", handler))
     assert seen == [b"/caf%C3%A9/a;b=c?q=%E2%82%AC&x=~!*()'"]
+
+
+async def test_an_http_1_0_client_is_served_and_never_gets_chunks() -> None:
+    async def handler(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
+        async def parts() -> AsyncIterator[bytes]:
+            yield b"one,"
+            await anyio.sleep(0.01)
+            yield b"two"
+
+        return Response(200, [], parts())  # chunked towards the proxy
+
+    async def talk(port: int) -> None:
+        answer = await ask(port, b"GET /x HTTP/1.0\r\nHost: app.test\r\n\r\n")
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 ") and b"chunked" not in head.lower()
+        assert body == b"one,two"  # delimited by the close, as HTTP/1.0 reads it
+        no_host = await ask(port, b"GET / HTTP/1.0\r\n\r\n")
+        assert no_host.startswith(b"HTTP/1.1 404 ")  # no Host: no Host rule matches
+
+    await through_proxy(None, talk, handler_backend=EntryPointServer("127.0.0.1:0", handler))
