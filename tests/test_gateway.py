@@ -116,3 +116,36 @@ async def test_ipv6_end_to_end() -> None:
             )
             assert r.status == 200 and await r.read() == b"::1"
         backend.stop()
+
+
+async def test_several_entry_points_serve_their_own_routers() -> None:
+    one, two = named(b"public"), named(b"internal")
+    async with anyio.create_task_group() as tg:
+        await tg.start(one.serve)
+        await tg.start(two.serve)
+        runtime = build(
+            loads_config(f"""
+[http.routers.public]
+rule = "PathPrefix(`/`)"
+entryPoints = ["web"]
+service = "public"
+[http.routers.internal]
+rule = "PathPrefix(`/`)"
+entryPoints = ["admin"]
+service = "internal"
+[[http.services.public.loadBalancer.servers]]
+url = "http://127.0.0.1:{one.ports[0]}"
+[[http.services.internal.loadBalancer.servers]]
+url = "http://127.0.0.1:{two.ports[0]}"
+""")
+        )
+        entries = {
+            "web": EntryPoint(address="127.0.0.1:0"),
+            "admin": EntryPoint(address="127.0.0.1:0"),
+        }
+        async with Gateway(runtime, entries) as gateway, Client() as browser:
+            for name, want in [("web", b"public"), ("admin", b"internal")]:
+                r = await browser.get(gateway.url(name) + "/", headers=[(b"host", b"x")])
+                assert await r.read() == want
+        one.stop()
+        two.stop()
