@@ -363,3 +363,19 @@ async def test_an_http_1_0_client_is_served_and_never_gets_chunks() -> None:
         assert no_host.startswith(b"HTTP/1.1 404 ")  # no Host: no Host rule matches
 
     await through_proxy(None, talk, handler_backend=EntryPointServer("127.0.0.1:0", handler))
+
+
+async def test_a_get_on_a_kept_alive_connection_the_server_closed_is_sent_again() -> None:
+    async def one_then_close(stream: anyio.abc.SocketStream) -> None:
+        async with stream:
+            await stream.receive()
+            await stream.send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await anyio.sleep(0.05)  # then the server closes its idle connection
+
+    async def talk(port: int) -> None:
+        assert (await ask(port, GET)).startswith(b"HTTP/1.1 200 ")
+        await anyio.sleep(0.3)  # the pooled upstream connection is closed by now
+        # The proxy's pool still holds it; the bodiless GET is replayed on a fresh one.
+        assert (await ask(port, GET)).startswith(b"HTTP/1.1 200 ")
+
+    await through_proxy(one_then_close, talk)

@@ -27,6 +27,7 @@ import h11
 import sniffio
 
 from ..errors import RoutekitError
+from ._serve import NO_BODY
 from ._wire import GONE, ProtocolWire, StreamWire, Wire
 
 __all__ = [
@@ -320,6 +321,8 @@ class Client:
             UpstreamError: the origin refused, reset, or answered what is not HTTP/1.1.
             UpstreamTimeout: connecting or waiting for the answer took too long.
         """
+        if body is NO_BODY:
+            body = b""  # a request the server side got without a body: replayable as such
         all_headers = list(headers)
         if origin is not None and target is not None:
             where = origin  # the caller split the URL already (the proxy, per request)

@@ -126,6 +126,26 @@ class Drain:
         self._waiting.discard(wire)
 
 
+@final
+class _NoBody(AsyncIterator[bytes]):
+    """The body of a request that has none: ends at once, holds nothing."""
+
+    __slots__ = ()
+
+    def __aiter__(self) -> _NoBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        """Nothing to close."""
+
+
+#: What a handler gets as the body of a request without one (`Client` sends it as ``b""``).
+NO_BODY: Final = _NoBody()
+
+
 class _Closed(Exception):
     """The connection cannot continue (the client left, or a refusal was sent)."""
 
@@ -183,7 +203,14 @@ async def serve_connection(
             fresh = False
             if head is None:
                 return
-            body = _body(reader, times.read_body)
+            body: AsyncGenerator[bytes, None] | _NoBody
+            if reader.events and isinstance(reader.events[0], EndOfMessage):
+                # The whole request is here and has no body (a GET, mostly): no generator to
+                # run, and a proxied request stays replayable.
+                del reader.events[0]
+                body = NO_BODY
+            else:
+                body = _body(reader, times.read_body)
             try:
                 response = await handler(head, body)
             except _Closed:
@@ -286,9 +313,11 @@ async def _body(reader: _Reader, wait: float) -> AsyncGenerator[bytes, None]:
             raise _Closed
 
 
-async def _discard(body: AsyncGenerator[bytes, None]) -> bool:
+async def _discard(body: AsyncGenerator[bytes, None] | _NoBody) -> bool:
     """Read what the handler left of the request body, so that the connection can serve the
     next request; ``False`` (close) past `_DISCARD_LIMIT` bytes, as Go's server does."""
+    if body is NO_BODY:
+        return True
     left = _DISCARD_LIMIT
     try:
         async for chunk in body:
