@@ -133,3 +133,45 @@ async def test_the_pool_bounds_connections_per_origin_and_in_total() -> None:
             assert client.idle_connections(Origin.from_url(f"http://127.0.0.1:{two.ports[0]}"))
         one.stop()
         two.stop()
+
+
+async def test_each_leaf_of_a_weighted_service_uses_its_own_transport(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    secure = tls_backend(ca, tmp_path, "127.0.0.1")
+    plain = EntryPointServer("127.0.0.1:0", hello)
+    async with anyio.create_task_group() as tg:
+        await tg.start(secure.serve)
+        await tg.start(plain.serve)
+        runtime = build(
+            loads_config(f"""
+[http.routers.r]
+rule = "Host(`app.test`)"
+service = "both"
+[[http.services.both.weighted.services]]
+name = "tls"
+[[http.services.both.weighted.services]]
+name = "clear"
+[http.services.tls.loadBalancer]
+serversTransport = "skip"
+servers = [{{url = "https://127.0.0.1:{secure.ports[0]}"}}]
+[http.services.clear.loadBalancer]
+servers = [{{url = "http://127.0.0.1:{plain.ports[0]}"}}]
+[http.serversTransports.skip]
+insecureSkipVerify = true
+""")
+        )
+        async with Client() as upstream, Client() as browser:
+            proxy = Proxy(lambda: runtime, entry_point="web", client=upstream)
+            server = EntryPointServer("127.0.0.1:0", proxy)
+            await tg.start(server.serve)
+            answers = set()
+            for _ in range(4):
+                r = await browser.request(
+                    "GET", f"http://127.0.0.1:{server.ports[0]}/", headers=[(b"host", b"app.test")]
+                )
+                answers.add((r.status, await r.read()))
+            assert answers == {(200, b"secure hello"), (200, b"plain hello")}
+            server.stop()
+            await proxy.aclose()
+        secure.stop()
+        plain.stop()

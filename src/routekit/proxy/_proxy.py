@@ -231,7 +231,7 @@ class Proxy:
             return self._done(head, decision, _ERRORS[502], started, lease.server)
         if not decision.pass_host_header:
             headers.insert(0, (b"host", host))
-        client = self._client_for(decision.transport)
+        client = self._client_for(decision.transports.get(lease.server.url))
         if client is None:
             lease.release(ok=False)
             return self._done(head, decision, _ERRORS[502], started, lease.server)

@@ -20,8 +20,8 @@ from ..config import Chain, Configuration, Errors, Middleware, Router, rule_erro
 from ..errors import ConfigError, Problem
 from ..routing import Route, RouteTable, TCPRouteTable
 from ..rules import Rule, parse_rule
-from ._runtime import RouterTarget, Runtime
-from ._services import Report, ServiceBuilder
+from ._runtime import NO_TRANSPORTS, RouterTarget, Runtime
+from ._services import Report, ServiceBuilder, server_transports
 from ._tcp import build_tcp
 
 if TYPE_CHECKING:
@@ -264,15 +264,13 @@ class _Routers:
         definition = self.config.http.services.get(router.service)
         lb = definition.load_balancer if definition is not None else None
         passes = lb is None or lb.pass_host_header
-        transport = None
-        if lb is not None and lb.servers_transport:
-            transport = self.config.http.servers_transports.get(lb.servers_transport)
-            if transport is None:
-                transports = self.config.http.servers_transports
-                where = f"http.services.{router.service}.loadBalancer.serversTransport"
-                self.report.missing(where, lb.servers_transport, transports, "servers transport")
-                return None  # as Traefik: a service whose transport is unknown is not served
-        target = RouterTarget(name, router.service, balancer, chain, passes, transport)
+        transports = server_transports(self.config, router.service, self.report)
+        if transports is None:
+            return None  # as Traefik: a service whose transport is unknown is not served
+        mirroring = definition.mirroring if definition is not None else None
+        target = RouterTarget(
+            name, router.service, balancer, chain, passes, transports or NO_TRANSPORTS, mirroring
+        )
         # Qualified names carry their provider, the second key of the table's order.
         _, at, provider = name.rpartition("@")
         try:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 import attrs
 
 from ..balance import Balancer
-from ..config import Configuration, Middleware, ServersTransport
+from ..config import Configuration, Middleware, Mirroring, ServersTransport
 from ..errors import Problem
 from ..request import Request
 from ..routing import Route, RouteTable, TCPRouteTable
@@ -28,6 +28,8 @@ __all__ = ["RouterTarget", "RoutingDecision", "Runtime", "TCPRoutingDecision"]
 
 _EMPTY: Final[Mapping[str, str]] = MappingProxyType({})
 _SECURE_SCHEMES: Final = frozenset({"https", "wss"})
+#: The `RouterTarget.transports` of a router whose servers all use the default transport.
+NO_TRANSPORTS: Final[Mapping[str, ServersTransport]] = MappingProxyType({})
 
 
 @final
@@ -41,7 +43,8 @@ class RouterTarget:
     service: Balancer
     middlewares: tuple[Middleware, ...]
     pass_host_header: bool = True
-    transport: ServersTransport | None = None
+    transports: Mapping[str, ServersTransport] = attrs.field(factory=dict)
+    mirroring: Mirroring | None = None
 
     def __repr__(self) -> str:
         # Shown by explanations and the CLI: the service and the middleware kinds, not the
@@ -65,8 +68,9 @@ class RoutingDecision:
         route: the matching route (rule, priority) of the entry point's table.
         pass_host_header: whether the servers get the client's ``Host`` (the service's
             ``passHostHeader``, true unless it says otherwise).
-        transport: the service's ``serversTransport`` (TLS and timeouts towards its
-            servers); ``None`` for the default one.
+        transports: server URL → its load balancer's ``serversTransport`` (TLS and
+            timeouts towards it); a server not in it uses the default transport.
+        mirroring: the service's mirroring options, when it is a mirroring service.
     """
 
     router: str
@@ -77,7 +81,8 @@ class RoutingDecision:
     entry_point: str
     route: Route
     pass_host_header: bool = True
-    transport: ServersTransport | None = None
+    transports: Mapping[str, ServersTransport] = attrs.field(factory=dict)
+    mirroring: Mirroring | None = None
 
 
 @final
@@ -168,7 +173,8 @@ class Runtime:
             entry_point,
             match.route,
             target.pass_host_header,
-            target.transport,
+            target.transports,
+            target.mirroring,
         )
 
     def route_tcp(

@@ -41,7 +41,15 @@ from ..balance import (
     StickyCookie,
     WeightedRoundRobin,
 )
-from ..config import MAX_WEIGHT, Configuration, Cookie, LoadBalancer, Service, reference_hint
+from ..config import (
+    MAX_WEIGHT,
+    Configuration,
+    Cookie,
+    LoadBalancer,
+    ServersTransport,
+    Service,
+    reference_hint,
+)
 from ..errors import ConfigError, NoServerAvailable, Problem
 
 if TYPE_CHECKING:
@@ -315,3 +323,40 @@ def sticky_cookie(cookie: Cookie | None) -> StickyCookie:
         path=c.path,
         domain=c.domain or None,
     )
+
+
+def server_transports(
+    config: Configuration, name: str, report: Report
+) -> dict[str, ServersTransport] | None:
+    """Server URL → ``serversTransport`` for every load balancer under service *name* (through
+    weighted, mirroring and failover services); ``None`` when one names a transport that does
+    not exist (reported)."""
+    services, known = config.http.services, config.http.servers_transports
+    out: dict[str, ServersTransport] = {}
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        service = services.get(current)
+        if current in seen or service is None:
+            continue
+        seen.add(current)
+        if service.load_balancer is not None:
+            wanted = service.load_balancer.servers_transport
+            if not wanted:
+                continue
+            transport = known.get(wanted)
+            if transport is None:
+                where = f"http.services.{current}.loadBalancer.serversTransport"
+                report.missing(where, wanted, known, "servers transport")
+                return None
+            for server in service.load_balancer.servers:
+                out.setdefault(server.url, transport)
+        elif service.weighted is not None:
+            todo.extend(child.name for child in service.weighted.services)
+        elif service.mirroring is not None:
+            todo.append(service.mirroring.service)
+            todo.extend(mirror.name for mirror in service.mirroring.mirrors)
+        elif service.failover is not None:
+            todo.extend((service.failover.service, service.failover.fallback))
+    return out
