@@ -33,6 +33,7 @@ from ._headers import is_upgrade as is_upgrade
 from ._headers import upstream_headers as upstream_headers
 from ._listen import EntryPointServer as EntryPointServer
 from ._listen import parse_address as parse_address
+from ._serve import NO_BODY as NO_BODY
 from ._serve import Drain as Drain
 from ._serve import Handler as Handler
 from ._serve import Response as Response
@@ -55,6 +56,7 @@ from ._wire import StreamWire as StreamWire
 from ._wire import Wire as Wire
 
 __all__ = [
+    "NO_BODY",
     "Body",
     "Certificates",
     "Client",

@@ -437,6 +437,11 @@ class Client:
         except TimeoutError:
             await wire.aclose()
             raise UpstreamTimeout(f"{origin}: the request was not taken in {write} s") from None
+        except h11.LocalProtocolError as exc:
+            # The request itself could not be sent as framed (a body shorter than its
+            # Content-Length, for one): this connection is spoilt, the request failed.
+            await wire.aclose()
+            raise UpstreamError(f"{origin}: the request could not be sent: {exc}") from None
         except BaseException:
             await wire.aclose()
             raise

@@ -163,6 +163,11 @@ class Gateway:
                 stack.push_async_callback(proxy.aclose)
             if not isinstance(self._routes, Runtime):
                 await stack.enter_async_context(self._routes.running())
+            # Background work (mirrors) ends after the servers have stopped, not before.
+            background = await stack.enter_async_context(anyio.create_task_group())
+            stack.callback(background.cancel_scope.cancel)
+            for proxy in self._proxies:
+                proxy.attach(background)
             tg = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(self.stop)  # leaving the block stops the servers gracefully
             for server in self.servers.values():

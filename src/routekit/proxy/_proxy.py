@@ -24,6 +24,7 @@ import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from typing import Final, final
 
+import anyio.abc
 import attrs
 
 from ..balance import Lease
@@ -48,6 +49,7 @@ from ..http import (
 )
 from ..request import Request
 from ..runtime import RoutingDecision, Runtime
+from ._mirror import mirror_copy
 from ._transport import transport_client
 
 __all__ = ["Exchange", "MiddlewareChain", "Proxy"]
@@ -96,6 +98,7 @@ _ERRORS: Final = {
 _log: Final = logging.getLogger("routekit.proxy")
 _NOT_FOUND: Final = _short(404, b"404 page not found")
 _MAX_SERVERS: Final = 4096
+_BODY_FRAMING: Final = frozenset({b"content-length", b"transfer-encoding"})
 # A server URL's path that can go into a request line as it is (RFC 3986 path characters).
 _PLAIN_PATH: Final = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*")
 
@@ -137,12 +140,58 @@ class Proxy:
         self._observe = observe
         self._transports: dict[ServersTransport, Client] = {}
         self._servers: dict[object, tuple[Origin, str, bytes]] = {}
+        self._background: anyio.abc.TaskGroup | None = None
+        self._warned = False
 
     async def aclose(self) -> None:
         """Close the clients made for servers transports (the given *client* stays open)."""
         clients, self._transports = list(self._transports.values()), {}
         for client in clients:
             await client.aclose()
+
+    def attach(self, background: anyio.abc.TaskGroup) -> None:
+        """Run background work (requests to mirrors) in *background* (`Gateway` does it)."""
+        self._background = background
+
+    async def _mirror(  # noqa: PLR0917 - one request's parts, passed through
+        self,
+        mirrors: tuple[Lease, ...],
+        method: bytes,
+        headers: list[tuple[bytes, bytes]],
+        target: str,
+        body: bytes,
+        decision: RoutingDecision,
+    ) -> None:
+        """Send the copies, one after the other; their answers are read and dropped."""
+        for mirror in mirrors:
+            ok = False
+            try:
+                origin, prefix, host = self._upstream(mirror.server)
+                client = self._client_for(decision.transports.get(mirror.server.url))
+                if client is None:
+                    continue
+                sent = headers
+                if not body:  # no body, or mirrorBody = false: no framing of one either
+                    sent = [(k, v) for k, v in sent if k not in _BODY_FRAMING]
+                if not decision.pass_host_header:
+                    sent = [(b"host", host), *sent]
+                answer = await client.request(
+                    method.decode("ascii"),
+                    "",
+                    headers=sent,
+                    body=body,
+                    origin=origin,
+                    target=prefix + target,
+                )
+                await answer.read()
+                ok = answer.status < 500
+            except UpstreamError as exc:
+                _log.debug("mirror %s: %s", mirror.server, exc)
+            except Exception:
+                # A mirror must never disturb anything else (the gateway's task group, least).
+                _log.exception("mirror %s failed", mirror.server)
+            finally:
+                mirror.release(ok=ok)
 
     def _upstream(self, server: object) -> tuple[Origin, str, bytes]:
         """A server's origin, path prefix and ``Host``, worked out once per server."""
@@ -207,6 +256,17 @@ class Proxy:
             lease = decision.service.acquire(request)
         except NoServerAvailable:
             return self._done(head, decision, _ERRORS[503], started)
+        copy: bytes | None = None
+        forwarded: bytes | AsyncIterator[bytes] = body
+        if lease.mirrors:
+            forwarded, copy = await mirror_copy(body, decision.mirroring)
+            if copy is None or self._background is None:
+                if self._background is None and not self._warned:
+                    self._warned = True
+                    _log.warning("mirrors not sent: this Proxy has no background task group")
+                for mirror in lease.mirrors:
+                    mirror.release()
+                copy = None
         client_ip = head.client_ip
         headers = forwarded_headers(
             list(head.event.headers), self._forwarded, client_ip=client_ip, tls=head.tls
@@ -240,7 +300,7 @@ class Proxy:
                 head.event.method.decode("ascii"),
                 "",
                 headers=headers,
-                body=body,
+                body=forwarded,
                 origin=origin,
                 target=prefix + target,
                 checked=_PLAIN_PATH.fullmatch(prefix) is not None,
@@ -249,6 +309,11 @@ class Proxy:
             lease.release(ok=False)
             answer = _ERRORS.get(exc.status_hint, _ERRORS[502])
             return self._done(head, decision, answer, started, lease.server)
+        if copy is not None and self._background is not None:
+            # The main server has answered: the mirrors get their copies, in the background.
+            self._background.start_soon(
+                self._mirror, lease.mirrors, head.event.method, headers, target, copy, decision
+            )
         upgraded = upstream.upgraded
         relayed = downstream_headers(upstream.headers, upgraded=upgraded is not None)
         for cookie in lease.set_cookies:
