@@ -4,6 +4,7 @@ keeps serving, and gives back every socket it opened."""
 from __future__ import annotations
 
 import os
+import re
 import resource
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -48,7 +49,8 @@ async def through_proxy(
     read_timeout: float = 5,
 ) -> Runtime:
     """Run *talk(proxy_port)* against a proxy in front of *raw_backend* (a raw socket server)
-    or *handler_backend*; check that every file descriptor is given back afterwards."""
+    or *handler_backend*; check that every task ends and every file descriptor is given back
+    afterwards."""
     before = open_fds()
     async with anyio.create_task_group() as tg:
         listener = None
@@ -69,6 +71,9 @@ async def through_proxy(
             )
             await tg.start(server.serve)
             await talk(server.ports[0])
+            with anyio.fail_after(5):  # a connection's task ends a moment after its socket
+                while server.open_connections:
+                    await anyio.sleep(0.02)
             server.stop()
         if handler_backend is not None:
             handler_backend.stop()
@@ -379,3 +384,66 @@ async def test_a_get_on_a_kept_alive_connection_the_server_closed_is_sent_again(
         assert (await ask(port, GET)).startswith(b"HTTP/1.1 200 ")
 
     await through_proxy(one_then_close, talk)
+
+
+async def test_a_client_leaving_mid_response_frees_the_upstream_and_the_lease() -> None:
+    async def endless(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
+        async def chunks() -> AsyncIterator[bytes]:
+            while True:
+                yield b"x" * 65536
+                await anyio.sleep(0.001)
+
+        return Response(200, [], chunks())
+
+    async def talk(port: int) -> None:
+        async with await anyio.connect_tcp("127.0.0.1", port) as stream:
+            await stream.send(GET)
+            got = 0
+            while got < 500_000:
+                got += len(await stream.receive())
+        # The client is gone: the proxy stops reading the server, closes its connection.
+
+    runtime = await through_proxy(
+        None, talk, handler_backend=EntryPointServer("127.0.0.1:0", endless)
+    )
+    (child,) = runtime.services["app"].statistics().children
+    assert child.inflight == 0
+
+
+async def test_one_upstream_connection_serves_requests_in_turn_and_pipelined() -> None:
+    accepted: list[int] = []
+
+    async def counting(stream: anyio.abc.SocketStream) -> None:
+        accepted.append(1)
+        async with stream:
+            pending = b""
+            while True:
+                try:
+                    pending += await stream.receive()
+                except (anyio.EndOfStream, anyio.BrokenResourceError):
+                    return
+                while b"\r\n\r\n" in pending:
+                    request, _, pending = pending.partition(b"\r\n\r\n")
+                    if b" /empty " in request:
+                        await stream.send(b"HTTP/1.1 204 No Content\r\n\r\n")
+                    elif request.startswith(b"HEAD "):  # the length, and no body
+                        await stream.send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
+                    else:
+                        await stream.send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")
+
+    async def talk(port: int) -> None:
+        for _ in range(5):
+            assert (await ask(port, GET)).endswith(b"hi")
+        # Three pipelined requests on one client connection, answered in order.
+        pipelined = (
+            b"GET /a HTTP/1.1\r\nHost: app.test\r\n\r\n"
+            b"GET /empty HTTP/1.1\r\nHost: app.test\r\n\r\n"
+            b"HEAD /c HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n"
+        )
+        answer = await ask(port, pipelined)
+        assert re.findall(rb"HTTP/1\.1 (\d{3}) ", answer) == [b"200", b"204", b"200"]
+        assert answer.count(b"hi") == 1  # the 204 and the HEAD answer carry no body
+        assert answer.endswith(b"Connection: close\r\n\r\n")
+
+    await through_proxy(counting, talk)
+    assert len(accepted) == 1  # every request went over the one kept-alive connection

@@ -342,6 +342,11 @@ class EntryPointServer:
             await stream.aclose()
             return None
 
+    @property
+    def open_connections(self) -> int:
+        """How many client connections are being served now."""
+        return self._live
+
     def stop(self) -> None:
         """Stop accepting, let the connections finish within `grace`, then close the rest."""
         if self._stopping is not None:

@@ -24,6 +24,7 @@ import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from typing import Final, final
 
+import anyio
 import anyio.abc
 import attrs
 
@@ -32,6 +33,7 @@ from ..config import ServersTransport
 from ..errors import BadRequest, ConfigError, NoServerAvailable
 from ..http import (
     Client,
+    ClientResponse,
     ForwardedHeaders,
     Handler,
     Origin,
@@ -327,7 +329,7 @@ class Proxy:
                 )
                 return self._done(head, decision, answer, started, lease.server)
             exchange = self._exchange(head, decision, upstream.status, started, lease.server)
-            chunks = _relay(upstream.iter_bytes(), lease, exchange, self._observe)
+            chunks = _relay(upstream, lease, exchange, self._observe)
             return Response(upstream.status, relayed, chunks, checked=not lease.set_cookies)
         asked, got = is_upgrade(headers), is_upgrade(upstream.headers)
         if asked is None or got is None or got.lower() != asked.lower():
@@ -383,7 +385,7 @@ class Proxy:
 
 
 async def _relay(
-    chunks: AsyncIterator[bytes],
+    upstream: ClientResponse,
     lease: Lease,
     exchange: Exchange,
     observe: Callable[[Exchange], None] | None,
@@ -391,10 +393,15 @@ async def _relay(
     """The upstream body, chunk by chunk; the lease ends with it, ok only if it all came."""
     ok = False
     try:
-        async for chunk in chunks:
+        async for chunk in upstream.iter_bytes():
             yield chunk
         ok = True
     finally:
+        if not ok:
+            # Given up (the client left) or broken: the upstream connection closes now, not
+            # whenever its half-read body is collected.
+            with anyio.CancelScope(shield=True):
+                await upstream.aclose()
         lease.release(ok=ok)
         if observe is not None:
             duration = exchange.duration + (time.monotonic() - exchange.started_relay)
