@@ -407,14 +407,17 @@ class Client:
         write = self.limits.write
         answered = False
         try:
-            await wire.send(conn.send(request), write)
             if isinstance(body, bytes):
+                # The whole request in one write (each send on loopback is costly).
+                whole = conn.send(request)
                 if body:
-                    await wire.send(conn.send(h11.Data(data=body)), write)
+                    whole += conn.send(h11.Data(data=body))
+                await wire.send(whole + conn.send(h11.EndOfMessage()), write)
             else:
+                await wire.send(conn.send(request), write)
                 async for chunk in body:
                     await wire.send(conn.send(h11.Data(data=chunk)), write)
-            await wire.send(conn.send(h11.EndOfMessage()), write)
+                await wire.send(conn.send(h11.EndOfMessage()), write)
             while True:
                 event = await self._next(origin, connection)
                 answered = True
