@@ -166,6 +166,7 @@ class _Slots:
                 raise
 
     def release(self) -> None:
+        """Give a place back (and this client's share of the total)."""
         self._free += 1
         self._wake()
         if self._parent is not None:

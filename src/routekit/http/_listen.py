@@ -60,22 +60,27 @@ class _Prefixed(anyio.abc.ByteStream):
         self._first = first
 
     async def receive(self, max_bytes: int = 65536) -> bytes:
+        """The bytes read ahead first, then the stream's."""
         if self._first:
             data, self._first = self._first[:max_bytes], self._first[max_bytes:]
             return data
         return await self._stream.receive(max_bytes)
 
     async def send(self, item: bytes) -> None:
+        """Send on the stream."""
         await self._stream.send(item)
 
     async def send_eof(self) -> None:
+        """Close the stream's sending half."""
         await self._stream.send_eof()
 
     async def aclose(self) -> None:
+        """Close the stream."""
         await self._stream.aclose()
 
     @property
     def extra_attributes(self) -> Mapping[Any, Callable[[], Any]]:
+        """The stream's attributes (peer address, socket)."""
         return self._stream.extra_attributes
 
 

@@ -86,6 +86,7 @@ class StreamWire(Wire):
         self._interrupted = False
 
     async def receive(self, timeout: float) -> bytes:
+        """The next bytes from the stream; ``b""`` once it ends."""
         if self._interrupted:
             return b""
         with anyio.CancelScope(deadline=anyio.current_time() + timeout) as scope:
@@ -101,6 +102,7 @@ class StreamWire(Wire):
         raise TimeoutError
 
     async def send(self, data: bytes, timeout: float | None = None) -> None:
+        """Send *data* on the stream."""
         if timeout is None:
             await self.stream.send(data)
             return
@@ -108,11 +110,13 @@ class StreamWire(Wire):
             await self.stream.send(data)
 
     def interrupt(self) -> None:
+        """Wake a waiting `receive` with ``b""``."""
         self._interrupted = True
         if self._scope is not None:
             self._scope.cancel()
 
     async def aclose(self) -> None:
+        """Close the stream."""
         # A TLS peer that left without its close_notify is no error here: the socket closes.
         with contextlib.suppress(*GONE, ssl.SSLError, OSError):
             await self.stream.aclose()
@@ -155,6 +159,7 @@ class ProtocolWire(Wire, asyncio.Protocol):
     # -- asyncio.Protocol ---------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Keep the transport, and what it says of the peer."""
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
         address = transport.get_extra_info("peername")
@@ -162,6 +167,7 @@ class ProtocolWire(Wire, asyncio.Protocol):
         self.tls = transport.get_extra_info("ssl_object") is not None
 
     def data_received(self, data: bytes) -> None:
+        """Buffer what came; pause reading past the high-water mark."""
         self._chunks.append(data)
         self._buffered += len(data)
         if self._buffered > _HIGH_WATER and not self._reading_paused and self._transport:
@@ -170,11 +176,13 @@ class ProtocolWire(Wire, asyncio.Protocol):
         self._wake()
 
     def eof_received(self) -> bool:
+        """The peer closed its side."""
         self._eof = True
         self._wake()
         return False  # close the transport: half-open connections serve no one here
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """The connection is gone: wake every waiter."""
         self._gone = True
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(None)
@@ -186,9 +194,11 @@ class ProtocolWire(Wire, asyncio.Protocol):
             writable.set_result(None)
 
     def pause_writing(self) -> None:
+        """The transport's buffer is full: `send` waits."""
         self._write_paused = True
 
     def resume_writing(self) -> None:
+        """The transport drained: a waiting `send` goes on."""
         self._write_paused = False
         writable, self._writable = self._writable, None
         if writable is not None and not writable.done():
@@ -202,6 +212,7 @@ class ProtocolWire(Wire, asyncio.Protocol):
     # -- Wire ---------------------------------------------------------------------------------
 
     async def receive(self, timeout: float) -> bytes:
+        """The buffered bytes, or the next that come within *timeout*."""
         if not self._chunks and not self._eof:
             waiter = self._waiter = self._loop.create_future()
             timer = self._loop.call_later(timeout, _expire, waiter)
@@ -224,6 +235,7 @@ class ProtocolWire(Wire, asyncio.Protocol):
         return b""
 
     async def send(self, data: bytes, timeout: float | None = None) -> None:
+        """Write *data*; wait while the transport's buffer is full."""
         transport = self._transport
         if transport is None or transport.is_closing():
             raise anyio.BrokenResourceError
@@ -240,11 +252,13 @@ class ProtocolWire(Wire, asyncio.Protocol):
                 raise anyio.BrokenResourceError
 
     def interrupt(self) -> None:
+        """Wake a waiting `receive` with ``b""``."""
         self._eof = True
         self._chunks.clear()
         self._wake()
 
     async def aclose(self) -> None:
+        """Close the transport and wait until its socket is closed."""
         self._eof = True
         self._wake()
         if self._transport is not None:
