@@ -43,7 +43,6 @@ __all__ = ["Drain", "Handler", "Response", "Timeouts", "Tunnel", "serve_connecti
 
 _CHUNK: Final = 64 * 1024
 _DISCARD_LIMIT: Final = 256 * 1024  # Go's net/http maxPostHandlerReadBytes
-_GONE: Final = GONE
 _log: Final = logging.getLogger("routekit.http")
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
 
@@ -226,7 +225,7 @@ async def serve_connection(
                 )
             if response.tunnel is not None:
                 await body.aclose()
-                with contextlib.suppress(*_GONE):
+                with contextlib.suppress(*GONE):
                     await _switch(wire, conn, response)
                 return
             # A client still waiting for 100 Continue will not send the body it announced: the
@@ -234,7 +233,7 @@ async def serve_connection(
             unread = conn.awaiting_continue
             try:
                 await _send(wire, conn, head, response)
-            except _GONE:
+            except GONE:
                 return  # the client left mid-answer
             except Exception:
                 # The body failed after its head was sent (an upstream died mid-response):
@@ -286,7 +285,7 @@ async def _read_head(
 
 async def _quietly(sending: Awaitable[None]) -> None:
     # An answer to a client that already left is not an error of ours.
-    with contextlib.suppress(*_GONE):
+    with contextlib.suppress(*GONE):
         await sending
 
 

@@ -24,24 +24,25 @@ async def tunnel(
     *a_sent* and *b_sent* are bytes each side sent before the switch that are still to be
     delivered to the other.  Both wires are closed on return.
     """
-    last = [time.monotonic()]  # the last time a byte passed, either way
+    last = time.monotonic()  # the last time a byte passed, either way
     try:
         async with anyio.create_task_group() as tg:
 
             async def copy(source: Wire, sink: Wire, first: bytes) -> None:
+                nonlocal last
                 try:
                     if first:
                         await sink.send(first)
                     while True:
                         try:
-                            data = await source.receive(last[0] + idle - time.monotonic())
+                            data = await source.receive(last + idle - time.monotonic())
                         except TimeoutError:
-                            if time.monotonic() - last[0] < idle:
+                            if time.monotonic() - last < idle:
                                 continue  # the other direction kept the tunnel alive
                             break
                         if not data:
                             break
-                        last[0] = time.monotonic()
+                        last = time.monotonic()
                         await sink.send(data)
                 except GONE:
                     pass

@@ -147,8 +147,12 @@ class Gateway:
     def _current_certificates(self) -> Certificates | None:
         """The certificates of the current configuration; a bad new set keeps the last good."""
         tls = self._runtime().config.tls
-        if tls != self._tls_seen:
-            self._tls_seen = tls
+        # The same object between reloads: an identity check spares comparing the section.
+        if tls is self._tls_seen:
+            return self._certificates
+        changed = tls != self._tls_seen
+        self._tls_seen = tls
+        if changed:
             try:
                 self._certificates = load_certificates(tls)
             except ConfigError as exc:

@@ -86,7 +86,6 @@ class Exchange:
     server: str | None = None
     duration: float = 0.0
     complete: bool = True
-    started_relay: float = attrs.field(factory=time.monotonic, repr=False, eq=False)
 
 
 #: Builds the handler of a router's middlewares around *forward*, the rest of the path.
@@ -99,6 +98,7 @@ _ERRORS: Final = {
 }
 _log: Final = logging.getLogger("routekit.proxy")
 _NOT_FOUND: Final = _short(404, b"404 page not found")
+_NO_CHAIN: Final = _short(501, b"501 middlewares not applied")
 _MAX_SERVERS: Final = 4096
 _BODY_FRAMING: Final = frozenset({b"content-length", b"transfer-encoding"})
 # A server URL's path that can go into a request line as it is (RFC 3986 path characters).
@@ -234,15 +234,15 @@ class Proxy:
         decision = self._runtime().route(request, self._entry_point)
         if decision is None:
             return self._done(head, None, _NOT_FOUND, started)
+        if not decision.middlewares:  # the common case: no closure, no extra await
+            return await self._forward(head, body, request, decision, started)
+        if self._chain is None:
+            # Serving without the middlewares (auth, for one) would be worse than refusing.
+            return self._done(head, decision, _NO_CHAIN, started)
 
         async def forward(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
             return await self._forward(head, body, request, decision, started)
 
-        if not decision.middlewares:
-            return await forward(head, body)
-        if self._chain is None:
-            # Serving without the middlewares (auth, for one) would be worse than refusing.
-            return self._done(head, decision, _short(501, b"501 middlewares not applied"), started)
         return await self._chain(decision, forward)(head, body)
 
     async def _forward(
@@ -329,7 +329,7 @@ class Proxy:
                 )
                 return self._done(head, decision, answer, started, lease.server)
             exchange = self._exchange(head, decision, upstream.status, started, lease.server)
-            chunks = _relay(upstream, lease, exchange, self._observe)
+            chunks = _relay(upstream, lease, exchange, started, self._observe)
             return Response(upstream.status, relayed, chunks, checked=not lease.set_cookies)
         asked, got = is_upgrade(headers), is_upgrade(upstream.headers)
         if asked is None or got is None or got.lower() != asked.lower():
@@ -388,6 +388,7 @@ async def _relay(
     upstream: ClientResponse,
     lease: Lease,
     exchange: Exchange,
+    started: float,
     observe: Callable[[Exchange], None] | None,
 ) -> AsyncIterator[bytes]:
     """The upstream body, chunk by chunk; the lease ends with it, ok only if it all came."""
@@ -404,5 +405,5 @@ async def _relay(
                 await upstream.aclose()
         lease.release(ok=ok)
         if observe is not None:
-            duration = exchange.duration + (time.monotonic() - exchange.started_relay)
+            duration = time.monotonic() - started  # to the end of the body
             observe(attrs.evolve(exchange, duration=duration, complete=ok))
