@@ -22,7 +22,7 @@ import re
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
-from typing import Final, final
+from typing import Final, NamedTuple, final
 
 import anyio
 import anyio.abc
@@ -100,6 +100,18 @@ _log: Final = logging.getLogger("routekit.proxy")
 _NOT_FOUND: Final = _short(404, b"404 page not found")
 _NO_CHAIN: Final = _short(501, b"501 middlewares not applied")
 _MAX_SERVERS: Final = 4096
+
+
+class _Upstream(NamedTuple):
+    """What the proxy needs of a server, worked out once: where, under which path, as which
+    ``Host``, and whether its path may go into a request line as it is."""
+
+    origin: Origin
+    prefix: str
+    host: bytes
+    plain: bool
+
+
 _BODY_FRAMING: Final = frozenset({b"content-length", b"transfer-encoding"})
 # A server URL's path that can go into a request line as it is (RFC 3986 path characters).
 _PLAIN_PATH: Final = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*")
@@ -141,7 +153,7 @@ class Proxy:
         self._chain = chain
         self._observe = observe
         self._transports: dict[ServersTransport, Client] = {}
-        self._servers: dict[object, tuple[Origin, str, bytes]] = {}
+        self._servers: dict[object, _Upstream] = {}
         self._background: anyio.abc.TaskGroup | None = None
         self._warned = False
 
@@ -168,7 +180,7 @@ class Proxy:
         for mirror in mirrors:
             ok = False
             try:
-                origin, prefix, host = self._upstream(mirror.server)
+                origin, prefix, host, _ = self._upstream(mirror.server)
                 client = self._client_for(decision.transports.get(mirror.server.url))
                 if client is None:
                     continue
@@ -195,7 +207,7 @@ class Proxy:
             finally:
                 mirror.release(ok=ok)
 
-    def _upstream(self, server: object) -> tuple[Origin, str, bytes]:
+    def _upstream(self, server: object) -> _Upstream:
         """A server's origin, path prefix and ``Host``, worked out once per server."""
         known = self._servers.get(server)
         if known is None:
@@ -203,7 +215,13 @@ class Proxy:
             parts = urllib.parse.urlsplit(url)
             if len(self._servers) >= _MAX_SERVERS:  # servers come and go: forget the old
                 self._servers.clear()
-            known = (Origin.from_url(url), parts.path.rstrip("/"), parts.netloc.encode("idna"))
+            prefix = parts.path.rstrip("/")
+            known = _Upstream(
+                Origin.from_url(url),
+                prefix,
+                parts.netloc.encode("idna"),
+                _PLAIN_PATH.fullmatch(prefix) is not None,
+            )
             self._servers[server] = known
         return known
 
@@ -287,7 +305,7 @@ class Proxy:
             parts = urllib.parse.urlsplit(target)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
-            origin, prefix, host = self._upstream(lease.server)
+            origin, prefix, host, plain = self._upstream(lease.server)
         except UpstreamError:  # a server URL the client cannot reach (a scheme it lacks)
             lease.release(ok=False)
             return self._done(head, decision, _ERRORS[502], started, lease.server)
@@ -305,7 +323,7 @@ class Proxy:
                 body=forwarded,
                 origin=origin,
                 target=prefix + target,
-                checked=_PLAIN_PATH.fullmatch(prefix) is not None,
+                checked=plain,
             )
         except UpstreamError as exc:
             lease.release(ok=False)
