@@ -11,7 +11,6 @@ from __future__ import annotations
 from ._gateway import Gateway as Gateway
 from ._gateway import load_certificates as load_certificates
 from ._proxy import Exchange as Exchange
-from ._proxy import MiddlewareChain as MiddlewareChain
 from ._proxy import Proxy as Proxy
 
-__all__ = ["Exchange", "Gateway", "MiddlewareChain", "Proxy", "load_certificates"]
+__all__ = ["Exchange", "Gateway", "Proxy", "load_certificates"]

@@ -28,8 +28,9 @@ from ..http import (
     Limits,
     Timeouts,
 )
+from ..middleware import Context
 from ..runtime import Runtime
-from ._proxy import Exchange, MiddlewareChain, Proxy
+from ._proxy import Exchange, Proxy
 
 if TYPE_CHECKING:
     from ..runtime import Watcher
@@ -66,7 +67,8 @@ class Gateway:
         tunnel_idle: seconds an upgraded connection may stay silent both ways.
         hostname: the ``X-Forwarded-Server`` value (Traefik uses the machine's name).
         reuse_port: bind with ``SO_REUSEPORT`` (worker processes sharing the ports).
-        chain, observe: the middleware and observer hooks of each entry point's `Proxy`.
+        context: the clock and sleep of the middlewares (a fake clock in tests).
+        observe: the observer hook of each entry point's `Proxy`.
 
     Raises:
         ConfigError: an entry point's address or trusted IPs are not valid.
@@ -84,7 +86,7 @@ class Gateway:
         tunnel_idle: float = 180.0,
         hostname: str | None = None,
         reuse_port: bool = False,
-        chain: MiddlewareChain | None = None,
+        context: Context | None = None,
         observe: Callable[[Exchange], None] | None = None,
     ) -> None:
         if not entry_points:
@@ -109,7 +111,7 @@ class Gateway:
                 client=self.client,
                 forwarded=forwarded,
                 tunnel_idle=tunnel_idle,
-                chain=chain,
+                context=context,
                 observe=observe,
             )
             self._proxies.append(proxy)

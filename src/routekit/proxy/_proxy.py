@@ -10,8 +10,8 @@ Statuses as Traefik's: 404 when no router matches, 503 when the service has no a
 server, 502 when the upstream refuses, resets or answers what is not HTTP, 504 when it does not
 answer in time — each with a short body that names no server.  An ``Upgrade`` (WebSocket) that
 the server accepts with ``101`` becomes a tunnel: bytes both ways until either side closes.
-Middlewares plug in through the *chain* hook (the middleware implementations build it); without
-one, a router with middlewares is refused with 501 rather than served without them.  The
+A router's middlewares (`routekit.middleware`) are composed once per router and reload; a
+router whose middlewares cannot be built is answered 500 rather than served without them.  The
 *observe* hook sees an `Exchange` per answer, for metrics and access logs.
 """
 
@@ -35,7 +35,6 @@ from ..http import (
     Client,
     ClientResponse,
     ForwardedHeaders,
-    Handler,
     Origin,
     RequestHead,
     Response,
@@ -49,12 +48,13 @@ from ..http import (
     tunnel,
     upstream_headers,
 )
+from ..middleware import Call, Chains, Context, after_body, split_target
 from ..request import Request
 from ..runtime import RoutingDecision, Runtime
 from ._mirror import mirror_copy
 from ._transport import transport_client
 
-__all__ = ["Exchange", "MiddlewareChain", "Proxy"]
+__all__ = ["Exchange", "Proxy"]
 
 _PLAIN: Final = [(b"content-type", b"text/plain; charset=utf-8")]
 
@@ -88,9 +88,6 @@ class Exchange:
     complete: bool = True
 
 
-#: Builds the handler of a router's middlewares around *forward*, the rest of the path.
-MiddlewareChain = Callable[[RoutingDecision, Handler], Handler]
-
 _ERRORS: Final = {
     502: _short(502, b"502 Bad Gateway"),
     503: _short(503, b"503 Service Unavailable"),
@@ -98,7 +95,6 @@ _ERRORS: Final = {
 }
 _log: Final = logging.getLogger("routekit.proxy")
 _NOT_FOUND: Final = _short(404, b"404 page not found")
-_NO_CHAIN: Final = _short(501, b"501 middlewares not applied")
 _MAX_SERVERS: Final = 4096
 
 
@@ -128,8 +124,7 @@ class Proxy:
         forwarded: the entry point's ``forwardedHeaders`` settings.
         tunnel_idle: seconds an upgraded connection (WebSocket) may pass no byte either way
             before it is closed.
-        chain: applies a router's middlewares around the rest of the path; without it, a
-            router with middlewares is answered 501 rather than served without them.
+        context: the clock and sleep the middlewares use (a fake clock in tests).
         observe: called with an `Exchange` once each answer is decided (a streamed one: when
             it ends) — the hook for metrics and access logs.
     """
@@ -142,7 +137,7 @@ class Proxy:
         client: Client,
         forwarded: ForwardedHeaders | None = None,
         tunnel_idle: float = 180.0,
-        chain: MiddlewareChain | None = None,
+        context: Context | None = None,
         observe: Callable[[Exchange], None] | None = None,
     ) -> None:
         self._runtime = runtime
@@ -150,7 +145,8 @@ class Proxy:
         self._client = client
         self._forwarded = forwarded if forwarded is not None else ForwardedHeaders()
         self._tunnel_idle = tunnel_idle
-        self._chain = chain
+        self._chains = Chains(self._forward, context)
+        self._seen: Runtime | None = None
         self._observe = observe
         self._transports: dict[ServersTransport, Client] = {}
         self._servers: dict[object, _Upstream] = {}
@@ -240,46 +236,76 @@ class Proxy:
     async def __call__(self, head: RequestHead, body: AsyncIterator[bytes]) -> Response:
         """Serve one request (the `routekit.http.Handler` signature)."""
         started = time.monotonic()
-        if head.event.method == b"CONNECT":
+        event = head.event
+        if event.method == b"CONNECT":
             # A reverse proxy is no forward proxy: CONNECT tunnels are not opened.
             return self._done(head, None, _short(501, b"501 Not Implemented"), started)
         try:
             request = Request.from_h11(
-                head.event, client_ip=head.client_ip, scheme="https" if head.tls else "http"
+                event, client_ip=head.client_ip, scheme="https" if head.tls else "http"
             )
         except BadRequest:
             return self._done(head, None, _short(400, b"400 Bad Request"), started)
-        decision = self._runtime().route(request, self._entry_point)
+        runtime = self._runtime()
+        if runtime is not self._seen:
+            self._seen = runtime
+            self._chains.reload()
+        decision = runtime.route(request, self._entry_point)
         if decision is None:
             return self._done(head, None, _NOT_FOUND, started)
-        if not decision.middlewares:  # the common case: no closure, no extra await
-            return await self._forward(head, body, request, decision, started)
-        if self._chain is None:
-            # Serving without the middlewares (auth, for one) would be worse than refusing.
-            return self._done(head, decision, _NO_CHAIN, started)
+        path, query = split_target(event.target.decode("latin-1"))
+        call = Call(
+            method=event.method,
+            path=path,
+            query=query,
+            # The entry point's forwarded-headers step comes first, as in Traefik: the
+            # middlewares see the X-Forwarded-* that the entry point trusts.
+            headers=forwarded_headers(
+                list(event.headers), self._forwarded, client_ip=head.client_ip, tls=head.tls
+            ),
+            body=body,
+            request=request,
+            decision=decision,
+            client_ip=head.client_ip,
+            tls=head.tls,
+            started=started,
+        )
+        if decision.middlewares:
+            response = await self._chains.handler(decision)(call)
+        else:  # the common case: straight to the service
+            response = await self._forward(call)
+        if self._observe is None:
+            return response
+        return after_body(response, lambda complete: self._observed(call, response, complete))
 
-        async def forward(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
-            return await self._forward(head, body, request, decision, started)
+    def _observed(self, call: Call, response: Response, complete: bool) -> None:
+        assert self._observe is not None
+        self._observe(
+            Exchange(
+                entry_point=self._entry_point,
+                method=call.method.decode("ascii", "replace"),
+                status=response.status,
+                router=call.decision.router,
+                service=call.decision.service_name,
+                server=call.server,
+                duration=time.monotonic() - call.started,
+                complete=complete,
+            )
+        )
 
-        return await self._chain(decision, forward)(head, body)
-
-    async def _forward(
-        self,
-        head: RequestHead,
-        body: AsyncIterator[bytes],
-        request: Request,
-        decision: RoutingDecision,
-        started: float,
-    ) -> Response:
-        """Take a server from the decision's service and forward the request to it."""
+    async def _forward(self, call: Call) -> Response:
+        """Take a server from the call's service and forward the request to it."""
+        decision = call.decision
         try:
-            lease = decision.service.acquire(request)
+            lease = decision.service.acquire(call.request)
         except NoServerAvailable:
-            return self._done(head, decision, _ERRORS[503], started)
+            return _ERRORS[503]
+        call.attempts += 1
+        call.server = str(lease.server)
         copy: bytes | None = None
-        forwarded: bytes | AsyncIterator[bytes] = body
+        forwarded: bytes | AsyncIterator[bytes] = call.body
         if lease.mirrors:
-            forwarded, copy = await mirror_copy(body, decision.mirroring)
+            forwarded, copy = await mirror_copy(call.body, decision.mirroring)
             if copy is None or self._background is None:
                 if self._background is None and not self._warned:
                     self._warned = True
@@ -287,52 +313,45 @@ class Proxy:
                 for mirror in lease.mirrors:
                     mirror.release()
                 copy = None
-        client_ip = head.client_ip
-        headers = forwarded_headers(
-            list(head.event.headers), self._forwarded, client_ip=client_ip, tls=head.tls
-        )
         headers = upstream_headers(
-            headers,
-            client_ip=client_ip,
-            append_forwarded_for=not self._forwarded.not_append_x_forwarded_for,
+            call.headers,
+            client_ip=call.client_ip,
+            append_forwarded_for=call.append_forwarded_for
+            and not self._forwarded.not_append_x_forwarded_for,
         )
         if not decision.pass_host_header:
             # passHostHeader = false: the server sees its own host, not the client's (Traefik
             # sets the outgoing Host to the server URL's host).
             headers = [(k, v) for k, v in headers if k != b"host"]
-        target = head.event.target.decode("latin-1")
-        if not target.startswith("/"):  # absolute-form: forward its path and query only
-            parts = urllib.parse.urlsplit(target)
-            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        target = call.target
         try:
             origin, prefix, host, plain = self._upstream(lease.server)
         except UpstreamError:  # a server URL the client cannot reach (a scheme it lacks)
             lease.release(ok=False)
-            return self._done(head, decision, _ERRORS[502], started, lease.server)
+            return _ERRORS[502]
         if not decision.pass_host_header:
             headers.insert(0, (b"host", host))
         client = self._client_for(decision.transports.get(lease.server.url))
         if client is None:
             lease.release(ok=False)
-            return self._done(head, decision, _ERRORS[502], started, lease.server)
+            return _ERRORS[502]
         try:
             upstream = await client.request(
-                head.event.method.decode("ascii"),
+                call.method.decode("ascii"),
                 "",
                 headers=headers,
                 body=forwarded,
                 origin=origin,
                 target=prefix + target,
-                checked=plain,
+                checked=plain and not decision.middlewares,
             )
         except UpstreamError as exc:
             lease.release(ok=False)
-            answer = _ERRORS.get(exc.status_hint, _ERRORS[502])
-            return self._done(head, decision, answer, started, lease.server)
+            return _ERRORS.get(exc.status_hint, _ERRORS[502])
         if copy is not None and self._background is not None:
             # The main server has answered: the mirrors get their copies, in the background.
             self._background.start_soon(
-                self._mirror, lease.mirrors, head.event.method, headers, target, copy, decision
+                self._mirror, lease.mirrors, call.method, headers, target, copy, decision
             )
         upgraded = upstream.upgraded
         relayed = downstream_headers(upstream.headers, upgraded=upgraded is not None)
@@ -342,12 +361,10 @@ class Proxy:
             if upstream.complete is not None:  # the whole answer is here: no streaming needed
                 lease.release(ok=True)
                 # Fields h11 parsed from the server, and no cookie of ours: valid as they are.
-                answer = Response(
+                return Response(
                     upstream.status, relayed, upstream.complete, checked=not lease.set_cookies
                 )
-                return self._done(head, decision, answer, started, lease.server)
-            exchange = self._exchange(head, decision, upstream.status, started, lease.server)
-            chunks = _relay(upstream, lease, exchange, started, self._observe)
+            chunks = _relay(upstream, lease)
             return Response(upstream.status, relayed, chunks, checked=not lease.set_cookies)
         asked, got = is_upgrade(headers), is_upgrade(upstream.headers)
         if asked is None or got is None or got.lower() != asked.lower():
@@ -355,27 +372,8 @@ class Proxy:
             # for (or to none) is a bad gateway.
             await upgraded.aclose()
             lease.release(ok=False)
-            return self._done(head, decision, _ERRORS[502], started, lease.server)
-        self._done(head, decision, Response(101), started, lease.server)
+            return _ERRORS[502]
         return Response(101, relayed, tunnel=self._tunnel(upgraded, lease))
-
-    def _exchange(
-        self,
-        head: RequestHead,
-        decision: RoutingDecision | None,
-        status: int,
-        started: float,
-        server: object = None,
-    ) -> Exchange:
-        return Exchange(
-            entry_point=self._entry_point,
-            method=head.event.method.decode("ascii", "replace"),
-            status=status,
-            router=decision.router if decision is not None else None,
-            service=decision.service_name if decision is not None else None,
-            server=str(server) if server is not None else None,
-            duration=time.monotonic() - started,
-        )
 
     def _done(
         self,
@@ -383,11 +381,19 @@ class Proxy:
         decision: RoutingDecision | None,
         response: Response,
         started: float,
-        server: object = None,
     ) -> Response:
-        """Tell the observer about an answer decided now (not streamed); return it."""
+        """Tell the observer about an answer given before any router's path; return it."""
         if self._observe is not None:
-            self._observe(self._exchange(head, decision, response.status, started, server))
+            self._observe(
+                Exchange(
+                    entry_point=self._entry_point,
+                    method=head.event.method.decode("ascii", "replace"),
+                    status=response.status,
+                    router=decision.router if decision is not None else None,
+                    service=decision.service_name if decision is not None else None,
+                    duration=time.monotonic() - started,
+                )
+            )
         return response
 
     def _tunnel(self, upgraded: Upgraded, lease: Lease) -> Tunnel:
@@ -402,13 +408,7 @@ class Proxy:
         return run
 
 
-async def _relay(
-    upstream: ClientResponse,
-    lease: Lease,
-    exchange: Exchange,
-    started: float,
-    observe: Callable[[Exchange], None] | None,
-) -> AsyncIterator[bytes]:
+async def _relay(upstream: ClientResponse, lease: Lease) -> AsyncIterator[bytes]:
     """The upstream body, chunk by chunk; the lease ends with it, ok only if it all came."""
     ok = False
     try:
@@ -422,6 +422,3 @@ async def _relay(
             with anyio.CancelScope(shield=True):
                 await upstream.aclose()
         lease.release(ok=ok)
-        if observe is not None:
-            duration = time.monotonic() - started  # to the end of the body
-            observe(attrs.evolve(exchange, duration=duration, complete=ok))

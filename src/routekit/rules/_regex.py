@@ -78,7 +78,7 @@ _PATH_DEFAULT = negate(((ord("/"), ord("/")),))
 _MAX_PYTHON_PATTERN = 100_000
 
 _Search = Callable[[str], object]
-_Spans = Callable[[str], "list[tuple[int, int]] | None"]
+_Spans = Callable[[str, int], "list[tuple[int, int]] | None"]
 
 
 @final
@@ -118,10 +118,39 @@ class Regexp:
 
         A group that took no part in the match is ``""``, as in Go.
         """
-        spans = self._spans(text)
+        spans = self._spans(text, 0)
         if spans is None:
             return None
         return {name: _slice(text, spans[index]) for name, index in self._names.items()}
+
+    def find(self, text: str) -> str | None:
+        """The leftmost match in ``text`` (Go's ``FindString``), or ``None``."""
+        spans = self._spans(text, 0)
+        return None if spans is None else text[spans[0][0] : spans[0][1]]
+
+    def replace_all(self, text: str, template: str) -> str:
+        """Go's ``ReplaceAllString``: every match replaced by ``template`` expanded.
+
+        ``$1``, ``${1}``, ``$name`` and ``${name}`` stand for groups (a group that took no part,
+        or does not exist, is empty; ``$1x`` names the group ``1x``), and ``$$`` for ``$``.
+        An empty match right after a match is not replaced, as in Go.
+        """
+        out: list[str] = []
+        last = 0
+        pos = 0
+        end = len(text)
+        while pos <= end:
+            spans = self._spans(text, pos)
+            if spans is None:
+                break
+            lo, hi = spans[0]
+            out.append(text[last:lo])
+            if hi > last or lo == 0:
+                out.append(_expand(template, text, spans, self._names))
+            last = hi
+            pos = pos + 1 if pos + 1 > hi else hi  # always advance at least one character
+        out.append(text[last:])
+        return "".join(out)
 
     def __repr__(self) -> str:
         return f"<Regexp {self.pattern!r} engine={self.engine}>"
@@ -135,6 +164,36 @@ class Regexp:
 
 def _slice(text: str, span: tuple[int, int]) -> str:
     return text[span[0] : span[1]] if span[0] >= 0 else ""
+
+
+_WORD: Final = re.compile(r"\w+", re.ASCII)
+
+
+def _expand(template: str, text: str, spans: list[tuple[int, int]], names: dict[str, int]) -> str:
+    """Go's ``Regexp.Expand`` of *template* for one match."""
+    out: list[str] = []
+    i = 0
+    while True:
+        dollar = template.find("$", i)
+        if dollar < 0:
+            out.append(template[i:])
+            return "".join(out)
+        out.append(template[i:dollar])
+        i = dollar + 1
+        if template.startswith("$", i):
+            out.append("$")
+            i += 1
+            continue
+        brace = template.startswith("{", i)
+        word = _WORD.match(template, i + brace)
+        if word is None or (brace and not template.startswith("}", word.end())):
+            out.append("$")  # malformed: the dollar is text
+            continue
+        name = word.group()
+        i = word.end() + brace
+        index = int(name) if name.isdigit() and len(name) < 9 else names.get(name, -1)
+        if 0 <= index < len(spans):
+            out.append(_slice(text, spans[index]))
 
 
 def compile_regexp(pattern: str, *, engine: Engine | None = None) -> Regexp:
@@ -347,8 +406,8 @@ def _re_matchers(text: str, node: Node) -> tuple[_Search, _Spans]:
 
     if not needs_bounded_text(node):
 
-        def spans(subject: str) -> list[tuple[int, int]] | None:
-            m = compiled.search(subject)
+        def spans(subject: str, pos: int) -> list[tuple[int, int]] | None:
+            m = compiled.search(subject, pos)
             return None if m is None else list(m.regs)
 
         return compiled.search, spans
@@ -359,9 +418,9 @@ def _re_matchers(text: str, node: Node) -> tuple[_Search, _Spans]:
     def bounded_search(subject: str) -> object:
         return None if len(subject) > MAX_FALLBACK_SUBJECT else raw_search(subject)
 
-    def bounded_spans(subject: str) -> list[tuple[int, int]] | None:
-        m = bounded_search(subject)
-        return None if m is None else list(m.regs)  # type: ignore[attr-defined]
+    def bounded_spans(subject: str, pos: int) -> list[tuple[int, int]] | None:
+        m = None if len(subject) > MAX_FALLBACK_SUBJECT else compiled.search(subject, pos)
+        return None if m is None else list(m.regs)
 
     return bounded_search, bounded_spans
 
@@ -385,11 +444,12 @@ def _re2_matchers(text: str, node: Node) -> tuple[_Search, _Spans]:
         found = match(_UNANCHORED, data, 0, len(data))[0]
         return None if found[0] < 0 else found
 
-    def spans(subject: str) -> list[tuple[int, int]] | None:
+    def spans(subject: str, pos: int) -> list[tuple[int, int]] | None:
         if not capturing:
             capturing.append(build(capture=True).Match)  # type: ignore[attr-defined]
         data = _utf8(subject)
-        found = capturing[0](_UNANCHORED, data, 0, len(data))
+        start = len(_utf8(subject[:pos])) if pos else 0
+        found = capturing[0](_UNANCHORED, data, start, len(data))
         if found[0][0] < 0:
             return None
         # Byte offsets back to str offsets.

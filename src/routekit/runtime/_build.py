@@ -257,9 +257,10 @@ class _Routers:
                 known = self.config.http.services
                 self.report.missing(f"{element}.service", router.service, known, "service")
             return None
-        chain = self.chains.flatten(element, router.middlewares)
-        if chain is None:
+        flat = self.chains.flatten(element, router.middlewares)
+        if flat is None:
             return None
+        chain = tuple(m for _, m in flat)
         # Decided here, once: the proxy reads it per request without looking the service up.
         definition = self.config.http.services.get(router.service)
         lb = definition.load_balancer if definition is not None else None
@@ -269,7 +270,14 @@ class _Routers:
             return None  # as Traefik: a service whose transport is unknown is not served
         mirroring = definition.mirroring if definition is not None else None
         target = RouterTarget(
-            name, router.service, balancer, chain, passes, transports or NO_TRANSPORTS, mirroring
+            name,
+            router.service,
+            balancer,
+            chain,
+            passes,
+            transports or NO_TRANSPORTS,
+            mirroring,
+            tuple(n for n, _ in flat),
         )
         # Qualified names carry their provider, the second key of the table's order.
         _, at, provider = name.rpartition("@")
@@ -282,6 +290,9 @@ class _Routers:
             return None
 
 
+_Flat = tuple[tuple[str, Middleware], ...]
+
+
 class _Chains:
     """Resolves middleware names into flat tuples of middleware models, once per name."""
 
@@ -292,13 +303,13 @@ class _Chains:
         self.defs = config.http.middlewares
         self.services = services
         self.report = report
-        self.resolved: dict[str, tuple[Middleware, ...] | None] = {}
+        self.resolved: dict[str, _Flat | None] = {}
         self._visiting: list[str] = []
 
-    def flatten(self, element: str, names: Sequence[str]) -> tuple[Middleware, ...] | None:
-        """The flat chain of the middlewares *names* of *element* (a router or a chain), or
-        ``None`` (reported) if one of them is bad."""
-        out: list[Middleware] = []
+    def flatten(self, element: str, names: Sequence[str]) -> _Flat | None:
+        """The flat chain of the middlewares *names* of *element* (a router or a chain), each
+        with its name, or ``None`` (reported) if one of them is bad."""
+        out: list[tuple[str, Middleware]] = []
         for ref in names:
             chain = self._resolve(ref)
             if chain is None:
@@ -307,7 +318,7 @@ class _Chains:
             out.extend(chain)
         return tuple(out)
 
-    def _resolve(self, name: str) -> tuple[Middleware, ...] | None:
+    def _resolve(self, name: str) -> _Flat | None:
         if name in self.resolved:
             return self.resolved[name]
         element = f"http.middlewares.{name}"
@@ -319,7 +330,7 @@ class _Chains:
         middleware = self.defs.get(name)
         if middleware is None:
             return None
-        result: tuple[Middleware, ...] | None = (middleware,)
+        result: _Flat | None = ((name, middleware),)
         if isinstance(middleware, Chain):
             # Traefik builds a chain as its members in order; flattening keeps that order.
             self._visiting.append(name)

@@ -45,6 +45,8 @@ class RouterTarget:
     pass_host_header: bool = True
     transports: Mapping[str, ServersTransport] = attrs.field(factory=dict)
     mirroring: Mirroring | None = None
+    #: The names of `middlewares`, in the same order (a chain's members by their own names).
+    middleware_names: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         # Shown by explanations and the CLI: the service and the middleware kinds, not the
@@ -71,6 +73,7 @@ class RoutingDecision:
         transports: server URL → its load balancer's ``serversTransport`` (TLS and
             timeouts towards it); a server not in it uses the default transport.
         mirroring: the service's mirroring options, when it is a mirroring service.
+        middleware_names: the names of `middlewares`, in the same order.
     """
 
     router: str
@@ -83,6 +86,7 @@ class RoutingDecision:
     pass_host_header: bool = True
     transports: Mapping[str, ServersTransport] = attrs.field(factory=dict)
     mirroring: Mirroring | None = None
+    middleware_names: tuple[str, ...] = ()
 
 
 @final
@@ -175,6 +179,7 @@ class Runtime:
             target.pass_host_header,
             target.transports,
             target.mirroring,
+            target.middleware_names,
         )
 
     def route_tcp(

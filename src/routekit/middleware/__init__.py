@@ -1,0 +1,95 @@
+"""routekit.middleware: Traefik's HTTP middlewares acting on live requests, for every face.
+
+A configured middleware (a model object of `routekit.config`) is built once into a `Layer`
+(`build_layer`); `Chains` composes each router's layers around the rest of the path once and
+hands the proxy (or the ASGI face) one `Next` per router.  Per request only a `Call` — the
+request as the middlewares change it — is new.  The decisions are pure functions that tests
+and hypothesis call directly: `strip_prefix`, `replace_path_regex`, `scheme_request_url`,
+`cors_origin`, `client_ip`, `TokenBucket`, `check_secret`…
+"""
+
+from __future__ import annotations
+
+from ._auth import Users as Users
+from ._auth import basic_credentials as basic_credentials
+from ._auth import check_secret as check_secret
+from ._auth import load_users as load_users
+from ._build import SUPPORTED as SUPPORTED
+from ._build import Chains as Chains
+from ._build import Context as Context
+from ._build import build_layer as build_layer
+from ._build import supported as supported
+from ._call import Call as Call
+from ._call import Layer as Layer
+from ._call import Next as Next
+from ._call import add_header as add_header
+from ._call import after_body as after_body
+from ._call import get_header as get_header
+from ._call import plain as plain
+from ._call import remove_header as remove_header
+from ._call import set_header as set_header
+from ._call import split_target as split_target
+from ._headers import CORS as CORS
+from ._headers import cors_origin as cors_origin
+from ._headers import preflight_headers as preflight_headers
+from ._ip import IPChecker as IPChecker
+from ._ip import client_ip as client_ip
+from ._ip import source_of as source_of
+from ._limits import MAX_SOURCES as MAX_SOURCES
+from ._limits import RateLimiter as RateLimiter
+from ._limits import TokenBucket as TokenBucket
+from ._limits import go_duration as go_duration
+from ._paths import PathRefused as PathRefused
+from ._paths import add_prefix as add_prefix
+from ._paths import clean_path as clean_path
+from ._paths import decode_path as decode_path
+from ._paths import replace_path as replace_path
+from ._paths import replace_path_regex as replace_path_regex
+from ._paths import strip_prefix as strip_prefix
+from ._paths import strip_prefix_regex as strip_prefix_regex
+from ._redirect import redirect_status as redirect_status
+from ._redirect import request_url as request_url
+from ._redirect import scheme_request_url as scheme_request_url
+
+__all__ = [
+    "CORS",
+    "MAX_SOURCES",
+    "SUPPORTED",
+    "Call",
+    "Chains",
+    "Context",
+    "IPChecker",
+    "Layer",
+    "Next",
+    "PathRefused",
+    "RateLimiter",
+    "TokenBucket",
+    "Users",
+    "add_header",
+    "add_prefix",
+    "after_body",
+    "basic_credentials",
+    "build_layer",
+    "check_secret",
+    "clean_path",
+    "client_ip",
+    "cors_origin",
+    "decode_path",
+    "get_header",
+    "go_duration",
+    "load_users",
+    "plain",
+    "preflight_headers",
+    "redirect_status",
+    "remove_header",
+    "replace_path",
+    "replace_path_regex",
+    "request_url",
+    "scheme_request_url",
+    "set_header",
+    "source_of",
+    "split_target",
+    "strip_prefix",
+    "strip_prefix_regex",
+    "supported",
+]

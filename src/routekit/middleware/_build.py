@@ -1,0 +1,174 @@
+"""Building middlewares from their model objects, and composing each router's chain once.
+
+`build_layer` turns one configured middleware into a `Layer` (regexps compiled, users read,
+buckets made).  `Chains` keeps, for the proxy or the ASGI face, each router's composed handler:
+it is made on the router's first request after a reload and then reused; a middleware whose
+name and options did not change keeps its built layer — and its state, rate limit buckets for
+one — across reloads.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, TypeVar, final
+
+import anyio
+import attrs
+
+from ..config import (
+    AddPrefix,
+    BasicAuth,
+    Headers,
+    InFlightReq,
+    IPAllowList,
+    Middleware,
+    RateLimit,
+    RedirectRegex,
+    RedirectScheme,
+    ReplacePath,
+    ReplacePathRegex,
+    StripPrefix,
+    StripPrefixRegex,
+)
+from ..errors import ConfigError
+from ..http import Response
+from ..rules import RegexError
+from ..runtime import RoutingDecision
+from ._auth import build_basic_auth
+from ._call import Call, Layer, Next, plain
+from ._headers import build_headers
+from ._ip import build_ip_allow_list
+from ._limits import build_in_flight_req, build_rate_limit
+from ._paths import (
+    build_add_prefix,
+    build_replace_path,
+    build_replace_path_regex,
+    build_strip_prefix,
+    build_strip_prefix_regex,
+)
+from ._redirect import build_redirect_regex, build_redirect_scheme
+
+__all__ = ["SUPPORTED", "Chains", "Context", "build_layer", "supported"]
+
+_log: Final = logging.getLogger("routekit.middleware")
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Context:
+    """What middlewares may need besides their options: the clock, and how to wait."""
+
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+
+
+_M = TypeVar("_M")
+_BUILDERS: Final[dict[type[object], Callable[[Any, Context], Layer]]] = {}
+
+
+def _register(kind: type[_M], builder: Callable[[_M, Context], Layer]) -> None:
+    _BUILDERS[kind] = builder
+
+
+_register(AddPrefix, lambda m, _: build_add_prefix(m))
+_register(StripPrefix, lambda m, _: build_strip_prefix(m))
+_register(StripPrefixRegex, lambda m, _: build_strip_prefix_regex(m))
+_register(ReplacePath, lambda m, _: build_replace_path(m))
+_register(ReplacePathRegex, lambda m, _: build_replace_path_regex(m))
+_register(RedirectScheme, lambda m, _: build_redirect_scheme(m))
+_register(RedirectRegex, lambda m, _: build_redirect_regex(m))
+_register(Headers, lambda m, _: build_headers(m))
+_register(IPAllowList, lambda m, _: build_ip_allow_list(m))
+_register(BasicAuth, lambda m, _: build_basic_auth(m))
+_register(RateLimit, lambda m, c: build_rate_limit(m, c.clock, c.sleep))
+_register(InFlightReq, lambda m, _: build_in_flight_req(m))
+
+#: The middleware types routekit applies (their file keys).
+SUPPORTED: Final[frozenset[str]] = frozenset(
+    getattr(kind, "type_key", kind.__name__) for kind in _BUILDERS
+)
+
+
+def supported(model: Middleware) -> bool:
+    """Whether routekit can apply middlewares of *model*'s type."""
+    return model.type_key in SUPPORTED
+
+
+def build_layer(model: Middleware, context: Context | None = None) -> Layer:
+    """The layer of one configured middleware.
+
+    Raises:
+        ConfigError: its options cannot work (a bad regexp, no users…), or routekit does not
+            apply this type of middleware yet.
+    """
+    builder = _BUILDERS.get(type(model))
+    if builder is None:
+        raise ConfigError(f"{model.type_key}: this middleware type is not supported yet")
+    try:
+        return builder(model, context if context is not None else Context())
+    except RegexError as exc:
+        raise ConfigError(f"{model.type_key}: bad regular expression: {exc}") from None
+
+
+def _broken(router: str, reason: str) -> Next:
+    async def answer(call: Call) -> Response:
+        return plain(500, "Internal Server Error")
+
+    _log.error("router %s: middlewares not built, answering 500: %s", router, reason)
+    return answer
+
+
+@final
+class Chains:
+    """Each router's middlewares composed around *terminal* (the rest of the path), once.
+
+    Args:
+        terminal: forwards a call to the router's service.
+        context: the clock and sleep the middlewares use.
+    """
+
+    __slots__ = ("_context", "_current", "_layers", "_previous", "_terminal")
+
+    def __init__(self, terminal: Next, context: Context | None = None) -> None:
+        self._terminal = terminal
+        self._context = context if context is not None else Context()
+        self._current: dict[str, tuple[object, Next]] = {}
+        # Built layers by (middleware name, options): this runtime's, and the one's before.
+        self._layers: dict[tuple[str, Middleware], Layer] = {}
+        self._previous: dict[tuple[str, Middleware], Layer] = {}
+
+    def reload(self) -> None:
+        """A new runtime: compose again; keep the layers still in use since the last one."""
+        self._current = {}
+        self._previous, self._layers = self._layers, {}
+
+    def handler(self, decision: RoutingDecision) -> Next:
+        """The handler of *decision*'s router: its middlewares, then *terminal*."""
+        known = self._current.get(decision.router)
+        if known is not None and known[0] is decision.middlewares:
+            return known[1]
+        handler = self._compose(decision)
+        self._current[decision.router] = (decision.middlewares, handler)
+        return handler
+
+    def _compose(self, decision: RoutingDecision) -> Next:
+        names = decision.middleware_names or tuple(
+            f"#{i}" for i in range(len(decision.middlewares))
+        )
+        layers: list[Layer] = []
+        for name, model in zip(names, decision.middlewares, strict=True):
+            key = (name, model)
+            layer = self._layers.get(key) or self._previous.get(key)
+            if layer is None:
+                try:
+                    layer = build_layer(model, self._context)
+                except ConfigError as exc:
+                    return _broken(decision.router, f"middleware {name}: {exc}")
+            self._layers[key] = layer
+            layers.append(layer)
+        handler = self._terminal
+        for layer in reversed(layers):
+            handler = layer(handler)
+        return handler

@@ -1,0 +1,202 @@
+"""`Call`: one request on its way through a router's middlewares, and the header helpers.
+
+A middleware is built once (`Layer`) and composed once per router into a `Next`; per request
+only the `Call` is new.  Headers are h11-style lists of ``(lowercase name, value)`` byte pairs,
+changed in place, so that one list travels from the entry point to the server.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
+from typing import Final, final
+
+import anyio
+import attrs
+
+from ..http import Response
+from ..request import Request
+from ..runtime import RoutingDecision
+
+__all__ = [
+    "Call",
+    "Layer",
+    "Next",
+    "add_header",
+    "after_body",
+    "get_header",
+    "plain",
+    "remove_header",
+    "set_header",
+]
+
+_TEXT: Final = (b"content-type", b"text/plain; charset=utf-8")
+
+
+@final
+class Call:
+    """One request on its way through the middlewares to its service; middlewares change it.
+
+    Attributes:
+        method: the request method (``b"GET"``).
+        path: the path as it goes on the wire (percent-encoded), ``""`` meaning ``/``.
+        query: the query string without its ``?``; ``None`` when the target had no ``?``.
+        headers: the request's header list (lowercase names), changed in place.
+        body: the request body's chunks.
+        request: the request as it was routed (not changed by middlewares).
+        decision: the router, service and middlewares that the request matched.
+        client_ip: the peer's address, when known.
+        tls: whether the request came over TLS.
+        started: ``time.monotonic()`` when the request head arrived.
+        user: the name basic or digest authentication accepted (for the access log).
+        attempts: how many times the request was sent to a server (retry counts them).
+        peer_certificate: the client's TLS certificate (DER), when it sent one.
+        server: the URL of the server the request was last sent to (``None``: not sent).
+        append_forwarded_for: whether the proxy adds the client to ``X-Forwarded-For`` (a
+            headers middleware that empties the header turns it off, as in Traefik).
+    """
+
+    __slots__ = (
+        "append_forwarded_for",
+        "attempts",
+        "body",
+        "client_ip",
+        "decision",
+        "headers",
+        "method",
+        "path",
+        "peer_certificate",
+        "query",
+        "request",
+        "server",
+        "started",
+        "tls",
+        "user",
+    )
+
+    def __init__(
+        self,
+        *,
+        method: bytes,
+        path: str,
+        query: str | None,
+        headers: list[tuple[bytes, bytes]],
+        body: AsyncIterator[bytes],
+        request: Request,
+        decision: RoutingDecision,
+        client_ip: str | None = None,
+        tls: bool = False,
+        started: float = 0.0,
+        peer_certificate: bytes | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.request = request
+        self.decision = decision
+        self.client_ip = client_ip
+        self.tls = tls
+        self.started = started
+        self.user: str | None = None
+        self.attempts = 0
+        self.peer_certificate = peer_certificate
+        self.append_forwarded_for = True
+        self.server: str | None = None
+
+    @property
+    def target(self) -> str:
+        """The request target as it goes to the server: path and query."""
+        path = self.path or "/"
+        return path if self.query is None else f"{path}?{self.query}"
+
+    @property
+    def host(self) -> str:
+        """The ``Host`` the request now carries (``headers`` middlewares may change it)."""
+        value = get_header(self.headers, b"host")
+        return value.decode("latin-1") if value is not None else self.request.raw_host
+
+    @property
+    def scheme(self) -> str:
+        """``https`` for a request over TLS, else ``http``."""
+        return "https" if self.tls else "http"
+
+    def __repr__(self) -> str:
+        return f"<Call {self.method.decode('ascii', 'replace')} {self.target}>"
+
+
+#: The rest of a router's path from one middleware on: ``await next(call)`` gives the answer.
+Next = Callable[[Call], Awaitable[Response]]
+#: A built middleware: given the rest of the path, the path that starts with it.
+Layer = Callable[[Next], Next]
+
+
+def split_target(target: str) -> tuple[str, str | None]:
+    """A request target's path and query (``None``: no ``?``); absolute-form keeps its path."""
+    if not target.startswith("/"):
+        parts = urllib.parse.urlsplit(target)
+        return parts.path or "/", parts.query or None
+    path, mark, query = target.partition("?")
+    return path, query if mark else None
+
+
+def get_header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    """The first value of header *name* (lowercase), or ``None``."""
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
+
+
+def remove_header(headers: list[tuple[bytes, bytes]], name: bytes) -> None:
+    """Remove every field *name* (lowercase) from *headers*, in place."""
+    headers[:] = [(k, v) for k, v in headers if k != name]
+
+
+def set_header(headers: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:
+    """Replace every field *name* (lowercase) by one with *value* (Go's ``Header.Set``)."""
+    for index, (key, _) in enumerate(headers):
+        if key == name:
+            headers[index] = (name, value)
+            headers[index + 1 :] = [(k, v) for k, v in headers[index + 1 :] if k != name]
+            return
+    headers.append((name, value))
+
+
+def add_header(headers: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:
+    """Add a field *name* (lowercase) after the ones there (Go's ``Header.Add``)."""
+    headers.append((name, value))
+
+
+async def _watched(
+    chunks: AsyncIterable[bytes], done: Callable[[bool], None]
+) -> AsyncIterator[bytes]:
+    complete = False
+    try:
+        async for chunk in chunks:
+            yield chunk
+        complete = True
+    finally:
+        try:
+            closing = getattr(chunks, "aclose", None)
+            if not complete and closing is not None:
+                # Given up (the client left): the producer cleans up now, not when collected.
+                with anyio.CancelScope(shield=True):
+                    await closing()
+        finally:
+            done(complete)
+
+
+def after_body(response: Response, done: Callable[[bool], None]) -> Response:
+    """*response*, with *done* called once its body has been sent (with whether all of it
+    was): at once for a body in bytes, after the last chunk for a streamed one."""
+    if isinstance(response.body, bytes):
+        done(True)
+        return response
+    return attrs.evolve(response, body=_watched(response.body, done))
+
+
+def plain(status: int, text: str, headers: Sequence[tuple[bytes, bytes]] = ()) -> Response:
+    """A short text answer, as Go's ``http.Error`` writes it (the text and a newline)."""
+    return Response(status, [_TEXT, *headers], text.encode() + b"\n")

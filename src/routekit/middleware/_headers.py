@@ -1,0 +1,264 @@
+"""The headers middleware: custom request/response headers, CORS, and the security headers.
+
+As Traefik's ``master:pkg/middlewares/headers`` (custom headers and CORS around the
+``unrolled/secure`` options): a CORS preflight (``OPTIONS`` with ``Origin`` and
+``Access-Control-Request-Method``) is answered 200 by the gateway itself; otherwise the custom
+request headers are applied (an empty value removes the header; an empty ``X-Forwarded-For``
+also stops the proxy from adding one), a request for a host outside ``allowedHosts`` is a
+500 "Bad Host", and the answer gets the security headers, then the custom response headers
+(which win), the CORS headers and ``Vary: Origin``.  Everything that does not depend on the
+request is worked out when the middleware is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import final
+
+import attrs
+
+from ..config import Headers
+from ..errors import ConfigError
+from ..http import Response
+from ..rules import Regexp, compile_regexp
+from ._call import Call, Layer, Next, get_header, plain, remove_header, set_header
+
+__all__ = ["CORS", "cors_origin", "preflight_headers"]
+
+_Pairs = list[tuple[bytes, bytes]]
+
+
+def _b(text: str) -> bytes:
+    return text.encode("latin-1", "replace")
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CORS:
+    """The CORS part of a headers middleware, with its origin regexps compiled."""
+
+    allow_credentials: bool = False
+    allow_headers: tuple[str, ...] = ()
+    allow_methods: tuple[str, ...] = ()
+    allow_origins: tuple[str, ...] = ()
+    allow_origin_regexes: tuple[Regexp, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    max_age: int = 0
+    add_vary: bool = False
+
+    @classmethod
+    def from_model(cls, model: Headers) -> CORS:
+        """The CORS settings of *model*."""
+        return cls(
+            allow_credentials=model.access_control_allow_credentials,
+            allow_headers=model.access_control_allow_headers,
+            allow_methods=model.access_control_allow_methods,
+            allow_origins=model.access_control_allow_origin_list,
+            allow_origin_regexes=tuple(
+                compile_regexp(r) for r in model.access_control_allow_origin_list_regex
+            ),
+            expose_headers=model.access_control_expose_headers,
+            max_age=model.access_control_max_age,
+            add_vary=model.add_vary_header,
+        )
+
+    @property
+    def defined(self) -> bool:
+        """Whether any CORS option is set (Traefik's ``HasCorsHeadersDefined``)."""
+        return self != CORS()
+
+    def expose(self) -> bytes | None:
+        """``Access-Control-Expose-Headers``, unless ``*`` with credentials (not allowed)."""
+        if not self.expose_headers or ("*" in self.expose_headers and self.allow_credentials):
+            return None
+        return _b(",".join(self.expose_headers))
+
+
+def cors_origin(cors: CORS, origin: str) -> str | None:
+    """The ``Access-Control-Allow-Origin`` for a request from *origin*, or ``None``.
+
+    ``*`` answers ``*``, or the origin itself with credentials (a wildcard is not allowed
+    then); a regexp that matches answers the origin.
+    """
+    for item in cors.allow_origins:
+        if item == origin:
+            return item
+        if item == "*":
+            return origin if cors.allow_credentials else item
+    for regex in cors.allow_origin_regexes:
+        if regex.search(origin):
+            return origin
+    return None
+
+
+def preflight_headers(cors: CORS, origin: str, method: str, request_headers: str | None) -> _Pairs:
+    """The headers of the 200 Traefik gives a CORS preflight request."""
+    out: _Pairs = []
+    if cors.allow_credentials:
+        out.append((b"access-control-allow-credentials", b"true"))
+    if "*" in cors.allow_headers and cors.allow_credentials:
+        if request_headers:
+            out.append((b"access-control-allow-headers", _b(request_headers)))
+    elif cors.allow_headers:
+        out.append((b"access-control-allow-headers", _b(",".join(cors.allow_headers))))
+    if "*" in cors.allow_methods and cors.allow_credentials:
+        out.append((b"access-control-allow-methods", _b(method)))
+    elif cors.allow_methods:
+        out.append((b"access-control-allow-methods", _b(",".join(cors.allow_methods))))
+    allowed = cors_origin(cors, origin)
+    if allowed is not None:
+        out.append((b"access-control-allow-origin", _b(allowed)))
+    if cors.max_age:
+        out.append((b"access-control-max-age", str(cors.max_age).encode()))
+    expose = cors.expose()
+    if expose is not None:
+        out.append((b"access-control-expose-headers", expose))
+    out.append((b"content-length", b"0"))
+    return out
+
+
+@final
+@attrs.frozen
+class _Plan:
+    """A headers middleware worked out: what it does, all but the per-request parts."""
+
+    request_ops: tuple[tuple[bytes, bytes], ...]  # (name, value); b"" removes
+    no_forwarded_for: bool
+    response_ops: tuple[tuple[bytes, bytes], ...]
+    cors: CORS
+    allowed_hosts: frozenset[str]
+    hosts_headers: tuple[bytes, ...]
+    ssl_headers: tuple[tuple[bytes, bytes], ...]
+    security: tuple[tuple[bytes, bytes], ...]  # on every answer
+    ssl_only: tuple[tuple[bytes, bytes], ...]  # on answers to TLS requests
+    sts: tuple[tuple[bytes, bytes], ...]  # forced: on every answer
+
+
+def _security(model: Headers) -> tuple[_Pairs, _Pairs, _Pairs]:
+    """The security headers (``unrolled/secure``): always, over TLS only, forced."""
+    always: _Pairs = []
+    frame = model.custom_frame_options_value or ("DENY" if model.frame_deny else "")
+    if frame:
+        always.append((b"x-frame-options", _b(frame)))
+    if model.content_type_nosniff:
+        always.append((b"x-content-type-options", b"nosniff"))
+    xss = model.custom_browser_xss_value or ("1; mode=block" if model.browser_xss_filter else "")
+    if xss:
+        always.append((b"x-xss-protection", _b(xss)))
+    for name, value in (
+        (b"content-security-policy", model.content_security_policy),
+        (b"content-security-policy-report-only", model.content_security_policy_report_only),
+        (b"referrer-policy", model.referrer_policy),
+        (b"permissions-policy", model.permissions_policy),
+    ):
+        if value:
+            always.append((name, _b(value)))
+    ssl: _Pairs = []
+    forced: _Pairs = []
+    if model.sts_seconds and not model.is_development:
+        sts = f"max-age={model.sts_seconds}"
+        if model.sts_include_subdomains:
+            sts += "; includeSubDomains"
+        if model.sts_preload:
+            sts += "; preload"
+        (forced if model.force_sts_header else ssl).append((b"strict-transport-security", _b(sts)))
+    if model.public_key and not model.is_development:
+        ssl.append((b"public-key-pins", _b(model.public_key)))
+    return always, ssl, forced
+
+
+def plan(model: Headers) -> _Plan:
+    """Work a headers middleware out (raises `ConfigError` when it sets nothing)."""
+    cors = CORS.from_model(model)
+    always, ssl, forced = _security(model)
+    hosts = frozenset() if model.is_development else frozenset(model.allowed_hosts)
+    custom = bool(model.custom_request_headers or model.custom_response_headers)
+    if not (custom or cors.defined or always or ssl or forced or hosts or model.ssl_proxy_headers):
+        raise ConfigError("headers: no header option is set (headers configuration not valid)")
+    request_ops = tuple(
+        (b"host" if k.lower() == "host" else _b(k.lower()), _b(v))
+        for k, v in model.custom_request_headers.items()
+    )
+    return _Plan(
+        request_ops=tuple(op for op in request_ops if op != (b"x-forwarded-for", b"")),
+        no_forwarded_for=(b"x-forwarded-for", b"") in request_ops,
+        response_ops=tuple(
+            (_b(k.lower()), _b(v)) for k, v in model.custom_response_headers.items()
+        ),
+        cors=cors,
+        allowed_hosts=hosts,
+        hosts_headers=tuple(_b(h.lower()) for h in model.hosts_proxy_headers),
+        ssl_headers=tuple((_b(k.lower()), _b(v)) for k, v in model.ssl_proxy_headers.items()),
+        security=tuple(always),
+        ssl_only=tuple(ssl),
+        sts=tuple(forced),
+    )
+
+
+def _apply(headers: _Pairs, ops: Sequence[tuple[bytes, bytes]]) -> None:
+    for name, value in ops:
+        if value:
+            set_header(headers, name, value)
+        else:
+            remove_header(headers, name)
+
+
+def _host(p: _Plan, call: Call) -> str:
+    for name in p.hosts_headers:
+        value = get_header(call.headers, name)
+        if value:
+            return value.decode("latin-1")
+    return call.host
+
+
+def build_headers(model: Headers) -> Layer:
+    """The headers layer."""
+    p = plan(model)
+    cors = p.cors
+
+    def layer(next_: Next) -> Next:
+        async def handle(call: Call) -> Response:
+            origin = get_header(call.headers, b"origin")
+            if cors.defined and call.method == b"OPTIONS" and origin:
+                method = get_header(call.headers, b"access-control-request-method")
+                if method:
+                    asked = get_header(call.headers, b"access-control-request-headers")
+                    pairs = preflight_headers(
+                        cors,
+                        origin.decode("latin-1"),
+                        method.decode("latin-1"),
+                        asked.decode("latin-1") if asked is not None else None,
+                    )
+                    return Response(200, pairs, b"")
+            _apply(call.headers, p.request_ops)
+            if p.no_forwarded_for:
+                remove_header(call.headers, b"x-forwarded-for")
+                call.append_forwarded_for = False
+            if p.allowed_hosts and _host(p, call) not in p.allowed_hosts:
+                return plain(500, "Bad Host")
+            response = await next_(call)
+            headers = list(response.headers)
+            _apply(headers, p.security + p.sts)
+            if p.ssl_only and (
+                call.tls or any(get_header(call.headers, k) == v for k, v in p.ssl_headers)
+            ):
+                _apply(headers, p.ssl_only)
+            _apply(headers, p.response_ops)
+            if origin is not None:
+                allowed = cors_origin(cors, origin.decode("latin-1"))
+                if allowed is not None:
+                    set_header(headers, b"access-control-allow-origin", _b(allowed))
+            if cors.allow_credentials:
+                set_header(headers, b"access-control-allow-credentials", b"true")
+            expose = cors.expose()
+            if expose is not None:
+                set_header(headers, b"access-control-expose-headers", expose)
+            if cors.add_vary:
+                vary = get_header(headers, b"vary")
+                if vary != b"Origin":
+                    set_header(headers, b"vary", vary + b",Origin" if vary else b"Origin")
+            return attrs.evolve(response, headers=headers, checked=False)
+
+        return handle
+
+    return layer
