@@ -20,9 +20,12 @@ from routekit.runtime import build
 
 
 async def echo(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
-    """Answer with what the request was; ``/status/N`` answers status N."""
+    """Answer with what the request was; ``/status/N`` answers status N, ``/sleep/MS`` waits
+    MS milliseconds first."""
     data = b"".join([chunk async for chunk in body])
     target = head.event.target.decode("latin-1")
+    if target.startswith("/sleep/"):
+        await anyio.sleep(int(target.split("/")[2]) / 1000)
     seen = {
         "method": head.event.method.decode(),
         "target": target,
@@ -78,6 +81,7 @@ async def site(
     *,
     clock: Callable[[], float] | None = None,
     sleep: Callable[[float], object] | None = None,
+    entry_point: EntryPoint | None = None,
 ) -> AsyncIterator[Site]:
     """The echo backend and a gateway with the configuration ``dynamic(backend_port)``."""
     backend = EntryPointServer("127.0.0.1:0", echo)
@@ -91,7 +95,7 @@ async def site(
     async with anyio.create_task_group() as tg:
         await tg.start(backend.serve)
         runtime = build(loads_config(dynamic(backend.ports[0])))
-        points = {"web": EntryPoint(address="127.0.0.1:0")}
+        points = {"web": entry_point or EntryPoint(address="127.0.0.1:0")}
         async with (
             Gateway(runtime, points, context=context, observe=seen.append) as gateway,
             Client() as client,
