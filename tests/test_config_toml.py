@@ -417,9 +417,11 @@ domainComponent = true
     assert reads_config(dumps_dynamic(result.config)).config == result.config
 
 
-def test_v1_frontend_auth_sections_become_middlewares() -> None:
+def test_v1_frontend_auth_sections_become_middlewares(tmp_path: Path) -> None:
     from routekit.config import BasicAuth, DigestAuth, ForwardAuth, reads_config
 
+    users = tmp_path / "users"
+    users.write_text("more:{SHA}2PRZAyDhNDqRW2OUFwZQqPNdaSY=\n")
     text = """
 [frontends.f]
 backend = "b"
@@ -450,7 +452,7 @@ backend = "b"
   trustForwardHeader = true
 [backends.b.servers.s]
 url = "http://10.0.0.1:80"
-"""
+""".replace("/etc/users", str(users))
     result = reads_config(text, source="v1.toml")
     assert [str(p) for p in result.problems] == [
         "v1.toml:27:3: frontends.h.auth.forward: missing address "
@@ -463,7 +465,7 @@ url = "http://10.0.0.1:80"
     assert forward.header_field == "X-WebAuth-User" and forward.tls is not None
     basic = mws["g-basicauth"]
     assert isinstance(basic, BasicAuth)
-    assert basic.users_file == "/etc/users" and basic.remove_header
+    assert basic.users_file == str(users) and basic.remove_header
     assert isinstance(mws["g-digestauth"], DigestAuth)
     assert config.http.routers["g"].middlewares == ("g-basicauth", "g-digestauth")
     assert "h" not in config.http.routers

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from _echo import headers_of, site, with_middlewares
-from routekit.config import EntryPoint, IPStrategy, RateLimit
+from routekit.config import EntryPoint, IPStrategy, RateLimit, load_users
 from routekit.errors import ConfigError
 from routekit.middleware import (
     IPChecker,
@@ -21,7 +21,6 @@ from routekit.middleware import (
     check_secret,
     client_ip,
     go_duration,
-    load_users,
 )
 from routekit.testing import FakeClock
 

@@ -73,7 +73,7 @@ async def test_merges_providers_with_qualified_names(tmp_path: Path) -> None:
     static = StaticProvider(
         cfg(
             router("web", "web.example.com", service="svc@file")
-            + "[http.middlewares.auth.basicAuth]\nusers = ['u:p']\n"
+            + "[http.middlewares.auth.basicAuth]\nusers = ['u:{SHA}2PRZAyDhNDqRW2OUFwZQqPNdaSY=']\n"
         )
     )
     watcher = Watcher([FileProvider(tmp_path), static], throttle=0)

@@ -40,6 +40,8 @@ from ._static_model import ProvidersConfig as ProvidersConfig
 from ._static_model import StaticConfiguration as StaticConfiguration
 from .files import dumps_dynamic as dumps_dynamic
 from .files import loads_dynamic as loads_dynamic
+from .model import BCRYPT_PREFIXES as BCRYPT_PREFIXES
+from .model import CRYPT_PREFIXES as CRYPT_PREFIXES
 from .model import MAX_DURATION as MAX_DURATION
 from .model import MAX_PRIORITY as MAX_PRIORITY
 from .model import MAX_WEIGHT as MAX_WEIGHT
@@ -125,8 +127,12 @@ from .model import UDPWeighted as UDPWeighted
 from .model import ValidationResult as ValidationResult
 from .model import Weighted as Weighted
 from .model import WeightedService as WeightedService
+from .model import criterion_problem as criterion_problem
 from .model import decode_configuration as decode_configuration
 from .model import format_duration as format_duration
+from .model import hash_problem as hash_problem
+from .model import headers_defined as headers_defined
+from .model import load_users as load_users
 from .model import merge_configurations as merge_configurations
 from .model import named_section as named_section
 from .model import parse_duration as parse_duration
@@ -154,6 +160,12 @@ from .providers import tags_to_labels as tags_to_labels
 from .providers import v1_frontend_rule as v1_frontend_rule
 
 __all__ = [
+    "BCRYPT_PREFIXES",
+    "CRYPT_PREFIXES",
+    "criterion_problem",
+    "hash_problem",
+    "headers_defined",
+    "load_users",
     "DEFAULT_STRICT_CHECKS",
     "ConnectCertificates",
     "consul_catalog_to_config",

@@ -13,7 +13,6 @@ from __future__ import annotations
 from ._auth import Users as Users
 from ._auth import basic_credentials as basic_credentials
 from ._auth import check_secret as check_secret
-from ._auth import load_users as load_users
 from ._build import SUPPORTED as SUPPORTED
 from ._build import Chains as Chains
 from ._build import Context as Context
@@ -77,7 +76,6 @@ __all__ = [
     "decode_path",
     "get_header",
     "go_duration",
-    "load_users",
     "plain",
     "preflight_headers",
     "redirect_status",

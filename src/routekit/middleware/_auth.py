@@ -29,50 +29,16 @@ from typing import Final
 
 import anyio.to_thread
 
-from ..config import BasicAuth
+from ..config import BCRYPT_PREFIXES, CRYPT_PREFIXES, BasicAuth, hash_problem, load_users
 from ..errors import ConfigError
 from ..http import Response
 from ._call import Call, Layer, Next, get_header, plain, remove_header, set_header
 
-__all__ = ["Users", "check_secret", "load_users"]
+__all__ = ["Users", "basic_credentials", "check_secret"]
 
 _CACHE_SIZE: Final = 1024
-_BCRYPT: Final = ("$2y$", "$2a$", "$2b$", "$2x$")
-_CRYPT: Final = ("$apr1$", "$1$", "$5$", "$6$")
-
-
-def load_users(users: tuple[str, ...], users_file: str, *, fields: int = 2) -> dict[str, str]:
-    """Name → secret from *users_file* then *users* (``name:hash``; digest: ``name:realm:ha1``).
-
-    Raises:
-        ConfigError: the file cannot be read, a line is not ``name:…``, or there is no user.
-    """
-    lines: list[str] = []
-    if users_file:
-        try:
-            with open(users_file, encoding="utf-8") as handle:
-                text = handle.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"usersFile {users_file!r}: {exc}") from None
-        lines = [s.strip() for s in text.split("\n")]
-        lines = [s for s in lines if s and not s.startswith("#")]
-    out: dict[str, str] = {}
-    for line in [*lines, *users]:
-        parts = line.split(":", fields - 1)
-        if len(parts) != fields or not parts[0]:
-            shown = line.split(":", 1)[0]
-            raise ConfigError(
-                f"user {shown!r}: expected {'name:hash' if fields == 2 else 'name:realm:hash'}"
-            )
-        key = ":".join(parts[:-1])
-        out[key] = parts[-1]
-    if not out:
-        raise ConfigError(f"no users found{f' in {users_file}' if users_file else ''}")
-    return out
-
-
-def _known(secret: str) -> bool:
-    return secret.startswith((*_BCRYPT, *_CRYPT, "{SHA}"))
+_BCRYPT: Final = BCRYPT_PREFIXES
+_CRYPT: Final = CRYPT_PREFIXES
 
 
 def check_secret(password: str, secret: str) -> bool:
@@ -122,10 +88,9 @@ class Users:
 
     def __init__(self, users: dict[str, str]) -> None:
         for name, secret in users.items():
-            if not _known(secret):
-                raise ConfigError(
-                    f"user {name!r}: unknown hash (use htpasswd -B for bcrypt, or -m, -s)"
-                )
+            problem = hash_problem(secret)
+            if problem is not None:
+                raise ConfigError(f"user {name!r}: {problem}")
         _needs_extra(users.values())
         self._users = users
         self._fallback = next(iter(users.values()))

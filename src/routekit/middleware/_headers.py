@@ -17,7 +17,7 @@ from typing import final
 
 import attrs
 
-from ..config import Headers
+from ..config import Headers, headers_defined
 from ..errors import ConfigError
 from ..http import Response
 from ..rules import Regexp, compile_regexp
@@ -172,8 +172,7 @@ def plan(model: Headers) -> _Plan:
     cors = CORS.from_model(model)
     always, ssl, forced = _security(model)
     hosts = frozenset() if model.is_development else frozenset(model.allowed_hosts)
-    custom = bool(model.custom_request_headers or model.custom_response_headers)
-    if not (custom or cors.defined or always or ssl or forced or hosts or model.ssl_proxy_headers):
+    if not headers_defined(model):
         raise ConfigError("headers: no header option is set (headers configuration not valid)")
     request_ops = tuple(
         (b"host" if k.lower() == "host" else _b(k.lower()), _b(v))

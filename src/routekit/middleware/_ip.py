@@ -16,7 +16,7 @@ from typing import Final, final
 
 import attrs
 
-from ..config import IPAllowList, IPStrategy, SourceCriterion
+from ..config import IPAllowList, IPStrategy, SourceCriterion, criterion_problem
 from ..errors import ConfigError
 from ..http import Response
 from ._call import Call, Layer, Next, get_header, plain
@@ -116,18 +116,12 @@ def source_of(criterion: SourceCriterion | None, *, default: str = "ip") -> Sour
     With no criterion the default applies: the client IP (rateLimit) or the host
     (inFlightReq, ``default="host"``).  Two criteria at once are a `ConfigError`.
     """
-    given = [
-        name
-        for name, on in (
-            ("ipStrategy", criterion is not None and criterion.ip_strategy is not None),
-            ("requestHeaderName", criterion is not None and bool(criterion.request_header_name)),
-            ("requestHost", criterion is not None and criterion.request_host),
-        )
-        if on
-    ]
-    if len(given) > 1:
-        raise ConfigError(f"sourceCriterion: {' and '.join(given)} are mutually exclusive")
-    if criterion is None or not given:
+    problem = criterion_problem(criterion)
+    if problem is not None:
+        raise ConfigError(f"sourceCriterion: {problem}")
+    if criterion is None or not (
+        criterion.ip_strategy or criterion.request_header_name or criterion.request_host
+    ):
         if default == "host":
             return lambda call: call.host
         return ip_of(None)

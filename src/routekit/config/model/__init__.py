@@ -104,6 +104,12 @@ from ._model import Weighted as Weighted
 from ._model import WeightedService as WeightedService
 from ._numbers import is_index as is_index
 from ._numbers import parse_int as parse_int
+from ._options import BCRYPT_PREFIXES as BCRYPT_PREFIXES
+from ._options import CRYPT_PREFIXES as CRYPT_PREFIXES
+from ._options import criterion_problem as criterion_problem
+from ._options import hash_problem as hash_problem
+from ._options import headers_defined as headers_defined
+from ._options import load_users as load_users
 from ._sections import NAMED_SECTIONS as NAMED_SECTIONS
 from ._sections import named_section as named_section
 from ._sections import with_named_sections as with_named_sections
@@ -119,6 +125,12 @@ from ._validate import rule_error as rule_error
 from ._validate import validate as validate
 
 __all__ = [
+    "BCRYPT_PREFIXES",
+    "CRYPT_PREFIXES",
+    "criterion_problem",
+    "hash_problem",
+    "headers_defined",
+    "load_users",
     "AddPrefix",
     "BasicAuth",
     "Buffering",

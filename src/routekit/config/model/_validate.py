@@ -18,15 +18,20 @@ from typing import Any, Final, final
 import attrs
 
 from ..._cookies import domain_problem, max_age_problem, path_problem, same_site_problem
-from ...errors import Problem, RuleSyntaxError
+from ...errors import ConfigError, Problem, RuleSyntaxError
 from ...rules import RegexError, Rule, compile_regexp, parse_rule, parse_tcp_rule
 from ._frozen import FrozenMap
 from ._hints import did_you_mean
 from ._middlewares import (
+    BasicAuth,
     Chain,
+    DigestAuth,
     Errors,
+    Headers,
+    InFlightReq,
     IPAllowList,
     Middleware,
+    RateLimit,
     RedirectRegex,
     RedirectScheme,
     ReplacePathRegex,
@@ -51,6 +56,7 @@ from ._model import (
     UDPServer,
     UDPService,
 )
+from ._options import criterion_problem, hash_problem, headers_defined, load_users
 from ._sections import NAMED_SECTIONS, named_section, with_named_sections
 from ._tree import name_problem
 
@@ -372,18 +378,61 @@ def _check_middleware(c: _Checker, element: str, m: Middleware, http: HTTPConfig
             c.error(element, f"{key}.scheme", "no scheme given", 'e.g. scheme = "https"')
     elif isinstance(m, IPAllowList):
         _check_source_range(c, element, f"{key}.sourceRange", m.source_range)
+        if m.ip_strategy is not None and m.ip_strategy.excluded_ips:
+            _check_ips(c, element, f"{key}.ipStrategy.excludedIPs", m.ip_strategy.excluded_ips)
+    elif isinstance(m, Headers):
+        if not headers_defined(m):
+            c.error(element, key, "sets no header option", "e.g. customRequestHeaders")
+        for pattern in m.access_control_allow_origin_list_regex:
+            _check_regex(c, element, f"{key}.accessControlAllowOriginListRegex", pattern)
+    elif isinstance(m, BasicAuth | DigestAuth):
+        _check_users(c, element, key, m)
+    elif isinstance(m, RateLimit | InFlightReq):
+        problem = criterion_problem(m.source_criterion)
+        if problem is not None:
+            c.error(element, f"{key}.sourceCriterion", problem, "keep one of them")
+        if isinstance(m, InFlightReq) and m.amount < 1:
+            c.error(element, f"{key}.amount", f"must be at least 1 (got {m.amount})")
+        _check_not_negative(c, element, key, m)
     elif isinstance(m, Errors):
         c.reference(element, f"{key}.service", m.service, http.services, "service")
         for status in m.status:
             if not _STATUS_RANGE.match(status):
                 c.error(element, f"{key}.status", f"bad status {status!r}", "e.g. 500-599 or 404")
     else:
-        for f in attrs.fields(type(m)):
-            value = getattr(m, f.name)
-            if isinstance(value, int) and not isinstance(value, bool) and value < 0:
-                if f.name in ("max_body_size",):
-                    continue
-                c.error(element, f"{key}.{f.name}", f"must be ≥ 0 (got {value})")
+        _check_not_negative(c, element, key, m)
+
+
+def _check_not_negative(c: _Checker, element: str, key: str, m: Middleware) -> None:
+    for f in attrs.fields(type(m)):
+        value = getattr(m, f.name)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            if f.name in ("max_body_size",):  # -1: no limit, as Traefik
+                continue
+            c.error(element, f"{key}.{f.name}", f"must be ≥ 0 (got {value})")
+
+
+def _check_users(c: _Checker, element: str, key: str, m: BasicAuth | DigestAuth) -> None:
+    digest = isinstance(m, DigestAuth)
+    try:
+        users = load_users(m.users, m.users_file, fields=3 if digest else 2)
+    except ConfigError as exc:
+        field = "usersFile" if "usersFile" in str(exc) else "users"
+        c.error(element, f"{key}.{field}", str(exc), "one user per line: name:hash")
+        return
+    if not digest:
+        for name, secret in users.items():
+            problem = hash_problem(secret)
+            if problem is not None:
+                c.error(element, f"{key}.users", f"user {name!r}: {problem}")
+
+
+def _check_ips(c: _Checker, element: str, field: str, ips: tuple[str, ...]) -> None:
+    for ip in ips:
+        try:
+            ipaddress.ip_network(ip.strip(), strict=False)
+        except ValueError:
+            c.error(element, field, f"not an IP or CIDR: {ip!r}")
 
 
 def _check_source_range(
@@ -391,11 +440,7 @@ def _check_source_range(
 ) -> None:
     if not source_range:
         c.error(element, field, "empty source range (would reject everyone)")
-    for cidr in source_range:
-        try:
-            ipaddress.ip_network(cidr, strict=False)
-        except ValueError:
-            c.error(element, field, f"not an IP or CIDR: {cidr!r}")
+    _check_ips(c, element, field, source_range)
 
 
 def _check_tcp_middleware(c: _Checker, element: str, m: TCPMiddleware) -> None:
