@@ -138,6 +138,7 @@ from .model import named_section as named_section
 from .model import parse_duration as parse_duration
 from .model import reference_hint as reference_hint
 from .model import rule_error as rule_error
+from .model import status_ranges as status_ranges
 from .model import to_data as to_data
 from .model import upgrade_rules as upgrade_rules
 from .model import validate as validate
@@ -166,6 +167,7 @@ __all__ = [
     "hash_problem",
     "headers_defined",
     "load_users",
+    "status_ranges",
     "DEFAULT_STRICT_CHECKS",
     "ConnectCertificates",
     "consul_catalog_to_config",

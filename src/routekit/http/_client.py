@@ -45,9 +45,18 @@ _CHUNK: Final = 64 * 1024
 
 
 class UpstreamError(RoutekitError):
-    """An upstream could not be reached, or answered what is not HTTP/1.1 (a 502)."""
+    """An upstream could not be reached, or answered what is not HTTP/1.1 (a 502).
+
+    Attributes:
+        sent: whether any of the request may have reached the server; a request that was
+            not sent can be sent elsewhere whatever its method (the retry middleware does).
+    """
 
     status_hint = 502
+
+    def __init__(self, message: str, *, sent: bool = True) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class UpstreamTimeout(UpstreamError):
@@ -83,11 +92,11 @@ class Origin:
         if parts.scheme == "unix":
             return cls("http", "localhost", 80, unix=parts.path)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UpstreamError(f"not an http(s) or unix URL: {url!r}")
+            raise UpstreamError(f"not an http(s) or unix URL: {url!r}", sent=False)
         try:
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError:
-            raise UpstreamError(f"bad port in {url!r}") from None
+            raise UpstreamError(f"bad port in {url!r}", sent=False) from None
         return cls(parts.scheme, parts.hostname, port)
 
     def __str__(self) -> str:
@@ -354,7 +363,9 @@ class Client:
         try:
             await slot.acquire(self.limits.pool)
         except TimeoutError:
-            raise PoolFull(f"{where}: no free connection in {self.limits.pool} s") from None
+            raise PoolFull(
+                f"{where}: no free connection in {self.limits.pool} s", sent=False
+            ) from None
         try:
             connection, reused = await self._connection(where)
             try:
@@ -390,10 +401,10 @@ class Client:
             with anyio.fail_after(self.limits.connect):
                 wire = await _connect(origin, context, self._server_name)
         except TimeoutError:
-            raise UpstreamTimeout(f"{origin}: connecting took too long") from None
+            raise UpstreamTimeout(f"{origin}: connecting took too long", sent=False) from None
         except (OSError, ssl.SSLError) as exc:
             reason = getattr(exc, "strerror", None) or exc
-            raise UpstreamError(f"{origin}: cannot connect: {reason}") from None
+            raise UpstreamError(f"{origin}: cannot connect: {reason}", sent=False) from None
         return _Connection(wire), False
 
     async def _exchange(

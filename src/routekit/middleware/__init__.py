@@ -49,6 +49,7 @@ from ._paths import strip_prefix_regex as strip_prefix_regex
 from ._redirect import redirect_status as redirect_status
 from ._redirect import request_url as request_url
 from ._redirect import scheme_request_url as scheme_request_url
+from ._retry import backoff_delays as backoff_delays
 
 __all__ = [
     "CORS",
@@ -67,6 +68,7 @@ __all__ = [
     "add_header",
     "add_prefix",
     "after_body",
+    "backoff_delays",
     "basic_credentials",
     "build_layer",
     "check_secret",

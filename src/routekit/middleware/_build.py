@@ -29,6 +29,7 @@ from ..config import (
     RedirectScheme,
     ReplacePath,
     ReplacePathRegex,
+    Retry,
     StripPrefix,
     StripPrefixRegex,
 )
@@ -49,6 +50,7 @@ from ._paths import (
     build_strip_prefix_regex,
 )
 from ._redirect import build_redirect_regex, build_redirect_scheme
+from ._retry import build_retry
 
 __all__ = ["SUPPORTED", "Chains", "Context", "build_layer", "supported"]
 
@@ -84,6 +86,7 @@ _register(IPAllowList, lambda m, _: build_ip_allow_list(m))
 _register(BasicAuth, lambda m, _: build_basic_auth(m))
 _register(RateLimit, lambda m, c: build_rate_limit(m, c.clock, c.sleep))
 _register(InFlightReq, lambda m, _: build_in_flight_req(m))
+_register(Retry, lambda m, c: build_retry(m, c.clock, c.sleep))
 
 #: The middleware types routekit applies (their file keys).
 SUPPORTED: Final[frozenset[str]] = frozenset(

@@ -14,7 +14,7 @@ from typing import Final, final
 import anyio
 import attrs
 
-from ..http import Response
+from ..http import Response, UpstreamError
 from ..request import Request
 from ..runtime import RoutingDecision
 
@@ -51,6 +51,7 @@ class Call:
         user: the name basic or digest authentication accepted (for the access log).
         attempts: how many times the request was sent to a server (retry counts them).
         peer_certificate: the client's TLS certificate (DER), when it sent one.
+        upstream_error: why the last attempt to reach a server failed (``None``: it answered).
         server: the URL of the server the request was last sent to (``None``: not sent).
         append_forwarded_for: whether the proxy adds the client to ``X-Forwarded-For`` (a
             headers middleware that empties the header turns it off, as in Traefik).
@@ -71,6 +72,7 @@ class Call:
         "server",
         "started",
         "tls",
+        "upstream_error",
         "user",
     )
 
@@ -104,6 +106,7 @@ class Call:
         self.peer_certificate = peer_certificate
         self.append_forwarded_for = True
         self.server: str | None = None
+        self.upstream_error: UpstreamError | None = None
 
     @property
     def target(self) -> str:

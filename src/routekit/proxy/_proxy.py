@@ -326,8 +326,9 @@ class Proxy:
         target = call.target
         try:
             origin, prefix, host, plain = self._upstream(lease.server)
-        except UpstreamError:  # a server URL the client cannot reach (a scheme it lacks)
+        except UpstreamError as exc:  # a server URL the client cannot reach (a scheme it lacks)
             lease.release(ok=False)
+            call.upstream_error = exc
             return _ERRORS[502]
         if not decision.pass_host_header:
             headers.insert(0, (b"host", host))
@@ -347,6 +348,7 @@ class Proxy:
             )
         except UpstreamError as exc:
             lease.release(ok=False)
+            call.upstream_error = exc
             return _ERRORS.get(exc.status_hint, _ERRORS[502])
         if copy is not None and self._background is not None:
             # The main server has answered: the mirrors get their copies, in the background.

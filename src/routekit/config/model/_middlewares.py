@@ -357,11 +357,18 @@ class InFlightReq:
 @final
 @attrs.frozen(kw_only=True)
 class Retry:
-    """Retry a request up to ``attempts`` times with exponential backoff from the interval."""
+    """Send a request again, up to ``attempts`` times in all, when the server could not be
+    reached (or answered a ``status``), with exponential backoff from ``initial_interval``."""
 
     type_key: ClassVar[str] = "retry"
     attempts: int = 0
-    initial_interval: float = duration(0.1)
+    # Traefik v3: "If unspecified, requests will be retried immediately."
+    initial_interval: float = duration(0.0)
+    timeout: float = duration(0.0)
+    max_request_body_bytes: int = 2 * 1024 * 1024
+    status: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+    disable_retry_on_network_error: bool = False
+    retry_non_idempotent_method: bool = False
 
 
 @final

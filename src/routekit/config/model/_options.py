@@ -19,6 +19,7 @@ __all__ = [
     "hash_problem",
     "headers_defined",
     "load_users",
+    "status_ranges",
 ]
 
 #: The bcrypt hash prefixes htpasswd writes (``htpasswd -B``) and Go's bcrypt reads.
@@ -79,6 +80,25 @@ def criterion_problem(criterion: SourceCriterion | None) -> str | None:
     if len(given) > 1:
         return f"{' and '.join(given)} are mutually exclusive"
     return None
+
+
+def status_ranges(values: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    """Traefik's HTTP code ranges (``"500-599"``, ``"404"``) as inclusive ``(low, high)`` pairs.
+
+    Raises:
+        ConfigError: a value is not a status or a range of them.
+    """
+    out: list[tuple[int, int]] = []
+    for value in values:
+        low, dash, high = value.strip().partition("-")
+        try:
+            pair = (int(low), int(high) if dash else int(low))
+        except ValueError:
+            raise ConfigError(f"bad status {value!r} (e.g. 500-599 or 404)") from None
+        if not (100 <= pair[0] <= pair[1] <= 599) or not low.strip().isdigit():
+            raise ConfigError(f"bad status {value!r} (e.g. 500-599 or 404)")
+        out.append(pair)
+    return tuple(out)
 
 
 def headers_defined(model: Headers) -> bool:

@@ -35,6 +35,7 @@ from ._middlewares import (
     RedirectRegex,
     RedirectScheme,
     ReplacePathRegex,
+    Retry,
     StripPrefixRegex,
     TCPIPAllowList,
     TCPMiddleware,
@@ -56,7 +57,13 @@ from ._model import (
     UDPServer,
     UDPService,
 )
-from ._options import criterion_problem, hash_problem, headers_defined, load_users
+from ._options import (
+    criterion_problem,
+    hash_problem,
+    headers_defined,
+    load_users,
+    status_ranges,
+)
 from ._sections import NAMED_SECTIONS, named_section, with_named_sections
 from ._tree import name_problem
 
@@ -66,7 +73,6 @@ _RULE_SYNTAXES: Final = (None, "v1", "v2", "v3")
 _STRATEGIES: Final = ("wrr", "p2c", "hrw", "leasttime")
 _URL_SCHEMES: Final = ("http", "https", "h2c")
 _PORT: Final = re.compile(r"[0-9]{1,5}")
-_STATUS_RANGE: Final = re.compile(r"^\d{3}(-\d{3})?$")
 
 
 @final
@@ -396,11 +402,24 @@ def _check_middleware(c: _Checker, element: str, m: Middleware, http: HTTPConfig
         _check_not_negative(c, element, key, m)
     elif isinstance(m, Errors):
         c.reference(element, f"{key}.service", m.service, http.services, "service")
-        for status in m.status:
-            if not _STATUS_RANGE.match(status):
-                c.error(element, f"{key}.status", f"bad status {status!r}", "e.g. 500-599 or 404")
+        _check_statuses(c, element, f"{key}.status", m.status)
+    elif isinstance(m, Retry):
+        if m.attempts < 1:
+            c.error(element, f"{key}.attempts", f"must be at least 1 (got {m.attempts})")
+        if not m.status and m.disable_retry_on_network_error:
+            c.error(element, key, "retries on nothing", "give status, or retry on network errors")
+        _check_statuses(c, element, f"{key}.status", m.status)
+        _check_not_negative(c, element, key, m)
     else:
         _check_not_negative(c, element, key, m)
+
+
+def _check_statuses(c: _Checker, element: str, field: str, values: tuple[str, ...]) -> None:
+    for value in values:
+        try:
+            status_ranges((value,))
+        except ConfigError as exc:
+            c.error(element, field, str(exc))
 
 
 def _check_not_negative(c: _Checker, element: str, key: str, m: Middleware) -> None:
