@@ -21,7 +21,8 @@ from routekit.runtime import build
 
 async def echo(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
     """Answer with what the request was; ``/status/N`` answers status N, ``/sleep/MS`` waits
-    MS milliseconds first."""
+    MS milliseconds first; ``/big/N`` and ``/stream/N`` answer N bytes of text, whole or in
+    pieces."""
     data = b"".join([chunk async for chunk in body])
     target = head.event.target.decode("latin-1")
     if target.startswith("/sleep/"):
@@ -32,6 +33,19 @@ async def echo(head: RequestHead, body: AsyncIterator[bytes]) -> Response:
         "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in head.event.headers],
         "body": data.decode("latin-1"),
     }
+    if target.startswith(("/big/", "/stream/")):
+        size = int(target.split("/")[2].partition("?")[0])
+        kind = [(b"content-type", b"text/plain"), (b"x-backend", b"echo")]
+        text = (b"routekit " * (size // 9 + 1))[:size]
+        if target.startswith("/big/"):
+            return Response(200, kind, text)
+
+        async def pieces() -> AsyncIterator[bytes]:
+            for start in range(0, size, 700):
+                yield text[start : start + 700]
+                await anyio.sleep(0)
+
+        return Response(200, kind, pieces())
     status = int(target.split("/")[2]) if target.startswith("/status/") else 200
     answer = [(b"content-type", b"application/json"), (b"x-backend", b"echo")]
     return Response(status, answer, json.dumps(seen).encode())

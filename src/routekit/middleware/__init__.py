@@ -28,6 +28,8 @@ from ._call import plain as plain
 from ._call import remove_header as remove_header
 from ._call import set_header as set_header
 from ._call import split_target as split_target
+from ._compress import available_encodings as available_encodings
+from ._compress import negotiate as negotiate
 from ._headers import CORS as CORS
 from ._headers import cors_origin as cors_origin
 from ._headers import preflight_headers as preflight_headers
@@ -69,6 +71,7 @@ __all__ = [
     "add_prefix",
     "after_body",
     "backoff_delays",
+    "available_encodings",
     "basic_credentials",
     "build_layer",
     "check_secret",
@@ -78,6 +81,7 @@ __all__ = [
     "decode_path",
     "get_header",
     "go_duration",
+    "negotiate",
     "plain",
     "preflight_headers",
     "redirect_status",

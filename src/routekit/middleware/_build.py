@@ -20,6 +20,7 @@ import attrs
 from ..config import (
     AddPrefix,
     BasicAuth,
+    Compress,
     Headers,
     InFlightReq,
     IPAllowList,
@@ -39,6 +40,7 @@ from ..rules import RegexError
 from ..runtime import RoutingDecision
 from ._auth import build_basic_auth
 from ._call import Call, Layer, Next, plain
+from ._compress import build_compress
 from ._headers import build_headers
 from ._ip import build_ip_allow_list
 from ._limits import build_in_flight_req, build_rate_limit
@@ -87,6 +89,7 @@ _register(BasicAuth, lambda m, _: build_basic_auth(m))
 _register(RateLimit, lambda m, c: build_rate_limit(m, c.clock, c.sleep))
 _register(InFlightReq, lambda m, _: build_in_flight_req(m))
 _register(Retry, lambda m, c: build_retry(m, c.clock, c.sleep))
+_register(Compress, lambda m, _: build_compress(m))
 
 #: The middleware types routekit applies (their file keys).
 SUPPORTED: Final[frozenset[str]] = frozenset(
