@@ -21,6 +21,7 @@ from ..config import (
     AddPrefix,
     BasicAuth,
     Compress,
+    ForwardAuth,
     Headers,
     InFlightReq,
     IPAllowList,
@@ -31,16 +32,18 @@ from ..config import (
     ReplacePath,
     ReplacePathRegex,
     Retry,
+    ServersTransport,
     StripPrefix,
     StripPrefixRegex,
 )
 from ..errors import ConfigError
-from ..http import Response
+from ..http import Client, Response
 from ..rules import RegexError
 from ..runtime import RoutingDecision
 from ._auth import build_basic_auth
 from ._call import Call, Layer, Next, plain
 from ._compress import build_compress
+from ._forward_auth import build_forward_auth
 from ._headers import build_headers
 from ._ip import build_ip_allow_list
 from ._limits import build_in_flight_req, build_rate_limit
@@ -62,10 +65,13 @@ _log: Final = logging.getLogger("routekit.middleware")
 @final
 @attrs.frozen(kw_only=True)
 class Context:
-    """What middlewares may need besides their options: the clock, and how to wait."""
+    """What middlewares may need besides their options: the clock, how to wait, a client."""
 
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+    #: The client for a servers transport (``None``: the default one), for middlewares that
+    #: make requests of their own (forwardAuth); the face that serves provides it.
+    client: Callable[[ServersTransport | None], Client | None] | None = None
 
 
 _M = TypeVar("_M")
@@ -90,6 +96,7 @@ _register(RateLimit, lambda m, c: build_rate_limit(m, c.clock, c.sleep))
 _register(InFlightReq, lambda m, _: build_in_flight_req(m))
 _register(Retry, lambda m, c: build_retry(m, c.clock, c.sleep))
 _register(Compress, lambda m, _: build_compress(m))
+_register(ForwardAuth, lambda m, c: build_forward_auth(m, c.client))
 
 #: The middleware types routekit applies (their file keys).
 SUPPORTED: Final[frozenset[str]] = frozenset(

@@ -39,7 +39,7 @@ def request_url(*, tls: bool, host: str, target: str) -> str:
     return f"{'https' if tls else 'http'}://{host}{target}"
 
 
-def _split_host(host: str) -> tuple[str, str]:
+def split_host(host: str) -> tuple[str, str]:
     """Go's ``net.SplitHostPort`` leniently: ``("h", ":8080")``, or ``(host, "")``."""
     if host.startswith("["):
         end = host.find("]")
@@ -56,7 +56,7 @@ def scheme_request_url(*, tls: bool, host: str, target: str, forwarded_proto: st
     """The URL a request asked for, as redirectScheme sees it (Traefik's
     ``clientRequestURL``): a trusted ``X-Forwarded-Proto`` says the scheme, and a port that is
     the scheme's default is left out."""
-    name, port = _split_host(host)
+    name, port = split_host(host)
     scheme = "https" if tls else "http"
     if forwarded_proto:
         proto = forwarded_proto.lower()

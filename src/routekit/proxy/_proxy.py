@@ -145,6 +145,9 @@ class Proxy:
         self._client = client
         self._forwarded = forwarded if forwarded is not None else ForwardedHeaders()
         self._tunnel_idle = tunnel_idle
+        if context is None or context.client is None:
+            # Middlewares that make requests (forwardAuth) share the proxy's clients.
+            context = attrs.evolve(context or Context(), client=self._client_for)
         self._chains = Chains(self._forward, context)
         self._seen: Runtime | None = None
         self._observe = observe
