@@ -18,7 +18,7 @@ class AuthServer:
     """Lets ``Authorization: Bearer good`` through as alice; refuses the rest."""
 
     def __init__(self) -> None:
-        self.seen: list[dict[str, bytes]] = []
+        self.seen: list[dict[bytes, bytes]] = []
         self.bodies: list[bytes] = []
         self.server = EntryPointServer("127.0.0.1:0", self.handle)
 
