@@ -30,6 +30,7 @@ from ._call import set_header as set_header
 from ._call import split_target as split_target
 from ._compress import available_encodings as available_encodings
 from ._compress import negotiate as negotiate
+from ._errors import error_page_target as error_page_target
 from ._headers import CORS as CORS
 from ._headers import cors_origin as cors_origin
 from ._headers import preflight_headers as preflight_headers
@@ -79,6 +80,7 @@ __all__ = [
     "client_ip",
     "cors_origin",
     "decode_path",
+    "error_page_target",
     "get_header",
     "go_duration",
     "negotiate",

@@ -21,6 +21,7 @@ from ..config import (
     AddPrefix,
     BasicAuth,
     Compress,
+    Errors,
     ForwardAuth,
     Headers,
     InFlightReq,
@@ -43,6 +44,7 @@ from ..runtime import RoutingDecision
 from ._auth import build_basic_auth
 from ._call import Call, Layer, Next, plain
 from ._compress import build_compress
+from ._errors import ForwardTo, build_errors
 from ._forward_auth import build_forward_auth
 from ._headers import build_headers
 from ._ip import build_ip_allow_list
@@ -72,6 +74,8 @@ class Context:
     #: The client for a servers transport (``None``: the default one), for middlewares that
     #: make requests of their own (forwardAuth); the face that serves provides it.
     client: Callable[[ServersTransport | None], Client | None] | None = None
+    #: Sends a call to the named service (the errors middleware's pages).
+    forward_to: ForwardTo | None = None
 
 
 _M = TypeVar("_M")
@@ -97,6 +101,7 @@ _register(InFlightReq, lambda m, _: build_in_flight_req(m))
 _register(Retry, lambda m, c: build_retry(m, c.clock, c.sleep))
 _register(Compress, lambda m, _: build_compress(m))
 _register(ForwardAuth, lambda m, c: build_forward_auth(m, c.client))
+_register(Errors, lambda m, c: build_errors(m, c.forward_to))
 
 #: The middleware types routekit applies (their file keys).
 SUPPORTED: Final[frozenset[str]] = frozenset(

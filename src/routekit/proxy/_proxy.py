@@ -50,7 +50,7 @@ from ..http import (
 )
 from ..middleware import Call, Chains, Context, after_body, split_target
 from ..request import Request
-from ..runtime import RoutingDecision, Runtime
+from ..runtime import NO_TRANSPORTS, RoutingDecision, Runtime
 from ._mirror import mirror_copy
 from ._transport import transport_client
 
@@ -145,9 +145,14 @@ class Proxy:
         self._client = client
         self._forwarded = forwarded if forwarded is not None else ForwardedHeaders()
         self._tunnel_idle = tunnel_idle
-        if context is None or context.client is None:
-            # Middlewares that make requests (forwardAuth) share the proxy's clients.
-            context = attrs.evolve(context or Context(), client=self._client_for)
+        # Middlewares that make requests (forwardAuth, errors) use the proxy's clients and
+        # services.
+        context = context or Context()
+        context = attrs.evolve(
+            context,
+            client=context.client or self._client_for,
+            forward_to=context.forward_to or self._forward_to,
+        )
         self._chains = Chains(self._forward, context)
         self._seen: Runtime | None = None
         self._observe = observe
@@ -295,6 +300,23 @@ class Proxy:
                 complete=complete,
             )
         )
+
+    async def _forward_to(self, call: Call, service: str) -> Response:
+        """Forward *call* to the service named *service* of the current runtime."""
+        balancer = self._seen.services.get(service) if self._seen is not None else None
+        if balancer is None:
+            return _ERRORS[503]
+        call.decision = attrs.evolve(
+            call.decision,
+            service=balancer,
+            service_name=service,
+            middlewares=(),
+            middleware_names=(),
+            pass_host_header=True,
+            transports=NO_TRANSPORTS,
+            mirroring=None,
+        )
+        return await self._forward(call)
 
     async def _forward(self, call: Call) -> Response:
         """Take a server from the call's service and forward the request to it."""

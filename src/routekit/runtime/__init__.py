@@ -22,6 +22,7 @@ from ._build import DEFAULT_PROVIDER_PRECEDENCE as DEFAULT_PROVIDER_PRECEDENCE
 from ._build import Prepared as Prepared
 from ._build import build as build
 from ._build import prepare as prepare
+from ._runtime import NO_TRANSPORTS as NO_TRANSPORTS
 from ._runtime import RouterTarget as RouterTarget
 from ._runtime import RoutingDecision as RoutingDecision
 from ._runtime import Runtime as Runtime
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_ENTRY_POINTS",
     "DEFAULT_PROVIDER_PRECEDENCE",
+    "NO_TRANSPORTS",
     "Prepared",
     "RouterTarget",
     "RoutingDecision",
