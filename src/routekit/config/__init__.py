@@ -52,6 +52,8 @@ from .model import NAMED_SECTIONS as NAMED_SECTIONS
 from .model import TCP_MIDDLEWARE_TYPES as TCP_MIDDLEWARE_TYPES
 from .model import AddPrefix as AddPrefix
 from .model import BasicAuth as BasicAuth
+from .model import BreakerExpression as BreakerExpression
+from .model import BreakerSyntaxError as BreakerSyntaxError
 from .model import Buffering as Buffering
 from .model import CertInfo as CertInfo
 from .model import CertIssuerInfo as CertIssuerInfo
@@ -81,6 +83,7 @@ from .model import InFlightReq as InFlightReq
 from .model import IPAllowList as IPAllowList
 from .model import IPStrategy as IPStrategy
 from .model import LoadBalancer as LoadBalancer
+from .model import Measurements as Measurements
 from .model import Middleware as Middleware
 from .model import Mirror as Mirror
 from .model import Mirroring as Mirroring
@@ -135,6 +138,7 @@ from .model import headers_defined as headers_defined
 from .model import load_users as load_users
 from .model import merge_configurations as merge_configurations
 from .model import named_section as named_section
+from .model import parse_breaker_expression as parse_breaker_expression
 from .model import parse_duration as parse_duration
 from .model import reference_hint as reference_hint
 from .model import rule_error as rule_error
@@ -161,6 +165,10 @@ from .providers import tags_to_labels as tags_to_labels
 from .providers import v1_frontend_rule as v1_frontend_rule
 
 __all__ = [
+    "BreakerExpression",
+    "BreakerSyntaxError",
+    "Measurements",
+    "parse_breaker_expression",
     "BCRYPT_PREFIXES",
     "CRYPT_PREFIXES",
     "criterion_problem",

@@ -13,6 +13,9 @@ from __future__ import annotations
 from ._auth import Users as Users
 from ._auth import basic_credentials as basic_credentials
 from ._auth import check_secret as check_secret
+from ._breaker import Breaker as Breaker
+from ._breaker import BreakerState as BreakerState
+from ._breaker import Window as Window
 from ._build import SUPPORTED as SUPPORTED
 from ._build import Chains as Chains
 from ._build import Context as Context
@@ -58,6 +61,8 @@ __all__ = [
     "CORS",
     "MAX_SOURCES",
     "SUPPORTED",
+    "Breaker",
+    "BreakerState",
     "Call",
     "Chains",
     "Context",
@@ -68,6 +73,7 @@ __all__ = [
     "RateLimiter",
     "TokenBucket",
     "Users",
+    "Window",
     "add_header",
     "add_prefix",
     "after_body",

@@ -20,6 +20,7 @@ import attrs
 from ..config import (
     AddPrefix,
     BasicAuth,
+    CircuitBreaker,
     Compress,
     Errors,
     ForwardAuth,
@@ -42,6 +43,7 @@ from ..http import Client, Response
 from ..rules import RegexError
 from ..runtime import RoutingDecision
 from ._auth import build_basic_auth
+from ._breaker import build_circuit_breaker
 from ._call import Call, Layer, Next, plain
 from ._compress import build_compress
 from ._errors import ForwardTo, build_errors
@@ -102,6 +104,7 @@ _register(Retry, lambda m, c: build_retry(m, c.clock, c.sleep))
 _register(Compress, lambda m, _: build_compress(m))
 _register(ForwardAuth, lambda m, c: build_forward_auth(m, c.client))
 _register(Errors, lambda m, c: build_errors(m, c.forward_to))
+_register(CircuitBreaker, lambda m, c: build_circuit_breaker(m, c.clock))
 
 #: The middleware types routekit applies (their file keys).
 SUPPORTED: Final[frozenset[str]] = frozenset(
@@ -128,6 +131,10 @@ def build_layer(model: Middleware, context: Context | None = None) -> Layer:
         return builder(model, context if context is not None else Context())
     except RegexError as exc:
         raise ConfigError(f"{model.type_key}: bad regular expression: {exc}") from None
+    except ConfigError as exc:
+        if str(exc).startswith(model.type_key):
+            raise
+        raise ConfigError(f"{model.type_key}: {exc}") from None
 
 
 def _broken(router: str, reason: str) -> Next:

@@ -6,6 +6,10 @@ re-exported by ``routekit.config``.
 
 from __future__ import annotations
 
+from ._breaker import BreakerExpression as BreakerExpression
+from ._breaker import BreakerSyntaxError as BreakerSyntaxError
+from ._breaker import Measurements as Measurements
+from ._breaker import parse_breaker_expression as parse_breaker_expression
 from ._decode import decode_configuration as decode_configuration
 from ._decode import flatten_data as flatten_data
 from ._decode import to_data as to_data
@@ -126,6 +130,10 @@ from ._validate import rule_error as rule_error
 from ._validate import validate as validate
 
 __all__ = [
+    "BreakerExpression",
+    "BreakerSyntaxError",
+    "Measurements",
+    "parse_breaker_expression",
     "BCRYPT_PREFIXES",
     "CRYPT_PREFIXES",
     "criterion_problem",

@@ -20,11 +20,13 @@ import attrs
 from ..._cookies import domain_problem, max_age_problem, path_problem, same_site_problem
 from ...errors import ConfigError, Problem, RuleSyntaxError
 from ...rules import RegexError, Rule, compile_regexp, parse_rule, parse_tcp_rule
+from ._breaker import BreakerSyntaxError, parse_breaker_expression
 from ._frozen import FrozenMap
 from ._hints import did_you_mean
 from ._middlewares import (
     BasicAuth,
     Chain,
+    CircuitBreaker,
     DigestAuth,
     Errors,
     Headers,
@@ -403,6 +405,12 @@ def _check_middleware(c: _Checker, element: str, m: Middleware, http: HTTPConfig
     elif isinstance(m, Errors):
         c.reference(element, f"{key}.service", m.service, http.services, "service")
         _check_statuses(c, element, f"{key}.status", m.status)
+    elif isinstance(m, CircuitBreaker):
+        try:
+            parse_breaker_expression(m.expression)
+        except BreakerSyntaxError as exc:
+            c.error(element, f"{key}.expression", str(exc), "e.g. NetworkErrorRatio() > 0.5")
+        _check_not_negative(c, element, key, m)
     elif isinstance(m, Retry):
         if m.attempts < 1:
             c.error(element, f"{key}.attempts", f"must be at least 1 (got {m.attempts})")
