@@ -15,7 +15,7 @@ import anyio
 from routekit.config import EntryPoint, loads_config
 from routekit.http import Client, ClientResponse, EntryPointServer, RequestHead, Response
 from routekit.middleware import Context
-from routekit.proxy import Exchange, Gateway
+from routekit.proxy import AccessLog, Exchange, Gateway
 from routekit.runtime import build
 
 
@@ -96,6 +96,7 @@ async def site(
     clock: Callable[[], float] | None = None,
     sleep: Callable[[float], object] | None = None,
     entry_point: EntryPoint | None = None,
+    access_log: AccessLog | None = None,
 ) -> AsyncIterator[Site]:
     """The echo backend and a gateway with the configuration ``dynamic(backend_port)``."""
     backend = EntryPointServer("127.0.0.1:0", echo)
@@ -111,7 +112,9 @@ async def site(
         runtime = build(loads_config(dynamic(backend.ports[0])))
         points = {"web": entry_point or EntryPoint(address="127.0.0.1:0")}
         async with (
-            Gateway(runtime, points, context=context, observe=seen.append) as gateway,
+            Gateway(
+                runtime, points, context=context, observe=seen.append, access_log=access_log
+            ) as gateway,
             Client() as client,
         ):
             yield Site(gateway.url("web"), client, seen)

@@ -174,3 +174,26 @@ def test_a_bad_static_file_is_refused_with_its_problem(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert "notaport" in proc.stderr
+
+
+async def test_serve_writes_the_access_log_of_the_static_file(
+    setup: tuple[Path, Path, int],
+) -> None:
+    static, dyn, port = setup
+    log = static.parent / "access.log"
+    static.write_text(static.read_text() + f'[accessLog]\nfilePath = "{log}"\n')
+    one = named(b"one")
+    async with anyio.create_task_group() as tg, Client() as client:
+        await tg.start(one.serve)
+        dyn.write_text(one_route(one.ports[0]))
+        proc = start(static)
+        try:
+            assert await get(client, port) == (200, b"one")
+            with anyio.fail_after(10):
+                while not log.exists() or not log.read_text():
+                    await anyio.sleep(0.05)
+        finally:
+            stop(proc)
+        (line,) = log.read_text().splitlines()
+        assert '"GET / HTTP/1.1" 200 3 "-" "-" 1' in line
+        one.stop()

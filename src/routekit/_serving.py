@@ -43,10 +43,11 @@ def gateway_from_static(static: StaticConfiguration, *, reuse_port: bool = False
     """The gateway a static configuration describes (its watcher not yet running).
 
     Raises:
-        ConfigError: an entry point's address or forwarded-headers settings are not valid.
+        ConfigError: an entry point's address or forwarded-headers settings are not valid, or
+            the access log's file cannot be opened.
     """
     from .providers import FileProvider, StaticProvider
-    from .proxy import Gateway
+    from .proxy import AccessLog, Gateway
     from .runtime import DEFAULT_ENTRY_POINTS, Watcher
 
     providers: list[Provider] = []
@@ -62,7 +63,8 @@ def gateway_from_static(static: StaticConfiguration, *, reuse_port: bool = False
         or tuple(static.entry_points)
         or DEFAULT_ENTRY_POINTS,
     )
-    return Gateway(watcher, static.entry_points, reuse_port=reuse_port)
+    access_log = AccessLog(static.access_log) if static.access_log is not None else None
+    return Gateway(watcher, static.entry_points, reuse_port=reuse_port, access_log=access_log)
 
 
 def configure_logging(level: str, err: TextIO) -> None:

@@ -29,6 +29,7 @@ from ._load import read_text_file as read_text_file
 from ._load import reads_any as reads_any
 from ._load import reads_config as reads_config
 from ._load import reads_static as reads_static
+from ._static_model import AccessLogConfig as AccessLogConfig
 from ._static_model import APIConfig as APIConfig
 from ._static_model import ConsulCatalogProviderConfig as ConsulCatalogProviderConfig
 from ._static_model import DockerProviderConfig as DockerProviderConfig
@@ -165,6 +166,7 @@ from .providers import tags_to_labels as tags_to_labels
 from .providers import v1_frontend_rule as v1_frontend_rule
 
 __all__ = [
+    "AccessLogConfig",
     "BreakerExpression",
     "BreakerSyntaxError",
     "Measurements",

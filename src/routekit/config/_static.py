@@ -1,6 +1,6 @@
 """Read static configuration files (``traefik.toml``), Traefik v1 and v2/v3 shapes, into one model.
 
-Keys routekit does not use (``acme``, ``metrics``, ``accessLog``…) are reported as warnings and
+Keys routekit does not use (``acme``, ``metrics``…) are reported as warnings and
 ignored, so an existing file loads as it is; values of the wrong type are errors.
 """
 
@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from ..errors import Problem
 from ._static_model import (
+    AccessLogConfig,
     APIConfig,
     ConsulCatalogProviderConfig,
     DockerProviderConfig,
@@ -70,9 +71,9 @@ def static_from_data(
     v1 = bool(lowered & {k.lower() for k in _V1_ONLY}) and not lowered & {
         k.lower() for k in _V2_ONLY
     }
-    # Keys routekit has no use for (metrics, acme, accessLog…) still mark a static file, but
-    # reading them gives a "not used" warning.
-    used = ("entryPoints", "api", "frontends", "backends")
+    # Keys routekit has no use for (metrics, acme…) still mark a static file, but reading them
+    # gives a "not used" warning.
+    used = ("entryPoints", "api", "accessLog", "frontends", "backends")
     known = (*used, *(_V1_USED if v1 else _V2_USED))
     try:
         top = r.table(data, (), known, unknown="warn")
@@ -305,6 +306,7 @@ def _v1(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
         default_entry_points=defaults,
         providers=_providers(r, tables, True, throttle),
         api=api,
+        access_log=_access_log(r, top),
         log_level=(r.str_(top, "logLevel", ()) or "ERROR").upper(),
         default_rule_syntax="v1",
         dynamic=dynamic,
@@ -358,9 +360,69 @@ def _v2(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
         default_entry_points=tuple(entry_points),
         providers=_providers(r, tables, False, throttle),
         api=api,
+        access_log=_access_log(r, top),
         log_level=level,
         default_rule_syntax=syntax,
         sources=_sources(locate),
+    )
+
+
+_MODES: Final = ("keep", "drop", "redact")
+
+
+def _modes(
+    r: V1Reader, t: Table, key: str, path: tuple[str, ...], allowed: tuple[str, ...]
+) -> dict[str, str]:
+    names = r.str_map(t, key, path) or {}
+    for name, mode in names.items():
+        if mode.lower() not in allowed:
+            raise r.fail((*path, key, name), f"unknown mode {mode!r}", " or ".join(allowed))
+    return {k: v.lower() for k, v in names.items()}
+
+
+def _access_log(r: V1Reader, top: Table) -> AccessLogConfig | None:
+    """The ``accessLog`` section, the same in v1 and v2/v3."""
+    if "accesslog" not in top:
+        return None
+    key, value = top["accesslog"]
+    path = (key,)
+    if value is True or value == {}:
+        return AccessLogConfig()
+    a = r.table(value, path, ("filePath", "format", "bufferingSize", "filters", "fields"))
+    fmt = (r.str_(a, "format", path) or "common").lower()
+    if fmt not in ("common", "json"):
+        raise r.fail((*path, "format"), f"unknown format {fmt!r}", "common or json")
+    filters: Table = {}
+    fpath: tuple[str, ...] = path
+    if "filters" in a:
+        fpath = (*path, a["filters"][0])
+        filters = r.table(a["filters"][1], fpath, ("statusCodes", "retryAttempts", "minDuration"))
+    fields: Table = {}
+    headers: Table = {}
+    hpath: tuple[str, ...] = path
+    fieldpath: tuple[str, ...] = path
+    if "fields" in a:
+        fieldpath = (*path, a["fields"][0])
+        fields = r.table(a["fields"][1], fieldpath, ("defaultMode", "names", "headers"))
+        if "headers" in fields:
+            hpath = (*fieldpath, fields["headers"][0])
+            headers = r.table(fields["headers"][1], hpath, ("defaultMode", "names"))
+    default = (r.str_(fields, "defaultMode", fieldpath) or "keep").lower()
+    header_default = (r.str_(headers, "defaultMode", hpath) or "drop").lower()
+    for mode, where, allowed in ((default, fieldpath, _MODES[:2]), (header_default, hpath, _MODES)):
+        if mode not in allowed:
+            raise r.fail((*where, "defaultMode"), f"unknown mode {mode!r}", " or ".join(allowed))
+    return AccessLogConfig(
+        file_path=r.str_(a, "filePath", path) or "",
+        format=fmt,
+        buffering_size=r.int_(a, "bufferingSize", path) or 0,
+        status_codes=r.list_(filters, "statusCodes", fpath) or (),
+        retry_attempts=bool(r.bool_(filters, "retryAttempts", fpath)),
+        min_duration=r.duration(filters, "minDuration", fpath) or 0.0,
+        default_mode=default,
+        names=_modes(r, fields, "names", fieldpath, _MODES[:2]),
+        headers_default_mode=header_default,
+        header_names=_modes(r, headers, "names", hpath, _MODES),
     )
 
 

@@ -136,6 +136,39 @@ class APIConfig:
 
 @final
 @attrs.frozen(kw_only=True)
+class AccessLogConfig:
+    """Traefik's ``accessLog``: where, in which format, which requests and fields.
+
+    Attributes:
+        file_path: the file written (``""``: standard output).
+        format: ``common`` (Traefik's Common Log Format) or ``json``.
+        buffering_size: lines held before a write (0: written as they come).
+        status_codes, retry_attempts, min_duration: the filters; with any set, a request
+            is logged when it matches one of them.
+        default_mode, names: the fields kept (``keep``) or dropped, by default and by name.
+        headers_default_mode, header_names: the headers kept, dropped or ``redact``-ed
+            (dropped unless said otherwise).
+    """
+
+    file_path: str = ""
+    format: str = "common"
+    buffering_size: int = 0
+    status_codes: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+    retry_attempts: bool = False
+    min_duration: float = 0.0
+    default_mode: str = "keep"
+    names: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
+    headers_default_mode: str = "drop"
+    header_names: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=frozen_map)
+
+    @property
+    def filtered(self) -> bool:
+        """Whether any filter is set."""
+        return bool(self.status_codes or self.retry_attempts or self.min_duration)
+
+
+@final
+@attrs.frozen(kw_only=True)
 class StaticConfiguration:
     """A whole static configuration (the ``traefik.toml`` of a setup), v1 or v2/v3 shape.
 
@@ -148,6 +181,7 @@ class StaticConfiguration:
     default_entry_points: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
     providers: ProvidersConfig = attrs.field(factory=ProvidersConfig)
     api: APIConfig | None = None
+    access_log: AccessLogConfig | None = None
     log_level: str = "ERROR"
     default_rule_syntax: str = "v3"
     dynamic: Configuration | None = None

@@ -173,11 +173,13 @@ def add_header(headers: list[tuple[bytes, bytes]], name: bytes, value: bytes) ->
 
 
 async def _watched(
-    chunks: AsyncIterable[bytes], done: Callable[[bool], None]
+    chunks: AsyncIterable[bytes], done: Callable[[bool, int], None]
 ) -> AsyncIterator[bytes]:
     complete = False
+    size = 0
     try:
         async for chunk in chunks:
+            size += len(chunk)
             yield chunk
         complete = True
     finally:
@@ -188,14 +190,14 @@ async def _watched(
                 with anyio.CancelScope(shield=True):
                     await closing()
         finally:
-            done(complete)
+            done(complete, size)
 
 
-def after_body(response: Response, done: Callable[[bool], None]) -> Response:
-    """*response*, with *done* called once its body has been sent (with whether all of it
-    was): at once for a body in bytes, after the last chunk for a streamed one."""
+def after_body(response: Response, done: Callable[[bool, int], None]) -> Response:
+    """*response*, with *done* called once its body has been sent, with whether all of it was
+    and how many bytes: at once for a body in bytes, after the last chunk for a streamed one."""
     if isinstance(response.body, bytes):
-        done(True)
+        done(True, len(response.body))
         return response
     return attrs.evolve(response, body=_watched(response.body, done))
 

@@ -168,7 +168,7 @@ def build_in_flight_req(model: InFlightReq) -> Layer:
                 return plain(429, f"max connections reached: {key}")
             counts[key] = held + 1
 
-            def release(_complete: bool) -> None:
+            def release(_complete: bool, _size: int = 0) -> None:
                 left = counts[key] - 1
                 if left:
                     counts[key] = left

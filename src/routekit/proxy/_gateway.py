@@ -30,6 +30,7 @@ from ..http import (
 )
 from ..middleware import Context
 from ..runtime import Runtime
+from ._access_log import AccessLog
 from ._proxy import Exchange, Proxy
 
 if TYPE_CHECKING:
@@ -54,6 +55,16 @@ def load_certificates(tls: TLSConfiguration) -> Certificates:
     )
 
 
+def _both(
+    first: Callable[[Exchange], None], second: Callable[[Exchange], None]
+) -> Callable[[Exchange], None]:
+    def observe(exchange: Exchange) -> None:
+        first(exchange)
+        second(exchange)
+
+    return observe
+
+
 @final
 class Gateway:
     """Serve *entry_points* with the routes of *routes* until the block ends.
@@ -69,6 +80,7 @@ class Gateway:
         reuse_port: bind with ``SO_REUSEPORT`` (worker processes sharing the ports).
         context: the clock and sleep of the middlewares (a fake clock in tests).
         observe: the observer hook of each entry point's `Proxy`.
+        access_log: an `AccessLog` that sees every exchange; the gateway runs its writer.
 
     Raises:
         ConfigError: an entry point's address or trusted IPs are not valid.
@@ -88,10 +100,14 @@ class Gateway:
         reuse_port: bool = False,
         context: Context | None = None,
         observe: Callable[[Exchange], None] | None = None,
+        access_log: AccessLog | None = None,
     ) -> None:
         if not entry_points:
             raise ConfigError("a gateway needs at least one entry point")
         self._routes = routes
+        self._access_log = access_log
+        if access_log is not None:
+            observe = access_log if observe is None else _both(observe, access_log)
         self._own_client = client is None
         self.client = client if client is not None else Client()
         host = socket.gethostname() if hostname is None else hostname
@@ -174,6 +190,8 @@ class Gateway:
             stack.callback(background.cancel_scope.cancel)
             for proxy in self._proxies:
                 proxy.attach(background)
+            if self._access_log is not None:
+                background.start_soon(self._access_log.run)
             tg = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(self.stop)  # leaving the block stops the servers gracefully
             for server in self.servers.values():

@@ -76,6 +76,15 @@ class Exchange:
         server: the server URL it was forwarded to (``None``: not forwarded).
         duration: seconds from the request head to the end of the answer.
         complete: whether the whole answer was sent (a streamed one can break off).
+        started: the wall-clock time (``time.time()``) the request head arrived.
+        client_ip: the peer's address.
+        user: the user an authentication middleware named (``None``: none).
+        host, target, protocol: the request's ``Host``, target and HTTP version, as sent.
+        tls: whether the request came over TLS.
+        request_size: the request's ``Content-Length`` (0 when it has none).
+        size: the bytes of answer body sent to the client.
+        retries: how many times the request was sent again (retry).
+        request_headers, response_headers: the client's request headers and the answer's.
     """
 
     entry_point: str
@@ -86,6 +95,62 @@ class Exchange:
     server: str | None = None
     duration: float = 0.0
     complete: bool = True
+    started: float = 0.0
+    client_ip: str | None = None
+    user: str | None = None
+    host: str = ""
+    target: str = ""
+    protocol: str = "HTTP/1.1"
+    tls: bool = False
+    request_size: int = 0
+    size: int = 0
+    retries: int = 0
+    request_headers: tuple[tuple[bytes, bytes], ...] = ()
+    response_headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
+def _exchange(  # noqa: PLR0917 - the parts of one exchange
+    entry_point: str,
+    head: RequestHead,
+    started: float,
+    response: Response,
+    size: int,
+    complete: bool,
+    call: Call | None,
+) -> Exchange:
+    """The `Exchange` of one answered request."""
+    event = head.event
+    now = time.monotonic()
+    length = 0
+    host = ""
+    for key, value in event.headers:
+        if key == b"content-length" and value.isdigit():
+            length = int(value)
+        elif key == b"host" and not host:
+            host = value.decode("latin-1")
+    decision = call.decision if call is not None else None
+    return Exchange(
+        entry_point=entry_point,
+        method=event.method.decode("ascii", "replace"),
+        status=response.status,
+        router=decision.router if decision is not None else None,
+        service=decision.service_name if decision is not None else None,
+        server=call.server if call is not None else None,
+        duration=now - started,
+        complete=complete,
+        started=time.time() - (now - started),
+        client_ip=head.client_ip,
+        user=call.user if call is not None else None,
+        host=host,
+        target=event.target.decode("latin-1"),
+        protocol="HTTP/" + event.http_version.decode("ascii", "replace"),
+        tls=head.tls,
+        request_size=length,
+        size=size,
+        retries=max(call.attempts - 1, 0) if call is not None else 0,
+        request_headers=tuple(event.headers),
+        response_headers=tuple(response.headers),
+    )
 
 
 _ERRORS: Final = {
@@ -247,20 +312,20 @@ class Proxy:
         event = head.event
         if event.method == b"CONNECT":
             # A reverse proxy is no forward proxy: CONNECT tunnels are not opened.
-            return self._done(head, None, _short(501, b"501 Not Implemented"), started)
+            return self._done(head, _short(501, b"501 Not Implemented"), started)
         try:
             request = Request.from_h11(
                 event, client_ip=head.client_ip, scheme="https" if head.tls else "http"
             )
         except BadRequest:
-            return self._done(head, None, _short(400, b"400 Bad Request"), started)
+            return self._done(head, _short(400, b"400 Bad Request"), started)
         runtime = self._runtime()
         if runtime is not self._seen:
             self._seen = runtime
             self._chains.reload()
         decision = runtime.route(request, self._entry_point)
         if decision is None:
-            return self._done(head, None, _NOT_FOUND, started)
+            return self._done(head, _NOT_FOUND, started)
         path, query = split_target(event.target.decode("latin-1"))
         call = Call(
             method=event.method,
@@ -282,24 +347,15 @@ class Proxy:
             response = await self._chains.handler(decision)(call)
         else:  # the common case: straight to the service
             response = await self._forward(call)
-        if self._observe is None:
+        observe = self._observe
+        if observe is None:
             return response
-        return after_body(response, lambda complete: self._observed(call, response, complete))
 
-    def _observed(self, call: Call, response: Response, complete: bool) -> None:
-        assert self._observe is not None
-        self._observe(
-            Exchange(
-                entry_point=self._entry_point,
-                method=call.method.decode("ascii", "replace"),
-                status=response.status,
-                router=call.decision.router,
-                service=call.decision.service_name,
-                server=call.server,
-                duration=time.monotonic() - call.started,
-                complete=complete,
-            )
-        )
+        def done(complete: bool, size: int) -> None:
+            ep = self._entry_point
+            observe(_exchange(ep, head, started, response, size, complete, call))
+
+        return after_body(response, done)
 
     async def _forward_to(self, call: Call, service: str) -> Response:
         """Forward *call* to the service named *service* of the current runtime."""
@@ -402,25 +458,12 @@ class Proxy:
             return _ERRORS[502]
         return Response(101, relayed, tunnel=self._tunnel(upgraded, lease))
 
-    def _done(
-        self,
-        head: RequestHead,
-        decision: RoutingDecision | None,
-        response: Response,
-        started: float,
-    ) -> Response:
+    def _done(self, head: RequestHead, response: Response, started: float) -> Response:
         """Tell the observer about an answer given before any router's path; return it."""
         if self._observe is not None:
-            self._observe(
-                Exchange(
-                    entry_point=self._entry_point,
-                    method=head.event.method.decode("ascii", "replace"),
-                    status=response.status,
-                    router=decision.router if decision is not None else None,
-                    service=decision.service_name if decision is not None else None,
-                    duration=time.monotonic() - started,
-                )
-            )
+            size = len(response.body) if isinstance(response.body, bytes) else 0
+            ep = self._entry_point
+            self._observe(_exchange(ep, head, started, response, size, True, None))
         return response
 
     def _tunnel(self, upgraded: Upgraded, lease: Lease) -> Tunnel:
