@@ -29,7 +29,7 @@ from ..http import (
     Timeouts,
 )
 from ..middleware import Context
-from ..runtime import Runtime
+from ..runtime import HealthChecks, Runtime
 from ._access_log import AccessLog
 from ._proxy import Exchange, Proxy
 
@@ -141,6 +141,8 @@ class Gateway:
                 tls_only=entry.tls,
                 reuse_port=reuse_port,
             )
+        #: The active health checks of the routes' load balancers.
+        self.health = HealthChecks(self.client)
         self._stack: contextlib.AsyncExitStack | None = None
         self._stopped = anyio.Event()
 
@@ -192,6 +194,9 @@ class Gateway:
                 proxy.attach(background)
             if self._access_log is not None:
                 background.start_soon(self._access_log.run)
+            # Active health checks follow the runtime: servers come, stay and go with it.
+            changes = None if isinstance(self._routes, Runtime) else self._routes.subscribe()
+            background.start_soon(self.health.follow, self._runtime(), changes)
             tg = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(self.stop)  # leaving the block stops the servers gracefully
             for server in self.servers.values():

@@ -442,12 +442,13 @@ class Proxy:
             relayed.append((b"set-cookie", cookie.encode("latin-1")))
         if upgraded is None:
             if upstream.complete is not None:  # the whole answer is here: no streaming needed
-                lease.release(ok=True)
+                # Passive health (traefik-semantics §8.2): an answer below 500 is a success.
+                lease.release(ok=upstream.status < 500)
                 # Fields h11 parsed from the server, and no cookie of ours: valid as they are.
                 return Response(
                     upstream.status, relayed, upstream.complete, checked=not lease.set_cookies
                 )
-            chunks = _relay(upstream, lease)
+            chunks = _relay(upstream, lease, upstream.status < 500)
             return Response(upstream.status, relayed, chunks, checked=not lease.set_cookies)
         asked, got = is_upgrade(headers), is_upgrade(upstream.headers)
         if asked is None or got is None or got.lower() != asked.lower():
@@ -478,8 +479,9 @@ class Proxy:
         return run
 
 
-async def _relay(upstream: ClientResponse, lease: Lease) -> AsyncIterator[bytes]:
-    """The upstream body, chunk by chunk; the lease ends with it, ok only if it all came."""
+async def _relay(upstream: ClientResponse, lease: Lease, good: bool) -> AsyncIterator[bytes]:
+    """The upstream body, chunk by chunk; the lease ends with it, ok only if it all came and
+    the status was *good*."""
     ok = False
     try:
         async for chunk in upstream.iter_bytes():
@@ -491,4 +493,4 @@ async def _relay(upstream: ClientResponse, lease: Lease) -> AsyncIterator[bytes]
             # whenever its half-read body is collected.
             with anyio.CancelScope(shield=True):
                 await upstream.aclose()
-        lease.release(ok=ok)
+        lease.release(ok=ok and good)

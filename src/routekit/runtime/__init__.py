@@ -31,11 +31,14 @@ from ._tcp import TCPTarget as TCPTarget
 from ._throttle import Throttle as Throttle
 
 if TYPE_CHECKING:
+    from ._health import HealthChecks as HealthChecks
+    from ._health import probe_target as probe_target
     from ._watcher import Watcher as Watcher
 
 __all__ = [
     "DEFAULT_ENTRY_POINTS",
     "DEFAULT_PROVIDER_PRECEDENCE",
+    "HealthChecks",
     "NO_TRANSPORTS",
     "Prepared",
     "RouterTarget",
@@ -47,6 +50,12 @@ __all__ = [
     "Watcher",
     "build",
     "prepare",
+    "probe_target",
 ]
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), {"Watcher": "._watcher"}, __all__)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    globals(),
+    {"Watcher": "._watcher", "HealthChecks": "._health", "probe_target": "._health"},
+    __all__,
+)
