@@ -141,6 +141,7 @@ from .model import merge_configurations as merge_configurations
 from .model import named_section as named_section
 from .model import parse_breaker_expression as parse_breaker_expression
 from .model import parse_duration as parse_duration
+from .model import parse_retry_expression as parse_retry_expression
 from .model import reference_hint as reference_hint
 from .model import rule_error as rule_error
 from .model import status_ranges as status_ranges
@@ -171,6 +172,7 @@ __all__ = [
     "BreakerSyntaxError",
     "Measurements",
     "parse_breaker_expression",
+    "parse_retry_expression",
     "BCRYPT_PREFIXES",
     "CRYPT_PREFIXES",
     "criterion_problem",

@@ -10,6 +10,7 @@ from ._breaker import BreakerExpression as BreakerExpression
 from ._breaker import BreakerSyntaxError as BreakerSyntaxError
 from ._breaker import Measurements as Measurements
 from ._breaker import parse_breaker_expression as parse_breaker_expression
+from ._breaker import parse_retry_expression as parse_retry_expression
 from ._decode import decode_configuration as decode_configuration
 from ._decode import flatten_data as flatten_data
 from ._decode import to_data as to_data
@@ -134,6 +135,7 @@ __all__ = [
     "BreakerSyntaxError",
     "Measurements",
     "parse_breaker_expression",
+    "parse_retry_expression",
     "BCRYPT_PREFIXES",
     "CRYPT_PREFIXES",
     "criterion_problem",

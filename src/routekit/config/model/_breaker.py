@@ -1,11 +1,12 @@
-"""The circuit breaker's expression language, parsed into a predicate over measurements.
+"""The expression languages of circuitBreaker and buffering, parsed into predicates.
 
 Traefik's circuitBreaker ``expression`` (``vulcand/oxy`` ``cbreaker/predicates.go``): the
 functions ``NetworkErrorRatio()``, ``ResponseCodeRatio(from, to, dividedByFrom, dividedByTo)``
 and ``LatencyAtQuantileMS(quantile)``, each compared with a number by ``>``, ``>=``, ``<``,
 ``<=``, ``==`` or ``!=``, combined with ``&&`` and ``||`` (``&&`` binds tighter) and
-parentheses.  A mistake is a `BreakerSyntaxError` that says where, with a caret, as rule
-errors do.
+parentheses.  buffering's ``retryExpression`` is the same language over ``IsNetworkError()``
+(a condition of its own), ``Attempts()`` and ``ResponseCode()``.  A mistake is a
+`BreakerSyntaxError` that says where, with a caret, as rule errors do.
 """
 
 from __future__ import annotations
@@ -13,13 +14,19 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable
-from typing import Final, Protocol, final
+from typing import Any, Final, Protocol, final
 
 import attrs
 
 from ...errors import ConfigError
 
-__all__ = ["BreakerExpression", "BreakerSyntaxError", "Measurements", "parse_breaker_expression"]
+__all__ = [
+    "BreakerExpression",
+    "BreakerSyntaxError",
+    "Measurements",
+    "parse_breaker_expression",
+    "parse_retry_expression",
+]
 
 
 class Measurements(Protocol):
@@ -61,9 +68,33 @@ _COMPARE: Final[dict[str, Callable[[float, float], bool]]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
-_ARITY: Final = {"NetworkErrorRatio": 0, "ResponseCodeRatio": 4, "LatencyAtQuantileMS": 1}
+Predicate = Callable[[Any], bool]
 
-Predicate = Callable[[Measurements], bool]
+
+@final
+@attrs.frozen
+class _Function:
+    """A function of an expression language: how many arguments, whether it is a condition
+    of its own (``IsNetworkError()``) or a number to compare, and how it reads the subject."""
+
+    arity: int
+    condition: bool
+    read: Callable[[Any, tuple[float, ...]], float | bool]
+
+
+_BREAKER: Final = {
+    "NetworkErrorRatio": _Function(0, False, lambda m, _: m.network_error_ratio()),
+    "ResponseCodeRatio": _Function(
+        4, False, lambda m, a: m.response_code_ratio(*(int(x) for x in a))
+    ),
+    "LatencyAtQuantileMS": _Function(1, False, lambda m, a: m.latency_at_quantile_ms(a[0])),
+}
+# oxy's buffer retry predicates (``buffer/retry.go``): the attempt in hand, its outcome.
+_RETRY: Final = {
+    "IsNetworkError": _Function(0, True, lambda r, _: r.is_network_error()),
+    "Attempts": _Function(0, False, lambda r, _: r.attempts()),
+    "ResponseCode": _Function(0, False, lambda r, _: r.response_code()),
+}
 
 
 @final
@@ -84,8 +115,9 @@ def _both(a: Predicate, b: Predicate) -> Predicate:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, functions: dict[str, _Function]) -> None:
         self.text = text
+        self.functions = functions
         self.tokens: list[tuple[str, str, int]] = []
         pos = 0
         while pos < len(text):
@@ -137,13 +169,12 @@ class _Parser:
             inner = self.expression()
             self.take(")")
             return inner
+        known = ", ".join(f"{name}()" for name in self.functions)
         if token is None or token[0] != "name":
-            raise self.fail(
-                "expected NetworkErrorRatio(), ResponseCodeRatio(…) or LatencyAtQuantileMS(…)"
-            )
+            raise self.fail(f"expected one of {known}")
         name = token[1]
-        if name not in _ARITY:
-            known = ", ".join(_ARITY)
+        function = self.functions.get(name)
+        if function is None:
             raise self.fail(f"unknown function {name!r} (known: {known})")
         self.index += 1
         self.take("(")
@@ -153,9 +184,12 @@ class _Parser:
             self.index += 1
             if (comma := self.peek()) is not None and comma[1] == ",":
                 self.index += 1
-        if len(args) != _ARITY[name]:
-            raise self.fail(f"{name} takes {_ARITY[name]} argument(s), not {len(args)}")
+        if len(args) != function.arity:
+            raise self.fail(f"{name} takes {function.arity} argument(s), not {len(args)}")
         self.take(")")
+        read, given = function.read, tuple(args)
+        if function.condition:
+            return lambda m: bool(read(m, given))
         op = self.peek()
         if op is None or op[1] not in _COMPARE:
             raise self.fail(f"expected a comparison (>, <, >=, <=, ==, !=) after {name}(…)")
@@ -165,25 +199,33 @@ class _Parser:
             raise self.fail("expected a number")
         self.index += 1
         compare, value = _COMPARE[op[1]], float(number[1])
-        if name == "NetworkErrorRatio":
-            return lambda m: compare(m.network_error_ratio(), value)
-        if name == "LatencyAtQuantileMS":
-            quantile = args[0]
-            return lambda m: compare(m.latency_at_quantile_ms(quantile), value)
-        a, b, c, d = (int(x) for x in args)
-        return lambda m: compare(m.response_code_ratio(a, b, c, d), value)
+        return lambda m: compare(float(read(m, given)), value)
 
 
-def parse_breaker_expression(text: str) -> BreakerExpression:
-    """Parse a circuitBreaker ``expression``.
-
-    Raises:
-        BreakerSyntaxError: the expression is empty or malformed; the message says where.
-    """
-    parser = _Parser(text)
+def _parse(text: str, functions: dict[str, _Function]) -> BreakerExpression:
+    parser = _Parser(text, functions)
     if not parser.tokens:
         raise BreakerSyntaxError(text, 0, "empty expression")
     predicate = parser.expression()
     if parser.peek() is not None:
         raise parser.fail("expected && or || here")
     return BreakerExpression(text, predicate)
+
+
+def parse_breaker_expression(text: str) -> BreakerExpression:
+    """Parse a circuitBreaker ``expression`` (its subject: `Measurements`).
+
+    Raises:
+        BreakerSyntaxError: the expression is empty or malformed; the message says where.
+    """
+    return _parse(text, _BREAKER)
+
+
+def parse_retry_expression(text: str) -> BreakerExpression:
+    """Parse a buffering ``retryExpression``: ``IsNetworkError()``, ``Attempts()`` and
+    ``ResponseCode()`` of the attempt in hand (``IsNetworkError() && Attempts() < 2``).
+
+    Raises:
+        BreakerSyntaxError: the expression is empty or malformed; the message says where.
+    """
+    return _parse(text, _RETRY)

@@ -20,11 +20,12 @@ import attrs
 from ..._cookies import domain_problem, max_age_problem, path_problem, same_site_problem
 from ...errors import ConfigError, Problem, RuleSyntaxError
 from ...rules import RegexError, Rule, compile_regexp, parse_rule, parse_tcp_rule
-from ._breaker import BreakerSyntaxError, parse_breaker_expression
+from ._breaker import BreakerSyntaxError, parse_breaker_expression, parse_retry_expression
 from ._frozen import FrozenMap
 from ._hints import did_you_mean
 from ._middlewares import (
     BasicAuth,
+    Buffering,
     Chain,
     CircuitBreaker,
     DigestAuth,
@@ -410,6 +411,13 @@ def _check_middleware(c: _Checker, element: str, m: Middleware, http: HTTPConfig
             parse_breaker_expression(m.expression)
         except BreakerSyntaxError as exc:
             c.error(element, f"{key}.expression", str(exc), "e.g. NetworkErrorRatio() > 0.5")
+        _check_not_negative(c, element, key, m)
+    elif isinstance(m, Buffering):
+        if m.retry_expression:
+            try:
+                parse_retry_expression(m.retry_expression)
+            except BreakerSyntaxError as exc:
+                c.error(element, f"{key}.retryExpression", str(exc), "e.g. IsNetworkError()")
         _check_not_negative(c, element, key, m)
     elif isinstance(m, Retry):
         if m.attempts < 1:
