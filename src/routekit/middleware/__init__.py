@@ -10,12 +10,15 @@ and hypothesis call directly: `strip_prefix`, `replace_path_regex`, `scheme_requ
 
 from __future__ import annotations
 
+from ._auth import Digest as Digest
 from ._auth import Users as Users
 from ._auth import basic_credentials as basic_credentials
 from ._auth import check_secret as check_secret
+from ._auth import digest_fields as digest_fields
 from ._breaker import Breaker as Breaker
 from ._breaker import BreakerState as BreakerState
 from ._breaker import Window as Window
+from ._buffering import sniff_content_type as sniff_content_type
 from ._build import SUPPORTED as SUPPORTED
 from ._build import Chains as Chains
 from ._build import Context as Context
@@ -66,6 +69,7 @@ __all__ = [
     "Call",
     "Chains",
     "Context",
+    "Digest",
     "IPChecker",
     "Layer",
     "Next",
@@ -86,6 +90,7 @@ __all__ = [
     "client_ip",
     "cors_origin",
     "decode_path",
+    "digest_fields",
     "error_page_target",
     "get_header",
     "go_duration",
@@ -99,6 +104,7 @@ __all__ = [
     "request_url",
     "scheme_request_url",
     "set_header",
+    "sniff_content_type",
     "source_of",
     "split_target",
     "strip_prefix",

@@ -22,19 +22,27 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Final
 
 import anyio.to_thread
 
-from ..config import BCRYPT_PREFIXES, CRYPT_PREFIXES, BasicAuth, hash_problem, load_users
+from ..config import (
+    BCRYPT_PREFIXES,
+    CRYPT_PREFIXES,
+    BasicAuth,
+    DigestAuth,
+    hash_problem,
+    load_users,
+)
 from ..errors import ConfigError
 from ..http import Response
 from ._call import Call, Layer, Next, get_header, plain, remove_header, set_header
 
-__all__ = ["Users", "basic_credentials", "check_secret"]
+__all__ = ["Digest", "Users", "basic_credentials", "check_secret", "digest_fields"]
 
 _CACHE_SIZE: Final = 1024
 _BCRYPT: Final = BCRYPT_PREFIXES
@@ -148,24 +156,24 @@ def basic_credentials(value: bytes | None) -> tuple[str, str] | None:
     return (user, password) if colon else None
 
 
-def build_basic_auth(model: BasicAuth) -> Layer:
-    """The basicAuth layer (its users read and checked now)."""
-    users = Users(load_users(model.users, model.users_file))
-    realm = (model.realm or "traefik").replace('"', "")
-    challenge = [(b"www-authenticate", f'Basic realm="{realm}"'.encode("latin-1", "replace"))]
+Check = Callable[[Call], Awaitable["str | None"]]
+
+
+def _auth_layer(
+    model: BasicAuth | DigestAuth, check: Check, challenge: Callable[[], bytes]
+) -> Layer:
+    """What basic and digest authentication share: refuse with 401 and the challenge, or pass
+    with the user in ``headerField`` and (``removeHeader``) no ``Authorization``."""
     field = model.header_field.lower().encode("latin-1") if model.header_field else b""
     remove = model.remove_header
 
     def layer(next_: Next) -> Next:
         async def handle(call: Call) -> Response:
-            credentials = basic_credentials(get_header(call.headers, b"authorization"))
-            if credentials is None or not await users.check(*credentials):
-                if credentials is not None:
-                    call.user = credentials[0]
-                return plain(401, "401 Unauthorized", challenge)
-            call.user = credentials[0]
+            user = await check(call)
+            if user is None:
+                return plain(401, "401 Unauthorized", [(b"www-authenticate", challenge())])
             if field:
-                set_header(call.headers, field, credentials[0].encode("utf-8", "surrogateescape"))
+                set_header(call.headers, field, user.encode("utf-8", "surrogateescape"))
             if remove:
                 remove_header(call.headers, b"authorization")
             return await next_(call)
@@ -173,3 +181,101 @@ def build_basic_auth(model: BasicAuth) -> Layer:
         return handle
 
     return layer
+
+
+def _realm(model: BasicAuth | DigestAuth) -> str:
+    return (model.realm or "traefik").replace('"', "")
+
+
+def build_basic_auth(model: BasicAuth) -> Layer:
+    """The basicAuth layer (its users read and checked now)."""
+    users = Users(load_users(model.users, model.users_file))
+    challenge = f'Basic realm="{_realm(model)}"'.encode("latin-1", "replace")
+
+    async def check(call: Call) -> str | None:
+        credentials = basic_credentials(get_header(call.headers, b"authorization"))
+        if credentials is None:
+            return None
+        call.user = credentials[0]  # for the access log, accepted or not
+        return credentials[0] if await users.check(*credentials) else None
+
+    return _auth_layer(model, check, lambda: challenge)
+
+
+# --- digest (RFC 2617, as abbot/go-http-auth: MD5, qop=auth) -------------------------------
+
+_NONCES: Final = 4096
+_DIGEST_FIELD: Final = re.compile(r'(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
+
+
+def digest_fields(value: bytes | None) -> dict[str, str] | None:
+    """The parameters of a ``Digest`` ``Authorization`` value, or ``None``."""
+    if value is None:
+        return None
+    scheme, _, rest = value.decode("latin-1").partition(" ")
+    if scheme.lower() != "digest":
+        return None
+    return {
+        m[1].lower(): m[2] if m[3] == "" and m[2] else m[3] or m[2]
+        for m in _DIGEST_FIELD.finditer(rest)
+    }
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8", "surrogateescape")).hexdigest()  # RFC 2617's MD5
+
+
+class Digest:
+    """The users and the issued nonces of one digestAuth middleware."""
+
+    def __init__(self, users: dict[str, str], realm: str) -> None:
+        self.users = users
+        self.realm = realm
+        self.opaque = secrets.token_hex(16)
+        self._nonces: OrderedDict[str, int] = OrderedDict()
+
+    def challenge(self) -> bytes:
+        """A fresh ``WWW-Authenticate`` value (a new nonce is issued)."""
+        nonce = secrets.token_hex(16)
+        self._nonces[nonce] = 0
+        if len(self._nonces) > _NONCES:
+            self._nonces.popitem(last=False)
+        return (
+            f'Digest realm="{self.realm}", nonce="{nonce}", opaque="{self.opaque}", '
+            'algorithm="MD5", qop="auth"'
+        ).encode("latin-1", "replace")
+
+    def check(self, fields: dict[str, str], method: str, uri: str) -> str | None:
+        """The user *fields* authenticate for a request (*method*, *uri*), or ``None``."""
+        user, nonce = fields.get("username", ""), fields.get("nonce", "")
+        ha1 = self.users.get(f"{user}:{self.realm}")
+        if ha1 is None or nonce not in self._nonces or fields.get("uri") != uri:
+            return None
+        if fields.get("opaque", self.opaque) != self.opaque or fields.get("qop") != "auth":
+            return None
+        try:
+            count = int(fields.get("nc", ""), 16)
+        except ValueError:
+            return None
+        if count <= self._nonces[nonce]:  # a replayed (or reordered) nonce count
+            return None
+        ha2 = _md5(f"{method}:{uri}")
+        want = _md5(f"{ha1}:{nonce}:{fields['nc']}:{fields.get('cnonce', '')}:auth:{ha2}")
+        if not hmac.compare_digest(want, fields.get("response", "")):
+            return None
+        self._nonces[nonce] = count
+        return user
+
+
+def build_digest_auth(model: DigestAuth) -> Layer:
+    """The digestAuth layer (users ``name:realm:ha1``, htdigest's format)."""
+    digest = Digest(load_users(model.users, model.users_file, fields=3), _realm(model))
+
+    async def check(call: Call) -> str | None:
+        fields = digest_fields(get_header(call.headers, b"authorization"))
+        if fields is None:
+            return None
+        call.user = fields.get("username")
+        return digest.check(fields, call.method.decode("ascii", "replace"), call.target)
+
+    return _auth_layer(model, check, digest.challenge)

@@ -20,8 +20,11 @@ import attrs
 from ..config import (
     AddPrefix,
     BasicAuth,
+    Buffering,
     CircuitBreaker,
     Compress,
+    ContentType,
+    DigestAuth,
     Errors,
     ForwardAuth,
     Headers,
@@ -42,8 +45,9 @@ from ..errors import ConfigError
 from ..http import Client, Response
 from ..rules import RegexError
 from ..runtime import RoutingDecision
-from ._auth import build_basic_auth
+from ._auth import build_basic_auth, build_digest_auth
 from ._breaker import build_circuit_breaker
+from ._buffering import build_buffering, build_content_type
 from ._call import Call, Layer, Next, plain
 from ._compress import build_compress
 from ._errors import ForwardTo, build_errors
@@ -105,6 +109,9 @@ _register(Compress, lambda m, _: build_compress(m))
 _register(ForwardAuth, lambda m, c: build_forward_auth(m, c.client))
 _register(Errors, lambda m, c: build_errors(m, c.forward_to))
 _register(CircuitBreaker, lambda m, c: build_circuit_breaker(m, c.clock))
+_register(DigestAuth, lambda m, _: build_digest_auth(m))
+_register(Buffering, lambda m, _: build_buffering(m))
+_register(ContentType, lambda m, _: build_content_type(m))
 
 #: The middleware types routekit applies (their file keys).
 SUPPORTED: Final[frozenset[str]] = frozenset(
