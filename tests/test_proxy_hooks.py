@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import anyio
 import pytest
@@ -80,7 +81,11 @@ async def test_the_observer_sees_each_exchange_once_with_its_outcome() -> None:
     assert all(e.entry_point == "web" and e.method == "GET" for e in seen)
 
 
-async def test_middleware_answers_are_observed_and_an_unbuilt_chain_is_a_500() -> None:
+async def test_middleware_answers_are_observed_and_an_unbuilt_chain_is_a_500(
+    tmp_path: Path,
+) -> None:
+    users = tmp_path / "users"
+    users.write_text("ann:{SHA}2PRZAyDhNDqRW2OUFwZQqPNdaSY=\n")
     seen: list[Exchange] = []
     backend = EntryPointServer("127.0.0.1:0", app)
     text = (
@@ -90,8 +95,8 @@ async def test_middleware_answers_are_observed_and_an_unbuilt_chain_is_a_500() -
 rule = "Host(`broken.test`)"
 service = "app"
 middlewares = ["squeeze"]
-[http.middlewares.squeeze.grpcWeb]
-allowOrigins = ["*"]
+[http.middlewares.squeeze.basicAuth]
+usersFile = "USERS"
 [http.routers.closed]
 rule = "Host(`closed.test`)"
 service = "app"
@@ -102,12 +107,14 @@ sourceRange = ["192.0.2.0/24"]
     )
     async with anyio.create_task_group() as tg:
         await tg.start(backend.serve)
-        runtime = build(loads_config(text.replace(':0"', f':{backend.ports[0]}"')))
+        text = text.replace(':0"', f':{backend.ports[0]}"').replace("USERS", str(users))
+        runtime = build(loads_config(text))
+        users.unlink()  # valid when loaded, gone when the router is first used
         async with Gateway(runtime, WEB, observe=seen.append) as gateway, Client() as browser:
             url = gateway.url("web") + "/api/x"
             r = await browser.request("GET", url, headers=[(b"host", b"guarded.test")])
             assert r.status == 201 and await r.read() == b"made"  # stripPrefix applied
-            # A type routekit does not apply yet: refused, never served without it.
+            # A middleware that cannot be built: refused, never served without it.
             r = await browser.request("GET", url, headers=[(b"host", b"broken.test")])
             assert r.status == 500
             await r.read()

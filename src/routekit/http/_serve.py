@@ -191,7 +191,9 @@ async def serve_connection(
     """Serve requests on *stream* until the client leaves, a refusal, a timeout or *drain*;
     close it."""
     wire = stream if isinstance(stream, Wire) else StreamWire(stream)
-    conn = ServerConnection(limits, client_ip=wire.peer, tls=wire.tls)
+    conn = ServerConnection(
+        limits, client_ip=wire.peer, tls=wire.tls, peer_certificate=wire.peer_certificate
+    )
     times = timeouts if timeouts is not None else Timeouts()
     drain = drain if drain is not None else Drain()
     reader = _Reader(wire, conn)

@@ -71,11 +71,13 @@ class RequestHead:
         event: the h11 request (method, target, headers, version).
         client_ip: the peer's address, when the transport knows it.
         tls: whether the connection is TLS (an ``https`` request).
+        peer_certificate: the client's TLS certificate (DER), when it sent one.
     """
 
     event: h11.Request
     client_ip: str | None = None
     tls: bool = False
+    peer_certificate: bytes | None = None
 
 
 @final
@@ -111,13 +113,28 @@ Event = RequestHead | Body | EndOfMessage | Refused
 class ServerConnection:
     """One client connection's HTTP/1.1 state: feed it bytes, act on its events."""
 
-    __slots__ = ("_client_ip", "_conn", "_eof", "_head", "_limits", "_refused", "_tls")
+    __slots__ = (
+        "_client_ip",
+        "_conn",
+        "_eof",
+        "_head",
+        "_limits",
+        "_peer_certificate",
+        "_refused",
+        "_tls",
+    )
 
     def __init__(
-        self, limits: Limits | None = None, *, client_ip: str | None = None, tls: bool = False
+        self,
+        limits: Limits | None = None,
+        *,
+        client_ip: str | None = None,
+        tls: bool = False,
+        peer_certificate: bytes | None = None,
     ) -> None:
         self._client_ip = client_ip
         self._tls = tls
+        self._peer_certificate = peer_certificate
         self._limits = limits if limits is not None else Limits()
         self._conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self._limits.max_head)
         self._head = bytearray()  # the raw bytes of the head being received
@@ -154,7 +171,7 @@ class ServerConnection:
                 if problem is not None:
                     out.append(self._refuse(*problem))
                     return out
-                out.append(RequestHead(event, self._client_ip, self._tls))
+                out.append(RequestHead(event, self._client_ip, self._tls, self._peer_certificate))
             elif isinstance(event, h11.Data):
                 out.append(Body(bytes(event.data)))
             elif isinstance(event, h11.EndOfMessage):

@@ -129,19 +129,31 @@ class Certificates:
     Args:
         pairs: (certificate, key) pairs, each a PEM file path or PEM text.
         default: the pair served when no name matches; the first of *pairs* otherwise.
+        client_cas: the CAs (PEM files or text) client certificates are verified against.
+        client_auth: Traefik's ``clientAuthType``: ``NoClientCert``, ``VerifyClientCertIfGiven``
+            or ``RequireAndVerifyClientCert`` (the default when *client_cas* are given);
+            ``RequestClientCert`` and ``RequireAnyClientCert`` verify too (Python's ``ssl``
+            cannot take a certificate without verifying it).
 
     Raises:
-        ConfigError: a file cannot be read, or a pair is not a certificate and its key.
+        ConfigError: a file cannot be read, a pair is not a certificate and its key, or the
+            client authentication cannot be set up.
     """
 
     def __init__(
-        self, pairs: Sequence[tuple[str, str]], *, default: tuple[str, str] | None = None
+        self,
+        pairs: Sequence[tuple[str, str]],
+        *,
+        default: tuple[str, str] | None = None,
+        client_cas: Sequence[str] = (),
+        client_auth: str = "",
     ) -> None:
+        self._verify = _client_verify(client_cas, client_auth)
         self._exact: dict[str, ssl.SSLContext] = {}
         self._wildcard: dict[str, ssl.SSLContext] = {}
         self._default: ssl.SSLContext | None = None
         for cert, key in pairs:
-            context, names = _load(cert, key)
+            context, names = _load(cert, key, self._verify)
             for name in names:
                 if name.startswith("*."):
                     self._wildcard.setdefault(name[2:], context)
@@ -150,10 +162,10 @@ class Certificates:
             if self._default is None:
                 self._default = context
         if default is not None:
-            self._default, _ = _load(*default)
+            self._default, _ = _load(*default, self._verify)
         self.context: ssl.SSLContext | None = None
         if self._default is not None:
-            self.context = _server_context()
+            self.context = _server_context(self._verify)
             self.context.sni_callback = self._choose_for
             # The listening context serves the default certificate to clients without SNI.
             cert, key = default if default is not None else pairs[0]
@@ -185,16 +197,48 @@ class Certificates:
             sslobj.context = chosen
 
 
-def _server_context() -> ssl.SSLContext:
+_Verify = tuple[ssl.VerifyMode, tuple[str, ...]]
+_CLIENT_AUTH: Final = {
+    "": ssl.CERT_REQUIRED,
+    "requestclientcert": ssl.CERT_OPTIONAL,
+    "verifyclientcertifgiven": ssl.CERT_OPTIONAL,
+    "requireanyclientcert": ssl.CERT_REQUIRED,
+    "requireandverifyclientcert": ssl.CERT_REQUIRED,
+}
+
+
+def _client_verify(cas: Sequence[str], kind: str) -> _Verify:
+    if kind.lower() == "noclientcert" or (not cas and not kind):
+        return ssl.CERT_NONE, ()
+    mode = _CLIENT_AUTH.get(kind.lower())
+    if mode is None:
+        raise ConfigError(f"unknown clientAuthType {kind!r}")
+    if not cas:
+        raise ConfigError(f"clientAuthType {kind}: give the CA files (caFiles) to verify with")
+    return mode, tuple(cas)
+
+
+def _server_context(verify: _Verify = (ssl.CERT_NONE, ())) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2  # Traefik's default minVersion
     context.set_alpn_protocols(["http/1.1"])
+    mode, cas = verify
+    if mode != ssl.CERT_NONE:
+        try:
+            for ca in cas:
+                if ca.lstrip().startswith(_PEM_START):
+                    context.load_verify_locations(cadata=ca)
+                else:
+                    context.load_verify_locations(cafile=ca)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"client CA: {exc}") from None
+        context.verify_mode = mode
     return context
 
 
-def _load(cert: str, key: str) -> tuple[ssl.SSLContext, tuple[str, ...]]:
+def _load(cert: str, key: str, verify: _Verify) -> tuple[ssl.SSLContext, tuple[str, ...]]:
     shown = cert if not cert.lstrip().startswith(_PEM_START) else "inline certificate"
-    context = _server_context()
+    context = _server_context(verify)
     for what, value in (("certificate", cert), ("key", key)):
         if not value.lstrip().startswith(_PEM_START) and not os.path.isfile(value):
             raise ConfigError(f"TLS {what} {value!r}: no such file")

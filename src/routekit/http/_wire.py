@@ -35,13 +35,15 @@ class Wire:
     Attributes:
         peer: the peer's IP address, when it has one (not for unix sockets).
         tls: whether the bytes travel over TLS.
+        peer_certificate: the certificate (DER) the TLS peer presented, if it did.
     """
 
-    __slots__ = ("peer", "tls")
+    __slots__ = ("peer", "peer_certificate", "tls")
 
     def __init__(self) -> None:
         self.peer: str | None = None
         self.tls = False
+        self.peer_certificate: bytes | None = None
 
     async def receive(self, timeout: float) -> bytes:
         """The next bytes; ``b""`` when the peer closed (or after `interrupt`).
@@ -82,6 +84,8 @@ class StreamWire(Wire):
         # TCP peers are (host, port, …) tuples; a unix socket's peer is a path, not an IP.
         self.peer = str(address[0]) if isinstance(address, tuple) and address else None
         self.tls = stream.extra(TLSAttribute.ssl_object, None) is not None
+        if self.tls:
+            self.peer_certificate = stream.extra(TLSAttribute.peer_certificate_binary, None)
         self._scope: anyio.CancelScope | None = None
         self._interrupted = False
 
@@ -164,7 +168,10 @@ class ProtocolWire(Wire, asyncio.Protocol):
         self._transport = transport
         address = transport.get_extra_info("peername")
         self.peer = str(address[0]) if isinstance(address, tuple) and address else None
-        self.tls = transport.get_extra_info("ssl_object") is not None
+        tls = transport.get_extra_info("ssl_object")
+        self.tls = tls is not None
+        if tls is not None:
+            self.peer_certificate = tls.getpeercert(binary_form=True)
 
     def data_received(self, data: bytes) -> None:
         """Buffer what came; pause reading past the high-water mark."""

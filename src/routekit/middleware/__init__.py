@@ -34,6 +34,8 @@ from ._call import plain as plain
 from ._call import remove_header as remove_header
 from ._call import set_header as set_header
 from ._call import split_target as split_target
+from ._client_cert import certificate_info as certificate_info
+from ._client_cert import certificate_pem as certificate_pem
 from ._compress import available_encodings as available_encodings
 from ._compress import negotiate as negotiate
 from ._errors import error_page_target as error_page_target
@@ -85,6 +87,8 @@ __all__ = [
     "available_encodings",
     "basic_credentials",
     "build_layer",
+    "certificate_info",
+    "certificate_pem",
     "check_secret",
     "clean_path",
     "client_ip",

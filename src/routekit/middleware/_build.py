@@ -31,6 +31,7 @@ from ..config import (
     InFlightReq,
     IPAllowList,
     Middleware,
+    PassTLSClientCert,
     RateLimit,
     RedirectRegex,
     RedirectScheme,
@@ -49,6 +50,7 @@ from ._auth import build_basic_auth, build_digest_auth
 from ._breaker import build_circuit_breaker
 from ._buffering import build_buffering, build_content_type
 from ._call import Call, Layer, Next, plain
+from ._client_cert import build_pass_tls_client_cert
 from ._compress import build_compress
 from ._errors import ForwardTo, build_errors
 from ._forward_auth import build_forward_auth
@@ -112,6 +114,7 @@ _register(CircuitBreaker, lambda m, c: build_circuit_breaker(m, c.clock))
 _register(DigestAuth, lambda m, _: build_digest_auth(m))
 _register(Buffering, lambda m, _: build_buffering(m))
 _register(ContentType, lambda m, _: build_content_type(m))
+_register(PassTLSClientCert, lambda m, _: build_pass_tls_client_cert(m))
 
 #: The middleware types routekit applies (their file keys).
 SUPPORTED: Final[frozenset[str]] = frozenset(

@@ -50,8 +50,14 @@ def load_certificates(tls: TLSConfiguration) -> Certificates:
     pairs = [(c.cert_file, c.key_file) for c in tls.certificates]
     store = tls.stores.get("default")
     default = store.default_certificate if store is not None else None
+    # The default TLS options apply to every router without options of its own.
+    options = tls.options.get("default")
+    auth = options.client_auth if options is not None else None
     return Certificates(
-        pairs, default=(default.cert_file, default.key_file) if default is not None else None
+        pairs,
+        default=(default.cert_file, default.key_file) if default is not None else None,
+        client_cas=auth.ca_files if auth is not None else (),
+        client_auth=auth.client_auth_type if auth is not None else "",
     )
 
 

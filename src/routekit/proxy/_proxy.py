@@ -342,6 +342,7 @@ class Proxy:
             client_ip=head.client_ip,
             tls=head.tls,
             started=started,
+            peer_certificate=head.peer_certificate,
         )
         if decision.middlewares:
             response = await self._chains.handler(decision)(call)

@@ -30,6 +30,7 @@ from ._middlewares import (
     CircuitBreaker,
     DigestAuth,
     Errors,
+    GrpcWeb,
     Headers,
     InFlightReq,
     IPAllowList,
@@ -412,6 +413,13 @@ def _check_middleware(c: _Checker, element: str, m: Middleware, http: HTTPConfig
         except BreakerSyntaxError as exc:
             c.error(element, f"{key}.expression", str(exc), "e.g. NetworkErrorRatio() > 0.5")
         _check_not_negative(c, element, key, m)
+    elif isinstance(m, GrpcWeb):
+        # gRPC needs HTTP/2 to the servers; routekit's client speaks HTTP/1.1 (h11).
+        c.warn(
+            f"{element}.{key}",
+            "grpcWeb is not supported (it needs HTTP/2 to the servers): "
+            "routers using it answer 500",
+        )
     elif isinstance(m, Buffering):
         if m.retry_expression:
             try:
