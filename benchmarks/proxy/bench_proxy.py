@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
@@ -138,12 +139,35 @@ http {{
     return ["nginx", "-p", str(folder), "-c", str(conf), "-g", "daemon off;"]
 
 
-def routekit_conf(folder: Path, port: int, backend: int) -> list[str]:
-    dynamic, static = folder / "dynamic.toml", folder / f"static-{port}.toml"
+# The typical chain of the middlewares issue: stripPrefix + headers + rateLimit + basicAuth
+# (bcrypt, checked once and then remembered).  The limit is far above the load: it is counted,
+# never hit.  The password of "bench" is "bench".
+CHAIN = """
+middlewares = ["strip", "headers", "limit", "auth"]
+[http.middlewares.strip.stripPrefix]
+prefixes = ["/api"]
+[http.middlewares.headers.headers]
+frameDeny = true
+contentTypeNosniff = true
+[http.middlewares.headers.headers.customRequestHeaders]
+X-Gateway = "routekit"
+[http.middlewares.limit.rateLimit]
+average = 10000000
+burst = 10000000
+[http.middlewares.auth.basicAuth]
+users = ["bench:$2b$10$dzKkxe0KVvU/z35dmwOpReOhXzS7FIt4z7AcwpdlouNVUBeUv4COy"]
+"""
+CHAIN_PATH = "/api/x"
+CHAIN_HEADERS = ("Authorization: Basic YmVuY2g6YmVuY2g=",)
+
+
+def routekit_conf(folder: Path, port: int, backend: int, *, chain: bool = False) -> list[str]:
+    dynamic, static = folder / f"dynamic-{port}.toml", folder / f"static-{port}.toml"
     dynamic.write_text(f"""
 [http.routers.app]
 rule = "Host(`app.test`)"
 service = "app"
+{CHAIN if chain else ""}
 [[http.services.app.loadBalancer.servers]]
 url = "http://127.0.0.1:{backend}"
 """)
@@ -157,10 +181,18 @@ watch = false
     return [PY, "-m", "routekit", "serve", "--config", str(static)]
 
 
-def wrk(port: int, connections: int, duration: float, cores: str) -> dict[str, float]:
+def wrk(
+    port: int,
+    connections: int,
+    duration: float,
+    cores: str,
+    path: str = "/",
+    headers: tuple[str, ...] = (),
+) -> dict[str, float]:
+    extra = [arg for header in headers for arg in ("-H", header)]
     out = subprocess.run(
         ["taskset", "-c", cores, "wrk", "-t1", f"-c{connections}", f"-d{round(duration)}s",
-         "--latency", "-H", "Host: app.test", f"http://127.0.0.1:{port}/"],
+         "--latency", "-H", "Host: app.test", *extra, f"http://127.0.0.1:{port}{path}"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
 
@@ -185,10 +217,13 @@ def wrk(port: int, connections: int, duration: float, cores: str) -> dict[str, f
 def measure(
     name: str, command: list[str], port: int, cores: str, args: argparse.Namespace
 ) -> dict[str, float]:
+    load: dict[str, Any] = {}
+    if name == "routekit chain":
+        load = {"path": CHAIN_PATH, "headers": CHAIN_HEADERS}
     with running(command, port, cores) as proc:
-        wrk(port, args.connections, 2, "1")  # warm-up
+        wrk(port, args.connections, 2, "1", **load)  # warm-up
         before = cpu_seconds(proc.pid)
-        result = wrk(port, args.connections, args.duration, "1")
+        result = wrk(port, args.connections, args.duration, "1", **load)
         result["cpu_us"] = (cpu_seconds(proc.pid) - before) / result["requests"] * 1e6
     print(
         f"{name:14} {result['rps']:9.0f} req/s  p50 {result['p50']:6.2f} ms  "
@@ -239,10 +274,15 @@ def main() -> None:
         folder = Path(tmp)
         backend = free_port()
         with running(nginx_conf(folder, backend, None), backend, "1"):
-            ports = {n: free_port() for n in ("routekit", "x2", "aiohttp", "uvicorn", "nginx")}
+            names = ("routekit", "chain", "x2", "aiohttp", "uvicorn", "nginx")
+            ports = {n: free_port() for n in names}
             b = f"http://127.0.0.1:{backend}"
             proxies = {
                 "routekit": (routekit_conf(folder, ports["routekit"], backend), "0"),
+                "routekit chain": (
+                    routekit_conf(folder, ports["chain"], backend, chain=True),
+                    "0",
+                ),
                 "aiohttp": ([PY, str(HERE / "peer_aiohttp.py"), str(ports["aiohttp"]), b], "0"),
                 "uvicorn+httpx": (
                     [PY, str(HERE / "peer_uvicorn.py"), str(ports["uvicorn"]), b],
@@ -254,17 +294,22 @@ def main() -> None:
                     "0,1",
                 ),
             }
-            port_of = {"routekit": "routekit", "aiohttp": "aiohttp", "uvicorn+httpx": "uvicorn",
-                       "nginx": "nginx", "routekit x2": "x2"}  # fmt: skip
+            port_of = {"routekit": "routekit", "routekit chain": "chain", "aiohttp": "aiohttp",
+                       "uvicorn+httpx": "uvicorn", "nginx": "nginx",
+                       "routekit x2": "x2"}  # fmt: skip
             wanted = set(args.only.split(",")) if args.only else set(proxies)
             results: dict[str, dict[str, float]] = {}
             for name, (command, cores) in proxies.items():
                 if name in wanted:
                     results[name] = measure(name, command, ports[port_of[name]], cores, args)
+            if "routekit" in results and "routekit chain" in results:
+                added = results["routekit chain"]["cpu_us"] - results["routekit"]["cpu_us"]
+                print(f"middleware chain (stripPrefix+headers+rateLimit+basicAuth): "
+                      f"+{added:.1f} µs of CPU per request")  # fmt: skip
             if "routekit" in results:
                 mine = results["routekit"]
                 for name, peer in results.items():
-                    if name != "routekit":
+                    if name not in ("routekit", "routekit chain"):
                         rps, cpu = mine["rps"] / peer["rps"], mine["cpu_us"] / peer["cpu_us"]
                         print(f"routekit / {name}: {rps:.2f}x req/s, {cpu:.2f}x CPU per request")
             if args.idle:
