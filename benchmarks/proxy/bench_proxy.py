@@ -49,7 +49,8 @@ def wait_ready(port: int, host: str = "app.test", timeout: float = 20) -> None:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
                 s.sendall(request)
-                if s.recv(64).startswith(b"HTTP/1.1 200"):
+                # 401: up, behind the chain's basicAuth (wrk sends its credentials).
+                if s.recv(64).startswith((b"HTTP/1.1 200", b"HTTP/1.1 401")):
                     return
         except OSError:
             pass

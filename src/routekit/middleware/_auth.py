@@ -89,10 +89,20 @@ def check_secret(password: str, secret: str) -> bool:
     return False
 
 
+class _Flight:
+    """A check under way, that the same credentials arriving meanwhile wait for."""
+
+    __slots__ = ("done", "ok")
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.ok = False
+
+
 class Users:
     """The users of one basicAuth middleware, with the memory of recent good checks."""
 
-    __slots__ = ("_fallback", "_good", "_key", "_users")
+    __slots__ = ("_fallback", "_flights", "_good", "_key", "_users")
 
     def __init__(self, users: dict[str, str]) -> None:
         for name, secret in users.items():
@@ -103,28 +113,49 @@ class Users:
         self._users = users
         self._fallback = next(iter(users.values()))
         self._key = secrets.token_bytes(32)
-        self._good: OrderedDict[bytes, None] = OrderedDict()
+        self._good: OrderedDict[bytes, str] = OrderedDict()
+        self._flights: dict[bytes, _Flight] = {}
 
-    async def check(self, user: str, password: str) -> bool:
-        """Whether *user* and *password* are valid (slow hashes in a worker thread)."""
+    def remembered(self, header: bytes) -> str | None:
+        """The user of an ``Authorization`` value that passed a check recently, or ``None``."""
+        # A keyed digest, not the password, is what is remembered (BLAKE2b: one C call).
+        mark = hashlib.blake2b(header, key=self._key, digest_size=16).digest()
+        user = self._good.get(mark)
+        if user is not None:
+            self._good.move_to_end(mark)
+        return user
+
+    async def check(self, user: str, password: str, header: bytes = b"") -> bool:
+        """Whether *user* and *password* are valid (slow hashes in a worker thread); a good
+        check is remembered by its ``Authorization`` *header* value."""
         secret = self._users.get(user)
-        mark = hmac.digest(
-            self._key, f"{user}\0{password}\0{secret}".encode("utf-8", "surrogateescape"), "sha256"
-        )
+        seen = header or f"{user}\0{password}".encode("utf-8", "surrogateescape")
+        mark = hashlib.blake2b(seen, key=self._key, digest_size=16).digest()
         if mark in self._good:
             self._good.move_to_end(mark)
             return True
-        checked = secret if secret is not None else self._fallback
-        if checked.startswith("{SHA}"):
-            ok = check_secret(password, checked)
-        else:
-            ok = await anyio.to_thread.run_sync(check_secret, password, checked)
-        if ok and secret is not None:
-            self._good[mark] = None
+        flight = self._flights.get(mark)
+        if flight is not None:
+            # The same credentials are being checked: one bcrypt round serves them all (as
+            # Traefik's singleflight), not one per connection that arrived at once.
+            await flight.done.wait()
+            return flight.ok
+        flight = self._flights[mark] = _Flight()
+        try:
+            checked = secret if secret is not None else self._fallback
+            if checked.startswith("{SHA}"):
+                ok = check_secret(password, checked)
+            else:
+                ok = await anyio.to_thread.run_sync(check_secret, password, checked)
+            flight.ok = ok = ok and secret is not None
+        finally:
+            del self._flights[mark]
+            flight.done.set()
+        if ok:
+            self._good[mark] = user
             if len(self._good) > _CACHE_SIZE:
                 self._good.popitem(last=False)
-            return True
-        return False
+        return ok
 
 
 def _needs_extra(values: Iterable[str]) -> None:
@@ -193,11 +224,18 @@ def build_basic_auth(model: BasicAuth) -> Layer:
     challenge = f'Basic realm="{_realm(model)}"'.encode("latin-1", "replace")
 
     async def check(call: Call) -> str | None:
-        credentials = basic_credentials(get_header(call.headers, b"authorization"))
+        header = get_header(call.headers, b"authorization")
+        if header is None:
+            return None
+        user = users.remembered(header)
+        if user is not None:  # the common case: a client that logged in already
+            call.user = user
+            return user
+        credentials = basic_credentials(header)
         if credentials is None:
             return None
         call.user = credentials[0]  # for the access log, accepted or not
-        return credentials[0] if await users.check(*credentials) else None
+        return credentials[0] if await users.check(*credentials, header=header) else None
 
     return _auth_layer(model, check, lambda: challenge)
 

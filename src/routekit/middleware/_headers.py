@@ -195,11 +195,12 @@ def plan(model: Headers) -> _Plan:
 
 
 def _apply(headers: _Pairs, ops: Sequence[tuple[bytes, bytes]]) -> None:
-    for name, value in ops:
-        if value:
-            set_header(headers, name, value)
-        else:
-            remove_header(headers, name)
+    """Set (or, with an empty value, remove) each header of *ops*, in one pass over *headers*."""
+    if not ops:
+        return
+    names = {name for name, _ in ops}
+    headers[:] = [h for h in headers if h[0] not in names]
+    headers.extend(op for op in ops if op[1])
 
 
 def _host(p: _Plan, call: Call) -> str:
@@ -210,15 +211,31 @@ def _host(p: _Plan, call: Call) -> str:
     return call.host
 
 
+def _merged(*groups: Sequence[tuple[bytes, bytes]]) -> tuple[tuple[bytes, bytes], ...]:
+    """The header operations of *groups* in order, a later one for a name replacing earlier."""
+    out: dict[bytes, bytes] = {}
+    for group in groups:
+        for name, value in group:
+            out.pop(name, None)
+            out[name] = value
+    return tuple(out.items())
+
+
 def build_headers(model: Headers) -> Layer:
     """The headers layer."""
     p = plan(model)
     cors = p.cors
+    with_cors = cors.defined
+    expose = cors.expose()
+    # The answer's operations, worked out now: the security headers, then (for TLS requests)
+    # the TLS-only ones, then the custom response headers, which win.
+    plain_ops = _merged(p.security, p.sts, p.response_ops)
+    tls_ops = _merged(p.security, p.sts, p.ssl_only, p.response_ops)
 
     def layer(next_: Next) -> Next:
         async def handle(call: Call) -> Response:
             origin = get_header(call.headers, b"origin")
-            if cors.defined and call.method == b"OPTIONS" and origin:
+            if with_cors and call.method == b"OPTIONS" and origin:
                 method = get_header(call.headers, b"access-control-request-method")
                 if method:
                     asked = get_header(call.headers, b"access-control-request-headers")
@@ -237,26 +254,25 @@ def build_headers(model: Headers) -> Layer:
                 return plain(500, "Bad Host")
             response = await next_(call)
             headers = list(response.headers)
-            _apply(headers, p.security + p.sts)
-            if p.ssl_only and (
+            secure = p.ssl_only and (
                 call.tls or any(get_header(call.headers, k) == v for k, v in p.ssl_headers)
-            ):
-                _apply(headers, p.ssl_only)
-            _apply(headers, p.response_ops)
+            )
+            _apply(headers, tls_ops if secure else plain_ops)
+            if not with_cors:
+                return Response(response.status, headers, response.body, response.tunnel)
             if origin is not None:
                 allowed = cors_origin(cors, origin.decode("latin-1"))
                 if allowed is not None:
                     set_header(headers, b"access-control-allow-origin", _b(allowed))
             if cors.allow_credentials:
                 set_header(headers, b"access-control-allow-credentials", b"true")
-            expose = cors.expose()
             if expose is not None:
                 set_header(headers, b"access-control-expose-headers", expose)
             if cors.add_vary:
                 vary = get_header(headers, b"vary")
                 if vary != b"Origin":
                     set_header(headers, b"vary", vary + b",Origin" if vary else b"Origin")
-            return attrs.evolve(response, headers=headers, checked=False)
+            return Response(response.status, headers, response.body, response.tunnel)
 
         return handle
 

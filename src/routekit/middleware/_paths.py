@@ -51,6 +51,8 @@ class PathRefused:
 
 def decode_path(path: str) -> str:
     """The decoded form of a wire path (``%2F`` → ``/``; bytes that are not UTF-8 kept)."""
+    if "%" not in path and path.isascii():
+        return path
     return urllib.parse.unquote_to_bytes(path.encode("latin-1", "replace")).decode(
         "utf-8", "surrogateescape"
     )
@@ -82,6 +84,8 @@ def _slash(path: str) -> str:
 def _encoded_length(raw: str, decoded_prefix: str) -> int:
     """How many characters of the wire path *raw* spell the decoded prefix (by UTF-8 bytes)."""
     want = len(decoded_prefix.encode("utf-8", "surrogateescape"))
+    if "%" not in raw[: want * 3]:
+        return min(want, len(raw))  # nothing escaped where the prefix is: one byte each
     i = got = 0
     while i < len(raw) and got < want:
         i += 3 if raw[i] == "%" and i + 2 < len(raw) else 1
@@ -89,8 +93,13 @@ def _encoded_length(raw: str, decoded_prefix: str) -> int:
     return i
 
 
+_UNCLEAN: Final = re.compile(r"//|/\.\.?(?:/|$)|%")
+
+
 def _checked(raw: str) -> str | PathRefused:
     """*raw* if it is clean (decoded, it equals its cleaned form), else a 400 refusal."""
+    if not _UNCLEAN.search(raw):  # no doubled slash, dot segment or escape: clean as it is
+        return raw
     if raw and decode_path(clean_path(raw)) != decode_path(raw):
         return PathRefused(400, "Bad Request")
     return raw
