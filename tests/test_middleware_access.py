@@ -223,3 +223,11 @@ def test_a_limiter_never_lets_more_than_rate_and_burst_through(
             clock.advance(delay)  # the request waits for its token
     # Tokens: the burst at first, then `average` a second.
     assert passed <= burst + math.ceil(clock() * average) + 1
+
+
+def test_a_user_name_with_a_line_break_is_no_credential() -> None:
+    from routekit.middleware import basic_credentials
+
+    token = base64.b64encode(b"ann\r\nX-Evil: 1:sha")
+    assert basic_credentials(b"Basic " + token) is None
+    assert basic_credentials(b"Basic " + base64.b64encode(b"ann:sha")) == ("ann", "sha")

@@ -56,3 +56,12 @@ excludedIPs = ["nope"]
     assert _problems(excluded) == [
         "http.middlewares.m.ipAllowList.ipStrategy.excludedIPs: not an IP or CIDR: 'nope'"
     ]
+
+
+def test_header_fields_that_cannot_be_sent() -> None:
+    bad = """[http.middlewares.m.headers.customRequestHeaders]
+"X Bad" = "1"
+"""
+    assert _problems(bad) == [
+        "http.middlewares.m.headers.customRequestHeaders: not a valid header field: 'X Bad'"
+    ]

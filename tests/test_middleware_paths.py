@@ -165,3 +165,15 @@ def test_a_stripped_path_is_clean_or_refused(segments: list[str], prefix: str) -
         _, stripped = outcome
         assert decode_path(clean_path(stripped)) == decode_path(stripped)
         assert not stripped or stripped.startswith("/")
+
+
+async def test_a_decoded_prefix_never_becomes_a_header_with_a_line_break() -> None:
+    text = """
+[http.middlewares.any.stripPrefixRegex]
+regex = ["/[^/]+"]
+"""
+    async with site(with_middlewares(text, '["any"]')) as s:
+        response, _ = await s.get("/a%0D%0AX-Injected:%201/rest")
+        assert response.status == 400
+        seen = await s.echoed("/ok/rest")
+        assert seen["target"] == "/rest"

@@ -147,6 +147,7 @@ from .model import rule_error as rule_error
 from .model import status_ranges as status_ranges
 from .model import to_data as to_data
 from .model import upgrade_rules as upgrade_rules
+from .model import valid_field as valid_field
 from .model import validate as validate
 from .model import with_named_sections as with_named_sections
 from .providers import DEFAULT_FRONTEND_RULE as DEFAULT_FRONTEND_RULE
@@ -180,6 +181,7 @@ __all__ = [
     "headers_defined",
     "load_users",
     "status_ranges",
+    "valid_field",
     "DEFAULT_STRICT_CHECKS",
     "ConnectCertificates",
     "consul_catalog_to_config",

@@ -37,10 +37,19 @@ from ..config import (
     DigestAuth,
     hash_problem,
     load_users,
+    valid_field,
 )
 from ..errors import ConfigError
 from ..http import Response
-from ._call import Call, Layer, Next, get_header, plain, remove_header, set_header
+from ._call import (
+    Call,
+    Layer,
+    Next,
+    get_header,
+    plain,
+    remove_header,
+    set_header,
+)
 
 __all__ = ["Digest", "Users", "basic_credentials", "check_secret", "digest_fields"]
 
@@ -184,7 +193,9 @@ def basic_credentials(value: bytes | None) -> tuple[str, str] | None:
     except (binascii.Error, ValueError):
         return None
     user, colon, password = decoded.partition(":")
-    return (user, password) if colon else None
+    if not colon or any(c in user for c in "\r\n\x00"):
+        return None  # a name that could not go on in a header is no name
+    return user, password
 
 
 Check = Callable[[Call], Awaitable["str | None"]]
@@ -196,6 +207,8 @@ def _auth_layer(
     """What basic and digest authentication share: refuse with 401 and the challenge, or pass
     with the user in ``headerField`` and (``removeHeader``) no ``Authorization``."""
     field = model.header_field.lower().encode("latin-1") if model.header_field else b""
+    if field and not valid_field(field, b""):
+        raise ConfigError(f"headerField {model.header_field!r} is not a header name")
     remove = model.remove_header
 
     def layer(next_: Next) -> Next:

@@ -17,11 +17,19 @@ from typing import final
 
 import attrs
 
-from ..config import Headers, headers_defined
+from ..config import Headers, headers_defined, valid_field
 from ..errors import ConfigError
 from ..http import Response
 from ..rules import Regexp, compile_regexp
-from ._call import Call, Layer, Next, get_header, plain, remove_header, set_header
+from ._call import (
+    Call,
+    Layer,
+    Next,
+    get_header,
+    plain,
+    remove_header,
+    set_header,
+)
 
 __all__ = ["CORS", "cors_origin", "preflight_headers"]
 
@@ -167,8 +175,17 @@ def _security(model: Headers) -> tuple[_Pairs, _Pairs, _Pairs]:
     return always, ssl, forced
 
 
+def _checked_ops(ops: tuple[tuple[bytes, bytes], ...]) -> tuple[tuple[bytes, bytes], ...]:
+    # Checked once here, the fields go out unchecked on every request (h11's fast path).
+    for name, value in ops:
+        if not valid_field(name, value):
+            raise ConfigError(f"headers: {name.decode('latin-1')!r} is not a valid header field")
+    return ops
+
+
 def plan(model: Headers) -> _Plan:
-    """Work a headers middleware out (raises `ConfigError` when it sets nothing)."""
+    """Work a headers middleware out (raises `ConfigError` when it sets nothing, or sets a
+    header that is not a valid field)."""
     cors = CORS.from_model(model)
     always, ssl, forced = _security(model)
     hosts = frozenset() if model.is_development else frozenset(model.allowed_hosts)
@@ -178,12 +195,12 @@ def plan(model: Headers) -> _Plan:
         (b"host" if k.lower() == "host" else _b(k.lower()), _b(v))
         for k, v in model.custom_request_headers.items()
     )
+    response_ops = tuple((_b(k.lower()), _b(v)) for k, v in model.custom_response_headers.items())
+    _checked_ops(request_ops + response_ops + tuple(always) + tuple(ssl) + tuple(forced))
     return _Plan(
         request_ops=tuple(op for op in request_ops if op != (b"x-forwarded-for", b"")),
         no_forwarded_for=(b"x-forwarded-for", b"") in request_ops,
-        response_ops=tuple(
-            (_b(k.lower()), _b(v)) for k, v in model.custom_response_headers.items()
-        ),
+        response_ops=response_ops,
         cors=cors,
         allowed_hosts=hosts,
         hosts_headers=tuple(_b(h.lower()) for h in model.hosts_proxy_headers),
@@ -259,7 +276,10 @@ def build_headers(model: Headers) -> Layer:
             )
             _apply(headers, tls_ops if secure else plain_ops)
             if not with_cors:
-                return Response(response.status, headers, response.body, response.tunnel)
+                # The server's fields (h11 parsed them) and ours (checked at build): valid.
+                return Response(
+                    response.status, headers, response.body, response.tunnel, response.checked
+                )
             if origin is not None:
                 allowed = cors_origin(cors, origin.decode("latin-1"))
                 if allowed is not None:

@@ -17,7 +17,14 @@ from typing import Final, final
 
 import attrs
 
-from ..config import AddPrefix, ReplacePath, ReplacePathRegex, StripPrefix, StripPrefixRegex
+from ..config import (
+    AddPrefix,
+    ReplacePath,
+    ReplacePathRegex,
+    StripPrefix,
+    StripPrefixRegex,
+    valid_field,
+)
 from ..http import Response
 from ..rules import Regexp, compile_regexp
 from ._call import Call, Layer, Next, add_header, plain
@@ -171,7 +178,11 @@ def _strip_layer(decide: _Strip) -> Layer:
                 return plain(outcome.status, outcome.reason)
             if outcome is not None:
                 prefix, call.path = outcome
-                add_header(call.headers, _FORWARDED_PREFIX, prefix.encode("utf-8"))
+                value = prefix.encode("utf-8", "surrogateescape")
+                if not valid_field(_FORWARDED_PREFIX, value):
+                    # A decoded prefix with a CR, LF or NUL (%0D%0A…) cannot be a header.
+                    return plain(400, "Bad Request")
+                add_header(call.headers, _FORWARDED_PREFIX, value)
             return await next_(call)
 
         return handle

@@ -426,7 +426,9 @@ class Proxy:
                 body=forwarded,
                 origin=origin,
                 target=prefix + target,
-                checked=plain and not decision.middlewares,
+                # Middlewares add only fields checked when they were built (or parsed by h11)
+                # and paths they escaped: the request line and fields go out as they are.
+                checked=plain,
             )
         except UpstreamError as exc:
             lease.release(ok=False)

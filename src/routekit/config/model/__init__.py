@@ -116,6 +116,7 @@ from ._options import hash_problem as hash_problem
 from ._options import headers_defined as headers_defined
 from ._options import load_users as load_users
 from ._options import status_ranges as status_ranges
+from ._options import valid_field as valid_field
 from ._sections import NAMED_SECTIONS as NAMED_SECTIONS
 from ._sections import named_section as named_section
 from ._sections import with_named_sections as with_named_sections
@@ -143,6 +144,7 @@ __all__ = [
     "headers_defined",
     "load_users",
     "status_ranges",
+    "valid_field",
     "AddPrefix",
     "BasicAuth",
     "Buffering",

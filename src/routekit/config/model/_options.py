@@ -7,6 +7,7 @@ problem, reported when the configuration loads, not a failure at the first reque
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from ...errors import ConfigError
@@ -20,6 +21,7 @@ __all__ = [
     "headers_defined",
     "load_users",
     "status_ranges",
+    "valid_field",
 ]
 
 #: The bcrypt hash prefixes htpasswd writes (``htpasswd -B``) and Go's bcrypt reads.
@@ -99,6 +101,16 @@ def status_ranges(values: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
             raise ConfigError(f"bad status {value!r} (e.g. 500-599 or 404)")
         out.append(pair)
     return tuple(out)
+
+
+# RFC 9110 §5.1 field names (tokens) and §5.5 field values (no CR, LF or NUL; trimmed).
+_FIELD_NAME: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE: Final = re.compile(rb"(?:[^\x00\r\n\t ](?:[^\x00\r\n]*[^\x00\r\n\t ])?)?")
+
+
+def valid_field(name: bytes, value: bytes) -> bool:
+    """Whether *name* and *value* make a header field that may be sent as it is."""
+    return _FIELD_NAME.fullmatch(name) is not None and _FIELD_VALUE.fullmatch(value) is not None
 
 
 def headers_defined(model: Headers) -> bool:

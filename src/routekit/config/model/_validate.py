@@ -67,6 +67,7 @@ from ._options import (
     headers_defined,
     load_users,
     status_ranges,
+    valid_field,
 )
 from ._sections import NAMED_SECTIONS, named_section, with_named_sections
 from ._tree import name_problem
@@ -395,6 +396,15 @@ def _check_middleware(c: _Checker, element: str, m: Middleware, http: HTTPConfig
             c.error(element, key, "sets no header option", "e.g. customRequestHeaders")
         for pattern in m.access_control_allow_origin_list_regex:
             _check_regex(c, element, f"{key}.accessControlAllowOriginListRegex", pattern)
+        for field, table in (
+            ("customRequestHeaders", m.custom_request_headers),
+            ("customResponseHeaders", m.custom_response_headers),
+        ):
+            for name, value in table.items():
+                if not valid_field(
+                    name.encode("latin-1", "replace"), value.encode("latin-1", "replace")
+                ):
+                    c.error(element, f"{key}.{field}", f"not a valid header field: {name!r}")
     elif isinstance(m, BasicAuth | DigestAuth):
         _check_users(c, element, key, m)
     elif isinstance(m, RateLimit | InFlightReq):
