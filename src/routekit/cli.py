@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -124,7 +125,51 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(command="serve", run=_serve)
+
+    whoami = sub.add_parser("whoami", help="a tiny backend that says who it is (for demos)")
+    whoami.add_argument("--port", type=int, default=8081, help="port to listen on (8081)")
+    whoami.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    whoami.add_argument("--name", default="", help="the name it answers with")
+    whoami.set_defaults(command="whoami", run=_whoami)
+
+    demo = sub.add_parser("demo", help="a working gateway with three backends, to try")
+    demo.add_argument("--port", type=int, default=0, help="the gateway's port (default: free)")
+    demo.set_defaults(command="demo", run=_demo)
     return parser
+
+
+def _whoami(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import anyio
+
+    from .http import EntryPointServer
+    from .whoami import Whoami
+
+    address = f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}"
+    server = EntryPointServer(address, Whoami(args.name))
+
+    async def run() -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with anyio.create_task_group() as tg:
+                await tg.start(server.serve)
+                print(
+                    f"routekit whoami: {args.name or 'whoami'} on {address}", file=out, flush=True
+                )
+                async for _ in signals:
+                    break
+                server.stop()
+
+    anyio.run(run)
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import anyio
+
+    from . import _demo, _serving
+
+    _serving.configure_logging("WARNING", err)
+    anyio.run(lambda: _demo.demo(out, port=args.port))
+    return EXIT_OK
 
 
 def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
