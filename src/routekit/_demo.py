@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import signal
 import tempfile
+import time
 from pathlib import Path
 from typing import TextIO
 
 import anyio
 
+from .admin import Admin, AdminAPI, Metrics
 from .config import EntryPoint
 from .http import EntryPointServer
 from .providers import FileProvider
@@ -62,9 +64,10 @@ timeout = "1s"
 {servers}"""
 
 
-def _banner(url: str, config: Path, backends: list[tuple[str, int]]) -> str:
+def _banner(url: str, admin: str, config: Path, backends: list[tuple[str, int]]) -> str:
     lines = [
         f"routekit demo: gateway on {url}",
+        f"  admin API on {admin}/api/overview, metrics on {admin}/metrics",
         "  backends: " + ", ".join(f"{name} on 127.0.0.1:{port}" for name, port in backends),
         f"  configuration (edit it, the routes follow): {config}",
         "",
@@ -80,9 +83,10 @@ def _banner(url: str, config: Path, backends: list[tuple[str, int]]) -> str:
     return "\n".join(lines)
 
 
-async def _report(watcher: Watcher, out: TextIO) -> None:
+async def _report(watcher: Watcher, out: TextIO, metrics: Metrics) -> None:
     """Say on the console what each reload changed."""
     async for runtime in watcher.subscribe():
+        metrics.reloaded(time.time())
         routers = ", ".join(sorted(runtime.config.http.routers)) or "none"
         print(f"routekit demo: configuration reloaded; routers: {routers}", file=out, flush=True)
         for problems in watcher.problems.values():
@@ -103,15 +107,21 @@ async def demo(out: TextIO, *, port: int = 0, folder: Path | None = None) -> Non
             config.write_text(demo_config(tuple(b.ports[0] for b in backends)))
             watcher = Watcher([FileProvider(config, watch=True)], throttle=0.2)
             entry = {"web": EntryPoint(address=f"127.0.0.1:{port}")}
-            async with Gateway(watcher, entry) as gateway:
+            metrics = Metrics(lambda: watcher.runtime)
+            async with Gateway(watcher, entry, observe=metrics) as gateway:
+                api = AdminAPI(lambda: gateway.runtime, entry)
+                admin = EntryPointServer("127.0.0.1:0", Admin(api, metrics))
+                await tg.start(admin.serve)
                 listed = [(n, b.ports[0]) for n, b in zip(names, backends, strict=True)]
-                print(_banner(gateway.url("web"), config, listed), file=out, flush=True)
+                admin_url = f"http://127.0.0.1:{admin.ports[0]}"
+                print(_banner(gateway.url("web"), admin_url, config, listed), file=out, flush=True)
                 async with anyio.create_task_group() as inner:
-                    inner.start_soon(_report, watcher, out)
+                    inner.start_soon(_report, watcher, out, metrics)
                     async for _ in signals:
                         break
                     inner.cancel_scope.cancel()
                 gateway.stop()
+                admin.stop()
             for backend in backends:
                 backend.stop()
     print("routekit demo: stopped", file=out, flush=True)

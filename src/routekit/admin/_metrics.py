@@ -1,0 +1,142 @@
+"""Prometheus metrics with Traefik's names, fed by the proxy's exchanges.
+
+``traefik_entrypoint_requests_total``, ``traefik_router_requests_total`` and
+``traefik_service_requests_total`` (labels ``code``, ``method``, ``protocol`` and the element's
+name) with their ``..._request_duration_seconds`` histograms, ``traefik_open_connections``,
+``traefik_service_server_up``, ``traefik_config_reloads_total`` and
+``traefik_config_last_reload_success`` — Traefik's names (``master:pkg/metrics/prometheus.go``),
+so that existing dashboards and alerts work.  The exposition is ``prometheus_client``'s (the
+``admin`` extra), in a registry of the gateway's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, Final
+
+from ..balance import Group
+from ..errors import ConfigError
+from ..http import EntryPointServer, RequestHead, Response
+from ..proxy import Exchange
+from ..runtime import Runtime
+
+__all__ = ["Metrics"]
+
+# Traefik's default buckets (``pkg/types/metrics.go``: 0.1, 0.3, 1.2, 5.0).
+_BUCKETS: Final = (0.1, 0.3, 1.2, 5.0)
+
+
+def _client() -> Any:
+    try:
+        import prometheus_client
+    except ImportError:
+        raise ConfigError(
+            "metrics need the 'prometheus_client' package: pip install 'routekit[admin]'"
+        ) from None
+    return prometheus_client
+
+
+class Metrics:
+    """An `Exchange` observer that keeps Traefik's Prometheus metrics; `serve` exposes them.
+
+    Args:
+        runtime: the current runtime (for the servers' up/down gauge).
+        servers: the entry points' servers, by name (for the open connections gauge).
+    """
+
+    def __init__(
+        self,
+        runtime: Callable[[], Runtime] | None = None,
+        servers: Mapping[str, EntryPointServer] | None = None,
+    ) -> None:
+        prom = _client()
+        self._prom = prom
+        self.registry = prom.CollectorRegistry()
+        labels = ("code", "method", "protocol")
+        r = self.registry
+        self._ep_total = prom.Counter(
+            "traefik_entrypoint_requests", "How many HTTP requests an entry point processed.",
+            (*labels, "entrypoint"), registry=r,
+        )  # fmt: skip
+        self._ep_time = prom.Histogram(
+            "traefik_entrypoint_request_duration_seconds", "Request durations, by entry point.",
+            (*labels, "entrypoint"), buckets=_BUCKETS, registry=r,
+        )  # fmt: skip
+        self._router_total = prom.Counter(
+            "traefik_router_requests", "How many HTTP requests a router processed.",
+            (*labels, "router", "service"), registry=r,
+        )  # fmt: skip
+        self._router_time = prom.Histogram(
+            "traefik_router_request_duration_seconds", "How long requests took, by router.",
+            (*labels, "router", "service"), buckets=_BUCKETS, registry=r,
+        )  # fmt: skip
+        self._service_total = prom.Counter(
+            "traefik_service_requests", "How many HTTP requests a service processed.",
+            (*labels, "service"), registry=r,
+        )  # fmt: skip
+        self._service_time = prom.Histogram(
+            "traefik_service_request_duration_seconds", "How long requests took, by service.",
+            (*labels, "service"), buckets=_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.reloads = prom.Counter("traefik_config_reloads", "Configuration reloads.", registry=r)
+        self.last_reload_success = prom.Gauge(
+            "traefik_config_last_reload_success", "Last configuration reload time.", registry=r
+        )
+        self._open = prom.Gauge(
+            "traefik_open_connections", "How many connections are open.",
+            ("entrypoint", "protocol"), registry=r,
+        )  # fmt: skip
+        self._up = prom.Gauge(
+            "traefik_service_server_up", "Whether a server is up (1) or down (0).",
+            ("service", "url"), registry=r,
+        )  # fmt: skip
+        self._runtime = runtime
+        self._servers = dict(servers or {})
+
+    def __call__(self, exchange: Exchange) -> None:
+        """Count one exchange (the `Proxy` observer signature)."""
+        code, method = str(exchange.status), exchange.method
+        protocol = "http"
+        seconds = exchange.duration
+        self._ep_total.labels(code, method, protocol, exchange.entry_point).inc()
+        self._ep_time.labels(code, method, protocol, exchange.entry_point).observe(seconds)
+        if exchange.router is not None and exchange.service is not None:
+            service = exchange.service
+            self._router_total.labels(code, method, protocol, exchange.router, service).inc()
+            self._router_time.labels(code, method, protocol, exchange.router, service).observe(
+                seconds
+            )
+            self._service_total.labels(code, method, protocol, service).inc()
+            self._service_time.labels(code, method, protocol, service).observe(seconds)
+
+    def reloaded(self, when: float) -> None:
+        """Count a configuration reload that succeeded at *when* (a UNIX time)."""
+        self.reloads.inc()
+        self.last_reload_success.set(when)
+
+    def _refresh(self) -> None:
+        for name, listener in self._servers.items():
+            self._open.labels(name, "http").set(listener.open_connections)
+        if self._runtime is None:
+            return
+        runtime = self._runtime()
+        for name, service in runtime.config.http.services.items():
+            balancer = runtime.services.get(name)
+            lb = service.load_balancer
+            if lb is None or not isinstance(balancer, Group):
+                continue
+            for server in lb.servers:
+                self._up.labels(name, server.url).set(1 if balancer.is_up(server.url) else 0)
+
+    def exposition(self) -> bytes:
+        """The metrics in the Prometheus text format."""
+        self._refresh()
+        data: bytes = self._prom.generate_latest(self.registry)
+        return data
+
+    async def serve(self, head: RequestHead, body: AsyncIterator[bytes]) -> Response:
+        """Serve ``/metrics`` (a `routekit.http.Handler`)."""
+        async for _ in body:
+            pass
+        content_type = self._prom.CONTENT_TYPE_LATEST.encode()
+        return Response(200, [(b"content-type", content_type)], self.exposition())
