@@ -177,3 +177,10 @@ regex = ["/[^/]+"]
         assert response.status == 400
         seen = await s.echoed("/ok/rest")
         assert seen["target"] == "/rest"
+
+
+def test_scheme_location() -> None:
+    from routekit.middleware import scheme_location
+
+    assert scheme_location("http://a.test:8080/x?y", "https", "") == "https://a.test/x?y"
+    assert scheme_location("http://[::1]:80/", "https", ":8443") == "https://[::1]:8443/"

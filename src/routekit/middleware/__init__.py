@@ -59,6 +59,7 @@ from ._paths import strip_prefix as strip_prefix
 from ._paths import strip_prefix_regex as strip_prefix_regex
 from ._redirect import redirect_status as redirect_status
 from ._redirect import request_url as request_url
+from ._redirect import scheme_location as scheme_location
 from ._redirect import scheme_request_url as scheme_request_url
 from ._retry import backoff_delays as backoff_delays
 
@@ -106,6 +107,7 @@ __all__ = [
     "replace_path",
     "replace_path_regex",
     "request_url",
+    "scheme_location",
     "scheme_request_url",
     "set_header",
     "sniff_content_type",

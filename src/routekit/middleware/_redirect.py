@@ -9,16 +9,20 @@ did not change goes on to the service.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Final
 
 from ..config import RedirectRegex, RedirectScheme
 from ..http import Response
-from ..rules import Regexp, compile_regexp
+from ..rules import compile_regexp
 from ._call import Call, Layer, Next, get_header
 
-__all__ = ["redirect_status", "request_url", "scheme_request_url"]
+__all__ = ["redirect_status", "request_url", "scheme_location", "scheme_request_url"]
 
-_SCHEME_PATTERN: Final = r"^(https?://)?(\[[\w:.]+\]|[\w\._-]+)?(:\d+)?(.*)$"
+# Traefik's own pattern (``redirect_scheme.go``), fixed: run with Python's re, not as a user's
+# regexp (the backtracking guard of routekit's re fallback would refuse its optional groups).
+_SCHEME_URL: Final = re.compile(r"^(https?://)?(\[[\w:.]+\]|[\w._-]+)?(:\d+)?(.*)$", re.ASCII)
 _REASONS: Final = {
     301: "Moved Permanently",
     302: "Found",
@@ -69,7 +73,18 @@ def scheme_request_url(*, tls: bool, host: str, target: str, forwarded_proto: st
     return f"{scheme}://{name}{port}{target}"
 
 
-def _redirect_layer(regex: Regexp, replacement: str, permanent: bool, scheme: bool) -> Layer:
+_Rewrite = Callable[[str], "str | None"]
+
+
+def scheme_location(url: str, scheme: str, port: str) -> str:
+    """Where redirectScheme sends *url*: its host and the rest, with *scheme* and *port*
+    (``:8443``, or ``""``) instead of its own — Traefik's pattern and replacement."""
+    m = _SCHEME_URL.match(url)
+    assert m is not None  # every part of the pattern is optional: it always matches
+    return f"{scheme}://{m[2] or ''}{port}{m[4]}"
+
+
+def _redirect_layer(rewrite: _Rewrite, permanent: bool, scheme: bool) -> Layer:
     def layer(next_: Next) -> Next:
         async def handle(call: Call) -> Response:
             if scheme:
@@ -82,15 +97,14 @@ def _redirect_layer(regex: Regexp, replacement: str, permanent: bool, scheme: bo
                 )
             else:
                 old = request_url(tls=call.tls, host=call.host, target=call.target)
-            if regex.search(old):
-                new = regex.replace_all(old, replacement)
-                if new != old:
-                    status = redirect_status(call.method, permanent=permanent)
-                    headers = [
-                        (b"location", new.encode("utf-8", "surrogateescape")),
-                        (b"content-type", b"text/plain; charset=utf-8"),
-                    ]
-                    return Response(status, headers, _REASONS[status].encode())
+            new = rewrite(old)
+            if new is not None and new != old:
+                status = redirect_status(call.method, permanent=permanent)
+                headers = [
+                    (b"location", new.encode("utf-8", "surrogateescape")),
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                ]
+                return Response(status, headers, _REASONS[status].encode())
             return await next_(call)
 
         return handle
@@ -102,11 +116,16 @@ def build_redirect_scheme(model: RedirectScheme) -> Layer:
     """The redirectScheme layer."""
     default = (model.scheme, model.port) in (("http", "80"), ("https", "443"))
     port = f":{model.port}" if model.port and not default else ""
-    regex = compile_regexp(_SCHEME_PATTERN)
-    return _redirect_layer(regex, f"{model.scheme}://${{2}}{port}${{4}}", model.permanent, True)
+    return _redirect_layer(
+        lambda url: scheme_location(url, model.scheme, port), model.permanent, True
+    )
 
 
 def build_redirect_regex(model: RedirectRegex) -> Layer:
     """The redirectRegex layer (its expression compiled now)."""
     regex = compile_regexp(model.regex)
-    return _redirect_layer(regex, model.replacement, model.permanent, False)
+
+    def rewrite(url: str) -> str | None:
+        return regex.replace_all(url, model.replacement) if regex.search(url) else None
+
+    return _redirect_layer(rewrite, model.permanent, False)
