@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -15,7 +16,7 @@ import anyio
 import pytest
 
 from _routes import one_route
-from routekit.http import Client, EntryPointServer, RequestHead, Response
+from routekit.http import Client, EntryPointServer, RequestHead, Response, UpstreamError
 
 pytestmark = pytest.mark.anyio
 
@@ -196,4 +197,42 @@ async def test_serve_writes_the_access_log_of_the_static_file(
             stop(proc)
         (line,) = log.read_text().splitlines()
         assert '"GET / HTTP/1.1" 200 3 "-" "-" 1' in line
+        one.stop()
+
+
+async def test_serve_gives_the_api_and_metrics_on_the_insecure_api_entry_point(
+    setup: tuple[Path, Path, int],
+) -> None:
+    static, dyn, port = setup
+    admin_port = free_port()
+    static.write_text(
+        static.read_text()
+        + f'[entryPoints.traefik]\naddress = "127.0.0.1:{admin_port}"\n[api]\ninsecure = true\n'
+    )
+    one = named(b"one")
+    async with anyio.create_task_group() as tg, Client() as client:
+        await tg.start(one.serve)
+        dyn.write_text(one_route(one.ports[0]))
+        proc = start(static)
+        try:
+            assert await get(client, port) == (200, b"one")
+            admin = f"http://127.0.0.1:{admin_port}"
+            with anyio.fail_after(10):
+                while True:
+                    try:
+                        r = await client.get(admin + "/ping")
+                        break
+                    except UpstreamError:
+                        await anyio.sleep(0.05)
+            assert await r.read() == b"OK"
+            r = await client.get(admin + "/api/http/routers")
+            routers = json.loads(await r.read())
+            assert [x["name"] for x in routers] == ["app@file"]
+            assert routers[0]["entryPoints"] == ["web"]  # not the admin's own entry point
+            r = await client.get(admin + "/metrics")
+            text = (await r.read()).decode()
+            assert 'traefik_router_requests_total{code="200",method="GET"' in text
+        finally:
+            rest = stop(proc)
+        assert "admin API on 127.0.0.1:" in rest
         one.stop()

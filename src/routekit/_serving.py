@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Final, TextIO
 
 if TYPE_CHECKING:
     from .config import StaticConfiguration
+    from .http import EntryPointServer
     from .providers import Provider
     from .proxy import Gateway
 
-__all__ = ["gateway_from_static", "serve", "supervise"]
+__all__ = ["from_static", "serve", "supervise"]
 
 # Traefik's log levels, as Python's.
 _LEVELS: Final = {
@@ -39,13 +40,22 @@ _RESTART_PAUSE: Final = 1.0  # seconds between a worker's death and its replacem
 _QUICK_DEATHS: Final = 5  # a worker dying this often in a row at start-up stops the command
 
 
-def gateway_from_static(static: StaticConfiguration, *, reuse_port: bool = False) -> Gateway:
-    """The gateway a static configuration describes (its watcher not yet running).
+def from_static(
+    static: StaticConfiguration, *, reuse_port: bool = False
+) -> tuple[Gateway, EntryPointServer | None]:
+    """The gateway a static configuration describes (its watcher not yet running), and its
+    admin entry point when ``api.insecure`` asks for one.
+
+    The admin entry point is Traefik's ``traefik`` entry point (``:8080``), bound to 127.0.0.1
+    when its address names no host; it serves the API, ``/ping`` and ``/metrics``, and the proxy
+    does not route on it.
 
     Raises:
         ConfigError: an entry point's address or forwarded-headers settings are not valid, or
             the access log's file cannot be opened.
     """
+    from .admin import Admin, AdminAPI, Metrics
+    from .http import EntryPointServer
     from .providers import FileProvider, StaticProvider
     from .proxy import AccessLog, Gateway
     from .runtime import DEFAULT_ENTRY_POINTS, Watcher
@@ -56,15 +66,32 @@ def gateway_from_static(static: StaticConfiguration, *, reuse_port: bool = False
         providers.append(FileProvider(own.filename or own.directory, watch=own.watch))
     if static.dynamic is not None:
         providers.append(StaticProvider(static.dynamic, name="inline"))
+    entry_points = dict(static.entry_points)
+    api = static.api if static.api is not None and static.api.insecure else None
+    admin_entry = entry_points.pop(api.entry_point, None) if api is not None else None
     watcher = Watcher(
         providers,
         throttle=static.providers.throttle_duration,
-        default_entry_points=static.default_entry_points
-        or tuple(static.entry_points)
+        default_entry_points=tuple(e for e in static.default_entry_points if e in entry_points)
+        or tuple(entry_points)
         or DEFAULT_ENTRY_POINTS,
     )
     access_log = AccessLog(static.access_log) if static.access_log is not None else None
-    return Gateway(watcher, static.entry_points, reuse_port=reuse_port, access_log=access_log)
+    metrics = Metrics(lambda: watcher.runtime) if api is not None else None
+    gateway = Gateway(
+        watcher, entry_points, reuse_port=reuse_port, access_log=access_log, observe=metrics
+    )
+    if api is None:
+        return gateway, None
+    address = admin_entry.address if admin_entry is not None else ":8080"
+    if address.startswith(":"):
+        address = "127.0.0.1" + address  # loopback unless configured otherwise
+    handler = AdminAPI(
+        lambda: gateway.runtime,
+        entry_points,
+        problems=lambda: [p for ps in watcher.problems.values() for p in ps],
+    )
+    return gateway, EntryPointServer(address, Admin(handler, metrics), reuse_port=reuse_port)
 
 
 def configure_logging(level: str, err: TextIO) -> None:
@@ -76,8 +103,9 @@ def configure_logging(level: str, err: TextIO) -> None:
     logger.handlers[:] = [handler]
 
 
-async def serve(gateway: Gateway, err: TextIO) -> None:
-    """Serve *gateway* until SIGINT or SIGTERM, then stop it gracefully."""
+async def serve(gateway: Gateway, err: TextIO, admin: EntryPointServer | None = None) -> None:
+    """Serve *gateway* (and its *admin* entry point) until SIGINT or SIGTERM, then stop it
+    gracefully."""
     import anyio
 
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -87,6 +115,15 @@ async def serve(gateway: Gateway, err: TextIO) -> None:
                 shown = ", ".join(str(p) for p in ports)
                 print(f"routekit serve: {name} on {address} (port {shown})", file=err, flush=True)
             async with anyio.create_task_group() as tg:
+                if admin is not None:
+                    await tg.start(admin.serve)
+                    port = admin.ports[0]
+                    print(
+                        f"routekit serve: admin API on {admin.address} (port {port}): /api, "
+                        "/metrics, /ping",
+                        file=err,
+                        flush=True,
+                    )
 
                 async def stop_on_signal() -> None:
                     async for _ in signals:
@@ -95,6 +132,8 @@ async def serve(gateway: Gateway, err: TextIO) -> None:
 
                 tg.start_soon(stop_on_signal)
                 await gateway.wait()
+                if admin is not None:
+                    admin.stop()
                 tg.cancel_scope.cancel()
     print("routekit serve: stopped", file=err, flush=True)
 

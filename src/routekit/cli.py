@@ -189,8 +189,8 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     _serving.configure_logging(static.log_level, err)
     if args.workers > 1:
         return _serving.supervise(args.config, args.workers, err)
-    gateway = _serving.gateway_from_static(static, reuse_port=args.worker)
-    anyio.run(_serving.serve, gateway, err)
+    gateway, admin = _serving.from_static(static, reuse_port=args.worker)
+    anyio.run(_serving.serve, gateway, err, admin)
     return EXIT_OK
 
 
