@@ -67,7 +67,7 @@ timeout = "1s"
 def _banner(url: str, admin: str, config: Path, backends: list[tuple[str, int]]) -> str:
     lines = [
         f"routekit demo: gateway on {url}",
-        f"  admin API on {admin}/api/overview, metrics on {admin}/metrics",
+        f"  dashboard on {admin}/dashboard/ (API: {admin}/api/overview, metrics: {admin}/metrics)",
         "  backends: " + ", ".join(f"{name} on 127.0.0.1:{port}" for name, port in backends),
         f"  configuration (edit it, the routes follow): {config}",
         "",
