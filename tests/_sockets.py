@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import anyio
 import anyio.abc
 
@@ -15,3 +17,11 @@ async def read_until_closed(stream: anyio.abc.ByteStream, timeout: float = 5) ->
                 out += await stream.receive()
             except (anyio.EndOfStream, anyio.BrokenResourceError):
                 return out
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (connections to it are refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port

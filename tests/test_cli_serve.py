@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import anyio
 import pytest
 
 from _routes import one_route
+from _sockets import free_port
 from routekit.http import Client, EntryPointServer, RequestHead, Response, UpstreamError
 
 pytestmark = pytest.mark.anyio
@@ -24,12 +24,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def named(name: bytes) -> EntryPointServer:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from _sockets import free_port
 from routekit.http import Client
 from routekit.whoami import Whoami, whoami
 
@@ -104,9 +104,7 @@ async def test_whoami_answers_in_text_or_json_and_its_health_can_be_set() -> Non
 
 
 async def test_whoami_on_the_command_line() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     proc, lines = start("whoami", "--port", str(port), "--name", "green")
     try:
         assert lines[-1].startswith(f"routekit whoami: green on 127.0.0.1:{port}")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
 
 from _echo import headers_of, site, with_middlewares
+from _sockets import free_port
 from routekit.middleware import digest_fields, sniff_content_type
 
 pytestmark = pytest.mark.anyio
@@ -49,9 +49,7 @@ async def test_buffering_holds_bodies_with_limits() -> None:
 
 
 async def test_buffering_retry_expression_sends_again() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        dead = probe.getsockname()[1]
+    dead = free_port()
 
     def dynamic(port: int) -> str:
         return f"""

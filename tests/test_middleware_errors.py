@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Callable
 
 import anyio
 import pytest
 
 from _echo import site
+from _sockets import free_port
 from routekit.http import EntryPointServer, RequestHead, Response
 from routekit.middleware import error_page_target
 
@@ -56,9 +56,7 @@ url = "http://127.0.0.1:{pages_port}"
 
 async def test_error_statuses_get_the_page_of_the_errors_service() -> None:
     server = EntryPointServer("127.0.0.1:0", pages)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        dead = probe.getsockname()[1]
+    dead = free_port()
     async with anyio.create_task_group() as tg:
         await tg.start(server.serve)
         async with site(config(server.ports[0], dead)) as s:

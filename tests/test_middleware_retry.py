@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import json
 import random
-import socket
 from collections.abc import AsyncIterator
 
 import anyio
 import pytest
 
 from _echo import site
+from _sockets import free_port
 from routekit.config import Retry
 from routekit.errors import ConfigError
 from routekit.http import EntryPointServer, RequestHead, Response
 from routekit.middleware import backoff_delays, build_layer
 
 pytestmark = pytest.mark.anyio
-
-
-def dead_port() -> int:
-    """A loopback port nothing listens on (connections to it are refused)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 def two_servers(first: str, retry: str, port: int) -> str:
@@ -43,7 +35,7 @@ url = "http://127.0.0.1:{port}"
 
 
 async def test_a_server_that_refuses_connections_is_skipped() -> None:
-    dead = f"http://127.0.0.1:{dead_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     async with site(lambda port: two_servers(dead, "attempts = 2", port)) as s:
         statuses = [(await s.get("/"))[0].status for _ in range(6)]
         assert statuses == [200] * 6

@@ -160,21 +160,11 @@ class AdminAPI:
 
     def tcp_routers(self, runtime: Runtime) -> list[Item]:
         """Every TCP router."""
-        out = []
-        for name, router in runtime.config.tcp.routers.items():
-            item: Item = to_data(router)
-            item.update(name=name, provider=_provider(name), status="enabled")
-            out.append(item)
-        return out
+        return _plain(runtime.config.tcp.routers)
 
     def tcp_services(self, runtime: Runtime) -> list[Item]:
         """Every TCP service."""
-        out = []
-        for name, service in runtime.config.tcp.services.items():
-            item: Item = to_data(service)
-            item.update(name=name, provider=_provider(name), status="enabled")
-            out.append(item)
-        return out
+        return _plain(runtime.config.tcp.services)
 
     def entry_points(self) -> list[Item]:
         """The entry points served."""
@@ -250,6 +240,16 @@ class AdminAPI:
                     return _json(item)
             return _json({"message": f"{parent.rsplit('/', 1)[-1][:-1]} not found"}, 404)
         return _json({"message": "404 page not found"}, 404)
+
+
+def _plain(elements: Mapping[str, object]) -> list[Item]:
+    """Elements as the API lists them, with their name, provider and status."""
+    out = []
+    for name, element in elements.items():
+        item: Item = to_data(element)
+        item.update(name=name, provider=_provider(name), status="enabled")
+        out.append(item)
+    return out
 
 
 def _json(data: object, status: int = 200) -> Response:

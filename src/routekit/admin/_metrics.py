@@ -52,32 +52,24 @@ class Metrics:
         prom = _client()
         self._prom = prom
         self.registry = prom.CollectorRegistry()
-        labels = ("code", "method", "protocol")
         r = self.registry
-        self._ep_total = prom.Counter(
-            "traefik_entrypoint_requests", "How many HTTP requests an entry point processed.",
-            (*labels, "entrypoint"), registry=r,
-        )  # fmt: skip
-        self._ep_time = prom.Histogram(
-            "traefik_entrypoint_request_duration_seconds", "Request durations, by entry point.",
-            (*labels, "entrypoint"), buckets=_BUCKETS, registry=r,
-        )  # fmt: skip
-        self._router_total = prom.Counter(
-            "traefik_router_requests", "How many HTTP requests a router processed.",
-            (*labels, "router", "service"), registry=r,
-        )  # fmt: skip
-        self._router_time = prom.Histogram(
-            "traefik_router_request_duration_seconds", "How long requests took, by router.",
-            (*labels, "router", "service"), buckets=_BUCKETS, registry=r,
-        )  # fmt: skip
-        self._service_total = prom.Counter(
-            "traefik_service_requests", "How many HTTP requests a service processed.",
-            (*labels, "service"), registry=r,
-        )  # fmt: skip
-        self._service_time = prom.Histogram(
-            "traefik_service_request_duration_seconds", "How long requests took, by service.",
-            (*labels, "service"), buckets=_BUCKETS, registry=r,
-        )  # fmt: skip
+
+        def level(kind: str, what: str, names: tuple[str, ...]) -> tuple[Any, Any]:
+            """The requests counter and the duration histogram of one level (Traefik's)."""
+            labels = ("code", "method", "protocol", *names)
+            total = prom.Counter(
+                f"traefik_{kind}_requests", f"How many HTTP requests {what} processed.",
+                labels, registry=r,
+            )  # fmt: skip
+            time = prom.Histogram(
+                f"traefik_{kind}_request_duration_seconds", f"How long requests took, by {kind}.",
+                labels, buckets=_BUCKETS, registry=r,
+            )  # fmt: skip
+            return total, time
+
+        self._ep_total, self._ep_time = level("entrypoint", "an entry point", ("entrypoint",))
+        self._router_total, self._router_time = level("router", "a router", ("router", "service"))
+        self._service_total, self._service_time = level("service", "a service", ("service",))
         self.reloads = prom.Counter("traefik_config_reloads", "Configuration reloads.", registry=r)
         self.last_reload_success = prom.Gauge(
             "traefik_config_last_reload_success", "Last configuration reload time.", registry=r

@@ -418,10 +418,10 @@ def _check_middleware(c: _Checker, element: str, m: Middleware, http: HTTPConfig
         c.reference(element, f"{key}.service", m.service, http.services, "service")
         _check_statuses(c, element, f"{key}.status", m.status)
     elif isinstance(m, CircuitBreaker):
-        try:
-            parse_breaker_expression(m.expression)
-        except BreakerSyntaxError as exc:
-            c.error(element, f"{key}.expression", str(exc), "e.g. NetworkErrorRatio() > 0.5")
+        _check_expression(
+            c, element, f"{key}.expression", m.expression, parse_breaker_expression,
+            "e.g. NetworkErrorRatio() > 0.5",
+        )  # fmt: skip
         _check_not_negative(c, element, key, m)
     elif isinstance(m, GrpcWeb):
         # gRPC needs HTTP/2 to the servers; routekit's client speaks HTTP/1.1 (h11).
@@ -432,10 +432,10 @@ def _check_middleware(c: _Checker, element: str, m: Middleware, http: HTTPConfig
         )
     elif isinstance(m, Buffering):
         if m.retry_expression:
-            try:
-                parse_retry_expression(m.retry_expression)
-            except BreakerSyntaxError as exc:
-                c.error(element, f"{key}.retryExpression", str(exc), "e.g. IsNetworkError()")
+            _check_expression(
+                c, element, f"{key}.retryExpression", m.retry_expression, parse_retry_expression,
+                "e.g. IsNetworkError() && Attempts() < 2",
+            )  # fmt: skip
         _check_not_negative(c, element, key, m)
     elif isinstance(m, Retry):
         if m.attempts < 1:
@@ -446,6 +446,20 @@ def _check_middleware(c: _Checker, element: str, m: Middleware, http: HTTPConfig
         _check_not_negative(c, element, key, m)
     else:
         _check_not_negative(c, element, key, m)
+
+
+def _check_expression(  # noqa: PLR0917 - where, what, and how to parse it
+    c: _Checker,
+    element: str,
+    field: str,
+    text: str,
+    parse: Callable[[str], object],
+    hint: str,
+) -> None:
+    try:
+        parse(text)
+    except BreakerSyntaxError as exc:
+        c.error(element, field, str(exc), hint)
 
 
 def _check_statuses(c: _Checker, element: str, field: str, values: tuple[str, ...]) -> None:
