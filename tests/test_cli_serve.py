@@ -230,3 +230,42 @@ async def test_serve_gives_the_api_and_metrics_on_the_insecure_api_entry_point(
             rest = stop(proc)
         assert "admin API on 127.0.0.1:" in rest
         one.stop()
+
+
+async def test_serve_takes_traefiks_flags_over_the_file(setup: tuple[Path, Path, int]) -> None:
+    static, dyn, _ = setup
+    moved = free_port()
+    one = named(b"one")
+    async with anyio.create_task_group() as tg, Client() as client:
+        await tg.start(one.serve)
+        dyn.write_text(one_route(one.ports[0]))
+        proc = start(static, f"--entryPoints.web.address=127.0.0.1:{moved}", "--log.level=INFO")
+        try:
+            assert await get(client, moved) == (200, b"one")  # the flag won over the file
+        finally:
+            stop(proc)
+        # Flags alone, as `traefik --providers.file.filename=… --entryPoints.web.address=…`.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "routekit", "serve", f"--providers.file.filename={dyn}",
+             f"--entryPoints.web.address=127.0.0.1:{moved}", "--providers.docker",
+             "--providers.providersThrottleDuration=0s"],
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        assert "provider docker is not available yet" in first, first
+        assert "routekit serve: web on" in proc.stderr.readline()
+        try:
+            assert await get(client, moved) == (200, b"one")
+        finally:
+            stop(proc)
+        one.stop()
+
+
+def test_serve_refuses_unknown_flags_with_a_hint(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "routekit", "serve", "--entrypoint.web.address=:80"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "unknown flag --entrypoint.web.address (did you mean '--entryPoints'?)" in done.stderr

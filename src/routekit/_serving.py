@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .providers import Provider
     from .proxy import Gateway
 
-__all__ = ["from_static", "serve", "supervise"]
+__all__ = ["from_static", "serve", "supervise", "unavailable_providers"]
 
 # Traefik's log levels, as Python's.
 _LEVELS: Final = {
@@ -94,6 +94,21 @@ def from_static(
     return gateway, EntryPointServer(address, Admin(handler, metrics), reuse_port=reuse_port)
 
 
+def unavailable_providers(static: StaticConfiguration) -> list[str]:
+    """The configured providers routekit cannot start yet, by Traefik's names."""
+    providers = static.providers
+    named = {
+        "docker": providers.docker,
+        "consulCatalog": providers.consul_catalog,
+        "consul": providers.consul,
+        "etcd": providers.etcd,
+        "redis": providers.redis,
+        "zooKeeper": providers.zookeeper,
+        "kubernetes": providers.kubernetes,
+    }
+    return [name for name, config in named.items() if config is not None]
+
+
 def configure_logging(level: str, err: TextIO) -> None:
     """Send routekit's log records at *level* (Traefik's names) and above to *err*."""
     logger = logging.getLogger("routekit")
@@ -138,9 +153,12 @@ async def serve(gateway: Gateway, err: TextIO, admin: EntryPointServer | None = 
     print("routekit serve: stopped", file=err, flush=True)
 
 
-def supervise(config: Path, workers: int, err: TextIO) -> int:
-    """Run *workers* worker processes on *config*; restart those that die; stop on a signal."""
-    command = [sys.executable, "-m", "routekit", "serve", "--config", str(config), "--worker"]
+def supervise(config: Path | None, flags: list[str], workers: int, err: TextIO) -> int:
+    """Run *workers* worker processes on *config* and *flags*; restart those that die; stop
+    on a signal."""
+    command = [sys.executable, "-m", "routekit", "serve", "--worker", *flags]
+    if config is not None:
+        command += ["--config", str(config)]
     stopping = False
 
     def stop(signum: int, frame: object) -> None:

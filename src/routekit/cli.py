@@ -47,7 +47,10 @@ def main(
         err = sys.stderr if out is None else out
     out = out or sys.stdout
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "command", None) != "serve":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.flags = extra
     if args.command is None:
         parser.print_help(out)
         return EXIT_USAGE
@@ -118,8 +121,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     migrate.set_defaults(command="migrate", run=_migrate)
 
-    serve = sub.add_parser("serve", help="serve the gateway a static file describes")
-    serve.add_argument("--config", "-c", type=Path, required=True, metavar="FILE")
+    serve = sub.add_parser(
+        "serve",
+        help="serve the gateway a static file (and Traefik's flags) describe",
+        epilog="Traefik's flags follow, and override the file: --entryPoints.web.address=:80, "
+        "--providers.file.directory=DIR, --api.insecure, --log.level=DEBUG, --accessLog, "
+        "v1's --logLevel=DEBUG, --web …",
+    )
+    serve.add_argument("--config", "--configFile", "-c", type=Path, metavar="FILE")
     serve.add_argument(
         "--workers", type=int, default=1, metavar="N", help="worker processes sharing the ports"
     )
@@ -176,19 +185,30 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import anyio
 
     from . import _serving
-    from .config import read_static
+    from .config import read_static, reads_static
 
     if args.workers < 1:
         print("routekit serve: --workers must be at least 1", file=err)
         return EXIT_USAGE
-    result = read_static(args.config)
+    if args.config is None and not args.flags:
+        print("routekit serve: give a static file (--config FILE) or Traefik's flags", file=err)
+        return EXIT_USAGE
+    if args.config is not None:
+        result = read_static(args.config, flags=args.flags)
+    else:
+        result = reads_static("", source="command line", flags=args.flags)
     _print_problems(result.problems, err)
+    flagged = [p for p in result.problems if p.source == "command line" and p.severity == "error"]
+    if flagged:
+        return EXIT_USAGE  # a flag Traefik does not have, or a flag's bad value
     if any(p.severity == "error" for p in result.problems):
         return EXIT_PROBLEMS
     static = result.config
+    for name in _serving.unavailable_providers(static):
+        print(f"routekit serve: provider {name} is not available yet; not started", file=err)
     _serving.configure_logging(static.log_level, err)
     if args.workers > 1:
-        return _serving.supervise(args.config, args.workers, err)
+        return _serving.supervise(args.config, args.flags, args.workers, err)
     gateway, admin = _serving.from_static(static, reuse_port=args.worker)
     anyio.run(_serving.serve, gateway, err, admin)
     return EXIT_OK

@@ -19,12 +19,14 @@ files; everything below it is pure.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, TypeVar, cast, final
 
 import attrs
 
 from ..errors import ConfigError, Problem
+from ._flags import flag_tree, merge_tree
 from ._static import is_static, static_from_data
 from ._static_model import StaticConfiguration
 from .files import Locator, loads_dynamic_data, parse_toml
@@ -120,7 +122,12 @@ def _read_file(path: PathArg) -> tuple[str, str]:
         ) from None
 
 
-def _parse_any(text: str, source: str, expect: Literal["static", "dynamic"] | None) -> LoadResult:
+def _parse_any(
+    text: str,
+    source: str,
+    expect: Literal["static", "dynamic"] | None,
+    flags: Sequence[str] = (),
+) -> LoadResult:
     if "\x00" in text:
         at = text.index("\x00")
         line = text.count("\n", 0, at) + 1
@@ -131,11 +138,17 @@ def _parse_any(text: str, source: str, expect: Literal["static", "dynamic"] | No
     data = parse_toml(text, source)
     if isinstance(data, Problem):
         return LoadResult(expect or "dynamic", _empty(expect), (data,))
+    refused: list[Problem] = []
+    if flags:
+        # Traefik's flags over the file (flags win), read as the same tree.
+        tree, refused = flag_tree(flags)
+        data = merge_tree(data, tree)
     locate = Locator(text, source)
-    if is_static(data):
+    if is_static(data) or (flags and expect == "static"):
         if expect == "dynamic":
             return _wrong_kind("dynamic", source)
         static, problems = static_from_data(data, locate)
+        problems[:0] = refused
         if static.dynamic is not None:
             checked = validate(static.dynamic)
             static = attrs.evolve(static, dynamic=checked.config)
@@ -165,12 +178,14 @@ def _wrong_kind(expected: Literal["static", "dynamic"], source: str) -> LoadResu
     return LoadResult(expected, _empty(expected), (problem,))
 
 
-def _from_path(path: PathArg, expect: Literal["static", "dynamic"] | None) -> LoadResult:
+def _from_path(
+    path: PathArg, expect: Literal["static", "dynamic"] | None, flags: Sequence[str] = ()
+) -> LoadResult:
     try:
         text, where = _read_file(path)
     except _Unreadable as exc:
         return LoadResult(expect or "dynamic", _empty(expect), (exc.problem,))
-    return _parse_any(text, where, expect)
+    return _parse_any(text, where, expect, flags)
 
 
 # `_parse_any` with an expected kind always returns a configuration of that kind.
@@ -234,14 +249,15 @@ def loads_config(text: str, *, source: str = "<text>") -> Configuration:
     return _strict(reads_config(text, source=source)).config
 
 
-def read_static(path: PathArg) -> StaticResult:
-    """Read a static configuration file (v1 or v2/v3 shape) leniently, with every problem."""
-    return _static(_from_path(path, "static"))
+def read_static(path: PathArg, *, flags: Sequence[str] = ()) -> StaticResult:
+    """Read a static configuration file (v1 or v2/v3 shape) leniently, with every problem;
+    Traefik's command-line *flags* (``--log.level=DEBUG``) override its keys."""
+    return _static(_from_path(path, "static", flags))
 
 
-def reads_static(text: str, *, source: str = "<text>") -> StaticResult:
+def reads_static(text: str, *, source: str = "<text>", flags: Sequence[str] = ()) -> StaticResult:
     """Like `read_static` for TOML text; ``source`` names it in problems."""
-    return _static(_parse_any(text, source, "static"))
+    return _static(_parse_any(text, source, "static", flags))
 
 
 def load_static(path: PathArg) -> StaticConfiguration:
