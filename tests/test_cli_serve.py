@@ -57,8 +57,10 @@ def start(static: Path, *extra: str) -> subprocess.Popen[str]:
         text=True,
     )
     assert proc.stderr is not None
-    line = proc.stderr.readline()
-    assert "routekit serve: web on" in line, line
+    seen = []  # log lines (a reload at INFO) may come first
+    while not seen or "routekit serve: web on" not in seen[-1]:
+        seen.append(proc.stderr.readline())
+        assert seen[-1] and len(seen) < 20, seen
     return proc
 
 
@@ -254,7 +256,8 @@ async def test_serve_takes_traefiks_flags_over_the_file(setup: tuple[Path, Path,
         assert proc.stderr is not None
         first = proc.stderr.readline()
         assert "provider docker is not available yet" in first, first
-        assert "routekit serve: web on" in proc.stderr.readline()
+        while "routekit serve: web on" not in (line := proc.stderr.readline()):
+            assert line, "the gateway did not start"
         try:
             assert await get(client, moved) == (200, b"one")
         finally:

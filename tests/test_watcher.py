@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -374,3 +375,20 @@ def test_release_frees_what_only_it_held_and_keeps_the_rest() -> None:
     assert roots == []
     assert [r() for r in refs] == [None, None, None]  # freed without a collection
     assert kept.pick() is not None  # still referenced here: untouched
+
+
+async def test_reloads_are_logged_and_each_problem_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="routekit.watcher")
+    (tmp_path / "dyn.toml").write_text(router("api", "api.example.com") + service())
+    (tmp_path / "bad.toml").write_text(
+        router("bad", "b").replace("Host(`b`)", "Host(`b`") + service("s2")
+    )
+    watcher = Watcher([FileProvider(tmp_path)], throttle=0)
+    async with watcher.running():
+        await anyio.sleep(0.05)
+    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(m.startswith("configuration reloaded: 1 routers") for m in infos), infos
+    assert len(warnings) == 1 and "bad.toml" in warnings[0] and "http.routers.bad" in warnings[0]

@@ -20,6 +20,7 @@ their last good version) is published too: subscribers see the same runtime agai
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -40,6 +41,7 @@ from ._throttle import Throttle
 
 __all__ = ["Watcher"]
 
+_log: Final = logging.getLogger("routekit.watcher")
 #: Seconds to wait before following a provider again after it failed, doubling up to the last.
 _RETRY_DELAYS: Final = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 
@@ -195,6 +197,7 @@ class Watcher:
         self._precedence = tuple(provider_precedence)
         self._runtime = build(Configuration(), entry_points=self._entry_points, clock=clock)
         self._version = 0
+        self._logged: frozenset[Problem] = frozenset()
         self._following = 0
         self._work: anyio.Event | None = None
         self._changed: anyio.Event | None = None
@@ -432,10 +435,20 @@ class Watcher:
             f.build_problems = tuple(by_provider[n])
         # The one reference swap: a request reads either the old runtime or the new one.
         self._runtime = runtime
+        http = runtime.config.http
+        _log.info(
+            "configuration reloaded: %d routers, %d services, %d middlewares",
+            len(http.routers), len(http.services), len(http.middlewares),
+        )  # fmt: skip
         self._problems_changed()
 
     def _problems_changed(self) -> None:
-        """Tell subscribers that something changed (the runtime, or only the problems)."""
+        """Tell subscribers that something changed (the runtime, or only the problems); log
+        each problem once, when it appears, with its source."""
+        current = frozenset(p for f in self._followed.values() for p in f.problems())
+        for problem in sorted(current - self._logged, key=str):
+            (_log.warning if problem.severity == "error" else _log.info)("%s", problem)
+        self._logged = current
         self._version += 1
         self._signal()
 
