@@ -57,7 +57,7 @@ def start(static: Path, *extra: str) -> subprocess.Popen[str]:
         text=True,
     )
     assert proc.stderr is not None
-    seen = []  # log lines (a reload at INFO) may come first
+    seen: list[str] = []  # log lines (a reload at INFO) may come first
     while not seen or "routekit serve: web on" not in seen[-1]:
         seen.append(proc.stderr.readline())
         assert seen[-1] and len(seen) < 20, seen
