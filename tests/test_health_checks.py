@@ -97,3 +97,39 @@ def test_probe_target() -> None:
         "http://[::1]:81/h",
         "[::1]:81",
     )
+
+
+async def test_a_server_killed_under_load_leaves_within_an_interval(tmp_path: Path) -> None:
+    a, b = backend(b"a"), backend(b"b")
+    async with anyio.create_task_group() as tg:
+        await tg.start(a.serve)
+        await tg.start(b.serve)
+        dynamic = tmp_path / "dynamic.toml"
+        dynamic.write_text(config(a.ports[0], b.ports[0]))
+        watcher = Watcher([FileProvider(dynamic)], throttle=0)
+        points = {"web": EntryPoint(address="127.0.0.1:0")}
+        async with Gateway(watcher, points) as gateway:
+            url = gateway.url("web") + "/"
+            outcomes: list[tuple[float, bytes]] = []
+            stop = anyio.Event()
+
+            async def load() -> None:
+                async with Client() as client:  # a client of its own, kept alive
+                    while not stop.is_set():
+                        answer = await names(client, url, 1)
+                        outcomes.append((anyio.current_time(), answer[0]))
+
+            async with anyio.create_task_group() as clients:
+                for _ in range(4):
+                    clients.start_soon(load)
+                await anyio.sleep(0.3)
+                killed = anyio.current_time()
+                b.stop()
+                await anyio.sleep(1.0)
+                stop.set()
+        a.stop()
+    failures = [t for t, what in outcomes if what != b"a" and what != b"b"]
+    # The interval is 0.1 s; half a second leaves room for a loaded machine.
+    settled = [what for t, what in outcomes if t > killed + 0.5]
+    assert settled and set(settled) == {b"a"}  # b is out: every request is served by a
+    assert all(t < killed + 0.5 for t in failures)  # only requests around the kill failed
