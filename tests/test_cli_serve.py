@@ -272,3 +272,41 @@ def test_serve_refuses_unknown_flags_with_a_hint(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "unknown flag --entrypoint.web.address (did you mean '--entryPoints'?)" in done.stderr
+
+
+async def test_sighup_rebinds_the_entry_points_that_changed(setup: tuple[Path, Path, int]) -> None:
+    static, dyn, port = setup
+    other, moved = free_port(), free_port()
+    text = static.read_text() + f'[entryPoints.other]\naddress = "127.0.0.1:{other}"\n'
+    static.write_text(text)
+    one = named(b"one")
+    async with anyio.create_task_group() as tg, Client() as client:
+        await tg.start(one.serve)
+        dyn.write_text(one_route(one.ports[0]))
+        proc = start(static)
+        try:
+            assert await get(client, port) == (200, b"one")
+            async with Client() as kept:  # a connection to the entry point that stays
+                assert await get(kept, other) == (200, b"one")
+                static.write_text(text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{moved}"))
+                proc.send_signal(signal.SIGHUP)
+                with anyio.fail_after(10):
+                    while True:
+                        try:
+                            if await get(client, moved) == (200, b"one"):
+                                break
+                        except UpstreamError:
+                            await anyio.sleep(0.05)
+                assert await get(kept, other) == (200, b"one")  # served all along
+            with pytest.raises(UpstreamError):  # the old address is no longer served
+                async with Client() as fresh:
+                    await get(fresh, port)
+            static.write_text("[entryPoints.web\n")  # broken: SIGHUP keeps what serves
+            proc.send_signal(signal.SIGHUP)
+            await anyio.sleep(0.5)
+            assert await get(client, moved) == (200, b"one")
+        finally:
+            rest = stop(proc)
+        assert "SIGHUP: entry points changed: web" in rest
+        assert "SIGHUP: the static configuration kept" in rest
+        one.stop()

@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, TextIO
 
 if TYPE_CHECKING:
-    from .config import StaticConfiguration
+    from collections.abc import Callable, Mapping
+
+    from .config import EntryPoint, StaticConfiguration
     from .http import EntryPointServer
     from .providers import Provider
     from .proxy import Gateway
 
-__all__ = ["from_static", "serve", "supervise", "unavailable_providers"]
+__all__ = ["from_static", "proxy_entry_points", "serve", "supervise", "unavailable_providers"]
 
 # Traefik's log levels, as Python's.
 _LEVELS: Final = {
@@ -66,9 +68,9 @@ def from_static(
         providers.append(FileProvider(own.filename or own.directory, watch=own.watch))
     if static.dynamic is not None:
         providers.append(StaticProvider(static.dynamic, name="inline"))
-    entry_points = dict(static.entry_points)
+    entry_points = proxy_entry_points(static)
     api = static.api if static.api is not None and static.api.insecure else None
-    admin_entry = entry_points.pop(api.entry_point, None) if api is not None else None
+    admin_entry = static.entry_points.get(api.entry_point) if api is not None else None
     watcher = Watcher(
         providers,
         throttle=static.providers.throttle_duration,
@@ -92,6 +94,14 @@ def from_static(
         problems=lambda: [p for ps in watcher.problems.values() for p in ps],
     )
     return gateway, EntryPointServer(address, Admin(handler, metrics), reuse_port=reuse_port)
+
+
+def proxy_entry_points(static: StaticConfiguration) -> dict[str, EntryPoint]:
+    """The entry points the proxy serves: all but the admin's (``api.insecure``)."""
+    entry_points = dict(static.entry_points)
+    if static.api is not None and static.api.insecure:
+        entry_points.pop(static.api.entry_point, None)
+    return entry_points
 
 
 def unavailable_providers(static: StaticConfiguration) -> list[str]:
@@ -118,12 +128,38 @@ def configure_logging(level: str, err: TextIO) -> None:
     logger.handlers[:] = [handler]
 
 
-async def serve(gateway: Gateway, err: TextIO, admin: EntryPointServer | None = None) -> None:
+async def serve(
+    gateway: Gateway,
+    err: TextIO,
+    admin: EntryPointServer | None = None,
+    reload: Callable[[], Mapping[str, EntryPoint] | None] | None = None,
+) -> None:
     """Serve *gateway* (and its *admin* entry point) until SIGINT or SIGTERM, then stop it
-    gracefully."""
+    gracefully; on SIGHUP, *reload* gives the entry points again (``None``: the static
+    configuration is bad, and nothing changes) and those that changed are listened on anew."""
     import anyio
 
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    from .errors import ConfigError
+
+    async def rebind() -> None:
+        entry_points = reload() if reload is not None else None
+        if entry_points is None:
+            print("routekit serve: SIGHUP: the static configuration kept", file=err, flush=True)
+            return
+        try:
+            changed = await gateway.rebind(entry_points)
+        except (ConfigError, OSError) as exc:
+            print(f"routekit serve: SIGHUP: entry points kept: {exc}", file=err, flush=True)
+            return
+        shown = ", ".join(changed) or "none"
+        print(f"routekit serve: SIGHUP: entry points changed: {shown}", file=err, flush=True)
+        for name in changed:
+            if name in gateway.servers:
+                server = gateway.servers[name]
+                ports = ", ".join(str(p) for p in server.ports)
+                print(f"routekit serve: {name} on {server.address} (port {ports})", file=err)
+
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async with gateway:
             for name, ports in gateway.ports.items():
                 address = gateway.servers[name].address
@@ -141,7 +177,10 @@ async def serve(gateway: Gateway, err: TextIO, admin: EntryPointServer | None = 
                     )
 
                 async def stop_on_signal() -> None:
-                    async for _ in signals:
+                    async for received in signals:
+                        if received == signal.SIGHUP:
+                            await rebind()
+                            continue
                         gateway.stop()
                         return
 

@@ -185,7 +185,7 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import anyio
 
     from . import _serving
-    from .config import read_static, reads_static
+    from .config import EntryPoint, read_static, reads_static
 
     if args.workers < 1:
         print("routekit serve: --workers must be at least 1", file=err)
@@ -210,7 +210,20 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.workers > 1:
         return _serving.supervise(args.config, args.flags, args.workers, err)
     gateway, admin = _serving.from_static(static, reuse_port=args.worker)
-    anyio.run(_serving.serve, gateway, err, admin)
+
+    def reload() -> dict[str, EntryPoint] | None:
+        """The static configuration read again (SIGHUP): its entry points, or ``None``."""
+        again = (
+            read_static(args.config, flags=args.flags)
+            if args.config is not None
+            else reads_static("", source="command line", flags=args.flags)
+        )
+        _print_problems(again.problems, err)
+        if any(p.severity == "error" for p in again.problems):
+            return None
+        return _serving.proxy_entry_points(again.config)
+
+    anyio.run(_serving.serve, gateway, err, admin, reload)
     return EXIT_OK
 
 

@@ -121,36 +121,82 @@ class Gateway:
         self._certificates: Certificates | None = None
         self.servers: dict[str, EntryPointServer] = {}
         self._proxies: list[Proxy] = []
+        # What each entry point is built from: a rebind compares with it.
+        self._make = (host, tunnel_idle, context, observe, limits, timeouts, grace, reuse_port)
+        self.entry_points: dict[str, EntryPoint] = {}
+        self._serving: anyio.abc.TaskGroup | None = None
+        self._background: anyio.abc.TaskGroup | None = None
         for name, entry in entry_points.items():
-            forwarded = ForwardedHeaders(
-                insecure=entry.forwarded_headers_insecure,
-                trusted_ips=entry.trusted_ips,
-                hostname=host,
-            )
-            proxy = Proxy(
-                self._runtime,
-                entry_point=name,
-                client=self.client,
-                forwarded=forwarded,
-                tunnel_idle=tunnel_idle,
-                context=context,
-                observe=observe,
-            )
-            self._proxies.append(proxy)
-            self.servers[name] = EntryPointServer(
-                entry.address,
-                proxy,
-                limits=limits if limits is not None else Limits(),
-                timeouts=timeouts if timeouts is not None else Timeouts(),
-                grace=grace,
-                certificates=self._current_certificates,
-                tls_only=entry.tls,
-                reuse_port=reuse_port,
-            )
+            self._add(name, entry)
         #: The active health checks of the routes' load balancers.
         self.health = HealthChecks(self.client)
         self._stack: contextlib.AsyncExitStack | None = None
         self._stopped = anyio.Event()
+
+    def _add(self, name: str, entry: EntryPoint) -> EntryPointServer:
+        host, tunnel_idle, context, observe, limits, timeouts, grace, reuse_port = self._make
+        forwarded = ForwardedHeaders(
+            insecure=entry.forwarded_headers_insecure,
+            trusted_ips=entry.trusted_ips,
+            hostname=host,
+        )
+        proxy = Proxy(
+            self._runtime,
+            entry_point=name,
+            client=self.client,
+            forwarded=forwarded,
+            tunnel_idle=tunnel_idle,
+            context=context,
+            observe=observe,
+        )
+        self._proxies.append(proxy)
+        if self._background is not None:
+            proxy.attach(self._background)
+        server = self.servers[name] = EntryPointServer(
+            entry.address,
+            proxy,
+            limits=limits if limits is not None else Limits(),
+            timeouts=timeouts if timeouts is not None else Timeouts(),
+            grace=grace,
+            certificates=self._current_certificates,
+            tls_only=entry.tls,
+            reuse_port=reuse_port,
+        )
+        self.entry_points[name] = entry
+        return server
+
+    async def _close_proxies(self) -> None:
+        for proxy in self._proxies:  # those a rebind added too
+            await proxy.aclose()
+
+    async def rebind(self, entry_points: Mapping[str, EntryPoint]) -> list[str]:
+        """Serve *entry_points* from now on: those that changed (or are new) are listened on
+        again, those that left stop gracefully, the others keep serving without a pause.
+
+        Returns:
+            the names of the entry points that changed, came or left.
+
+        Raises:
+            ConfigError: an entry point's settings are not valid (nothing was changed).
+        """
+        if self._serving is None:
+            raise RuntimeError("rebind() needs the gateway running (async with)")
+        if not entry_points:
+            raise ConfigError("a gateway needs at least one entry point")
+        for entry in entry_points.values():
+            ForwardedHeaders(trusted_ips=entry.trusted_ips)  # refuse bad ones before any change
+        changed = sorted(
+            {n for n in self.entry_points if entry_points.get(n) != self.entry_points[n]}
+            | {n for n in entry_points if n not in self.entry_points}
+        )
+        for name in changed:
+            old = self.servers.pop(name, None)
+            self.entry_points.pop(name, None)
+            if old is not None:
+                old.stop()
+            if name in entry_points:
+                await self._serving.start(self._add(name, entry_points[name]).serve)
+        return changed
 
     @property
     def runtime(self) -> Runtime:
@@ -189,13 +235,13 @@ class Gateway:
         async with contextlib.AsyncExitStack() as stack:
             if self._own_client:
                 stack.push_async_callback(self.client.aclose)
-            for proxy in self._proxies:
-                stack.push_async_callback(proxy.aclose)
+            stack.push_async_callback(self._close_proxies)
             if not isinstance(self._routes, Runtime):
                 await stack.enter_async_context(self._routes.running())
             # Background work (mirrors) ends after the servers have stopped, not before.
             background = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(background.cancel_scope.cancel)
+            self._background = background
             for proxy in self._proxies:
                 proxy.attach(background)
             if self._access_log is not None:
@@ -207,6 +253,7 @@ class Gateway:
             stack.callback(self.stop)  # leaving the block stops the servers gracefully
             for server in self.servers.values():
                 await tg.start(server.serve)
+            self._serving = tg
             self._stack = stack.pop_all()
         return self
 
@@ -217,6 +264,7 @@ class Gateway:
         tb: TracebackType | None,
     ) -> None:
         stack, self._stack = self._stack, None
+        self._serving = self._background = None
         if stack is not None:
             await stack.__aexit__(exc_type, exc, tb)
 
