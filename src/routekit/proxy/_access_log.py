@@ -212,10 +212,22 @@ class AccessLog:
             self._stream.flush()
 
     async def flush(self) -> None:
-        """Write what is queued now."""
+        """Write what is queued now (in a worker thread)."""
         lines, self._pending = self._pending, []
-        if lines:
-            await anyio.to_thread.run_sync(self._write, lines)
+        if not lines:
+            return
+        written = False
+
+        def work() -> None:
+            nonlocal written
+            self._write(lines)
+            written = True
+
+        try:
+            await anyio.to_thread.run_sync(work)
+        finally:
+            if not written:  # cancelled before the thread wrote them: they wait for the next
+                self._pending[:0] = lines
 
     async def run(self) -> None:
         """Write queued lines as they come, until cancelled (then what is left is written)."""
@@ -227,7 +239,10 @@ class AccessLog:
                 await self.flush()
         finally:
             self._wake = None
-            with anyio.CancelScope(shield=True):
-                await self.flush()
-                if self._own:
+            # The last lines, written here and now: the gateway is stopping.
+            lines, self._pending = self._pending, []
+            if lines:
+                self._write(lines)
+            if self._own:
+                with self._lock:
                     self._stream.close()
