@@ -99,6 +99,8 @@ async def test_serve_routes_follows_the_file_and_stops_on_sigterm(
         finally:
             rest = stop(proc)
         assert "routekit serve: stopped" in rest
+        assert f"routekit serve: static configuration: {static}" in rest
+        assert f"routekit serve: providers: file ({dyn})" in rest
         one.stop()
         two.stop()
 

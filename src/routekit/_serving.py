@@ -19,14 +19,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, TextIO
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     from .config import EntryPoint, StaticConfiguration
     from .http import EntryPointServer
     from .providers import Provider
     from .proxy import Gateway
 
-__all__ = ["from_static", "proxy_entry_points", "serve", "supervise", "unavailable_providers"]
+__all__ = [
+    "from_static",
+    "proxy_entry_points",
+    "serve",
+    "started_providers",
+    "supervise",
+    "unavailable_providers",
+]
 
 # Traefik's log levels, as Python's.
 _LEVELS: Final = {
@@ -104,6 +111,17 @@ def proxy_entry_points(static: StaticConfiguration) -> dict[str, EntryPoint]:
     return entry_points
 
 
+def started_providers(static: StaticConfiguration) -> list[str]:
+    """The providers `from_static` starts, as the start-up summary names them."""
+    out = []
+    own = static.providers.file
+    if own is not None and (own.filename or own.directory):
+        out.append(f"file ({own.filename or own.directory})")
+    if static.dynamic is not None:
+        out.append("inline (the static file's frontends and backends)")
+    return out
+
+
 def unavailable_providers(static: StaticConfiguration) -> list[str]:
     """The configured providers routekit cannot start yet, by Traefik's names."""
     providers = static.providers
@@ -133,6 +151,7 @@ async def serve(
     err: TextIO,
     admin: EntryPointServer | None = None,
     reload: Callable[[], Mapping[str, EntryPoint] | None] | None = None,
+    summary: Sequence[str] = (),
 ) -> None:
     """Serve *gateway* (and its *admin* entry point) until SIGINT or SIGTERM, then stop it
     gracefully; on SIGHUP, *reload* gives the entry points again (``None``: the static
@@ -175,6 +194,8 @@ async def serve(
                         file=err,
                         flush=True,
                     )
+                for line in summary:
+                    print(f"routekit serve: {line}", file=err, flush=True)
 
                 async def stop_on_signal() -> None:
                     async for received in signals:

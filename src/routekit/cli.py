@@ -223,7 +223,12 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return None
         return _serving.proxy_entry_points(again.config)
 
-    anyio.run(_serving.serve, gateway, err, admin, reload)
+    providers = ", ".join(_serving.started_providers(static)) or "none"
+    summary = [
+        f"static configuration: {args.config if args.config is not None else 'flags only'}",
+        f"providers: {providers}",
+    ]
+    anyio.run(_serving.serve, gateway, err, admin, reload, summary)
     return EXIT_OK
 
 
