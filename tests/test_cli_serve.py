@@ -16,7 +16,14 @@ import pytest
 
 from _routes import one_route
 from _sockets import free_port
-from routekit.http import Client, EntryPointServer, RequestHead, Response, UpstreamError
+from routekit.http import (
+    Client,
+    ClientResponse,
+    EntryPointServer,
+    RequestHead,
+    Response,
+    UpstreamError,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -60,7 +67,10 @@ def start(static: Path, *extra: str) -> subprocess.Popen[str]:
     seen: list[str] = []  # log lines (a reload at INFO) may come first
     while not seen or "routekit serve: web on" not in seen[-1]:
         seen.append(proc.stderr.readline())
-        assert seen[-1] and len(seen) < 20, seen
+        if not seen[-1] or len(seen) >= 20:
+            proc.kill()  # a gateway that did not start is not left running
+            proc.communicate(timeout=30)
+            raise AssertionError(seen)
     return proc
 
 
@@ -80,6 +90,16 @@ async def eventually(client: Client, port: int, want: bytes) -> None:
     with anyio.fail_after(10):
         while (await get(client, port))[1] != want:
             await anyio.sleep(0.05)
+
+
+async def answering(client: Client, url: str) -> ClientResponse:
+    """The first answer from *url* once something listens there (within 10 s)."""
+    with anyio.fail_after(10):
+        while True:
+            try:
+                return await client.get(url)
+            except UpstreamError:
+                await anyio.sleep(0.05)
 
 
 async def test_serve_routes_follows_the_file_and_stops_on_sigterm(
@@ -215,13 +235,7 @@ async def test_serve_gives_the_api_and_metrics_on_the_insecure_api_entry_point(
         try:
             assert await get(client, port) == (200, b"one")
             admin = f"http://127.0.0.1:{admin_port}"
-            with anyio.fail_after(10):
-                while True:
-                    try:
-                        r = await client.get(admin + "/ping")
-                        break
-                    except UpstreamError:
-                        await anyio.sleep(0.05)
+            r = await answering(client, admin + "/ping")
             assert await r.read() == b"OK"
             r = await client.get(admin + "/api/http/routers")
             routers = json.loads(await r.read())
@@ -292,13 +306,9 @@ async def test_sighup_rebinds_the_entry_points_that_changed(setup: tuple[Path, P
                 assert await get(kept, other) == (200, b"one")
                 static.write_text(text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{moved}"))
                 proc.send_signal(signal.SIGHUP)
-                with anyio.fail_after(10):
-                    while True:
-                        try:
-                            if await get(client, moved) == (200, b"one"):
-                                break
-                        except UpstreamError:
-                            await anyio.sleep(0.05)
+                r = await answering(client, f"http://127.0.0.1:{moved}/")
+                await r.read()
+                await eventually(client, moved, b"one")
                 assert await get(kept, other) == (200, b"one")  # served all along
             with pytest.raises(UpstreamError):  # the old address is no longer served
                 async with Client() as fresh:

@@ -35,6 +35,9 @@ def start(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
     lines = [proc.stdout.readline()]
     while lines[-1] and not lines[-1].startswith(("Ctrl-C", "routekit whoami:")):
         lines.append(proc.stdout.readline())
+    if not lines[-1]:  # it ended without starting: nothing is left running, say why
+        proc.communicate(timeout=30)
+        raise AssertionError(lines)
     return proc, lines
 
 

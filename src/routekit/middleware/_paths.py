@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 from collections.abc import Callable
-from typing import Final, final
+from typing import Final, TypeVar, final
 
 import attrs
 
@@ -166,46 +166,55 @@ def replace_path_regex(path: str, regex: Regexp, replacement: str) -> str | Path
 
 _Strip = Callable[[str], "tuple[str, str] | PathRefused | None"]
 _Replace = Callable[[str], "str | PathRefused | None"]
+_T = TypeVar("_T")
+
+
+def _rewrite_layer(
+    decide: Callable[[str], _T | PathRefused | None],
+    note: Callable[[Call, _T], Response | None],
+) -> Layer:
+    """The layer of a path decision: refuse, or note it (*note*) and go on with the new path."""
+
+    def layer(next_: Next) -> Next:
+        async def handle(call: Call) -> Response:
+            outcome = decide(call.path)
+            if isinstance(outcome, PathRefused):
+                return plain(outcome.status, outcome.reason)
+            if outcome is not None:
+                refused = note(call, outcome)
+                if refused is not None:
+                    return refused
+            return await next_(call)
+
+        return handle
+
+    return layer
+
+
+def _note_prefix(call: Call, outcome: tuple[str, str]) -> Response | None:
+    prefix, call.path = outcome
+    value = prefix.encode("utf-8", "surrogateescape")
+    if not valid_field(_FORWARDED_PREFIX, value):
+        # A decoded prefix with a CR, LF or NUL (%0D%0A…) cannot be a header.
+        return plain(400, "Bad Request")
+    add_header(call.headers, _FORWARDED_PREFIX, value)
+    return None
+
+
+def _note_replaced(call: Call, path: str) -> Response | None:
+    add_header(call.headers, _REPLACED_PATH, (call.path or "/").encode("latin-1"))
+    call.path = path
+    return None
 
 
 def _strip_layer(decide: _Strip) -> Layer:
     """The layer of a strip decision; the prefix cut goes to ``X-Forwarded-Prefix``."""
-
-    def layer(next_: Next) -> Next:
-        async def handle(call: Call) -> Response:
-            outcome = decide(call.path)
-            if isinstance(outcome, PathRefused):
-                return plain(outcome.status, outcome.reason)
-            if outcome is not None:
-                prefix, call.path = outcome
-                value = prefix.encode("utf-8", "surrogateescape")
-                if not valid_field(_FORWARDED_PREFIX, value):
-                    # A decoded prefix with a CR, LF or NUL (%0D%0A…) cannot be a header.
-                    return plain(400, "Bad Request")
-                add_header(call.headers, _FORWARDED_PREFIX, value)
-            return await next_(call)
-
-        return handle
-
-    return layer
+    return _rewrite_layer(decide, _note_prefix)
 
 
 def _replace_layer(decide: _Replace) -> Layer:
     """The layer of a replace decision; the old wire path goes to ``X-Replaced-Path``."""
-
-    def layer(next_: Next) -> Next:
-        async def handle(call: Call) -> Response:
-            outcome = decide(call.path)
-            if isinstance(outcome, PathRefused):
-                return plain(outcome.status, outcome.reason)
-            if outcome is not None:
-                add_header(call.headers, _REPLACED_PATH, (call.path or "/").encode("latin-1"))
-                call.path = outcome
-            return await next_(call)
-
-        return handle
-
-    return layer
+    return _rewrite_layer(decide, _note_replaced)
 
 
 def build_strip_prefix(model: StripPrefix) -> Layer:
