@@ -24,11 +24,10 @@ import anyio
 import anyio.abc
 import attrs
 import h11
-import sniffio
 
 from ..errors import RoutekitError
 from ._serve import NO_BODY
-from ._wire import GONE, ProtocolWire, StreamWire, Wire
+from ._wire import GONE, ProtocolWire, StreamWire, Wire, on_asyncio
 
 __all__ = [
     "Client",
@@ -542,7 +541,7 @@ class Client:
 async def _connect(origin: Origin, context: ssl.SSLContext | None, server_name: str | None) -> Wire:
     """A new connection to *origin*: asyncio's own transports on asyncio (the fast path),
     anyio streams elsewhere."""
-    if sniffio.current_async_library() == "asyncio":
+    if on_asyncio():
         loop = asyncio.get_running_loop()
         if origin.unix is not None:
             _, wire = await loop.create_unix_connection(ProtocolWire, origin.unix)

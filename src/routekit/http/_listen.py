@@ -20,14 +20,13 @@ from typing import Any, Final, final
 import anyio
 import anyio.abc
 import attrs
-import sniffio
 from anyio.streams.tls import TLSStream
 
 from ..errors import ConfigError
 from ._serve import Drain, Handler, Timeouts, serve_connection
 from ._server import Limits
 from ._tls import Certificates
-from ._wire import ProtocolWire
+from ._wire import ProtocolWire, on_asyncio
 
 __all__ = ["EntryPointServer", "parse_address"]
 
@@ -173,7 +172,7 @@ class EntryPointServer:
         try:
             async with anyio.create_task_group() as connections:
                 async with anyio.create_task_group() as accepting:
-                    if sniffio.current_async_library() == "asyncio":
+                    if on_asyncio():
                         # The fast path: asyncio's own transports under each connection.
                         for sub in listener.listeners:
                             raw = sub.extra(anyio.abc.SocketAttribute.raw_socket)

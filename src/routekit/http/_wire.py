@@ -289,3 +289,12 @@ class ProtocolWire(Wire, asyncio.Protocol):
 def _expire(waiter: asyncio.Future[Any]) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError())
+
+
+def on_asyncio() -> bool:
+    """Whether the code runs on an asyncio event loop (its fast paths apply), not trio."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
