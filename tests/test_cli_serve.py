@@ -14,6 +14,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from _process import finish
 from _routes import one_route
 from _sockets import free_port
 from routekit.http import (
@@ -71,14 +72,17 @@ def start(static: Path, *extra: str) -> subprocess.Popen[str]:
             proc.kill()  # a gateway that did not start is not left running
             proc.communicate(timeout=30)
             raise AssertionError(seen)
+    _heads[proc.pid] = "".join(seen)
     return proc
 
 
+_heads: dict[int, str] = {}  # what start() read, so stop() can return the whole output
+
+
 def stop(proc: subprocess.Popen[str]) -> str:
-    proc.send_signal(signal.SIGTERM)
-    _, rest = proc.communicate(timeout=30)
-    assert proc.returncode == 0, rest
-    return rest
+    """Everything the gateway wrote to stderr, once SIGTERM has stopped it."""
+    assert proc.stderr is not None
+    return _heads.pop(proc.pid, "") + finish(proc, proc.stderr)
 
 
 async def get(client: Client, port: int) -> tuple[int, bytes]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from _process import finish
 from _sockets import free_port
 from routekit.http import Client
 from routekit.whoami import Whoami, whoami
@@ -42,10 +43,8 @@ def start(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
 
 
 def stop(proc: subprocess.Popen[str]) -> str:
-    proc.send_signal(signal.SIGINT)
-    rest, _ = proc.communicate(timeout=30)
-    assert proc.returncode == 0, rest
-    return rest
+    assert proc.stdout is not None
+    return finish(proc, proc.stdout, signal.SIGINT)
 
 
 async def names(client: Client, url: str, host: bytes, count: int) -> list[str]:
