@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -368,12 +370,23 @@ _LABEL_VALUES = {
 
 
 @pytest.mark.parametrize("label", TRAEFIK_1_7_LABELS)
-def test_every_traefik_1_7_label_is_read(label: str) -> None:
+def test_every_traefik_1_7_label_is_read(label: str, tmp_path: Path) -> None:
     last = label.rsplit(".", 1)[-1]
     labels = {"traefik.frontend.rule": "Host:a.example", "traefik.port": "80"}
     if label.startswith("frontend.auth.forward.") and last != "address":
         labels["traefik.frontend.auth.forward.address"] = "http://auth"
-    labels[f"traefik.{label}"] = _LABEL_VALUES.get(last, "x" if last[0].isupper() else "true")
+    # The decoded middlewares are validated too: each auth label comes with valid users.
+    users = tmp_path / "users"
+    if label.startswith("frontend.auth.basic."):
+        users.write_text("u:$apr1$x$y\n")
+        labels["traefik.frontend.auth.basic.users"] = "u:$apr1$x$y"
+    if label.startswith("frontend.auth.digest."):
+        users.write_text("u:traefik:0123456789abcdef0123456789abcdef\n")
+        labels["traefik.frontend.auth.digest.users"] = "u:traefik:0123456789abcdef0123456789abcdef"
+    value = _LABEL_VALUES.get(last, "x" if last[0].isupper() else "true")
+    if last == "users":
+        value = labels.get(f"traefik.{label}", value)
+    labels[f"traefik.{label}"] = str(users) if last == "usersFile" else value
     if label.startswith("frontend.headers.SSL") and label != "frontend.headers.SSLProxyHeaders":
         labels["traefik.frontend.headers.SSLRedirect"] = "true"
         labels["traefik.frontend.headers.SSLHost"] = "a.example"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from routekit.config import (
+    DEFAULT_RULE,
     EntryPoint,
     StaticConfiguration,
     load_config,
@@ -31,7 +32,7 @@ def test_docker_v1_file_loads_as_it_is() -> None:
     assert docker.endpoint == "unix:///var/run/docker.sock"
     assert docker.watch
     assert docker.exposed_by_default
-    assert docker.default_rule == "Host:{name}.{domain}"
+    assert docker.default_rule == DEFAULT_RULE  # v1 labels use Host:<name>.<domain> themselves
     assert config.entry_points == {"http": EntryPoint(address=":80")}
 
 

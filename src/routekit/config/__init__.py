@@ -31,6 +31,7 @@ from ._load import reads_config as reads_config
 from ._load import reads_static as reads_static
 from ._static_model import AccessLogConfig as AccessLogConfig
 from ._static_model import APIConfig as APIConfig
+from ._static_model import ClientTLS as ClientTLS
 from ._static_model import ConsulCatalogProviderConfig as ConsulCatalogProviderConfig
 from ._static_model import DockerProviderConfig as DockerProviderConfig
 from ._static_model import EntryPoint as EntryPoint
@@ -157,10 +158,12 @@ from .providers import CatalogInstance as CatalogInstance
 from .providers import CatalogService as CatalogService
 from .providers import ConnectCertificates as ConnectCertificates
 from .providers import ContainerInfo as ContainerInfo
+from .providers import DockerContainer as DockerContainer
 from .providers import config_to_kv as config_to_kv
 from .providers import config_to_labels as config_to_labels
 from .providers import consul_catalog_to_config as consul_catalog_to_config
 from .providers import consul_catalog_v1_to_config as consul_catalog_v1_to_config
+from .providers import docker_container as docker_container
 from .providers import kv_to_config as kv_to_config
 from .providers import labels_to_config as labels_to_config
 from .providers import normalize as normalize
@@ -212,6 +215,7 @@ __all__ = [
     "CircuitBreaker",
     "Compress",
     "Configuration",
+    "ClientTLS",
     "ConsulCatalogProviderConfig",
     "Cookie",
     "DockerProviderConfig",
@@ -302,10 +306,12 @@ __all__ = [
     "CatalogService",
     "Conflict",
     "ContainerInfo",
+    "DockerContainer",
     "config_to_kv",
     "config_to_labels",
     "consul_catalog_v1_to_config",
     "kv_to_config",
+    "docker_container",
     "labels_to_config",
     "merge_configurations",
     "named_section",

@@ -13,6 +13,7 @@ from ..errors import Problem
 from ._static_model import (
     AccessLogConfig,
     APIConfig,
+    ClientTLS,
     ConsulCatalogProviderConfig,
     DockerProviderConfig,
     EntryPoint,
@@ -47,7 +48,6 @@ _KV_ENDPOINTS: Final = {
     "redis": "127.0.0.1:6379",
     "zookeeper": "127.0.0.1:2181",
 }
-_V1_DOCKER_RULE: Final = "Host:{name}.{domain}"
 
 _V1_USED: Final = ("defaultEntryPoints", "logLevel", "web", "providersThrottleDuration",
                    *_V1_PROVIDERS)  # fmt: skip
@@ -137,18 +137,38 @@ def _entry_points(r: V1Reader, t: Table, v1: bool) -> dict[str, EntryPoint]:
 
 def _docker(r: V1Reader, t: Table, path: tuple[str, ...], v1: bool) -> DockerProviderConfig:
     keys = ("endpoint", "domain", "watch", "exposedByDefault", "defaultRule", "network",
-            "useBindPortIP", "swarmMode", "constraints")  # fmt: skip
+            "useBindPortIP", "swarmMode", "constraints", "tls", "allowEmptyServices",
+            "httpClientTimeout")  # fmt: skip
     d = r.table(t, path, keys, unknown="warn")
     return DockerProviderConfig(
         endpoint=r.str_(d, "endpoint", path) or "unix:///var/run/docker.sock",
         domain=r.str_(d, "domain", path) or "",
         watch=or_default(r.bool_(d, "watch", path), True),
         exposed_by_default=or_default(r.bool_(d, "exposedByDefault", path), True),
-        default_rule=r.str_(d, "defaultRule", path) or (_V1_DOCKER_RULE if v1 else DEFAULT_RULE),
+        # v1's rule (Host:<name>.<domain>) is the v1 label decoder's own default.
+        default_rule=r.str_(d, "defaultRule", path) or DEFAULT_RULE,
         network=r.str_(d, "network", path) or "",
         use_bind_port_ip=bool(r.bool_(d, "useBindPortIP", path)),
         swarm_mode=bool(r.bool_(d, "swarmMode", path)),
         constraints=_constraints(r, d, path),
+        allow_empty_services=bool(r.bool_(d, "allowEmptyServices", path)),
+        http_client_timeout=or_default(r.duration(d, "httpClientTimeout", path), 0.0),
+        tls=_client_tls(r, d, path),
+    )
+
+
+def _client_tls(r: V1Reader, t: Table, path: tuple[str, ...]) -> ClientTLS | None:
+    entry = t.get("tls")
+    if entry is None:
+        return None
+    where = (*path, entry[0])
+    keys = ("ca", "cert", "key", "insecureSkipVerify", "caOptional")
+    c = r.table(entry[1], where, keys, unknown="warn")
+    return ClientTLS(
+        ca=r.str_(c, "ca", where) or "",
+        cert=r.str_(c, "cert", where) or "",
+        key=r.str_(c, "key", where) or "",
+        insecure_skip_verify=bool(r.bool_(c, "insecureSkipVerify", where)),
     )
 
 

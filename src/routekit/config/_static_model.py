@@ -15,6 +15,7 @@ from .model import Configuration, FrozenMap, frozen_map, frozen_tuple
 
 __all__ = [
     "APIConfig",
+    "ClientTLS",
     "ConsulCatalogProviderConfig",
     "DockerProviderConfig",
     "EntryPoint",
@@ -40,6 +41,24 @@ class EntryPoint:
 
 @final
 @attrs.frozen(kw_only=True)
+class ClientTLS:
+    """A provider's ``tls`` options: how it reaches its service over TLS (Traefik's ClientTLS).
+
+    Attributes:
+        ca: a CA file (or PEM text) to trust, beside the system's.
+        cert: a client certificate file (or PEM text), shown with *key*.
+        key: its private key.
+        insecure_skip_verify: do not verify the service's certificate.
+    """
+
+    ca: str = ""
+    cert: str = ""
+    key: str = ""
+    insecure_skip_verify: bool = False
+
+
+@final
+@attrs.frozen(kw_only=True)
 class DockerProviderConfig:
     """``[docker]`` (v1) / ``[providers.docker]`` (v2/v3)."""
 
@@ -52,6 +71,9 @@ class DockerProviderConfig:
     use_bind_port_ip: bool = False
     swarm_mode: bool = False
     constraints: str = ""
+    allow_empty_services: bool = False
+    http_client_timeout: float = 0.0
+    tls: ClientTLS | None = None
 
 
 @final

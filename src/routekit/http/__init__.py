@@ -49,6 +49,7 @@ from ._server import ServerConnection as ServerConnection
 from ._server import error_response as error_response
 from ._tls import Certificates as Certificates
 from ._tls import certificate_names as certificate_names
+from ._tls import client_context as client_context
 from ._tls import pem_path as pem_path
 from ._tunnel import tunnel as tunnel
 from ._wire import ProtocolWire as ProtocolWire
@@ -85,6 +86,7 @@ __all__ = [
     "UpstreamTimeout",
     "Wire",
     "certificate_names",
+    "client_context",
     "downstream_headers",
     "error_response",
     "filter_trailers",

@@ -22,7 +22,7 @@ from typing import Final, final
 
 from ..errors import ConfigError
 
-__all__ = ["Certificates", "certificate_names", "pem_path"]
+__all__ = ["Certificates", "certificate_names", "client_context", "pem_path"]
 
 _SAN: Final = bytes.fromhex("551d11")  # 2.5.29.17 subjectAltName
 _CN: Final = bytes.fromhex("550403")  # 2.5.4.3 commonName
@@ -106,6 +106,40 @@ def pem_path(text_or_path: str) -> Iterator[str]:
         yield path
     finally:
         os.unlink(path)
+
+
+def client_context(
+    *,
+    root_cas: Sequence[str] = (),
+    certificates: Sequence[tuple[str, str]] = (),
+    insecure_skip_verify: bool = False,
+    what: str = "TLS",
+) -> ssl.SSLContext:
+    """A client-side context as Traefik's ``tls``/``serversTransport`` options describe it.
+
+    *root_cas* are CA files or PEM texts added to the system's; *certificates* are
+    ``(cert, key)`` pairs (files or PEM texts) shown to the server; verification stays on
+    unless *insecure_skip_verify*.
+
+    Raises:
+        ConfigError: a CA or certificate cannot be read (the message starts with *what*).
+    """
+    context = ssl.create_default_context()
+    try:
+        for ca in root_cas:
+            if ca.lstrip().startswith(_PEM_START):
+                context.load_verify_locations(cadata=ca)
+            else:
+                context.load_verify_locations(cafile=ca)
+        for cert_file, key_file in certificates:
+            with pem_path(cert_file) as cert, pem_path(key_file) as key:
+                context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"{what}: {exc}") from None
+    if insecure_skip_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def _first_der(text_or_path: str) -> bytes:

@@ -2,6 +2,8 @@
 
 - `StaticProvider` serves a `Configuration` built in Python (and replaced with ``update``).
 - `FileProvider` serves a TOML file or a directory of them, following edits.
+- `DockerProvider` serves the ``traefik.*`` labels of a Docker engine's containers, following
+  its events.
 
 A `routekit.runtime.Watcher` follows any number of providers, merges them (``name@provider``) and
 publishes the routing runtime.  A provider of your own is any object with a ``name``, an
@@ -14,11 +16,15 @@ from ._base import Provider as Provider
 from ._base import Snapshot as Snapshot
 from ._base import as_snapshot as as_snapshot
 from ._base import check_provider_name as check_provider_name
+from ._remote import Backoff as Backoff
+from .docker import DockerProvider as DockerProvider
 from .file import FileProvider as FileProvider
 from .file import config_files as config_files
 from .static import StaticProvider as StaticProvider
 
 __all__ = [
+    "Backoff",
+    "DockerProvider",
     "FileProvider",
     "Provider",
     "Snapshot",

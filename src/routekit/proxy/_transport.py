@@ -7,15 +7,10 @@ while the proxy lives (a reload that keeps a transport keeps its connections).
 
 from __future__ import annotations
 
-import ssl
-
 from ..config import ServersTransport
-from ..errors import ConfigError
-from ..http import Client, PoolLimits, pem_path
+from ..http import Client, PoolLimits, client_context
 
 __all__ = ["transport_client"]
-
-_PEM: str = "-----BEGIN"
 
 
 def transport_client(transport: ServersTransport) -> Client:
@@ -34,19 +29,10 @@ def transport_client(transport: ServersTransport) -> Client:
             read=timeouts.response_header_timeout or limits.read,
             idle=timeouts.idle_conn_timeout or limits.idle,
         )
-    context = ssl.create_default_context()
-    try:
-        for ca in transport.root_cas:
-            if ca.lstrip().startswith(_PEM):
-                context.load_verify_locations(cadata=ca)
-            else:
-                context.load_verify_locations(cafile=ca)
-        for pair in transport.certificates:
-            with pem_path(pair.cert_file) as cert, pem_path(pair.key_file) as key:
-                context.load_cert_chain(cert, key)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"servers transport: {exc}") from None
-    if transport.insecure_skip_verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+    context = client_context(
+        root_cas=transport.root_cas,
+        certificates=[(c.cert_file, c.key_file) for c in transport.certificates],
+        insecure_skip_verify=transport.insecure_skip_verify,
+        what="servers transport",
+    )
     return Client(limits, ssl_context=context, server_name=transport.server_name or None)

@@ -244,12 +244,12 @@ def _backend(
         mpath = (*path, key)
         m = r.table(table, mpath, ("amount", "extractorFunc"))
         criterion = _extractor(r, r.str_(m, "extractorFunc", mpath), (*mpath, "extractorFunc"))
-        middlewares.append(
-            (
-                f"{name}-inflightreq",
-                InFlightReq(amount=r.int_(m, "amount", mpath) or 0, source_criterion=criterion),
+        amount = r.int_(m, "amount", mpath) or 0
+        # Traefik 1.7 limits only with an amount (server_loadbalancer.go: MaxConn.Amount != 0).
+        if amount:
+            middlewares.append(
+                (f"{name}-inflightreq", InFlightReq(amount=amount, source_criterion=criterion))
             )
-        )
     if "buffering" in t:
         key, table = t["buffering"]
         bpath = (*path, key)

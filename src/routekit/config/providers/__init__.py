@@ -13,6 +13,8 @@ from ._consul_data import CatalogInstance as CatalogInstance
 from ._consul_data import CatalogService as CatalogService
 from ._consul_v1 import DEFAULT_FRONTEND_RULE as DEFAULT_FRONTEND_RULE
 from ._consul_v1 import consul_catalog_v1_to_config as consul_catalog_v1_to_config
+from ._docker_data import DockerContainer as DockerContainer
+from ._docker_data import docker_container as docker_container
 from ._gotemplate import normalize as normalize
 from ._kv import config_to_kv as config_to_kv
 from ._kv import kv_to_config as kv_to_config
@@ -31,10 +33,12 @@ __all__ = [
     "DEFAULT_FRONTEND_RULE",
     "DEFAULT_RULE",
     "DEFAULT_STRICT_CHECKS",
+    "DockerContainer",
     "config_to_kv",
     "config_to_labels",
     "consul_catalog_to_config",
     "consul_catalog_v1_to_config",
+    "docker_container",
     "kv_to_config",
     "labels_to_config",
     "normalize",

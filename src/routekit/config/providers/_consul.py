@@ -38,7 +38,7 @@ from ..model import (
 )
 from ._consul_data import CatalogInstance, CatalogService
 from ._gotemplate import normalize
-from ._labels import DEFAULT_RULE, labels_to_config, tags_to_labels
+from ._labels import DEFAULT_RULE, labels_to_config, tags_to_labels, validate_labelled
 from ._labels_container import ContainerInfo, provider_constraint
 
 __all__ = ["DEFAULT_STRICT_CHECKS", "ConnectCertificates", "consul_catalog_to_config"]
@@ -149,6 +149,7 @@ def consul_catalog_to_config(
             service_name = _service_name(name, instance, canary=canary)
             items[key] = _Item(name, service_name, instance, labels, connects)
     parts: list[tuple[str, Configuration]] = []
+    containers: list[ContainerInfo] = []
     for key in sorted(items):  # provider.NameSortedConfigurations
         item = items[key]
         container = ContainerInfo(
@@ -158,11 +159,13 @@ def consul_catalog_to_config(
             addresses={"consul": item.instance.address or item.instance.node_address},
             ports=(item.instance.port,) if item.instance.port else (),
         )
+        containers.append(container)
         config, found = labels_to_config(
             [container],
             default_rule=default_rule,
             syntax="v2",
             template_fields={"Name": item.name},
+            check=False,  # the merged result is checked below: items may refer to each other
         )
         problems.extend(found)
         parts.append((key, config))
@@ -174,7 +177,8 @@ def consul_catalog_to_config(
             servers_transports=FrozenMap({**merged.http.servers_transports, **transports}),
         )
         merged = attrs.evolve(merged, http=http)
-    return merged, (*problems, *conflicts)
+    checked, found = validate_labelled(merged, containers)
+    return checked, (*problems, *conflicts, *found)
 
 
 @attrs.frozen

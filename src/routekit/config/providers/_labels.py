@@ -18,6 +18,7 @@ Every key that fits nothing is reported with its label and container, never sile
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, Literal
 
@@ -34,6 +35,7 @@ from ..model import (
     merge_configurations,
     shown_text,
     split_label_key,
+    validate,
 )
 from ._gotemplate import Template, compile_template
 from ._labels_container import (
@@ -48,7 +50,13 @@ from ._labels_container import (
 )
 from ._labels_v1 import V1Context, is_v1, v1_labels_config
 
-__all__ = ["DEFAULT_RULE", "ContainerInfo", "labels_to_config", "tags_to_labels"]
+__all__ = [
+    "DEFAULT_RULE",
+    "ContainerInfo",
+    "labels_to_config",
+    "tags_to_labels",
+    "validate_labelled",
+]
 
 #: Traefik's default ``defaultRule`` for Docker and Consul catalog.
 DEFAULT_RULE: Final = "Host(`{{ normalize .Name }}`)"
@@ -104,6 +112,7 @@ def labels_to_config(
     allow_empty_services: bool = False,
     use_bind_port_ip: bool = False,
     constraints: str = "",
+    check: bool = True,
 ) -> tuple[Configuration, tuple[Problem, ...]]:
     """Decode the labels of *containers* into one configuration, plus every problem found.
 
@@ -129,6 +138,8 @@ def labels_to_config(
         constraints: Traefik's ``constraints``: an expression of ``Label(`k`, `v`)`` and
             ``LabelRegex(`k`, `re`)`` with ``&&``, ``||``, ``!``; a container whose labels do
             not pass it is not served.
+        check: validate the result (`validate_labelled`): a rule that does not parse, a
+            reference to nothing… is reported with the label it came from and left out.
 
     Returns:
         The merged configuration and the problems (bad keys, values, conflicts).  A container or
@@ -173,7 +184,52 @@ def labels_to_config(
     if v1_config is not None:
         parts.append((", ".join(c.name for c in v1_containers), v1_config))
     merged, conflicts = merge_configurations(parts, previous=previous)
-    return merged, (*problems, *conflicts)
+    if not check:
+        return merged, (*problems, *conflicts)
+    checked, found = validate_labelled(merged, containers)
+    return checked, (*problems, *conflicts, *found)
+
+
+def validate_labelled(
+    config: Configuration, containers: Sequence[ContainerInfo]
+) -> tuple[Configuration, tuple[Problem, ...]]:
+    """`validate` *config*, and name in each error the label (and container) it came from.
+
+    A problem's path (``http.routers.web.rule``) is matched, ignoring case, with the labels
+    ``traefik.<path>``; failing that, with the first label under it, then under each shorter
+    path, so that an element built from several labels is still traced to one of them.
+    """
+    checked = validate(config)
+    # Warnings leave nothing out; the watcher's own check of the merged runtime reports them.
+    errors = [p for p in checked.problems if p.severity == "error"]
+    if not errors:
+        return checked.config, ()
+    index: dict[str, tuple[ContainerInfo, str]] = {}
+    for container in containers:
+        for key in container.labels:
+            if key.lower().startswith("traefik."):
+                index.setdefault(key[len("traefik.") :].lower(), (container, key))
+    keys = sorted(index)
+    out = []
+    for problem in errors:
+        found = _label_for(problem.path.lower(), index, keys) if problem.source is None else None
+        out.append(problem if found is None else attrs.evolve(problem, source=label_source(*found)))
+    return checked.config, tuple(out)
+
+
+def _label_for(
+    path: str, index: Mapping[str, tuple[ContainerInfo, str]], keys: Sequence[str]
+) -> tuple[ContainerInfo, str] | None:
+    parts = path.split(".")
+    while len(parts) >= 3:  # down to the element itself (http.routers.<name>)
+        head = ".".join(parts)
+        if head in index:
+            return index[head]
+        at = bisect.bisect_left(keys, head + ".")
+        if at < len(keys) and keys[at].startswith(head + "."):
+            return index[keys[at]]
+        parts.pop()
+    return None
 
 
 def _valid_text(

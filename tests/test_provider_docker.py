@@ -1,0 +1,180 @@
+"""`DockerProvider` against a real Docker engine: containers come, change and go; the engine too."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+import pytest
+
+from _dockerd import Dockerd, dockerd
+from _following import following, rules, servers
+from _sockets import free_port
+from routekit.errors import ConfigError
+from routekit.providers import Backoff, DockerProvider
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dockerd]:
+    with dockerd(tmp_path_factory.mktemp("dockerd")) as started:
+        yield started
+
+
+@pytest.fixture
+def docker(engine: Dockerd) -> Iterator[Dockerd]:
+    engine.remove_all()
+    yield engine
+    if engine.proc is None:  # a test that stopped the engine and failed before restarting it
+        engine.start()
+    engine.remove_all()
+
+
+def web(router: str) -> dict[str, str]:
+    """v2 labels: a router with a Host rule."""
+    return {f"traefik.http.routers.{router}.rule": f"Host(`{router}.test`)"}
+
+
+def with_port(labels: dict[str, str], service: str, port: int) -> dict[str, str]:
+    return {**labels, f"traefik.http.services.{service}.loadbalancer.server.port": str(port)}
+
+
+async def run(
+    docker: Dockerd, name: str, labels: dict[str, str], service: str, *, healthy_file: bool = False
+) -> int:
+    """Start a container whose labels name its own port; the port."""
+    port = free_port()
+    await anyio.to_thread.run_sync(
+        lambda: docker.run(
+            name, with_port(labels, service, port), port=port, healthy_file=healthy_file
+        )
+    )
+    return port
+
+
+def fast() -> Backoff:
+    return Backoff(initial=0.05, cap=0.3, jitter=0)
+
+
+async def test_initial_state_from_v2_labels(docker: Dockerd) -> None:
+    port = await run(docker, "blog", web("blog"), "blog")
+    await run(docker, "hidden", {"traefik.enable": "false"}, "hidden")
+    snapshot = await DockerProvider(docker.endpoint).snapshot()
+    assert rules(snapshot) == {"blog": "Host(`blog.test`)"}
+    assert servers(snapshot) == {"blog": [f"http://127.0.0.1:{port}"]}
+    assert snapshot.problems == ()
+
+
+async def test_containers_appear_change_and_leave_as_they_do(docker: Dockerd) -> None:
+    provider = DockerProvider(docker.endpoint, retry=fast())
+    async with following(provider) as seen:
+        await seen.until(lambda s: True)
+        one = await run(docker, "one", {}, "one")
+        snap = await seen.until(lambda s: "one" in servers(s))
+        assert rules(snap) == {"one": "Host(`one`)"}  # Traefik's default rule
+        two = await run(docker, "two", {}, "two")
+        await seen.until(lambda s: servers(s).get("two") == [f"http://127.0.0.1:{two}"])
+        await anyio.to_thread.run_sync(lambda: docker.cli("pause", "two"))
+        await seen.until(lambda s: "two" not in servers(s))
+        await anyio.to_thread.run_sync(lambda: docker.cli("unpause", "two"))
+        await seen.until(lambda s: "two" in servers(s))
+        await anyio.to_thread.run_sync(lambda: docker.cli("rename", "one", "uno"))
+        snap = await seen.until(lambda s: "uno" in rules(s))
+        assert rules(snap)["uno"] == "Host(`uno`)" and "one" not in rules(snap)
+        assert servers(snap)["one"] == [f"http://127.0.0.1:{one}"]  # the service its label names
+        await anyio.to_thread.run_sync(lambda: docker.cli("stop", "-t", "1", "two"))
+        await seen.until(lambda s: "two" not in servers(s))
+        await anyio.to_thread.run_sync(lambda: docker.cli("rm", "-f", "uno"))
+        snap = await seen.until(lambda s: not servers(s))
+        assert snap.problems == ()
+
+
+async def test_an_unhealthy_container_leaves_the_rotation(docker: Dockerd) -> None:
+    port = await run(docker, "sick", {}, "sick", healthy_file=True)
+    provider = DockerProvider(docker.endpoint, retry=fast())
+    async with following(provider) as seen:
+        first = await seen.until(lambda s: True)
+        assert not first.config.http.routers  # "starting": not served before its first check
+        snap = await seen.until(lambda s: bool(s.config.http.routers))
+        assert servers(snap) == {"sick": [f"http://127.0.0.1:{port}"]}
+        await anyio.to_thread.run_sync(
+            lambda: docker.cli("exec", "sick", "busybox", "rm", "/tmp/healthy")
+        )
+        await seen.until(lambda s: not s.config.http.routers)
+
+
+async def test_a_bad_label_is_reported_with_its_container_and_the_rest_applies(
+    docker: Dockerd,
+) -> None:
+    good = await run(docker, "good", web("good"), "good")
+    await run(docker, "bad", {"traefik.http.routers.bad.rule": "Host(`bad.test`"}, "bad")
+    snapshot = await DockerProvider(docker.endpoint).snapshot()
+    assert servers(snapshot)["good"] == [f"http://127.0.0.1:{good}"]
+    assert "bad" not in rules(snapshot)
+    [problem] = [p for p in snapshot.problems if p.severity == "error"]
+    assert problem.source == "label 'traefik.http.routers.bad.rule' on container 'bad'"
+
+
+async def test_replicas_of_a_compose_service_share_one_v1_backend(docker: Dockerd) -> None:
+    ports = []
+    for n in range(1, 4):
+        labels = {
+            "com.docker.compose.project": "demo",
+            "com.docker.compose.service": "hello",
+            "traefik.backend": "hello",
+            "traefik.frontend.rule": "Host:hello.docker",
+        }
+        port = free_port()
+        labels["traefik.port"] = str(port)
+        await anyio.to_thread.run_sync(partial(docker.run, f"demo_hello_{n}", labels, port=port))
+        ports.append(port)
+    snapshot = await DockerProvider(docker.endpoint, domain="docker").snapshot()
+    [urls] = servers(snapshot).values()
+    assert sorted(urls) == sorted(f"http://127.0.0.1:{p}" for p in ports)
+    assert list(rules(snapshot).values()) == ["Host(`hello.docker`)"]  # v1, read as v3
+
+
+async def test_the_last_configuration_serves_while_the_engine_is_away(
+    docker: Dockerd, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = await run(docker, "stays", web("stays"), "stays")
+    provider = DockerProvider(docker.endpoint, retry=fast())
+    caplog.set_level(logging.INFO, "routekit.providers.docker")
+    async with following(provider) as seen:
+        await seen.until(lambda s: "stays" in servers(s))
+        await anyio.to_thread.run_sync(docker.stop)
+        away = await seen.until(lambda s: bool(s.problems))
+        assert servers(away) == {"stays": [f"http://127.0.0.1:{port}"]}
+        assert "cannot read the provider's source" in away.problems[0].message
+        await anyio.sleep(1.0)  # several retries: logged once
+        await anyio.to_thread.run_sync(docker.start)
+        back = await seen.until(lambda s: not s.problems)
+        assert servers(back) == {"stays": [f"http://127.0.0.1:{port}"]}
+        new = await run(docker, "new", web("new"), "new")  # the events are followed again
+        await seen.until(lambda s: servers(s).get("new") == [f"http://127.0.0.1:{new}"])
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert "reachable again" in caplog.text
+
+
+async def test_watch_false_reads_once(docker: Dockerd) -> None:
+    await run(docker, "once", web("once"), "once")
+    provider = DockerProvider(docker.endpoint, watch=False)
+    got = [s async for s in provider.watch()]
+    assert len(got) == 1 and "once" in servers(got[0])
+
+
+def test_bad_options_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="endpoint"):
+        DockerProvider("ftp://nowhere")
+    with pytest.raises(ConfigError):
+        DockerProvider(default_rule="Host(`{{ .Nope`)")
+    with pytest.raises(ConfigError, match="constraints"):
+        DockerProvider(constraints="Label(`a`")
+    with pytest.raises(ConfigError, match="provider name"):
+        DockerProvider(name="a.b")
