@@ -16,7 +16,7 @@ import ssl
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Final, final
 
@@ -235,10 +235,13 @@ class ClientResponse:
         body: AsyncIterator[bytes],
         complete: bytes | None = None,
         upgraded: Upgraded | None = None,
+        *,
+        abandon: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.status = status
         self.headers = headers
         self._body = body
+        self._abandon = abandon
         #: The whole body when it came with the head (the connection is already free then).
         self.complete = complete
         self.upgraded = upgraded
@@ -256,6 +259,9 @@ class ClientResponse:
         closing = getattr(self._body, "aclose", None)
         if closing is not None:
             await closing()
+        if self._abandon is not None:
+            # A body never iterated has not run its clean-up: the connection is closed here.
+            await self._abandon()
 
 
 @final
@@ -478,8 +484,9 @@ class Client:
             await wire.aclose()
             slot.release()
             raise UpstreamError(f"{origin}: invalid response: {exc}") from None
-        body = self._body(origin, connection, slot, early)
-        return ClientResponse(event.status_code, headers, body)
+        held = _Held(connection, slot)
+        body = self._body(origin, connection, held, early)
+        return ClientResponse(event.status_code, headers, body, abandon=held.abandon)
 
     async def _next(self, origin: Origin, connection: _Connection) -> h11.Event:
         conn = connection.conn
@@ -503,9 +510,8 @@ class Client:
             conn.receive_data(data)
 
     async def _body(
-        self, origin: Origin, connection: _Connection, slot: _Slots, early: list[bytes]
+        self, origin: Origin, connection: _Connection, held: _Held, early: list[bytes]
     ) -> AsyncIterator[bytes]:
-        finished = False
         try:
             for chunk in early:
                 yield chunk
@@ -515,14 +521,13 @@ class Client:
                     yield bytes(event.data)
                 elif isinstance(event, h11.EndOfMessage):
                     break
-            finished = True
-            await self._finish(origin, connection, slot)
+            held.done = True
+            await self._finish(origin, connection, held.slot)
         except _Stale:
             raise UpstreamError(f"{origin}: the connection closed mid-body") from None
         finally:
-            if not finished:  # given up, or failed mid-body: the connection cannot be reused
-                await connection.wire.aclose()
-                slot.release()
+            # Given up, or failed mid-body: the connection cannot be reused.
+            await held.abandon()
 
     async def _finish(self, origin: Origin, connection: _Connection, slot: _Slots) -> None:
         """A response is complete: keep the connection for reuse when h11 says it can be."""
@@ -586,6 +591,25 @@ async def _one(chunk: bytes) -> AsyncIterator[bytes]:
 async def _nothing() -> AsyncIterator[bytes]:
     return
     yield  # an async generator with no chunks
+
+
+@final
+class _Held:
+    """A connection a streamed response holds until its body is done or given up."""
+
+    __slots__ = ("connection", "done", "slot")
+
+    def __init__(self, connection: _Connection, slot: _Slots) -> None:
+        self.connection = connection
+        self.slot = slot
+        self.done = False
+
+    async def abandon(self) -> None:
+        """Close the connection and free its slot, once (nothing when the body completed)."""
+        if not self.done:
+            self.done = True
+            await self.connection.wire.aclose()
+            self.slot.release()
 
 
 class _Stale(Exception):

@@ -17,6 +17,9 @@ from ._base import Snapshot as Snapshot
 from ._base import as_snapshot as as_snapshot
 from ._base import check_provider_name as check_provider_name
 from ._remote import Backoff as Backoff
+from ._remote import Link as Link
+from ._remote import json_lines as json_lines
+from ._remote import read_json as read_json
 from .docker import DockerProvider as DockerProvider
 from .file import FileProvider as FileProvider
 from .file import config_files as config_files
@@ -26,10 +29,13 @@ __all__ = [
     "Backoff",
     "DockerProvider",
     "FileProvider",
+    "Link",
     "Provider",
     "Snapshot",
     "StaticProvider",
     "as_snapshot",
     "check_provider_name",
     "config_files",
+    "json_lines",
+    "read_json",
 ]

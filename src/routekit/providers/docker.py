@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import urllib.parse
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Final, NoReturn, final
 
@@ -218,21 +218,22 @@ class DockerProvider:
                 async with self._client() as client, self._client(events=True) as stream:
                     await self._negotiate(client)
                     events = await self._events(stream) if self._watch else None
-                    await self._list(client)
-                    yield await self._build()
-                    self._retry.reset()
-                    if events is None:
-                        return
-                    lines = json_lines(events.iter_bytes(), "docker: /events")
                     try:
+                        await self._list(client)
+                        yield await self._build()
+                        self._retry.reset()
+                        if events is None:
+                            return
+                        lines = json_lines(events.iter_bytes(), "docker: /events")
                         async with aclosing(lines):
-                            async for batch in lines:
+                            while (batch := await _next_batch(lines)) is not None:
                                 if await self._apply_events(client, batch):
                                     yield await self._build()
-                    except UpstreamTimeout:
-                        continue  # a quiet engine: open the stream again, and list again
                     finally:
-                        await events.aclose()
+                        if events is not None:
+                            await events.aclose()
+                if batch is _QUIET:
+                    continue  # a quiet engine: the stream is opened again, and all listed again
                 raise ProviderError("the event stream ended")
             except (ProviderError, UpstreamError, OSError) as exc:
                 problem = self._link.failed(exc)
@@ -419,6 +420,19 @@ def _origin(endpoint: str, tls: bool) -> Origin:
         raise ConfigError(
             f"docker endpoint {endpoint!r}: expected unix:///path, tcp://host:port or a URL"
         ) from None
+
+
+_QUIET: Final[list[object]] = []
+
+
+async def _next_batch(lines: AsyncGenerator[list[object], None]) -> list[object] | None:
+    """The next batch of events; ``None`` when the stream ended, `_QUIET` after a long silence."""
+    try:
+        return await anext(lines)
+    except StopAsyncIteration:
+        return None
+    except UpstreamTimeout:
+        return _QUIET
 
 
 def _event_container(event: object) -> str | None:
