@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import random
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any

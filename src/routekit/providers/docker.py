@@ -202,9 +202,12 @@ class DockerProvider:
             ProviderError: the engine cannot be reached or answers what is not the Engine API
                 (`MalformedResponse`).
         """
-        async with self._client() as client:
-            await self._negotiate(client)
-            await self._list(client)
+        try:
+            async with self._client() as client:
+                await self._negotiate(client)
+                await self._list(client)
+        except (UpstreamError, OSError) as exc:
+            raise ProviderError(f"docker: {exc}") from exc
         return await self._build()
 
     async def watch(self) -> AsyncIterator[Snapshot]:
