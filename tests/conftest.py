@@ -8,9 +8,12 @@ fixed seed so that a run is reproducible, while local runs keep exploring new ex
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from _dockerd import Dockerd, dockerd
 
 settings.register_profile("dev", deadline=None)
 settings.register_profile(
@@ -23,3 +26,20 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     """Every async test runs on both anyio backends (a module may narrow it)."""
     return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dockerd]:
+    """One real Docker engine for the whole run (started on first use)."""
+    with dockerd(tmp_path_factory.mktemp("dockerd")) as started:
+        yield started
+
+
+@pytest.fixture
+def docker(engine: Dockerd) -> Iterator[Dockerd]:
+    """The engine, without containers before and after the test."""
+    engine.remove_all()
+    yield engine
+    if engine.proc is None:  # a test that stopped the engine and failed before restarting it
+        engine.start()
+    engine.remove_all()

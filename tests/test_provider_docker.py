@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -11,28 +10,13 @@ import anyio
 import anyio.to_thread
 import pytest
 
-from _dockerd import Dockerd, dockerd
+from _dockerd import Dockerd
 from _following import following, rules, servers
 from _sockets import free_port
 from routekit.errors import ConfigError
 from routekit.providers import Backoff, DockerProvider
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="session")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dockerd]:
-    with dockerd(tmp_path_factory.mktemp("dockerd")) as started:
-        yield started
-
-
-@pytest.fixture
-def docker(engine: Dockerd) -> Iterator[Dockerd]:
-    engine.remove_all()
-    yield engine
-    if engine.proc is None:  # a test that stopped the engine and failed before restarting it
-        engine.start()
-    engine.remove_all()
 
 
 def web(router: str) -> dict[str, str]:

@@ -65,7 +65,7 @@ def from_static(
     """
     from .admin import Admin, AdminAPI, Metrics
     from .http import EntryPointServer
-    from .providers import FileProvider, StaticProvider
+    from .providers import DockerProvider, FileProvider, StaticProvider
     from .proxy import AccessLog, Gateway
     from .runtime import DEFAULT_ENTRY_POINTS, Watcher
 
@@ -75,6 +75,8 @@ def from_static(
         providers.append(FileProvider(own.filename or own.directory, watch=own.watch))
     if static.dynamic is not None:
         providers.append(StaticProvider(static.dynamic, name="inline"))
+    if static.providers.docker is not None:
+        providers.append(DockerProvider.from_config(static.providers.docker))
     entry_points = proxy_entry_points(static)
     api = static.api if static.api is not None and static.api.insecure else None
     admin_entry = static.entry_points.get(api.entry_point) if api is not None else None
@@ -119,6 +121,9 @@ def started_providers(static: StaticConfiguration) -> list[str]:
         out.append(f"file ({own.filename or own.directory})")
     if static.dynamic is not None:
         out.append("inline (the static file's frontends and backends)")
+    if static.providers.docker is not None:
+        docker = static.providers.docker
+        out.append(f"docker ({docker.endpoint}{', watching' if docker.watch else ''})")
     return out
 
 
@@ -126,7 +131,6 @@ def unavailable_providers(static: StaticConfiguration) -> list[str]:
     """The configured providers routekit cannot start yet, by Traefik's names."""
     providers = static.providers
     named = {
-        "docker": providers.docker,
         "consulCatalog": providers.consul_catalog,
         "consul": providers.consul,
         "etcd": providers.etcd,
