@@ -197,18 +197,31 @@ def _consul_catalog(
 ) -> ConsulCatalogProviderConfig:
     keys = ("endpoint", "domain", "prefix", "exposedByDefault", "defaultRule", "frontEndRule",
             "strictChecks", "refreshInterval", "watch", "constraints", "serviceName",
-            "stale")  # fmt: skip
+            "stale", "token", "tls", "scheme", "datacenter")  # fmt: skip
     c = r.table(t, path, keys, unknown="warn")
     endpoint = "127.0.0.1:8500"
     entry = c.get("endpoint")
+    located: dict[str, Any] = {}
     if entry is not None and isinstance(entry[1], Mapping):
+        epath = (*path, entry[0])
         e = r.table(
             entry[1],
-            (*path, entry[0]),
-            ("address", "scheme", "datacenter", "token"),
+            epath,
+            ("address", "scheme", "datacenter", "token", "tls", "httpAuth", "endpointWaitTime"),
             unknown="warn",
         )
-        endpoint = r.str_(e, "address", (*path, entry[0])) or endpoint
+        endpoint = r.str_(e, "address", epath) or endpoint
+        located = {
+            "scheme": r.str_(e, "scheme", epath) or "http",
+            "datacenter": r.str_(e, "datacenter", epath) or "",
+            "token": r.str_(e, "token", epath) or "",
+            "tls": _client_tls(r, e, epath),
+        }
+        auth = _sub(r, e, "httpAuth", epath, ("username", "password"))
+        if auth is not None:
+            apath = (*epath, "httpAuth")
+            located["username"] = r.str_(auth, "username", apath) or ""
+            located["password"] = r.str_(auth, "password", apath) or ""
     elif entry is not None:
         endpoint = r.str_(c, "endpoint", path) or endpoint
     strict: tuple[str, ...] = ("passing", "warning")
@@ -232,6 +245,16 @@ def _consul_catalog(
         watch=bool(r.bool_(c, "watch", path)),
         constraints=_constraints(r, c, path),
         service_name=r.str_(c, "serviceName", path) or "traefik",
+        stale=bool(r.bool_(c, "stale", path)),
+        syntax="v1" if v1 else "v2",
+        # v1 puts token, tls, scheme and datacenter beside endpoint; v2/v3 inside [endpoint].
+        **{
+            "token": r.str_(c, "token", path) or "",
+            "scheme": r.str_(c, "scheme", path) or "http",
+            "datacenter": r.str_(c, "datacenter", path) or "",
+            "tls": _client_tls(r, c, path),
+            **located,
+        },
     )
 
 

@@ -103,6 +103,15 @@ class ConsulCatalogProviderConfig:
     watch: bool = False
     constraints: str = ""
     service_name: str = "traefik"
+    scheme: str = "http"
+    datacenter: str = ""
+    token: str = ""
+    username: str = ""
+    password: str = ""
+    tls: ClientTLS | None = None
+    stale: bool = False
+    #: Which generation of tags and defaults the file was written for (v1 ``[consulCatalog]``).
+    syntax: str = "v2"
 
 
 @final

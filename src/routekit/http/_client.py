@@ -301,9 +301,11 @@ class Client:
 
     async def aclose(self) -> None:
         """Close every idle connection (those in use close when their response is done)."""
-        for idle in self._idle.values():
-            while idle:
-                await idle.pop().wire.aclose()
+        # Shielded: a client closed because its task is cancelled still closes every socket.
+        with anyio.CancelScope(shield=True):
+            for idle in self._idle.values():
+                while idle:
+                    await idle.pop().wire.aclose()
 
     def idle_connections(self, origin: Origin) -> int:
         """How many kept-alive connections to *origin* wait for reuse."""
@@ -608,8 +610,9 @@ class _Held:
         """Close the connection and free its slot, once (nothing when the body completed)."""
         if not self.done:
             self.done = True
-            await self.connection.wire.aclose()
             self.slot.release()
+            with anyio.CancelScope(shield=True):  # closed even when the reader was cancelled
+                await self.connection.wire.aclose()
 
 
 class _Stale(Exception):

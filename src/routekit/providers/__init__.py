@@ -2,6 +2,7 @@
 
 - `StaticProvider` serves a `Configuration` built in Python (and replaced with ``update``).
 - `FileProvider` serves a TOML file or a directory of them, following edits.
+- `ConsulCatalogProvider` serves the services of a Consul catalog and their tags.
 - `DockerProvider` serves the ``traefik.*`` labels of a Docker engine's containers, following
   its events.
 
@@ -20,6 +21,7 @@ from ._remote import Backoff as Backoff
 from ._remote import Link as Link
 from ._remote import json_lines as json_lines
 from ._remote import read_json as read_json
+from .consul_catalog import ConsulCatalogProvider as ConsulCatalogProvider
 from .docker import DockerProvider as DockerProvider
 from .file import FileProvider as FileProvider
 from .file import config_files as config_files
@@ -27,6 +29,7 @@ from .static import StaticProvider as StaticProvider
 
 __all__ = [
     "Backoff",
+    "ConsulCatalogProvider",
     "DockerProvider",
     "FileProvider",
     "Link",

@@ -9,18 +9,28 @@ pure decoders: a service's reply is data, never trusted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import Final, final
 
 import attrs
 
-from ..errors import ConfigError, MalformedResponse, Problem
-from ..http import ClientResponse
+from ..errors import ConfigError, MalformedResponse, Problem, ProviderError
+from ..http import ClientResponse, UpstreamError
+from ._base import Snapshot
 
-__all__ = ["Backoff", "Link", "json_lines", "parse_json", "problem_source", "read_json"]
+__all__ = [
+    "Backoff",
+    "Link",
+    "first_failure",
+    "json_lines",
+    "parse_json",
+    "problem_source",
+    "read_json",
+]
 
 #: The largest answer a provider reads whole (a 10 000-container list is about 30 MiB).
 MAX_RESPONSE: Final = 64 * 1024 * 1024
@@ -77,7 +87,12 @@ class Backoff:
 
 @final
 class Link:
-    """The state of one provider's connection to its service, logged once per change.
+    """One provider's connection to its service: what it serves, and its state, logged once
+    per change.
+
+    The provider hands each snapshot it read to `served`, and each failed attempt to `failed`,
+    which answers the snapshot to serve meanwhile: the last good configuration, with a problem
+    that says why it may be stale.
 
     Args:
         provider: the provider's name, in every line.
@@ -85,7 +100,7 @@ class Link:
         logger: where the lines go.
     """
 
-    __slots__ = ("_down", "_logger", "_seen", "endpoint", "provider")
+    __slots__ = ("_down", "_logger", "_seen", "current", "endpoint", "good", "provider")
 
     def __init__(self, provider: str, endpoint: str, logger: logging.Logger) -> None:
         self.provider = provider
@@ -93,18 +108,34 @@ class Link:
         self._logger = logger
         self._down: str | None = None
         self._seen = False
+        #: The last snapshot read from the service.
+        self.good = Snapshot()
+        #: The snapshot served now (`good`, or `good` with the reason it may be stale).
+        self.current = Snapshot()
 
     @property
     def down(self) -> bool:
         """Whether the last attempt failed."""
         return self._down is not None
 
-    def failed(self, error: BaseException) -> Problem:
+    def served(self, snapshot: Snapshot, what: str) -> Snapshot:
+        """Note a successful read (*what* it found); logged when it ends an outage or is the
+        first one.  Returns *snapshot*, now the one served."""
+        if self._down is not None:
+            self._logger.info("%s: %s reachable again: %s", self.provider, self.endpoint, what)
+        elif not self._seen:
+            self._logger.info("%s: connected to %s: %s", self.provider, self.endpoint, what)
+        self._down = None
+        self._seen = True
+        self.good = self.current = snapshot
+        return snapshot
+
+    def failed(self, error: BaseException) -> Snapshot | None:
         """Note a failed attempt; the first of a row is logged at WARNING, the others (each
         retry, and a new cause while still down) at DEBUG.
 
         Returns:
-            The problem to serve beside the last good configuration.
+            The snapshot to serve now, or ``None`` when it is the one already served.
         """
         why = str(error) or type(error).__name__
         for head in (f"{self.endpoint}: ", f"{self.provider}: "):
@@ -118,21 +149,38 @@ class Link:
             why,
         )
         self._down = why
-        return Problem(
+        problem = Problem(
             "",
             f"cannot read the provider's source: {why}",
             problem_source(self.provider, self.endpoint),
             hint="the last configuration read from it keeps serving",
         )
+        stale = Snapshot(self.good.config, (*self.good.problems, problem))
+        if stale.problems == self.current.problems:
+            return None
+        self.current = stale
+        return stale
 
-    def connected(self, what: str) -> None:
-        """Note a successful read; logged when it ends an outage (or is the first one)."""
-        if self._down is not None:
-            self._logger.info("%s: %s reachable again: %s", self.provider, self.endpoint, what)
-        elif not self._seen:
-            self._logger.info("%s: connected to %s: %s", self.provider, self.endpoint, what)
-        self._down = None
-        self._seen = True
+
+@contextlib.contextmanager
+def first_failure() -> Iterator[None]:
+    """Let a task group that failed out as its first error, when every error is one a
+    provider retries on (`ProviderError`, `UpstreamError`, `OSError`)."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        leaves = list(_leaves(group))
+        if leaves and all(isinstance(e, ProviderError | UpstreamError | OSError) for e in leaves):
+            raise leaves[0] from None
+        raise
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]:
+    for item in group.exceptions:
+        if isinstance(item, BaseExceptionGroup):
+            yield from _leaves(item)
+        else:
+            yield item
 
 
 async def read_json(response: ClientResponse, what: str, limit: int = MAX_RESPONSE) -> object:

@@ -46,7 +46,7 @@ from ..http import (
     client_context,
 )
 from ._base import Snapshot, check_provider_name
-from ._remote import Backoff, Link, json_lines, read_json
+from ._remote import Backoff, Link, first_failure, json_lines, read_json
 
 if TYPE_CHECKING:
     from ..config import ClientTLS, DockerProviderConfig
@@ -105,8 +105,6 @@ class DockerProvider:
     __slots__ = (
         "_client_tls",
         "_containers",
-        "_current",
-        "_good",
         "_link",
         "_options",
         "_origin",
@@ -163,8 +161,6 @@ class DockerProvider:
         self._retry = retry if retry is not None else Backoff()
         self._link = Link(self.name, endpoint, _log)
         self._containers: dict[str, DockerContainer] = {}
-        self._good = Snapshot()
-        self._current = Snapshot()
         self._version = ""
 
     @classmethod
@@ -188,7 +184,7 @@ class DockerProvider:
     @property
     def current(self) -> Snapshot:
         """The snapshot served now (empty before the first read)."""
-        return self._current
+        return self._link.current
 
     @property
     def containers(self) -> Mapping[str, DockerContainer]:
@@ -239,11 +235,9 @@ class DockerProvider:
                     continue  # a quiet engine: the stream is opened again, and all listed again
                 raise ProviderError("the event stream ended")
             except (ProviderError, UpstreamError, OSError) as exc:
-                problem = self._link.failed(exc)
-                failed = Snapshot(self._good.config, (*self._good.problems, problem))
-                if failed.problems != self._current.problems:
-                    self._current = failed
-                    yield failed
+                stale = self._link.failed(exc)
+                if stale is not None:
+                    yield stale
                 await anyio.sleep(self._retry.next())
 
     # -- the Engine API --
@@ -320,9 +314,10 @@ class DockerProvider:
                 if container is not None:
                     found[ident] = container
 
-        async with anyio.create_task_group() as tg:
-            for n in range(_INSPECT_CONCURRENCY):
-                tg.start_soon(inspect_all, ids[n::_INSPECT_CONCURRENCY])
+        with first_failure():
+            async with anyio.create_task_group() as tg:
+                for n in range(_INSPECT_CONCURRENCY):
+                    tg.start_soon(inspect_all, ids[n::_INSPECT_CONCURRENCY])
         self._containers = {i: found[i] for i in ids if i in found}
 
     async def _inspect(self, client: Client, ident: str) -> DockerContainer | None:
@@ -356,9 +351,8 @@ class DockerProvider:
     async def _build(self) -> Snapshot:
         containers = list(self._containers.values())
         config, problems = await anyio.to_thread.run_sync(self._decode, containers)
-        self._link.connected(f"API {self._version}, {len(containers)} containers")
-        self._good = self._current = Snapshot(config, problems)
-        return self._current
+        found = f"API {self._version}, {len(containers)} containers"
+        return self._link.served(Snapshot(config, problems), found)
 
     def _decode(
         self, containers: list[DockerContainer]
@@ -376,7 +370,7 @@ class DockerProvider:
                     infos.append(attrs.evolve(c.info, addresses=other.info.addresses))
                     continue
             infos.append(c.info)
-        return self._options.decode(infos, self._good.config)
+        return self._options.decode(infos, self._link.good.config)
 
     def __repr__(self) -> str:
         mode = "watching" if self._watch else "once"

@@ -158,6 +158,7 @@ def consul_catalog_to_config(
             labels=item.labels,
             addresses={"consul": item.instance.address or item.instance.node_address},
             ports=(item.instance.port,) if item.instance.port else (),
+            origin="consul",
         )
         containers.append(container)
         config, found = labels_to_config(

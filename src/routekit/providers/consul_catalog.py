@@ -1,0 +1,402 @@
+"""`ConsulCatalogProvider`: services registered in Consul's catalog, and their tags.
+
+As Traefik's ``consulCatalog`` provider (v1.7 ``provider/consulcatalog``, v2/v3
+``pkg/provider/consulcatalog``): the service list (``GET /v1/catalog/services``) and each
+service's instances with their health (``GET /v1/health/service/<name>``) are decoded by
+`routekit.config.consul_catalog_to_config` (``traefik.*`` tags, v2/v3) or
+`routekit.config.consul_catalog_v1_to_config` (Traefik 1.x tags, ``domain``, ``frontEndRule``).
+
+With ``watch``, the provider waits on two blocking queries at once — the service list and every
+check's state (``/v1/health/state/any``) — and reads the catalog again as soon as either index
+moves, as Consul's docs describe (https://developer.hashicorp.com/consul/api-docs/features/
+blocking): the index is kept per query, a lower index than the last one resets it, a query
+that returns with its index unchanged (the ``wait`` ran out) is simply asked again.  Without
+``watch``, the catalog is read every ``refresh_interval``.
+
+When the agent cannot be reached, restarts, answers 403 or garbage, the last good configuration
+keeps serving, the failure is reported once, and the provider retries with `Backoff`.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import math
+import urllib.parse
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Final, Literal, final
+
+import anyio
+import anyio.abc
+import anyio.to_thread
+import attrs
+
+from ..config import (
+    DEFAULT_FRONTEND_RULE,
+    DEFAULT_RULE,
+    DEFAULT_STRICT_CHECKS,
+    CatalogService,
+    Configuration,
+    consul_catalog_to_config,
+    consul_catalog_v1_to_config,
+)
+from ..errors import ConfigError, MalformedResponse, Problem, ProviderError
+from ..http import Client, Origin, PoolLimits, UpstreamError, client_context
+from ._base import Snapshot, check_provider_name
+from ._remote import Backoff, Link, first_failure, read_json
+
+if TYPE_CHECKING:
+    from ..config import ClientTLS, ConsulCatalogProviderConfig
+
+__all__ = ["ConsulCatalogProvider"]
+
+_log = logging.getLogger("routekit.providers.consulcatalog")
+
+_READ_CONCURRENCY: Final = 8
+_INDEX: Final = b"x-consul-index"
+
+
+@final
+@attrs.frozen(kw_only=True)
+class _Decode:
+    """The provider's options the tag decoders read."""
+
+    syntax: Literal["v1", "v2"]
+    prefix: str
+    exposed_by_default: bool
+    default_rule: str
+    constraints: str
+    strict_checks: tuple[str, ...]
+    domain: str
+
+    def __call__(
+        self, services: Sequence[CatalogService], previous: Configuration | None
+    ) -> tuple[Configuration, tuple[Problem, ...]]:
+        if self.syntax == "v1":
+            return consul_catalog_v1_to_config(
+                services,
+                domain=self.domain,
+                prefix=self.prefix,
+                frontend_rule=self.default_rule,
+                exposed_by_default=self.exposed_by_default,
+                strict_checks="warning" not in self.strict_checks,
+            )
+        return consul_catalog_to_config(
+            services,
+            prefix=self.prefix,
+            default_rule=self.default_rule,
+            exposed_by_default=self.exposed_by_default,
+            constraints=self.constraints,
+            strict_checks=self.strict_checks,
+            previous=previous,
+        )
+
+
+@final
+class ConsulCatalogProvider:
+    """Serve the services of a Consul catalog, following it.
+
+    Args:
+        endpoint: the agent's ``host:port`` (Traefik's ``endpoint.address``) or a URL.
+        scheme: ``http`` or ``https`` when *endpoint* has none.
+        datacenter: the datacenter to read (``?dc=``); the agent's own by default.
+        token: the ACL token (sent as ``X-Consul-Token``).
+        username: HTTP basic auth in front of the agent (``endpoint.httpAuth``), with *password*.
+        password: see *username*.
+        tls: TLS to an ``https`` agent.
+        prefix: the tag prefix (``traefik``): ``<prefix>.<key>=<value>`` tags configure routing.
+        exposed_by_default: serve services without a ``<prefix>.enable=true`` tag.
+        default_rule: the rule of routers without one: a Go template (v2/v3; ``.Name`` is the
+            service) or, with ``syntax="v1"``, the ``frontEndRule`` template
+            (``Host:{{.ServiceName}}.{{.Domain}}``).
+        constraints: which services are served: ``Tag(`a`)``, ``TagRegex``, with ``&&``,
+            ``||``, ``!`` (v2/v3).
+        strict_checks: the health statuses served (``passing``, ``warning``).
+        watch: follow the catalog with blocking queries; otherwise read every
+            *refresh_interval* seconds.
+        refresh_interval: seconds between two reads without *watch*.
+        stale: let any server answer (``?stale``), not only the leader.
+        syntax: ``v2`` for Traefik v2/v3 tags and defaults, ``v1`` for Traefik 1.x ones.
+        domain: v1's ``domain``: the default rule is ``Host:<service>.<domain>``.
+        wait: seconds a blocking query may wait (Consul's ``wait``; at most 600).
+        timeout: seconds for each request that does not block.
+        retry: the pacing of attempts while the agent is away.
+        name: the provider name (elements become ``name@consulcatalog``).
+
+    Raises:
+        ConfigError: a bad endpoint, template, constraint, interval or TLS file, or *name*.
+    """
+
+    __slots__ = (
+        "_client_tls",
+        "_decode",
+        "_headers",
+        "_link",
+        "_origin",
+        "_query",
+        "_refresh",
+        "_retry",
+        "_timeout",
+        "_wait",
+        "_watch",
+        "endpoint",
+        "name",
+    )
+
+    def __init__(
+        self,
+        endpoint: str = "127.0.0.1:8500",
+        *,
+        scheme: str = "http",
+        datacenter: str = "",
+        token: str = "",
+        username: str = "",
+        password: str = "",
+        tls: ClientTLS | None = None,
+        prefix: str = "traefik",
+        exposed_by_default: bool = True,
+        default_rule: str | None = None,
+        constraints: str = "",
+        strict_checks: Sequence[str] = DEFAULT_STRICT_CHECKS,
+        watch: bool = False,
+        refresh_interval: float = 15.0,
+        stale: bool = False,
+        syntax: Literal["v1", "v2"] = "v2",
+        domain: str = "",
+        wait: float = 30.0,
+        timeout: float = 30.0,
+        retry: Backoff | None = None,
+        name: str = "consulcatalog",
+    ) -> None:
+        self.name = check_provider_name(name)
+        for what, value in (("refresh_interval", refresh_interval), ("wait", wait)):
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ConfigError(f"{what} must be a number > 0, got {value!r}")
+        url = endpoint if "://" in endpoint else f"{scheme}://{endpoint}"
+        try:
+            self._origin = Origin.from_url(url)
+        except UpstreamError:
+            raise ConfigError(
+                f"consul endpoint {endpoint!r}: expected host:port or a URL"
+            ) from None
+        self.endpoint = str(self._origin)
+        self._client_tls = (
+            client_context(
+                root_cas=(tls.ca,) if tls.ca else (),
+                certificates=((tls.cert, tls.key),) if tls.cert and tls.key else (),
+                insecure_skip_verify=tls.insecure_skip_verify,
+                what="consulCatalog tls",
+            )
+            if tls is not None and self._origin.scheme == "https"
+            else None
+        )
+        self._headers: list[tuple[bytes, bytes]] = [
+            (b"host", f"{self._origin.host}:{self._origin.port}".encode("idna")),
+            (b"accept", b"application/json"),
+        ]
+        if token:
+            self._headers.append((b"x-consul-token", token.encode()))
+        if username or password:
+            pair = base64.b64encode(f"{username}:{password}".encode()).decode()
+            self._headers.append((b"authorization", f"Basic {pair}".encode()))
+        self._query: dict[str, str] = {}
+        if datacenter:
+            self._query["dc"] = datacenter
+        if stale:
+            self._query["stale"] = ""
+        rule = default_rule or (DEFAULT_FRONTEND_RULE if syntax == "v1" else DEFAULT_RULE)
+        self._decode = _Decode(
+            syntax=syntax,
+            prefix=prefix,
+            exposed_by_default=exposed_by_default,
+            default_rule=rule,
+            constraints=constraints,
+            strict_checks=tuple(strict_checks),
+            domain=domain,
+        )
+        self._decode([], None)  # a bad template or constraint is refused here
+        self._watch = bool(watch)
+        self._refresh = float(refresh_interval)
+        self._wait = min(float(wait), 600.0)
+        self._timeout = float(timeout)
+        self._retry = retry if retry is not None else Backoff()
+        self._link = Link(self.name, self.endpoint, _log)
+
+    @classmethod
+    def from_config(
+        cls, config: ConsulCatalogProviderConfig, *, name: str = "consulcatalog"
+    ) -> ConsulCatalogProvider:
+        """The provider a static ``[consulCatalog]`` / ``[providers.consulCatalog]`` describes."""
+        return cls(
+            config.endpoint,
+            scheme=config.scheme,
+            datacenter=config.datacenter,
+            token=config.token,
+            username=config.username,
+            password=config.password,
+            tls=config.tls,
+            prefix=config.prefix,
+            exposed_by_default=config.exposed_by_default,
+            default_rule=config.default_rule or None,
+            constraints=config.constraints,
+            strict_checks=config.strict_checks,
+            watch=config.watch,
+            refresh_interval=config.refresh_interval,
+            stale=config.stale,
+            syntax="v1" if config.syntax == "v1" else "v2",
+            domain=config.domain,
+            name=name,
+        )
+
+    @property
+    def current(self) -> Snapshot:
+        """The snapshot served now (empty before the first read)."""
+        return self._link.current
+
+    async def snapshot(self) -> Snapshot:
+        """Read the catalog now.
+
+        Raises:
+            ProviderError: the agent cannot be reached, refuses, or answers what is not
+                Consul's API (`MalformedResponse`).
+        """
+        try:
+            async with self._client() as client:
+                services, _ = await self._read_all(client)
+        except (UpstreamError, OSError) as exc:
+            raise ProviderError(f"consulcatalog: {exc}") from exc
+        return await self._build(services)
+
+    async def watch(self) -> AsyncIterator[Snapshot]:
+        """Yield the catalog's configuration now, then again after each change."""
+        while True:
+            try:
+                async with self._client() as client:
+                    services, indexes = await self._read_all(client)
+                    yield await self._build(services)
+                    self._retry.reset()
+                    while True:
+                        if self._watch:
+                            indexes = await self._wait_change(client, indexes)
+                        else:
+                            await anyio.sleep(self._refresh)
+                        services, fresh = await self._read_all(client)
+                        if self._watch:
+                            indexes = _newer(indexes, fresh)
+                        yield await self._build(services)
+            except (ProviderError, UpstreamError, OSError) as exc:
+                stale = self._link.failed(exc)
+                if stale is not None:
+                    yield stale
+                await anyio.sleep(self._retry.next())
+
+    # -- Consul's HTTP API --
+
+    def _client(self) -> Client:
+        limits = PoolLimits(
+            per_origin=_READ_CONCURRENCY + 2,
+            connect=self._timeout,
+            # A blocking query may take wait + wait/16 (Consul's jitter) before it answers.
+            read=self._wait * 1.1 + self._timeout,
+            write=self._timeout,
+            pool=self._timeout,
+        )
+        return Client(limits, ssl_context=self._client_tls)
+
+    async def _get(
+        self, client: Client, path: str, *, index: int | None = None
+    ) -> tuple[int, object]:
+        """``GET`` *path*: its ``X-Consul-Index`` and JSON; blocking when *index* is given."""
+        query = dict(self._query)
+        if index is not None:
+            query["index"] = str(index)
+            query["wait"] = f"{math.ceil(self._wait)}s"
+        target = path + ("?" + urllib.parse.urlencode(query) if query else "")
+        response = await client.request(
+            "GET",
+            str(self._origin) + target,
+            origin=self._origin,
+            target=target,
+            headers=self._headers,
+        )
+        what = f"consul: {path}"
+        if response.status != 200:
+            body = (await response.read())[:200].decode("utf-8", "replace").strip()
+            if response.status == 403:
+                raise ProviderError(f"{what}: 403 {body or 'Permission denied'} (check the token)")
+            raise ProviderError(f"{what} answered {response.status}: {body}")
+        raw = next((v for k, v in response.headers if k.lower() == _INDEX), None)
+        data = await read_json(response, what)
+        if raw is None or not raw.isdigit():
+            raise MalformedResponse(f"{what}: no X-Consul-Index in the answer")
+        return int(raw), data
+
+    async def _read_all(self, client: Client) -> tuple[list[CatalogService], tuple[int, int]]:
+        """Every service with its instances, and the indexes to block on next."""
+        services_index, listed = await self._get(client, "/v1/catalog/services")
+        if not isinstance(listed, Mapping):
+            raise MalformedResponse("consul: /v1/catalog/services: expected an object")
+        checks_index = 0
+        if self._watch:
+            checks_index, _ = await self._get(client, "/v1/health/state/any")
+        names = sorted(str(n) for n in listed)
+        found: dict[str, CatalogService] = {}
+
+        async def read(part: list[str]) -> None:
+            for name in part:
+                path = f"/v1/health/service/{urllib.parse.quote(name, safe='')}"
+                _, entries = await self._get(client, path)
+                if not isinstance(entries, list) or not all(
+                    isinstance(e, Mapping) for e in entries
+                ):
+                    raise MalformedResponse(f"consul: {path}: expected a list of objects")
+                try:
+                    found[name] = CatalogService.from_health_entries(entries, name=name)
+                except MalformedResponse as exc:
+                    raise MalformedResponse(f"consul: {path}: {exc}") from None
+
+        with first_failure():
+            async with anyio.create_task_group() as tg:
+                for n in range(_READ_CONCURRENCY):
+                    tg.start_soon(read, names[n::_READ_CONCURRENCY])
+        return [found[n] for n in names], (services_index, checks_index)
+
+    async def _wait_change(self, client: Client, indexes: tuple[int, int]) -> tuple[int, int]:
+        """Block until the service list or a check changes; the indexes it answered."""
+        got = list(indexes)
+        paths = ("/v1/catalog/services", "/v1/health/state/any")
+
+        async def block(at: int, tg: anyio.abc.TaskGroup) -> None:
+            # Asked again while the wait runs out with nothing new (the same index).
+            while (index := (await self._get(client, paths[at], index=indexes[at]))[0]) == (
+                indexes[at]
+            ):
+                pass
+            got[at] = index
+            tg.cancel_scope.cancel()  # one change is enough: everything is read again
+
+        with first_failure():
+            async with anyio.create_task_group() as tg:
+                for at in range(2):
+                    tg.start_soon(block, at, tg)
+        return _newer(indexes, (got[0], got[1]))
+
+    async def _build(self, services: list[CatalogService]) -> Snapshot:
+        config, problems = await anyio.to_thread.run_sync(
+            self._decode, services, self._link.good.config
+        )
+        count = sum(len(s.instances) for s in services)
+        found = f"{len(services)} services, {count} instances"
+        return self._link.served(Snapshot(config, problems), found)
+
+    def __repr__(self) -> str:
+        mode = "watching" if self._watch else f"every {self._refresh:g}s"
+        return f"<ConsulCatalogProvider {self.name!r} {self.endpoint!r} ({mode})>"
+
+
+def _newer(old: tuple[int, int], new: tuple[int, int]) -> tuple[int, int]:
+    """Consul's index rules: an index lower than the last one resets it (to 0: re-read)."""
+    return (
+        new[0] if new[0] >= old[0] else 0,
+        new[1] if new[1] >= old[1] else 0,
+    )
