@@ -65,7 +65,7 @@ def from_static(
     """
     from .admin import Admin, AdminAPI, Metrics
     from .http import EntryPointServer
-    from .providers import DockerProvider, FileProvider, StaticProvider
+    from .providers import ConsulCatalogProvider, DockerProvider, FileProvider, StaticProvider
     from .proxy import AccessLog, Gateway
     from .runtime import DEFAULT_ENTRY_POINTS, Watcher
 
@@ -77,6 +77,8 @@ def from_static(
         providers.append(StaticProvider(static.dynamic, name="inline"))
     if static.providers.docker is not None:
         providers.append(DockerProvider.from_config(static.providers.docker))
+    if static.providers.consul_catalog is not None:
+        providers.append(ConsulCatalogProvider.from_config(static.providers.consul_catalog))
     entry_points = proxy_entry_points(static)
     api = static.api if static.api is not None and static.api.insecure else None
     admin_entry = static.entry_points.get(api.entry_point) if api is not None else None
@@ -124,6 +126,10 @@ def started_providers(static: StaticConfiguration) -> list[str]:
     if static.providers.docker is not None:
         docker = static.providers.docker
         out.append(f"docker ({docker.endpoint}{', watching' if docker.watch else ''})")
+    if static.providers.consul_catalog is not None:
+        catalog = static.providers.consul_catalog
+        how = "watching" if catalog.watch else f"every {catalog.refresh_interval:g} s"
+        out.append(f"consulCatalog ({catalog.scheme}://{catalog.endpoint}, {how})")
     return out
 
 
@@ -131,7 +137,6 @@ def unavailable_providers(static: StaticConfiguration) -> list[str]:
     """The configured providers routekit cannot start yet, by Traefik's names."""
     providers = static.providers
     named = {
-        "consulCatalog": providers.consul_catalog,
         "consul": providers.consul,
         "etcd": providers.etcd,
         "redis": providers.redis,

@@ -242,7 +242,8 @@ def _consul_catalog(
         default_rule=rule or (DEFAULT_FRONTEND_RULE if v1 else DEFAULT_RULE),
         strict_checks=strict,
         refresh_interval=or_default(r.duration(c, "refreshInterval", path), 15.0),
-        watch=bool(r.bool_(c, "watch", path)),
+        # Traefik 1.7 always followed the catalog (blocking queries); v2/v3 poll unless told.
+        watch=or_default(r.bool_(c, "watch", path), v1),
         constraints=_constraints(r, c, path),
         service_name=r.str_(c, "serviceName", path) or "traefik",
         stale=bool(r.bool_(c, "stale", path)),
