@@ -387,3 +387,27 @@ def test_an_error_deep_in_a_long_rule_shows_a_window_with_the_caret_under_the_fa
     _, shown, caret = str(err).splitlines()[:3]
     assert shown.startswith("  …") and shown.endswith("Hots(`b`)")
     assert shown[caret.index("^") :].startswith("Hots")
+
+
+def test_parsed_rules_are_cached_by_text_syntax_and_protocol() -> None:
+    from routekit.rules import RULE_CACHE_SIZE, clear_rule_cache
+
+    clear_rule_cache()
+    first = parse_rule("Host(`cache.example.com`)")
+    assert parse_rule("Host(`cache.example.com`)") is first  # a re-list parses nothing again
+    assert parse_rule("Host(`cache.example.com`)", syntax="v2") is not first
+    assert parse_rule("Host(`cache.example.com`)", syntax="v2").syntax == "v2"
+    assert parse_rule("Host:cache.example.com").syntax == "v1"
+    assert parse_tcp_rule("HostSNI(`cache.example.com`)") is parse_tcp_rule(
+        "HostSNI(`cache.example.com`)"
+    )
+    # A fault is raised every time: errors are not cached, and the message stays precise.
+    for _ in range(2):
+        with pytest.raises(RuleSyntaxError, match="unknown matcher"):
+            parse_rule("Hots(`cache.example.com`)")
+    # Bounded: a flood of distinct rules does not grow memory without end.
+    for i in range(RULE_CACHE_SIZE + 10):
+        parse_rule(f"Host(`h{i}.example.com`)")
+    assert parse_rule("Host(`cache.example.com`)") is not first
+    clear_rule_cache()
+    assert parse_rule("Host(`h1.example.com`)") == parse_rule("Host(`h1.example.com`)")

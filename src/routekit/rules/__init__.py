@@ -10,6 +10,8 @@ from __future__ import annotations
 from . import _ast
 from ._api import MAX_MATCHERS as MAX_MATCHERS
 from ._api import MAX_RULE_LENGTH as MAX_RULE_LENGTH
+from ._api import RULE_CACHE_SIZE as RULE_CACHE_SIZE
+from ._api import clear_rule_cache as clear_rule_cache
 from ._api import parse_rule as parse_rule
 from ._api import parse_tcp_rule as parse_tcp_rule
 from ._ast import (
@@ -123,11 +125,13 @@ __all__ = [
     "Constraint",
     "MAX_MATCHERS",
     "MAX_RULE_LENGTH",
+    "RULE_CACHE_SIZE",
     "RegexError",
     "Regexp",
     "Rule",
     "Translation",
     "UnrepresentableRule",
+    "clear_rule_cache",
     "compile_regexp",
     "parse_constraint",
     "parse_rule",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Final, Literal
 
 from ..errors import RuleSyntaxError
@@ -10,7 +11,14 @@ from ._parser import parse_expression
 from ._rule import Rule
 from ._v1 import looks_like_v1, parse_v1
 
-__all__ = ["MAX_MATCHERS", "MAX_RULE_LENGTH", "parse_rule", "parse_tcp_rule"]
+__all__ = [
+    "MAX_MATCHERS",
+    "MAX_RULE_LENGTH",
+    "RULE_CACHE_SIZE",
+    "clear_rule_cache",
+    "parse_rule",
+    "parse_tcp_rule",
+]
 
 #: The longest rule accepted, in characters.  Traefik sets no limit; a rule this long is a
 #: generated mistake, and refusing it keeps parsing and matching bounded.
@@ -52,10 +60,7 @@ def parse_rule(text: str, *, syntax: Syntax = "auto") -> Rule:
     _check(text, syntax, _SYNTAXES)
     if syntax == "auto":
         syntax = "v1" if looks_like_v1(text) else "v3"
-    if syntax == "v1":
-        return Rule(_bounded(parse_v1(text), text), text, "v1")
-    node = parse_expression(text, protocol="http", syntax=syntax)
-    return Rule(_bounded(node, text), text, syntax)
+    return _parse(text, syntax, "http")
 
 
 def parse_tcp_rule(text: str, *, syntax: Literal["auto", "v2", "v3"] = "auto") -> Rule:
@@ -69,7 +74,20 @@ def parse_tcp_rule(text: str, *, syntax: Literal["auto", "v2", "v3"] = "auto") -
     _check(text, syntax, ("auto", "v2", "v3"))
     if syntax == "auto":
         syntax = "v3"
-    node = parse_expression(text, protocol="tcp", syntax=syntax)
+    return _parse(text, syntax, "tcp")
+
+
+#: Rules parsed lately.  A `Rule` is immutable, and a provider's re-list or a file's reload
+#: gives mostly the rules it gave before (and validation parses what the build parses again),
+#: so a bounded cache takes the parser off every rebuild but the first.  Errors are not cached.
+RULE_CACHE_SIZE: Final = 16_384
+
+
+@functools.lru_cache(maxsize=RULE_CACHE_SIZE)
+def _parse(text: str, syntax: str, protocol: Literal["http", "tcp"]) -> Rule:
+    if syntax == "v1":
+        return Rule(_bounded(parse_v1(text), text), text, "v1")
+    node = parse_expression(text, protocol=protocol, syntax=syntax)
     return Rule(_bounded(node, text), text, syntax)
 
 
@@ -89,3 +107,8 @@ def _bounded(node: ast.Node, text: str) -> ast.Node:
             "split it over several routers",
         )
     return node
+
+
+def clear_rule_cache() -> None:
+    """Forget the rules parsed so far (for benchmarks that measure a cold parse)."""
+    _parse.cache_clear()
