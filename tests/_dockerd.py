@@ -5,7 +5,10 @@ The engine runs without a bridge or iptables rules, on the vfs storage driver, w
 engine configured so does).  Images come from no registry: `BUSYBOX` is imported from a tarball
 of Debian's ``busybox-static``.  Containers run busybox ``httpd`` in ``host`` network mode, on
 free loopback ports, so only 127.0.0.1 ever receives traffic.  The CLI drives the engine, so
-the provider under test is not also the tool that checks it.
+the provider under test is not also the tool that checks it.  Beside its unix socket the engine
+listens on ``tcp://127.0.0.1:<port>`` with TLS and client certificates required
+(``--tlsverify``), the set-up Docker's docs give for a remote engine; `tls_endpoint` and the
+``*.pem`` files under its root are what a client needs.
 
 A missing ``dockerd`` is a failure, not a skip: CI installs ``docker.io`` and
 ``busybox-static`` (``.ci/run``).
@@ -24,6 +27,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
+import trustme
 
 from _sockets import free_port
 
@@ -39,6 +43,15 @@ class Dockerd:
         self.socket = root / "docker.sock"
         self.endpoint = f"unix://{self.socket}"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.tls_endpoint = f"tcp://127.0.0.1:{free_port()}"
+        ca = trustme.CA()
+        ca.cert_pem.write_to_path(str(root / "ca.pem"))
+        server = ca.issue_cert("127.0.0.1", "localhost")
+        server.cert_chain_pems[0].write_to_path(str(root / "server-cert.pem"))
+        server.private_key_pem.write_to_path(str(root / "server-key.pem"))
+        client = ca.issue_cert("routekit-client.example")
+        client.cert_chain_pems[0].write_to_path(str(root / "cert.pem"))
+        client.private_key_pem.write_to_path(str(root / "key.pem"))
         missing = [b for b in ("dockerd", "docker") if shutil.which(b) is None]
         if missing:
             pytest.fail(f"{', '.join(missing)} not found: install Debian's docker.io")
@@ -53,6 +66,11 @@ class Dockerd:
             "--exec-root", str(self.root / "exec"),
             "--pidfile", str(self.root / "dockerd.pid"),
             "-H", self.endpoint,
+            "-H", self.tls_endpoint,
+            "--tlsverify",
+            "--tlscacert", str(self.root / "ca.pem"),
+            "--tlscert", str(self.root / "server-cert.pem"),
+            "--tlskey", str(self.root / "server-key.pem"),
             "--iptables=false", "--ip6tables=false", "--bridge=none",
             "--storage-driver=vfs", "--live-restore",
         ]  # fmt: skip

@@ -11,8 +11,6 @@ leaves the rotation; Consul restarting keeps the last routes.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.request
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -23,7 +21,7 @@ import anyio
 import pytest
 
 from _consul import Consul
-from _process import finish
+from _process import finish, serve
 from _sockets import free_port
 from routekit.http import Client
 from routekit.whoami import whoami
@@ -89,17 +87,8 @@ async def test_the_article_consul_setup_end_to_end(tmp_path: Path) -> None:
             register(consul, "hello", f"hello-{n}", ports[f"hello-{n}"], [])
             tags = ["traefik.backend=hello2", "traefik.frontend.rule=Host:hello2.particule.io"]
             register(consul, "hello2", f"hello2-{n}", ports[f"hello2-{n}"], tags)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "routekit", "serve", "--config", str(static),
-             f"--entryPoints.http.address=127.0.0.1:{http}", f"--web.address=127.0.0.1:{web}",
-             "--logLevel=INFO"],
-            stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+        proc, head = serve(static, http, web)
         assert proc.stderr is not None
-        head = [proc.stderr.readline()]
-        while "routekit serve: providers:" not in head[-1]:
-            assert head[-1], "".join(head)
-            head.append(proc.stderr.readline())
         url = f"http://127.0.0.1:{http}/"
         try:
             async with Client() as client:

@@ -9,8 +9,6 @@ Only the addresses differ from the article: free loopback ports, given as Traefi
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections import Counter
 from functools import partial
@@ -21,7 +19,7 @@ import anyio.to_thread
 import pytest
 
 from _dockerd import Dockerd
-from _process import finish
+from _process import finish, serve
 from _sockets import free_port
 from routekit.http import Client
 
@@ -76,17 +74,8 @@ async def test_the_article_docker_setup_end_to_end(docker: Dockerd, tmp_path: Pa
     static.write_text(text)
     http, web = free_port(), free_port()
     await anyio.to_thread.run_sync(hello, docker, 1)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "routekit", "serve", "--config", str(static),
-         f"--entryPoints.http.address=127.0.0.1:{http}", f"--web.address=127.0.0.1:{web}",
-         "--logLevel=INFO"],
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc, head = serve(static, http, web)
     assert proc.stderr is not None
-    head = [proc.stderr.readline()]
-    while "routekit serve: providers:" not in head[-1]:
-        assert head[-1], "".join(head)
-        head.append(proc.stderr.readline())
     url = f"http://127.0.0.1:{http}/"
     try:
         async with Client() as client:

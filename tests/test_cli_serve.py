@@ -14,7 +14,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from _process import finish
+from _process import finish, spawn
 from _routes import one_route
 from _sockets import free_port
 from routekit.http import (
@@ -59,19 +59,9 @@ level = "INFO"
 
 
 def start(static: Path, *extra: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "routekit", "serve", "--config", str(static), *extra],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    seen: list[str] = []  # log lines (a reload at INFO) may come first
-    while not seen or "routekit serve: web on" not in seen[-1]:
-        seen.append(proc.stderr.readline())
-        if not seen[-1] or len(seen) >= 20:
-            proc.kill()  # a gateway that did not start is not left running
-            proc.communicate(timeout=30)
-            raise AssertionError(seen)
+    # Log lines (a reload at INFO) may come before the summary.
+    ready = lambda line: "routekit serve: web on" in line  # noqa: E731
+    proc, seen = spawn("serve", "--config", str(static), *extra, ready=ready, most=20)
     _heads[proc.pid] = "".join(seen)
     return proc
 

@@ -6,13 +6,12 @@ import json
 import re
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import anyio
 import pytest
 
-from _process import finish
+from _process import finish, spawn
 from _sockets import free_port
 from routekit.http import Client
 from routekit.whoami import Whoami, whoami
@@ -26,20 +25,8 @@ def anyio_backend() -> str:
 
 
 def start(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "routekit", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    lines = [proc.stdout.readline()]
-    while lines[-1] and not lines[-1].startswith(("Ctrl-C", "routekit whoami:")):
-        lines.append(proc.stdout.readline())
-    if not lines[-1]:  # it ended without starting: nothing is left running, say why
-        proc.communicate(timeout=30)
-        raise AssertionError(lines)
-    return proc, lines
+    ready = ("Ctrl-C", "routekit whoami:")  # the last line each command prints on start
+    return spawn(*args, ready=lambda line: line.startswith(ready), stdout=True)
 
 
 def stop(proc: subprocess.Popen[str]) -> str:

@@ -13,7 +13,8 @@ import pytest
 from _dockerd import Dockerd
 from _following import following, rules, servers
 from _sockets import free_port
-from routekit.errors import ConfigError
+from routekit.config import ClientTLS, loads_static
+from routekit.errors import ConfigError, ProviderError
 from routekit.providers import Backoff, DockerProvider
 
 pytestmark = pytest.mark.anyio
@@ -146,6 +147,40 @@ async def test_the_last_configuration_serves_while_the_engine_is_away(
     assert "reachable again" in caplog.text
 
 
+async def test_a_remote_engine_over_tcp_with_tls_and_a_client_certificate(
+    docker: Dockerd,
+) -> None:
+    # Docker's "protect the daemon socket" set-up: the engine verifies the client's
+    # certificate, the client verifies the engine's against the CA.
+    port = await run(docker, "remote", web("remote"), "remote")
+    root = docker.root
+    tls = ClientTLS(ca=str(root / "ca.pem"), cert=str(root / "cert.pem"), key=str(root / "key.pem"))
+    provider = DockerProvider(docker.tls_endpoint, tls=tls, retry=fast())
+    async with following(provider) as seen:
+        snap = await seen.until(lambda s: "remote" in servers(s))
+        assert servers(snap)["remote"] == [f"http://127.0.0.1:{port}"] and not snap.problems
+        later = await run(docker, "later", web("later"), "later")  # events over TLS too
+        await seen.until(lambda s: servers(s).get("later") == [f"http://127.0.0.1:{later}"])
+
+    # Without a client certificate the engine refuses the handshake; without the CA the
+    # client refuses the engine: an error naming the engine, and while watching a problem
+    # with that source, never a crash.
+    for wrong, why in (
+        (ClientTLS(ca=str(root / "ca.pem")), "BAD_CERTIFICATE"),  # the engine's alert
+        (ClientTLS(), "CERTIFICATE_VERIFY_FAILED"),
+    ):
+        with pytest.raises(ProviderError, match=f"https://127.0.0.1:\\d+: .*{why}"):
+            await DockerProvider(docker.tls_endpoint, tls=wrong).snapshot()
+        async with following(DockerProvider(docker.tls_endpoint, tls=wrong)) as seen:
+            [problem] = (await seen.until(lambda s: bool(s.problems))).problems
+        assert problem.source == f"docker provider at {docker.tls_endpoint}"
+        assert "cannot read the provider's source" in problem.message
+    # insecureSkipVerify trusts any engine certificate, but the engine still wants the client's.
+    skip = ClientTLS(cert=tls.cert, key=tls.key, insecure_skip_verify=True)
+    snapshot = await DockerProvider(docker.tls_endpoint, tls=skip).snapshot()
+    assert "remote" in servers(snapshot)
+
+
 async def test_watch_false_reads_once(docker: Dockerd) -> None:
     await run(docker, "once", web("once"), "once")
     provider = DockerProvider(docker.endpoint, watch=False)
@@ -162,3 +197,7 @@ def test_bad_options_are_refused(tmp_path: Path) -> None:
         DockerProvider(constraints="Label(`a`")
     with pytest.raises(ConfigError, match="provider name"):
         DockerProvider(name="a.b")
+    swarm = loads_static("[providers.docker]\nswarmMode = true\n").providers.docker
+    assert swarm is not None
+    with pytest.raises(ConfigError, match="swarmMode is not supported"):
+        DockerProvider.from_config(swarm)

@@ -328,10 +328,11 @@ async def test_a_change_of_problems_alone_is_published() -> None:
 
 async def test_the_loop_keeps_running_while_a_large_configuration_builds() -> None:
     def many(n: int, host: str) -> Configuration:
-        routers = "".join(router(f"r{i}", f"h{i}.com") for i in range(1, n))
+        # Every host new to each configuration: no rule of the update was parsed before.
+        routers = "".join(router(f"r{i}", f"h{i}.{host}") for i in range(1, n))
         return cfg(router("r0", host) + routers + service())
 
-    provider = StaticProvider(many(2000, "a.com"))
+    provider = StaticProvider(many(4000, "a.com"))
     watcher = Watcher([provider], throttle=0)
     async with watcher.running():
         updates = watcher.subscribe()
@@ -345,7 +346,7 @@ async def test_the_loop_keeps_running_while_a_large_configuration_builds() -> No
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(tick)
-            provider.update(many(2000, "b.com"))
+            provider.update(many(4000, "b.com"))
             rt = await next_runtime(updates, within=20)
             tg.cancel_scope.cancel()
         assert rt.route(get("b.com")) is not None and rt.route(get("a.com")) is None

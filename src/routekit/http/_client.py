@@ -379,16 +379,14 @@ class Client:
                 return await self._exchange(where, connection, request, body, slot)
             except _Stale:
                 if not reused or not isinstance(body, bytes):
-                    raise UpstreamError(
-                        f"{where}: the connection closed before an answer"
-                    ) from None
+                    raise _closed(where, connection.wire) from None
             # A kept-alive connection the server had closed: the request, replayable, is sent
             # once more on a fresh connection.
             connection, _ = await self._connection(where, fresh=True)
             try:
                 return await self._exchange(where, connection, request, body, slot)
             except _Stale:
-                raise UpstreamError(f"{where}: closed before an answer") from None
+                raise _closed(where, connection.wire) from None
         except BaseException:
             slot.release()
             raise
@@ -464,6 +462,11 @@ class Client:
             # Content-Length, for one): this connection is spoilt, the request failed.
             await wire.aclose()
             raise UpstreamError(f"{origin}: the request could not be sent: {exc}") from None
+        except ssl.SSLError as exc:
+            # With TLS 1.3 a server that refuses the client's certificate says so after the
+            # handshake, in an alert the first read meets (RFC 8446 §4.4.2.4).
+            await wire.aclose()
+            raise UpstreamError(f"{origin}: TLS: {exc.reason or exc}") from None
         except BaseException:
             await wire.aclose()
             raise
@@ -543,6 +546,14 @@ class Client:
                 await connection.wire.aclose()
         finally:
             slot.release()
+
+
+def _closed(origin: Origin, wire: Wire) -> UpstreamError:
+    # The reason the transport gave, when there is one: a TLS 1.3 server refusing the
+    # client's certificate says so only after the handshake (RFC 8446 §4.4.2.4).
+    lost = wire.lost_by
+    reason = f": {lost.reason or lost}" if isinstance(lost, ssl.SSLError) else ""
+    return UpstreamError(f"{origin}: the connection closed before an answer{reason}")
 
 
 async def _connect(origin: Origin, context: ssl.SSLContext | None, server_name: str | None) -> Wire:

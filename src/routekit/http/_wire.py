@@ -36,14 +36,17 @@ class Wire:
         peer: the peer's IP address, when it has one (not for unix sockets).
         tls: whether the bytes travel over TLS.
         peer_certificate: the certificate (DER) the TLS peer presented, if it did.
+        lost_by: the error the connection was lost with, when the transport gave one (a TLS
+            alert from the peer, a reset), for messages.
     """
 
-    __slots__ = ("peer", "peer_certificate", "tls")
+    __slots__ = ("lost_by", "peer", "peer_certificate", "tls")
 
     def __init__(self) -> None:
         self.peer: str | None = None
         self.tls = False
         self.peer_certificate: bytes | None = None
+        self.lost_by: Exception | None = None
 
     async def receive(self, timeout: float) -> bytes:
         """The next bytes; ``b""`` when the peer closed (or after `interrupt`).
@@ -191,6 +194,7 @@ class ProtocolWire(Wire, asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         """The connection is gone: wake every waiter."""
         self._gone = True
+        self.lost_by = exc
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(None)
         self._eof = True

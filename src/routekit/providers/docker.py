@@ -165,7 +165,19 @@ class DockerProvider:
 
     @classmethod
     def from_config(cls, config: DockerProviderConfig, *, name: str = "docker") -> DockerProvider:
-        """The provider a static ``[docker]`` / ``[providers.docker]`` section describes."""
+        """The provider a static ``[docker]`` / ``[providers.docker]`` section describes.
+
+        Raises:
+            ConfigError: the section asks for ``swarmMode``, which routekit does not follow.
+        """
+        if config.swarm_mode:
+            # Swarm services are listed through /services and /tasks, with virtual IPs: a
+            # different provider (Traefik v3 has providers.swarm).  Reading only this node's
+            # containers instead would quietly serve a part of each service.
+            raise ConfigError(
+                "docker: swarmMode is not supported; routekit's docker provider follows the "
+                "containers of one engine (remove swarmMode, or run one gateway per node)"
+            )
         return cls(
             config.endpoint,
             domain=config.domain,
