@@ -142,18 +142,29 @@ class Dockerd:
         *,
         port: int | None = None,
         healthy_file: bool = False,
+        network: str = "host",
+        publish: int | None = None,
     ) -> tuple[str, int]:
         """Start a container serving ``<name>\\n`` on 127.0.0.1:*port*; its id and port.
 
         With *healthy_file*, its health check passes while ``/tmp/healthy`` exists (it does at
-        start): ``docker exec <name> busybox rm /tmp/healthy`` makes it unhealthy.
+        start): ``docker exec <name> busybox rm /tmp/healthy`` makes it unhealthy.  On another
+        *network* than ``host`` it serves on port 80 of its own addresses (port is 80), and
+        *publish* publishes that port on 127.0.0.1:<publish> (``-p``), the one way its page
+        is reached from the host.
         """
-        port = port or free_port()
+        if network == "host":
+            port = port or free_port()
+            listen = f"127.0.0.1:{port}"
+        else:
+            port, listen = 80, "80"
         script = (
             f"echo {name} > /www/index.html && busybox touch /tmp/healthy && "
-            f"exec busybox httpd -f -p 127.0.0.1:{port} -h /www"
+            f"exec busybox httpd -f -p {listen} -h /www"
         )
-        args = ["run", "-d", "--init", "--network", "host", "--name", name]
+        args = ["run", "-d", "--init", "--network", network, "--name", name]
+        if publish is not None:
+            args += ["-p", f"127.0.0.1:{publish}:80"]
         for key, value in (labels or {}).items():
             args += ["--label", f"{key}={value}"]
         if healthy_file:
@@ -165,10 +176,12 @@ class Dockerd:
         return ident, port
 
     def remove_all(self) -> None:
-        """Remove every container (between tests)."""
+        """Remove every container and the networks tests made (between tests)."""
         ids = self.cli("ps", "-aq").split()
         if ids:
             self.cli("rm", "-f", *ids)
+        # A network is a bridge interface on the machine: none is left behind.
+        self.cli("network", "prune", "-f")
 
     def kill_leftovers(self) -> None:
         """Kill containerd and the shims this engine left (live restore keeps them), and

@@ -15,6 +15,7 @@ from _following import following, rules, servers
 from _sockets import free_port
 from routekit.config import ClientTLS, loads_static
 from routekit.errors import ConfigError, ProviderError
+from routekit.http import Client, UpstreamError
 from routekit.providers import Backoff, DockerProvider
 
 pytestmark = pytest.mark.anyio
@@ -179,6 +180,65 @@ async def test_a_remote_engine_over_tcp_with_tls_and_a_client_certificate(
     skip = ClientTLS(cert=tls.cert, key=tls.key, insecure_skip_verify=True)
     snapshot = await DockerProvider(docker.tls_endpoint, tls=skip).snapshot()
     assert "remote" in servers(snapshot)
+
+
+def address(docker: Dockerd, name: str, network: str) -> str:
+    """The container's IP address on *network*, as the engine's CLI reports it."""
+    template = f'{{{{(index .NetworkSettings.Networks "{network}").IPAddress}}}}'
+    return docker.cli("inspect", "-f", template, name)
+
+
+async def test_the_network_option_and_label_choose_the_address(docker: Dockerd) -> None:
+    cli = partial(anyio.to_thread.run_sync, docker.cli)
+    for network in ("front", "back"):
+        await cli("network", "create", "--driver", "bridge", network)
+    app = with_port(web("app"), "app", 80)
+    await anyio.to_thread.run_sync(partial(docker.run, "app", app, network="front"))
+    labels = {**with_port(web("pinned"), "pinned", 80), "traefik.docker.network": "front"}
+    await anyio.to_thread.run_sync(partial(docker.run, "pinned", labels, network="front"))
+    await cli("network", "connect", "back", "pinned")
+    front = address(docker, "app", "front")
+    provider = DockerProvider(docker.endpoint, network="back", retry=fast())
+    async with following(provider) as seen:
+        snap = await seen.until(lambda s: {"app", "pinned"} <= set(servers(s)))
+        # Not on the provider's network: its one network is used, with a warning, as Traefik.
+        assert servers(snap)["app"] == [f"http://{front}:80"]
+        [warning] = snap.problems
+        assert warning.severity == "warning" and warning.source == "container 'app'"
+        assert warning.message == "network 'back' not found; using network 'front'"
+        assert servers(snap)["pinned"] == [f"http://{address(docker, 'pinned', 'front')}:80"]
+        # A network connected later is an event: the container is inspected again.
+        await cli("network", "connect", "back", "app")
+        back = address(docker, "app", "back")
+        snap = await seen.until(lambda s: servers(s).get("app") == [f"http://{back}:80"])
+        assert snap.problems == ()
+        await cli("network", "disconnect", "back", "app")
+        await seen.until(lambda s: servers(s).get("app") == [f"http://{front}:80"])
+
+
+async def test_use_bind_port_ip_reaches_the_published_port(docker: Dockerd) -> None:
+    await anyio.to_thread.run_sync(docker.cli, "network", "create", "front")
+    published = free_port()
+    labels = with_port(web("pub"), "pub", 80)
+    run = partial(docker.run, "pub", labels, network="front", publish=published)
+    await anyio.to_thread.run_sync(run)
+    snapshot = await DockerProvider(docker.endpoint, use_bind_port_ip=True).snapshot()
+    assert servers(snapshot) == {"pub": [f"http://127.0.0.1:{published}"]}
+    assert snapshot.problems == ()
+    # The engine's proxy carries it: the page answers on the loopback address the provider
+    # gave, as it would to the gateway.
+    async with Client() as client:
+        with anyio.fail_after(10):
+            while True:
+                try:
+                    response = await client.get(f"http://127.0.0.1:{published}/")
+                    break
+                except UpstreamError:
+                    await anyio.sleep(0.1)
+        assert response.status == 200 and await response.read() == b"pub\n"
+    # Without the option, the container's own address on its network.
+    plain = await DockerProvider(docker.endpoint).snapshot()
+    assert servers(plain) == {"pub": [f"http://{address(docker, 'pub', 'front')}:80"]}
 
 
 async def test_watch_false_reads_once(docker: Dockerd) -> None:
