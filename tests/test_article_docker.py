@@ -88,7 +88,9 @@ async def test_the_article_docker_setup_end_to_end(docker: Dockerd, tmp_path: Pa
             stop = partial(docker.cli, "stop", "-t", "1")
             await anyio.to_thread.run_sync(stop, "demo_hello_1", "demo_hello_2", "demo_hello_3")
             left = await until(client, url, {"demo_hello_4", "demo_hello_5"})
-            assert left < 5, left  # the article: within a couple of seconds
+            # The article: gone within two seconds (the last stop waits out the 2 s throttle
+            # the first one started, counted from before the CLI returned).
+            assert left <= 3.0, left  # 1.9 s measured alone
             await anyio.to_thread.run_sync(docker.stop)
             await anyio.sleep(1)  # the provider notices; the routes stay
             assert set(await answers(client, url, 6)) == {"demo_hello_4", "demo_hello_5"}
