@@ -182,9 +182,10 @@ watch = true
     p = config.providers
     assert p.consul is not None and (p.consul.endpoints, p.consul.root_key) == (
         ("127.0.0.1:8500",),
-        "kv",
+        "/kv",  # Traefik 1.x's KV keys start with "/": the prefix is looked up as written
     )
     assert p.etcd is not None and p.etcd.endpoints == ("127.0.0.1:2379",)
+    assert p.etcd.root_key == "/traefik"  # v1's default prefix
     assert p.redis is not None and p.zookeeper is not None
     assert p.kubernetes is not None and p.kubernetes.namespaces == ("default",)
     assert p.file is not None and (p.file.filename, p.file.watch) == ("rules.toml", True)

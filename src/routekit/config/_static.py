@@ -260,16 +260,21 @@ def _consul_catalog(
 
 
 def _kv(r: V1Reader, t: Table, path: tuple[str, ...], kind: str, v1: bool) -> KVProviderConfig:
-    keys = ("endpoint", "endpoints", "prefix", "rootKey", "watch", "username", "password")
+    keys = ("endpoint", "endpoints", "prefix", "rootKey", "watch", "username", "password",
+            "tls", "db")  # fmt: skip
     k = r.table(t, path, keys, unknown="warn")
     endpoints = r.list_(k, "endpoints", path) or r.list_(k, "endpoint", path)
-    root = r.str_(k, "rootKey", path) or r.str_(k, "prefix", path) or "traefik"
+    # Traefik 1.x's prefix is "/traefik" (its KV keys start with "/"), 2.x's rootKey "traefik":
+    # a leading "/" is part of the keys looked up, a trailing one is not.
+    root = r.str_(k, "rootKey", path) or r.str_(k, "prefix", path) or ("/traefik" if v1 else "")
     return KVProviderConfig(
         endpoints=endpoints or (_KV_ENDPOINTS[kind],),
-        root_key=root.strip("/") or "traefik",
+        root_key=root.rstrip("/") or "traefik",
         watch=or_default(r.bool_(k, "watch", path), True),
         username=r.str_(k, "username", path) or "",
         password=r.str_(k, "password", path) or "",
+        tls=_client_tls(r, k, path),
+        db=or_default(r.int_(k, "db", path), 0),
     )
 
 

@@ -117,13 +117,25 @@ class ConsulCatalogProviderConfig:
 @final
 @attrs.frozen(kw_only=True)
 class KVProviderConfig:
-    """A KV store provider (``consul``, ``etcd``, ``redis``, ``zookeeper``)."""
+    """A KV store provider (``consul``, ``etcd``, ``redis``, ``zookeeper``).
+
+    Attributes:
+        endpoints: the store's members, ``host:port`` (or URLs), tried in turn.
+        root_key: the key every configuration key starts with (v1: ``/traefik``).
+        watch: follow changes (else read once).
+        username: for stores with users (etcd, Redis ACLs, Consul's basic auth).
+        password: its password.
+        tls: how to reach the store over TLS.
+        db: Redis's database number.
+    """
 
     endpoints: tuple[str, ...] = attrs.field(converter=frozen_tuple)
     root_key: str = "traefik"
     watch: bool = True
     username: str = ""
     password: str = ""
+    tls: ClientTLS | None = None
+    db: int = 0
 
 
 @final

@@ -5,6 +5,7 @@
 - `ConsulCatalogProvider` serves the services of a Consul catalog and their tags.
 - `DockerProvider` serves the ``traefik.*`` labels of a Docker engine's containers, following
   its events.
+- `EtcdProvider` serves the configuration kept in etcd v3 under a root key, following it.
 
 A `routekit.runtime.Watcher` follows any number of providers, merges them (``name@provider``) and
 publishes the routing runtime.  A provider of your own is any object with a ``name``, an
@@ -23,6 +24,7 @@ from ._remote import json_lines as json_lines
 from ._remote import read_json as read_json
 from .consul_catalog import ConsulCatalogProvider as ConsulCatalogProvider
 from .docker import DockerProvider as DockerProvider
+from .etcd import EtcdProvider as EtcdProvider
 from .file import FileProvider as FileProvider
 from .file import config_files as config_files
 from .static import StaticProvider as StaticProvider
@@ -31,6 +33,7 @@ __all__ = [
     "Backoff",
     "ConsulCatalogProvider",
     "DockerProvider",
+    "EtcdProvider",
     "FileProvider",
     "Link",
     "Provider",
