@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import anyio
 import pytest
 
+from _backends import backends, names, until
 from _consul import Consul
 from _process import finish, serve
 from _sockets import free_port
 from routekit.http import Client
-from routekit.whoami import whoami
 
 pytestmark = pytest.mark.anyio
 
@@ -48,32 +45,6 @@ def register(consul: Consul, service: str, service_id: str, port: int, tags: lis
     )
     with urllib.request.urlopen(request, timeout=10) as answer:
         assert answer.read() == b"true"
-
-
-async def names(client: Client, url: str, host: bytes, count: int) -> Counter[str]:
-    seen: Counter[str] = Counter()
-    for _ in range(count):
-        r = await client.request("GET", url, headers=[(b"host", host)])
-        first = (await r.read()).split(b"\n", 1)[0].decode()
-        seen[first.removeprefix("Name: ") if r.status == 200 else str(r.status)] += 1
-    return seen
-
-
-async def until(client: Client, url: str, host: bytes, want: set[str]) -> None:
-    with anyio.fail_after(10):
-        while set(await names(client, url, host, 2 * len(want))) != want:
-            await anyio.sleep(0.05)
-
-
-@asynccontextmanager
-async def backends(*names: str) -> AsyncIterator[dict[str, int]]:
-    """One whoami server per name; their ports."""
-    async with AsyncExitStack() as stack:
-        ports = {}
-        for name in names:
-            server = await stack.enter_async_context(whoami(name=name))
-            ports[name] = server.ports[0]
-        yield ports
 
 
 async def test_the_article_consul_setup_end_to_end(tmp_path: Path) -> None:

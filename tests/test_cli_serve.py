@@ -259,13 +259,13 @@ async def test_serve_takes_traefiks_flags_over_the_file(setup: tuple[Path, Path,
         # Flags alone, as `traefik --providers.file.filename=… --entryPoints.web.address=…`.
         proc = subprocess.Popen(
             [sys.executable, "-m", "routekit", "serve", f"--providers.file.filename={dyn}",
-             f"--entryPoints.web.address=127.0.0.1:{moved}", "--providers.etcd",
+             f"--entryPoints.web.address=127.0.0.1:{moved}", "--providers.kubernetesIngress",
              "--providers.providersThrottleDuration=0s"],
             stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert proc.stderr is not None
         first = proc.stderr.readline()
-        assert "provider etcd is not available yet" in first, first
+        assert "provider kubernetes is not available yet" in first, first
         while "routekit serve: web on" not in (line := proc.stderr.readline()):
             assert line, "the gateway did not start"
         try:

@@ -65,7 +65,13 @@ def from_static(
     """
     from .admin import Admin, AdminAPI, Metrics
     from .http import EntryPointServer
-    from .providers import ConsulCatalogProvider, DockerProvider, FileProvider, StaticProvider
+    from .providers import (
+        ConsulCatalogProvider,
+        DockerProvider,
+        EtcdProvider,
+        FileProvider,
+        StaticProvider,
+    )
     from .proxy import AccessLog, Gateway
     from .runtime import DEFAULT_ENTRY_POINTS, Watcher
 
@@ -79,6 +85,8 @@ def from_static(
         providers.append(DockerProvider.from_config(static.providers.docker))
     if static.providers.consul_catalog is not None:
         providers.append(ConsulCatalogProvider.from_config(static.providers.consul_catalog))
+    if static.providers.etcd is not None:
+        providers.append(EtcdProvider.from_config(static.providers.etcd))
     entry_points = proxy_entry_points(static)
     api = static.api if static.api is not None and static.api.insecure else None
     admin_entry = static.entry_points.get(api.entry_point) if api is not None else None
@@ -130,6 +138,10 @@ def started_providers(static: StaticConfiguration) -> list[str]:
         catalog = static.providers.consul_catalog
         how = "watching" if catalog.watch else f"every {catalog.refresh_interval:g} s"
         out.append(f"consulCatalog ({catalog.scheme}://{catalog.endpoint}, {how})")
+    if static.providers.etcd is not None:
+        etcd = static.providers.etcd
+        how = "watching" if etcd.watch else "read once"
+        out.append(f"etcd ({', '.join(etcd.endpoints)} under {etcd.root_key!r}, {how})")
     return out
 
 
@@ -138,7 +150,6 @@ def unavailable_providers(static: StaticConfiguration) -> list[str]:
     providers = static.providers
     named = {
         "consul": providers.consul,
-        "etcd": providers.etcd,
         "redis": providers.redis,
         "zooKeeper": providers.zookeeper,
         "kubernetes": providers.kubernetes,
