@@ -70,6 +70,7 @@ def from_static(
         DockerProvider,
         EtcdProvider,
         FileProvider,
+        RedisProvider,
         StaticProvider,
     )
     from .proxy import AccessLog, Gateway
@@ -87,6 +88,8 @@ def from_static(
         providers.append(ConsulCatalogProvider.from_config(static.providers.consul_catalog))
     if static.providers.etcd is not None:
         providers.append(EtcdProvider.from_config(static.providers.etcd))
+    if static.providers.redis is not None:
+        providers.append(RedisProvider.from_config(static.providers.redis))
     entry_points = proxy_entry_points(static)
     api = static.api if static.api is not None and static.api.insecure else None
     admin_entry = static.entry_points.get(api.entry_point) if api is not None else None
@@ -138,10 +141,11 @@ def started_providers(static: StaticConfiguration) -> list[str]:
         catalog = static.providers.consul_catalog
         how = "watching" if catalog.watch else f"every {catalog.refresh_interval:g} s"
         out.append(f"consulCatalog ({catalog.scheme}://{catalog.endpoint}, {how})")
-    if static.providers.etcd is not None:
-        etcd = static.providers.etcd
-        how = "watching" if etcd.watch else "read once"
-        out.append(f"etcd ({', '.join(etcd.endpoints)} under {etcd.root_key!r}, {how})")
+    for name, kv in (("etcd", static.providers.etcd), ("redis", static.providers.redis)):
+        if kv is not None:
+            db = f" db {kv.db}" if name == "redis" else ""
+            how = "watching" if kv.watch else "read once"
+            out.append(f"{name} ({', '.join(kv.endpoints)}{db} under {kv.root_key!r}, {how})")
     return out
 
 
@@ -150,7 +154,6 @@ def unavailable_providers(static: StaticConfiguration) -> list[str]:
     providers = static.providers
     named = {
         "consul": providers.consul,
-        "redis": providers.redis,
         "zooKeeper": providers.zookeeper,
         "kubernetes": providers.kubernetes,
     }

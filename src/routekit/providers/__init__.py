@@ -6,6 +6,7 @@
 - `DockerProvider` serves the ``traefik.*`` labels of a Docker engine's containers, following
   its events.
 - `EtcdProvider` serves the configuration kept in etcd v3 under a root key, following it.
+- `RedisProvider` does the same for Redis (with the ``redis`` extra).
 
 A `routekit.runtime.Watcher` follows any number of providers, merges them (``name@provider``) and
 publishes the routing runtime.  A provider of your own is any object with a ``name``, an
@@ -27,6 +28,7 @@ from .docker import DockerProvider as DockerProvider
 from .etcd import EtcdProvider as EtcdProvider
 from .file import FileProvider as FileProvider
 from .file import config_files as config_files
+from .redis import RedisProvider as RedisProvider
 from .static import StaticProvider as StaticProvider
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "FileProvider",
     "Link",
     "Provider",
+    "RedisProvider",
     "Snapshot",
     "StaticProvider",
     "as_snapshot",
