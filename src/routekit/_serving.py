@@ -72,6 +72,7 @@ def from_static(
         FileProvider,
         RedisProvider,
         StaticProvider,
+        ZooKeeperProvider,
     )
     from .proxy import AccessLog, Gateway
     from .runtime import DEFAULT_ENTRY_POINTS, Watcher
@@ -90,6 +91,8 @@ def from_static(
         providers.append(EtcdProvider.from_config(static.providers.etcd))
     if static.providers.redis is not None:
         providers.append(RedisProvider.from_config(static.providers.redis))
+    if static.providers.zookeeper is not None:
+        providers.append(ZooKeeperProvider.from_config(static.providers.zookeeper))
     entry_points = proxy_entry_points(static)
     api = static.api if static.api is not None and static.api.insecure else None
     admin_entry = static.entry_points.get(api.entry_point) if api is not None else None
@@ -141,7 +144,12 @@ def started_providers(static: StaticConfiguration) -> list[str]:
         catalog = static.providers.consul_catalog
         how = "watching" if catalog.watch else f"every {catalog.refresh_interval:g} s"
         out.append(f"consulCatalog ({catalog.scheme}://{catalog.endpoint}, {how})")
-    for name, kv in (("etcd", static.providers.etcd), ("redis", static.providers.redis)):
+    stores = (
+        ("etcd", static.providers.etcd),
+        ("redis", static.providers.redis),
+        ("zooKeeper", static.providers.zookeeper),
+    )
+    for name, kv in stores:
         if kv is not None:
             db = f" db {kv.db}" if name == "redis" else ""
             how = "watching" if kv.watch else "read once"
@@ -154,7 +162,6 @@ def unavailable_providers(static: StaticConfiguration) -> list[str]:
     providers = static.providers
     named = {
         "consul": providers.consul,
-        "zooKeeper": providers.zookeeper,
         "kubernetes": providers.kubernetes,
     }
     return [name for name, config in named.items() if config is not None]

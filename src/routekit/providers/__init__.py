@@ -6,7 +6,8 @@
 - `DockerProvider` serves the ``traefik.*`` labels of a Docker engine's containers, following
   its events.
 - `EtcdProvider` serves the configuration kept in etcd v3 under a root key, following it.
-- `RedisProvider` does the same for Redis (with the ``redis`` extra).
+- `RedisProvider` and `ZooKeeperProvider` do the same for Redis and ZooKeeper (with the
+  ``redis`` and ``zookeeper`` extras).
 
 A `routekit.runtime.Watcher` follows any number of providers, merges them (``name@provider``) and
 publishes the routing runtime.  A provider of your own is any object with a ``name``, an
@@ -30,6 +31,7 @@ from .file import FileProvider as FileProvider
 from .file import config_files as config_files
 from .redis import RedisProvider as RedisProvider
 from .static import StaticProvider as StaticProvider
+from .zookeeper import ZooKeeperProvider as ZooKeeperProvider
 
 __all__ = [
     "Backoff",
@@ -42,6 +44,7 @@ __all__ = [
     "RedisProvider",
     "Snapshot",
     "StaticProvider",
+    "ZooKeeperProvider",
     "as_snapshot",
     "check_provider_name",
     "config_files",
