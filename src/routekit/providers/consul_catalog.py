@@ -19,7 +19,6 @@ keeps serving, the failure is reported once, and the provider retries with `Back
 
 from __future__ import annotations
 
-import base64
 import logging
 import math
 import urllib.parse
@@ -41,9 +40,10 @@ from ..config import (
     consul_catalog_v1_to_config,
 )
 from ..errors import ConfigError, MalformedResponse, Problem, ProviderError
-from ..http import Client, Origin, PoolLimits, UpstreamError, client_context
+from ..http import Client, UpstreamError
 from ._base import Snapshot, check_provider_name
-from ._remote import Backoff, Link, first_failure, read_json
+from ._consul_http import ConsulHTTP, newer_index
+from ._remote import Backoff, Link, first_failure
 
 if TYPE_CHECKING:
     from ..config import ClientTLS, ConsulCatalogProviderConfig
@@ -128,16 +128,11 @@ class ConsulCatalogProvider:
     """
 
     __slots__ = (
-        "_client_tls",
+        "_api",
         "_decode",
-        "_headers",
         "_link",
-        "_origin",
-        "_query",
         "_refresh",
         "_retry",
-        "_timeout",
-        "_wait",
         "_watch",
         "endpoint",
         "name",
@@ -169,41 +164,25 @@ class ConsulCatalogProvider:
         name: str = "consulcatalog",
     ) -> None:
         self.name = check_provider_name(name)
-        for what, value in (("refresh_interval", refresh_interval), ("wait", wait)):
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise ConfigError(f"{what} must be a number > 0, got {value!r}")
-        url = endpoint if "://" in endpoint else f"{scheme}://{endpoint}"
-        try:
-            self._origin = Origin.from_url(url)
-        except UpstreamError:
-            raise ConfigError(
-                f"consul endpoint {endpoint!r}: expected host:port or a URL"
-            ) from None
-        self.endpoint = str(self._origin)
-        self._client_tls = (
-            client_context(
-                root_cas=(tls.ca,) if tls.ca else (),
-                certificates=((tls.cert, tls.key),) if tls.cert and tls.key else (),
-                insecure_skip_verify=tls.insecure_skip_verify,
-                what="consulCatalog tls",
-            )
-            if tls is not None and self._origin.scheme == "https"
-            else None
+        if not (
+            isinstance(refresh_interval, int | float)
+            and math.isfinite(refresh_interval)
+            and refresh_interval > 0
+        ):
+            raise ConfigError(f"refresh_interval must be a number > 0, got {refresh_interval!r}")
+        self._api = ConsulHTTP(
+            endpoint,
+            scheme=scheme,
+            datacenter=datacenter,
+            token=token,
+            username=username,
+            password=password,
+            tls=tls,
+            stale=stale,
+            wait=wait,
+            timeout=timeout,
         )
-        self._headers: list[tuple[bytes, bytes]] = [
-            (b"host", f"{self._origin.host}:{self._origin.port}".encode("idna")),
-            (b"accept", b"application/json"),
-        ]
-        if token:
-            self._headers.append((b"x-consul-token", token.encode()))
-        if username or password:
-            pair = base64.b64encode(f"{username}:{password}".encode()).decode()
-            self._headers.append((b"authorization", f"Basic {pair}".encode()))
-        self._query: dict[str, str] = {}
-        if datacenter:
-            self._query["dc"] = datacenter
-        if stale:
-            self._query["stale"] = ""
+        self.endpoint = str(self._api.origin)
         rule = default_rule or (DEFAULT_FRONTEND_RULE if syntax == "v1" else DEFAULT_RULE)
         self._decode = _Decode(
             syntax=syntax,
@@ -217,8 +196,6 @@ class ConsulCatalogProvider:
         self._decode([], None)  # a bad template or constraint is refused here
         self._watch = bool(watch)
         self._refresh = float(refresh_interval)
-        self._wait = min(float(wait), 600.0)
-        self._timeout = float(timeout)
         self._retry = retry if retry is not None else Backoff()
         self._link = Link(self.name, self.endpoint, _log)
 
@@ -293,43 +270,12 @@ class ConsulCatalogProvider:
     # -- Consul's HTTP API --
 
     def _client(self) -> Client:
-        limits = PoolLimits(
-            per_origin=_READ_CONCURRENCY + 2,
-            connect=self._timeout,
-            # A blocking query may take wait + wait/16 (Consul's jitter) before it answers.
-            read=self._wait * 1.1 + self._timeout,
-            write=self._timeout,
-            pool=self._timeout,
-        )
-        return Client(limits, ssl_context=self._client_tls)
+        return self._api.client(_READ_CONCURRENCY + 2)
 
     async def _get(
         self, client: Client, path: str, *, index: int | None = None
     ) -> tuple[int, object]:
-        """``GET`` *path*: its ``X-Consul-Index`` and JSON; blocking when *index* is given."""
-        query = dict(self._query)
-        if index is not None:
-            query["index"] = str(index)
-            query["wait"] = f"{math.ceil(self._wait)}s"
-        target = path + ("?" + urllib.parse.urlencode(query) if query else "")
-        response = await client.request(
-            "GET",
-            str(self._origin) + target,
-            origin=self._origin,
-            target=target,
-            headers=self._headers,
-        )
-        what = f"consul: {path}"
-        if response.status != 200:
-            body = (await response.read())[:200].decode("utf-8", "replace").strip()
-            if response.status == 403:
-                raise ProviderError(f"{what}: 403 {body or 'Permission denied'} (check the token)")
-            raise ProviderError(f"{what} answered {response.status}: {body}")
-        raw = next((v for k, v in response.headers if k.lower() == _INDEX), None)
-        data = await read_json(response, what)
-        if raw is None or not raw.isdigit():
-            raise MalformedResponse(f"{what}: no X-Consul-Index in the answer")
-        return int(raw), data
+        return await self._api.get(client, path, index=index)
 
     async def _read_all(self, client: Client) -> tuple[list[CatalogService], tuple[int, int]]:
         """Every service with its instances, and the indexes to block on next."""
@@ -395,8 +341,5 @@ class ConsulCatalogProvider:
 
 
 def _newer(old: tuple[int, int], new: tuple[int, int]) -> tuple[int, int]:
-    """Consul's index rules: an index lower than the last one resets it (to 0: re-read)."""
-    return (
-        new[0] if new[0] >= old[0] else 0,
-        new[1] if new[1] >= old[1] else 0,
-    )
+    """Consul's index rule for each of the two queries."""
+    return newer_index(old[0], new[0]), newer_index(old[1], new[1])
