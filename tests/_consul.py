@@ -9,6 +9,11 @@ Debian packages, nor on PyPI or npm), so this server follows Consul's documented
 - ``GET /v1/health/state/any``: every check;
 - ``PUT /v1/catalog/register`` and ``PUT /v1/catalog/deregister``, as registrator and the
   article's ``curl`` calls write them;
+- the KV store (https://developer.hashicorp.com/consul/api-docs/kv): ``GET /v1/kv/<prefix>
+  ?recurse`` (``[{"Key", "Value": base64 or null, "Flags", "CreateIndex", "ModifyIndex",
+  "LockIndex"}…]``, 404 when nothing is under the prefix), ``PUT`` and ``DELETE`` (with
+  ``?recurse``) of ``/v1/kv/<key>``, and ``PUT /v1/txn`` with ``set``, ``delete`` and
+  ``delete-tree`` operations applied at one index;
 - blocking queries (https://developer.hashicorp.com/consul/api-docs/features/blocking): every
   read answers ``X-Consul-Index``; with ``?index=N`` it waits until its data's index passes N or
   ``wait`` (default 5 minutes, at most 10) passes, with up to ``wait/16`` of jitter added;
@@ -22,6 +27,7 @@ the next index lower than the last.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import random
@@ -58,6 +64,9 @@ class Consul:
         self._services_index = 10
         self._checks_index = 10
         self._service_index: dict[str, int] = {}
+        # key -> (value, create index, modify index); the KV table's index counts deletes too
+        self._kv: dict[str, tuple[bytes, int, int]] = {}
+        self._kv_index = 10
         # service id -> (node, node address, service dict, {check id: status})
         self._instances: dict[str, tuple[str, str, dict[str, Any], dict[str, str]]] = {}
         self._server: ThreadingHTTPServer | None = None
@@ -109,6 +118,32 @@ class Consul:
             _, _, body, _ = self._instances.pop(service_id)
             self._services_index = self._checks_index = index
             self._service_index[body["Service"]] = index
+            self._lock.notify_all()
+
+    def kv_put(self, key: str, value: bytes) -> None:
+        """Set one key."""
+        self.kv_txn([("set", key, value)])
+
+    def kv_delete(self, key: str, *, recurse: bool = False) -> None:
+        """Delete one key, or every key starting with it."""
+        self.kv_txn([("delete-tree" if recurse else "delete", key, b"")])
+
+    def kv_txn(self, operations: list[tuple[str, str, bytes]]) -> None:
+        """Apply (verb, key, value) operations at one index, as ``PUT /v1/txn`` does."""
+        with self._lock:
+            index = self._bump()
+            for verb, key, value in operations:
+                if verb == "set":
+                    created = self._kv.get(key, (b"", index, index))[1]
+                    self._kv[key] = (value, created, index)
+                elif verb == "delete":
+                    self._kv.pop(key, None)
+                elif verb == "delete-tree":
+                    for name in [k for k in self._kv if k.startswith(key)]:
+                        del self._kv[name]
+                else:
+                    raise ValueError(verb)
+            self._kv_index = index
             self._lock.notify_all()
 
     def _bump(self) -> int:
@@ -164,7 +199,7 @@ class Consul:
         deadline = time.monotonic() + wait + random.uniform(0, wait / 16)
         with self._lock:
             while True:
-                index, data = self._answer(path)
+                index, data = self._answer(path, query)
                 left = deadline - time.monotonic()
                 if wanted == 0 or index > wanted or left <= 0:
                     if self.index_back:
@@ -173,7 +208,21 @@ class Consul:
                     return index, data
                 self._lock.wait(left)
 
-    def _answer(self, path: str) -> tuple[int, object]:
+    def kv_read(self, key: str, recurse: bool) -> tuple[int, object]:
+        """*key* (or with *recurse* the keys starting with it); ``None`` for none (404)."""
+        found = [
+            {"LockIndex": 0, "Key": name, "Flags": 0,
+             "Value": base64.b64encode(value).decode() if value else None,
+             "CreateIndex": created, "ModifyIndex": modified}
+            for name, (value, created, modified) in sorted(self._kv.items())
+            if name == key or (recurse and name.startswith(key))
+        ]  # fmt: skip
+        return self._kv_index, found or None
+
+    def _answer(self, path: str, query: dict[str, str]) -> tuple[int, object]:
+        if path.startswith("/v1/kv/"):
+            key = urllib.parse.unquote(path[len("/v1/kv/") :])
+            return self.kv_read(key, "recurse" in query)
         if path == "/v1/catalog/services":
             return self.services()
         if path.startswith("/v1/health/service/"):
@@ -227,7 +276,7 @@ class Consul:
 
             def do_GET(self) -> None:
                 parts = urllib.parse.urlsplit(self.path)
-                query = dict(urllib.parse.parse_qsl(parts.query))
+                query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
                 if not self._allowed(query):
                     return
                 try:
@@ -238,6 +287,9 @@ class Consul:
                 except ValueError:
                     self._send(400, b"Invalid wait time")
                     return
+                if data is None:  # an empty KV prefix: 404 with the index, as Consul answers
+                    self._send(404, b"", index)
+                    return
                 body = b"<html>bad gateway</html>" if consul.garbage else json.dumps(data).encode()
                 self._send(200, body, index)
 
@@ -246,7 +298,24 @@ class Consul:
                 if not self._allowed(dict(urllib.parse.parse_qsl(parts.query))):
                     return
                 length = int(self.headers.get("Content-Length", "0"))
-                data = json.loads(self.rfile.read(length) or b"{}")
+                raw = self.rfile.read(length)
+                if parts.path.startswith("/v1/kv/"):
+                    consul.kv_put(urllib.parse.unquote(parts.path[len("/v1/kv/") :]), raw)
+                    self._send(200, b"true")
+                    return
+                data = json.loads(raw or b"{}")
+                if parts.path == "/v1/txn":
+                    ops = [
+                        (
+                            o["KV"]["Verb"],
+                            o["KV"]["Key"],
+                            base64.b64decode(o["KV"].get("Value") or ""),
+                        )
+                        for o in data
+                    ]
+                    consul.kv_txn(ops)  # fmt: skip
+                    self._send(200, json.dumps({"Results": [], "Errors": None}).encode())
+                    return
                 if parts.path == "/v1/catalog/register":
                     s = data["Service"]
                     consul.register(s["Service"], s.get("ID", s["Service"]), s["Port"],
@@ -257,6 +326,15 @@ class Consul:
                 else:
                     self._send(404, b"no such endpoint")
                     return
+                self._send(200, b"true")
+
+            def do_DELETE(self) -> None:
+                parts = urllib.parse.urlsplit(self.path)
+                query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+                if not self._allowed(query) or not parts.path.startswith("/v1/kv/"):
+                    return
+                key = urllib.parse.unquote(parts.path[len("/v1/kv/") :])
+                consul.kv_delete(key, recurse="recurse" in query)
                 self._send(200, b"true")
 
         class Server(ThreadingHTTPServer):

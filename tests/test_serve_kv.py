@@ -1,4 +1,5 @@
-"""`routekit serve` following each KV store: etcd, Redis and ZooKeeper, real servers all."""
+"""`routekit serve` following each KV store: etcd, Redis and ZooKeeper (real servers) and
+Consul KV (the stand-in of tests/_consul.py, as no Consul runs here)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import anyio.to_thread
 import pytest
 
 from _backends import backends, until
+from _consul import Consul
 from _etcd import etcd, service
 from _process import finish, spawn
 from _redis import redis_server
@@ -38,6 +40,18 @@ def store(kind: str, root: Path) -> Iterator[tuple[str, Writer]]:
                     cluster.put(key, value)
 
             yield f"--providers.etcd.endpoints={cluster.endpoint}", put
+    elif kind == "consul":
+        agent = Consul()
+        agent.start()
+
+        def put_kv(keys: dict[str, str]) -> None:
+            for key, value in keys.items():
+                agent.kv_put(key, value.encode())
+
+        try:
+            yield f"--providers.consul.endpoints={agent.address}", put_kv
+        finally:
+            agent.stop()
     elif kind == "redis":
         with redis_server(root) as server:
             yield f"--providers.redis.endpoints={server.endpoint}", server.set_all
@@ -46,7 +60,7 @@ def store(kind: str, root: Path) -> Iterator[tuple[str, Writer]]:
             yield f"--providers.zooKeeper.endpoints={zk.endpoint}", zk.set_all
 
 
-@pytest.mark.parametrize("kind", ["etcd", "redis", "zookeeper"])
+@pytest.mark.parametrize("kind", ["etcd", "redis", "zookeeper", "consul"])
 async def test_serve_follows_the_store(kind: str, tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/"

@@ -67,6 +67,7 @@ def from_static(
     from .http import EntryPointServer
     from .providers import (
         ConsulCatalogProvider,
+        ConsulKVProvider,
         DockerProvider,
         EtcdProvider,
         FileProvider,
@@ -87,6 +88,8 @@ def from_static(
         providers.append(DockerProvider.from_config(static.providers.docker))
     if static.providers.consul_catalog is not None:
         providers.append(ConsulCatalogProvider.from_config(static.providers.consul_catalog))
+    if static.providers.consul is not None:
+        providers.append(ConsulKVProvider.from_config(static.providers.consul))
     if static.providers.etcd is not None:
         providers.append(EtcdProvider.from_config(static.providers.etcd))
     if static.providers.redis is not None:
@@ -145,6 +148,7 @@ def started_providers(static: StaticConfiguration) -> list[str]:
         how = "watching" if catalog.watch else f"every {catalog.refresh_interval:g} s"
         out.append(f"consulCatalog ({catalog.scheme}://{catalog.endpoint}, {how})")
     stores = (
+        ("consul", static.providers.consul),
         ("etcd", static.providers.etcd),
         ("redis", static.providers.redis),
         ("zooKeeper", static.providers.zookeeper),
@@ -161,7 +165,6 @@ def unavailable_providers(static: StaticConfiguration) -> list[str]:
     """The configured providers routekit cannot start yet, by Traefik's names."""
     providers = static.providers
     named = {
-        "consul": providers.consul,
         "kubernetes": providers.kubernetes,
     }
     return [name for name, config in named.items() if config is not None]

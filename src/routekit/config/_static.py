@@ -261,7 +261,7 @@ def _consul_catalog(
 
 def _kv(r: V1Reader, t: Table, path: tuple[str, ...], kind: str, v1: bool) -> KVProviderConfig:
     keys = ("endpoint", "endpoints", "prefix", "rootKey", "watch", "username", "password",
-            "tls", "db")  # fmt: skip
+            "tls", "db", "token")  # fmt: skip
     k = r.table(t, path, keys, unknown="warn")
     endpoints = r.list_(k, "endpoints", path) or r.list_(k, "endpoint", path)
     # Traefik 1.x's prefix is "/traefik" (its KV keys start with "/"), 2.x's rootKey "traefik":
@@ -275,6 +275,7 @@ def _kv(r: V1Reader, t: Table, path: tuple[str, ...], kind: str, v1: bool) -> KV
         password=r.str_(k, "password", path) or "",
         tls=_client_tls(r, k, path),
         db=or_default(r.int_(k, "db", path), 0),
+        token=r.str_(k, "token", path) or "",
     )
 
 

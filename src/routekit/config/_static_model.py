@@ -127,6 +127,7 @@ class KVProviderConfig:
         password: its password.
         tls: how to reach the store over TLS.
         db: Redis's database number.
+        token: Consul's ACL token.
     """
 
     endpoints: tuple[str, ...] = attrs.field(converter=frozen_tuple)
@@ -136,6 +137,7 @@ class KVProviderConfig:
     password: str = ""
     tls: ClientTLS | None = None
     db: int = 0
+    token: str = ""
 
 
 @final

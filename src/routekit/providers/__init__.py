@@ -3,6 +3,7 @@
 - `StaticProvider` serves a `Configuration` built in Python (and replaced with ``update``).
 - `FileProvider` serves a TOML file or a directory of them, following edits.
 - `ConsulCatalogProvider` serves the services of a Consul catalog and their tags.
+- `ConsulKVProvider` serves the configuration kept in Consul's KV store under a root key.
 - `DockerProvider` serves the ``traefik.*`` labels of a Docker engine's containers, following
   its events.
 - `EtcdProvider` serves the configuration kept in etcd v3 under a root key, following it.
@@ -25,6 +26,7 @@ from ._remote import Link as Link
 from ._remote import json_lines as json_lines
 from ._remote import read_json as read_json
 from .consul_catalog import ConsulCatalogProvider as ConsulCatalogProvider
+from .consul_kv import ConsulKVProvider as ConsulKVProvider
 from .docker import DockerProvider as DockerProvider
 from .etcd import EtcdProvider as EtcdProvider
 from .file import FileProvider as FileProvider
@@ -36,6 +38,7 @@ from .zookeeper import ZooKeeperProvider as ZooKeeperProvider
 __all__ = [
     "Backoff",
     "ConsulCatalogProvider",
+    "ConsulKVProvider",
     "DockerProvider",
     "EtcdProvider",
     "FileProvider",
