@@ -17,6 +17,7 @@ Debian packages, nor on PyPI or npm), so this server follows Consul's documented
 - blocking queries (https://developer.hashicorp.com/consul/api-docs/features/blocking): every
   read answers ``X-Consul-Index``; with ``?index=N`` it waits until its data's index passes N or
   ``wait`` (default 5 minutes, at most 10) passes, with up to ``wait/16`` of jitter added;
+- ``?ns=`` reads one Consul Enterprise namespace (``default`` without it);
 - ``?dc=`` other than the local one answers 500 ``No path to datacenter``; with an ACL token
   set, a request without ``X-Consul-Token`` (or ``?token=``) answers 403 ``Permission denied``.
 
@@ -85,15 +86,17 @@ class Consul:
         address: str = "127.0.0.1",
         node: str = "node1",
         status: str = "passing",
+        namespace: str = "default",
     ) -> None:
-        """Register one instance, with one service check in *status* (the agent's way)."""
+        """Register one instance, with one service check in *status* (the agent's way), in
+        *namespace* (Consul Enterprise's; reads see the ``?ns=`` one, ``default`` without)."""
         with self._lock:
             index = self._bump()
             body = {
                 "ID": service_id, "Service": service, "Tags": list(tags or []), "Address": address,
                 "Port": port, "Meta": {}, "EnableTagOverride": False,
                 "Weights": {"Passing": 1, "Warning": 1}, "CreateIndex": index,
-                "ModifyIndex": index,
+                "ModifyIndex": index, "Namespace": namespace,
             }  # fmt: skip
             checks = {f"service:{service_id}": status}
             self._instances[service_id] = (node, "127.0.0.1", body, checks)
@@ -152,17 +155,19 @@ class Consul:
 
     # -- reads, as Consul answers them --
 
-    def services(self) -> tuple[int, dict[str, list[str]]]:
+    def services(self, ns: str = "default") -> tuple[int, dict[str, list[str]]]:
         out: dict[str, list[str]] = {"consul": []}
         for _, _, body, _ in self._instances.values():
+            if body["Namespace"] != ns:
+                continue
             tags = out.setdefault(body["Service"], [])
             tags.extend(t for t in body["Tags"] if t not in tags)
         return self._services_index, out
 
-    def health(self, service: str) -> tuple[int, list[dict[str, Any]]]:
+    def health(self, service: str, ns: str = "default") -> tuple[int, list[dict[str, Any]]]:
         entries = []
         for _, (node, address, body, checks) in sorted(self._instances.items()):
-            if body["Service"] != service:
+            if body["Service"] != service or body["Namespace"] != ns:
                 continue
             node_checks = [self._check(node, "serfHealth", "passing", None)]
             service_checks = [self._check(node, cid, st, body) for cid, st in checks.items()]
@@ -175,9 +180,11 @@ class Consul:
             })  # fmt: skip
         return self._service_index.get(service, self._services_index), entries
 
-    def checks(self) -> tuple[int, list[dict[str, Any]]]:
+    def checks(self, ns: str = "default") -> tuple[int, list[dict[str, Any]]]:
         out: list[dict[str, Any]] = []
         for node, _, body, checks in self._instances.values():
+            if body["Namespace"] != ns:
+                continue
             out.extend(self._check(node, cid, st, body) for cid, st in checks.items())
         return self._checks_index, out
 
@@ -223,12 +230,13 @@ class Consul:
         if path.startswith("/v1/kv/"):
             key = urllib.parse.unquote(path[len("/v1/kv/") :])
             return self.kv_read(key, "recurse" in query)
+        ns = query.get("ns") or "default"
         if path == "/v1/catalog/services":
-            return self.services()
+            return self.services(ns)
         if path.startswith("/v1/health/service/"):
-            return self.health(urllib.parse.unquote(path[len("/v1/health/service/") :]))
+            return self.health(urllib.parse.unquote(path[len("/v1/health/service/") :]), ns)
         if path == "/v1/health/state/any":
-            return self.checks()
+            return self.checks(ns)
         raise KeyError(path)
 
     # -- serving --

@@ -3,7 +3,9 @@ health filtering, ACLs, an agent that goes away, answers garbage or moves its in
 
 from __future__ import annotations
 
+import json
 import logging
+import urllib.request
 from collections.abc import Iterator
 
 import anyio
@@ -11,6 +13,9 @@ import pytest
 
 from _consul import Consul
 from _following import following, rules, servers
+from _process import finish, spawn
+from _sockets import free_port
+from routekit.config import loads_static
 from routekit.errors import ConfigError, ProviderError
 from routekit.providers import Backoff, ConsulCatalogProvider, Snapshot
 
@@ -157,6 +162,48 @@ async def test_garbage_a_moved_back_index_and_acls(consul: Consul) -> None:
         await seen.until(lambda s: "more" in servers(s), within=3)
         consul.register("after", "after-1", 7003)  # and blocking goes on from the new index
         await seen.until(lambda s: "after" in servers(s), within=3)
+
+
+async def test_namespaces_are_read_one_provider_each(consul: Consul) -> None:
+    consul.register("web", "web-a", 8001, namespace="team-a")
+    consul.register("web", "web-b", 8002, namespace="team-b")
+    consul.register("other", "other-1", 8003)  # the default namespace
+    static = loads_static(
+        f'[providers.consulCatalog]\nnamespaces = ["team-a", "team-b"]\n'
+        f'[providers.consulCatalog.endpoint]\naddress = "{consul.address}"\n'
+    )
+    config = static.providers.consul_catalog
+    assert config is not None and config.namespaces == ("team-a", "team-b")
+    a = ConsulCatalogProvider.from_config(config, name="consulcatalog-team-a", namespace="team-a")
+    assert servers(await a.snapshot()) == {"web": ["http://127.0.0.1:8001"]}
+    b = ConsulCatalogProvider(consul.address, namespace="team-b")
+    assert servers(await b.snapshot()) == {"web": ["http://127.0.0.1:8002"]}
+    assert set(servers(await provider(consul).snapshot())) == {"other"}
+    # v2's single `namespace` is read as a list of one.
+    one = loads_static('[providers.consulCatalog]\nnamespace = "team-a"\n').providers
+    assert one.consul_catalog is not None and one.consul_catalog.namespaces == ("team-a",)
+
+
+def test_serve_names_each_namespace_s_provider_as_traefik_does(consul: Consul) -> None:
+    # Traefik v3: <router>@consulcatalog-<namespace>.
+    consul.register("web", "web-a", 8001, namespace="team-a")
+    consul.register("web", "web-b", 8002, namespace="team-b")
+    port, admin = free_port(), free_port()
+    proc, _ = spawn(
+        "serve", f"--entryPoints.web.address=127.0.0.1:{port}",
+        f"--entryPoints.traefik.address=127.0.0.1:{admin}", "--api.insecure",
+        f"--providers.consulCatalog.endpoint.address={consul.address}",
+        "--providers.consulCatalog.namespaces=team-a,team-b",
+        ready=lambda line: "routekit serve: admin API on" in line,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    try:
+        url = f"http://127.0.0.1:{admin}/api/http/routers"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            names = {r["name"] for r in json.load(answer)}
+    finally:
+        rest = finish(proc, proc.stderr)
+    assert names == {"web@consulcatalog-team-a", "web@consulcatalog-team-b"}, (names, rest)
 
 
 def test_bad_options_are_refused() -> None:

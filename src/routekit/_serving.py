@@ -86,8 +86,12 @@ def from_static(
         providers.append(StaticProvider(static.dynamic, name="inline"))
     if static.providers.docker is not None:
         providers.append(DockerProvider.from_config(static.providers.docker))
-    if static.providers.consul_catalog is not None:
-        providers.append(ConsulCatalogProvider.from_config(static.providers.consul_catalog))
+    catalog = static.providers.consul_catalog
+    if catalog is not None:
+        # Traefik v3: one provider per namespace, named consulcatalog-<namespace>.
+        for ns in catalog.namespaces or ("",):
+            name = f"consulcatalog-{ns}" if ns else "consulcatalog"
+            providers.append(ConsulCatalogProvider.from_config(catalog, name=name, namespace=ns))
     if static.providers.consul is not None:
         providers.append(ConsulKVProvider.from_config(static.providers.consul))
     if static.providers.etcd is not None:
@@ -146,7 +150,8 @@ def started_providers(static: StaticConfiguration) -> list[str]:
     if static.providers.consul_catalog is not None:
         catalog = static.providers.consul_catalog
         how = "watching" if catalog.watch else f"every {catalog.refresh_interval:g} s"
-        out.append(f"consulCatalog ({catalog.scheme}://{catalog.endpoint}, {how})")
+        spaces = f", namespaces {', '.join(catalog.namespaces)}" if catalog.namespaces else ""
+        out.append(f"consulCatalog ({catalog.scheme}://{catalog.endpoint}, {how}{spaces})")
     stores = (
         ("consul", static.providers.consul),
         ("etcd", static.providers.etcd),

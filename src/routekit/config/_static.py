@@ -197,7 +197,8 @@ def _consul_catalog(
 ) -> ConsulCatalogProviderConfig:
     keys = ("endpoint", "domain", "prefix", "exposedByDefault", "defaultRule", "frontEndRule",
             "strictChecks", "refreshInterval", "watch", "constraints", "serviceName",
-            "stale", "token", "tls", "scheme", "datacenter")  # fmt: skip
+            "stale", "token", "tls", "scheme", "datacenter", "namespace",
+            "namespaces")  # fmt: skip
     c = r.table(t, path, keys, unknown="warn")
     endpoint = "127.0.0.1:8500"
     entry = c.get("endpoint")
@@ -248,6 +249,7 @@ def _consul_catalog(
         service_name=r.str_(c, "serviceName", path) or "traefik",
         stale=bool(r.bool_(c, "stale", path)),
         syntax="v1" if v1 else "v2",
+        namespaces=_namespaces(r, c, path),
         # v1 puts token, tls, scheme and datacenter beside endpoint; v2/v3 inside [endpoint].
         **{
             "token": r.str_(c, "token", path) or "",
@@ -277,6 +279,17 @@ def _kv(r: V1Reader, t: Table, path: tuple[str, ...], kind: str, v1: bool) -> KV
         db=or_default(r.int_(k, "db", path), 0),
         token=r.str_(k, "token", path) or "",
     )
+
+
+def _namespaces(
+    r: V1Reader, t: Mapping[str, tuple[str, Any]], path: tuple[str, ...]
+) -> tuple[str, ...]:
+    """v3's ``namespaces`` list, or v2's single ``namespace`` (deprecated there)."""
+    listed = r.list_(t, "namespaces", path)
+    if listed:
+        return tuple(listed)
+    one = r.str_(t, "namespace", path)
+    return (one,) if one else ()
 
 
 def _kubernetes(r: V1Reader, t: Table, path: tuple[str, ...]) -> KubernetesProviderConfig:

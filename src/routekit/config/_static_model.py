@@ -112,6 +112,9 @@ class ConsulCatalogProviderConfig:
     stale: bool = False
     #: Which generation of tags and defaults the file was written for (v1 ``[consulCatalog]``).
     syntax: str = "v2"
+    #: Consul Enterprise namespaces to read (v3 ``namespaces``; v2's ``namespace``), one
+    #: provider each; none: the token's namespace.
+    namespaces: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
 
 
 @final

@@ -29,7 +29,7 @@ _INDEX: Final = b"x-consul-index"
 
 @final
 class ConsulHTTP:
-    """One agent: its origin, TLS, ACL token or basic auth, datacenter and wait.
+    """One agent: its origin, TLS, ACL token or basic auth, datacenter, namespace and wait.
 
     Raises:
         ConfigError: a bad endpoint, wait or TLS file.
@@ -48,6 +48,7 @@ class ConsulHTTP:
         password: str = "",
         tls: ClientTLS | None = None,
         stale: bool = False,
+        namespace: str = "",
         wait: float = 30.0,
         timeout: float = 30.0,
     ) -> None:
@@ -84,6 +85,8 @@ class ConsulHTTP:
             self._query["dc"] = datacenter
         if stale:
             self._query["stale"] = ""
+        if namespace:
+            self._query["ns"] = namespace  # Consul Enterprise; open-source Consul ignores it
         self.wait = min(float(wait), 600.0)
         self.timeout = float(timeout)
 

@@ -118,6 +118,8 @@ class ConsulCatalogProvider:
         stale: let any server answer (``?stale``), not only the leader.
         syntax: ``v2`` for Traefik v2/v3 tags and defaults, ``v1`` for Traefik 1.x ones.
         domain: v1's ``domain``: the default rule is ``Host:<service>.<domain>``.
+        namespace: the Consul Enterprise namespace to read (``?ns=``); the token's own by
+            default.
         wait: seconds a blocking query may wait (Consul's ``wait``; at most 600).
         timeout: seconds for each request that does not block.
         retry: the pacing of attempts while the agent is away.
@@ -158,6 +160,7 @@ class ConsulCatalogProvider:
         stale: bool = False,
         syntax: Literal["v1", "v2"] = "v2",
         domain: str = "",
+        namespace: str = "",
         wait: float = 30.0,
         timeout: float = 30.0,
         retry: Backoff | None = None,
@@ -179,6 +182,7 @@ class ConsulCatalogProvider:
             password=password,
             tls=tls,
             stale=stale,
+            namespace=namespace,
             wait=wait,
             timeout=timeout,
         )
@@ -201,9 +205,14 @@ class ConsulCatalogProvider:
 
     @classmethod
     def from_config(
-        cls, config: ConsulCatalogProviderConfig, *, name: str = "consulcatalog"
+        cls,
+        config: ConsulCatalogProviderConfig,
+        *,
+        name: str = "consulcatalog",
+        namespace: str = "",
     ) -> ConsulCatalogProvider:
-        """The provider a static ``[consulCatalog]`` / ``[providers.consulCatalog]`` describes."""
+        """The provider a static ``[consulCatalog]`` / ``[providers.consulCatalog]`` describes
+        (for one of its *namespaces*: `from_static` makes one per namespace)."""
         return cls(
             config.endpoint,
             scheme=config.scheme,
@@ -222,6 +231,7 @@ class ConsulCatalogProvider:
             stale=config.stale,
             syntax="v1" if config.syntax == "v1" else "v2",
             domain=config.domain,
+            namespace=namespace,
             name=name,
         )
 
