@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from _certs import client_ssl, make_tls
 from _sockets import free_port
 
 
@@ -33,15 +34,21 @@ def b64(text: str) -> str:
 
 
 class Member:
-    """One etcd process: start, kill, start again on the same data and ports."""
+    """One etcd process: start, kill, start again on the same data and ports.
 
-    def __init__(self, root: Path, name: str) -> None:
+    With *tls* (the directory of ``ca.pem``, ``server.pem``, ``server-key.pem``), clients
+    reach it over HTTPS and must show a certificate of that CA (``--client-cert-auth``).
+    """
+
+    def __init__(self, root: Path, name: str, tls: Path | None = None) -> None:
         if shutil.which("etcd") is None:
             pytest.fail("etcd not found: install Debian's etcd-server")
         self.name = name
         self.data = root / name
+        self.tls = tls
         self.client_port, self.peer_port = free_port(), free_port()
-        self.url = f"http://127.0.0.1:{self.client_port}"
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.client_port}"
         self.peer_url = f"http://127.0.0.1:{self.peer_port}"
         self.log = root / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -62,6 +69,12 @@ class Member:
             "--initial-cluster-token", "routekit-tests",
             "--heartbeat-interval", "50", "--election-timeout", "500",
         ]  # fmt: skip
+        if self.tls is not None:
+            command += [
+                "--cert-file", str(self.tls / "server.pem"),
+                "--key-file", str(self.tls / "server-key.pem"),
+                "--trusted-ca-file", str(self.tls / "ca.pem"), "--client-cert-auth",
+            ]  # fmt: skip
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(command, stdout=log, stderr=log)
 
@@ -86,7 +99,9 @@ class Member:
     def healthy(self) -> bool:
         """Whether the member answers ``/health`` with ``true`` (it has a leader)."""
         try:
-            with urllib.request.urlopen(self.url + "/health", timeout=2) as answer:
+            with urllib.request.urlopen(
+                self.url + "/health", timeout=2, context=client_ssl(self.tls)
+            ) as answer:
                 return bool(json.load(answer).get("health") == "true")
         except (OSError, ValueError):
             return False
@@ -100,8 +115,9 @@ class Member:
 class Cluster:
     """One to three members; writes go to the first member that answers."""
 
-    def __init__(self, root: Path, size: int = 1) -> None:
-        self.members = [Member(root, f"m{n}") for n in range(size)]
+    def __init__(self, root: Path, size: int = 1, *, tls: bool = False) -> None:
+        self.tls = make_tls(root) if tls else None
+        self.members = [Member(root, f"m{n}", self.tls) for n in range(size)]
         initial = ",".join(f"{m.name}={m.peer_url}" for m in self.members)
         for member in self.members:
             member.cluster = initial
@@ -164,7 +180,8 @@ class Cluster:
                 if self.token is not None:
                     request.add_header("Authorization", self.token)
                 try:
-                    with urllib.request.urlopen(request, timeout=10) as answer:
+                    context = client_ssl(self.tls)
+                    with urllib.request.urlopen(request, timeout=10, context=context) as answer:
                         data: dict[str, Any] = json.load(answer)
                         return data
                 except urllib.error.HTTPError as exc:
@@ -229,9 +246,9 @@ def service(name: str, *urls: str, root: str = "traefik") -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def etcd(root: Path, size: int = 1) -> Iterator[Cluster]:
+def etcd(root: Path, size: int = 1, *, tls: bool = False) -> Iterator[Cluster]:
     """A started cluster of *size* members; every member stopped afterwards."""
-    cluster = Cluster(root, size)
+    cluster = Cluster(root, size, tls=tls)
     try:
         cluster.start()
         yield cluster

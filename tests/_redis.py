@@ -1,7 +1,7 @@
 """A real Redis server for the tests: Debian's ``redis-server`` on a free loopback port.
 
-Nothing is persisted (``--save ""``, no AOF), so a restart starts empty unless the test wrote
-a dump first (`Redis.stop` with ``save=True``).  The tests write with ``redis-cli`` — not with
+Nothing is persisted on its own (``--save ""``, no AOF), so a restart starts empty unless the
+test wrote a dump first (``SAVE``).  The tests write with ``redis-cli`` — not with
 the client the provider uses — so the tool that checks the provider is not the provider.
 
 A missing ``redis-server`` is a failure, not a skip: CI installs it (``.ci/run``).
@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from _certs import make_tls
 from _sockets import free_port
 
 
 class Redis:
     """One ``redis-server`` process: start, kill, start again on the same port."""
 
-    def __init__(self, root: Path, *extra: str) -> None:
+    def __init__(self, root: Path, *extra: str, tls: bool = False) -> None:
         missing = [b for b in ("redis-server", "redis-cli") if shutil.which(b) is None]
         if missing:
             pytest.fail(f"{', '.join(missing)} not found: install Debian's redis-server")
@@ -33,6 +34,9 @@ class Redis:
         self.endpoint = f"127.0.0.1:{self.port}"
         self.extra = extra
         self.password = ""
+        #: With TLS: the directory of ca.pem, server.pem, client.pem (and keys); the server
+        #: listens with TLS only and wants a client certificate (tls-auth-clients yes).
+        self.tls = make_tls(root) if tls else None
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -44,6 +48,13 @@ class Redis:
         ]  # fmt: skip
         if self.password:
             command += ["--requirepass", self.password]
+        if self.tls is not None:
+            command[1:3] = ["--port", "0", "--tls-port", str(self.port)]
+            command += [
+                "--tls-cert-file", str(self.tls / "server.pem"),
+                "--tls-key-file", str(self.tls / "server-key.pem"),
+                "--tls-ca-cert-file", str(self.tls / "ca.pem"),
+            ]  # fmt: skip
         with (self.root / "redis.log").open("ab") as log:
             self.proc = subprocess.Popen(command, stdout=log, stderr=log)
         deadline = time.monotonic() + 30
@@ -73,11 +84,19 @@ class Redis:
             "\n".join(path.read_text(errors="replace").splitlines()[-10:]) if path.exists() else ""
         )
 
+    def _cli(self) -> list[str]:
+        auth = ["--no-auth-warning", "-a", self.password] if self.password else []
+        if self.tls is not None:
+            auth += [
+                "--tls", "--cacert", str(self.tls / "ca.pem"),
+                "--cert", str(self.tls / "client.pem"), "--key", str(self.tls / "client-key.pem"),
+            ]  # fmt: skip
+        return ["redis-cli", "-p", str(self.port), *auth]
+
     def cli_raw(self, *args: str) -> subprocess.CompletedProcess[str]:
         """``redis-cli <args>`` against this server."""
-        auth = ["--no-auth-warning", "-a", self.password] if self.password else []
         return subprocess.run(
-            ["redis-cli", "-p", str(self.port), *auth, *args],
+            [*self._cli(), *args],
             capture_output=True, text=True, check=False, timeout=30,
         )  # fmt: skip
 
@@ -103,9 +122,8 @@ class Redis:
     def script(self, text: str) -> None:
         """Feed *text* to redis-cli's standard input: one command a line, quoted strings
         with redis-cli's escapes (``"\\xff"`` is one byte)."""
-        auth = ["--no-auth-warning", "-a", self.password] if self.password else []
         done = subprocess.run(
-            ["redis-cli", "-p", str(self.port), *auth], input=text + "\n",
+            self._cli(), input=text + "\n",
             capture_output=True, text=True, check=False, timeout=30,
         )  # fmt: skip
         assert done.returncode == 0 and "ERR" not in done.stdout, done.stdout + done.stderr
@@ -116,9 +134,9 @@ def _quote(arg: str) -> str:
 
 
 @contextlib.contextmanager
-def redis_server(root: Path, *extra: str) -> Iterator[Redis]:
+def redis_server(root: Path, *extra: str, tls: bool = False) -> Iterator[Redis]:
     """A started server; stopped afterwards."""
-    server = Redis(root, *extra)
+    server = Redis(root, *extra, tls=tls)
     server.start()
     try:
         yield server

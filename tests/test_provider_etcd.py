@@ -12,7 +12,7 @@ import pytest
 
 from _etcd import Cluster, b64, etcd, service
 from _following import following, rules, servers
-from routekit.config import loads_static
+from routekit.config import ClientTLS, loads_static
 from routekit.errors import ConfigError, ProviderError
 from routekit.providers import Backoff, EtcdProvider
 
@@ -112,6 +112,27 @@ async def test_the_last_configuration_serves_while_etcd_is_away(
     assert "reachable again" in caplog.text
 
 
+async def test_a_watch_reopened_after_compaction_reads_everything_again(
+    store: Cluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    await put_all(store, service("kept", "http://127.0.0.1:8001"))
+    provider = EtcdProvider(store.endpoint, watch_idle=0.5, retry=fast())
+    caplog.set_level(logging.INFO, "routekit.providers.etcd")
+    async with following(provider) as seen:
+        await seen.until(lambda s: "kept" in servers(s))
+        # Writes outside the root move the revision on without a word to this watch; once
+        # they are compacted away, reopening the quiet watch from its revision is refused.
+        for n in range(5):
+            revision = await anyio.to_thread.run_sync(store.put, f"elsewhere/{n}", "x")
+        await anyio.to_thread.run_sync(store.compact, revision)
+        await anyio.sleep(1.0)  # the watch is idle for longer than watch_idle: reopened
+        await put_all(store, service("after", "http://127.0.0.1:8002"))
+        snap = await seen.until(lambda s: "after" in servers(s))
+        assert snap.problems == () and provider.revision >= revision
+    assert "was compacted; reading again" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
 async def test_the_provider_follows_the_quorum_when_a_member_dies(tmp_path: Path) -> None:
     with etcd(tmp_path, size=3) as cluster:
         await put_all(cluster, service("one", "http://127.0.0.1:8001"))
@@ -136,6 +157,27 @@ async def test_username_and_password(store: Cluster) -> None:
         await EtcdProvider(store.endpoint, username="root", password="wrong").snapshot()
     with pytest.raises(ProviderError, match="user name is empty"):
         await EtcdProvider(store.endpoint).snapshot()
+
+
+async def test_tls_with_a_client_certificate(tmp_path: Path) -> None:
+    with etcd(tmp_path, tls=True) as secure:
+        assert secure.tls is not None
+        await put_all(secure, service("safe", "http://127.0.0.1:8001"))
+        tls = ClientTLS(
+            ca=str(secure.tls / "ca.pem"),
+            cert=str(secure.tls / "client.pem"),
+            key=str(secure.tls / "client-key.pem"),
+        )
+        endpoint = secure.endpoint.removeprefix("https://")  # host:port, https by tls
+        provider = EtcdProvider(endpoint, tls=tls, retry=fast())
+        async with following(provider) as seen:
+            await seen.until(lambda s: "safe" in servers(s))
+            await put_all(secure, service("later", "http://127.0.0.1:8002"))  # the watch too
+            await seen.until(lambda s: "later" in servers(s))
+        with pytest.raises(ProviderError, match="CERTIFICATE_VERIFY_FAILED"):
+            await EtcdProvider(endpoint, tls=ClientTLS(cert=tls.cert, key=tls.key)).snapshot()
+        with pytest.raises(ProviderError, match=r"127\.0\.0\.1:\d+: .*BAD_CERTIFICATE"):
+            await EtcdProvider(endpoint, tls=ClientTLS(ca=tls.ca)).snapshot()  # none shown
 
 
 async def test_v1_keys_under_the_v1_prefix(store: Cluster) -> None:

@@ -13,7 +13,7 @@ import pytest
 from _etcd import service
 from _following import following, rules, servers
 from _redis import Redis, redis_server
-from routekit.config import loads_static
+from routekit.config import ClientTLS, loads_static
 from routekit.errors import ConfigError, ProviderError
 from routekit.providers import Backoff, RedisProvider
 
@@ -155,6 +155,28 @@ async def test_password_and_database(tmp_path: Path) -> None:
         server.stop()
 
 
+async def test_tls_with_a_client_certificate(tmp_path: Path) -> None:
+    with redis_server(tmp_path, tls=True) as secure:
+        assert secure.tls is not None
+        await set_all(secure, service("safe", "http://127.0.0.1:8001"))
+        tls = ClientTLS(
+            ca=str(secure.tls / "ca.pem"),
+            cert=str(secure.tls / "client.pem"),
+            key=str(secure.tls / "client-key.pem"),
+        )
+        provider = RedisProvider(secure.endpoint, tls=tls, retry=fast())
+        async with following(provider) as seen:
+            await seen.until(lambda s: "safe" in servers(s))
+            await set_all(secure, service("later", "http://127.0.0.1:8002"))
+            await seen.until(lambda s: "later" in servers(s))
+        with pytest.raises(ProviderError, match="certificate verify failed"):
+            await RedisProvider(
+                secure.endpoint, tls=ClientTLS(cert=tls.cert, key=tls.key)
+            ).snapshot()
+        with pytest.raises(ProviderError, match=r"redis 127\.0\.0\.1:\d+: "):
+            await RedisProvider(secure.endpoint, tls=ClientTLS(ca=tls.ca)).snapshot()
+
+
 async def test_watch_false_reads_once(store: Redis) -> None:
     await set_all(store, service("once", "http://127.0.0.1:8001"))
     got = [s async for s in RedisProvider(store.endpoint, watch=False).watch()]
@@ -173,7 +195,5 @@ def test_options() -> None:
         RedisProvider("http://nowhere")
     with pytest.raises(ConfigError, match="db must be"):
         RedisProvider(db=-1)
-    from routekit.config import ClientTLS
-
     with pytest.raises(ConfigError, match="not a readable file"):
         RedisProvider(tls=ClientTLS(ca="/nonexistent/ca.pem"))

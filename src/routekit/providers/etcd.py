@@ -95,6 +95,8 @@ class EtcdProvider:
             endpoints are reached over HTTPS.
         watch: follow changes; ``False`` reads once.
         timeout: seconds allowed for connecting and for each answer (the watch excepted).
+        watch_idle: seconds a watch that says nothing stays open before it is opened again
+            from the revision reached (5 minutes).
         retry: pacing of the retries while etcd cannot be read.
         name: the provider's name (``etcd``; elements are ``name@etcd``).
 
@@ -112,6 +114,7 @@ class EtcdProvider:
         tls: ClientTLS | None = None,
         watch: bool = True,
         timeout: float = 30.0,
+        watch_idle: float = _WATCH_IDLE,
         retry: Backoff | None = None,
         name: str = "etcd",
     ) -> None:
@@ -140,6 +143,9 @@ class EtcdProvider:
         )
         self._watch = bool(watch)
         self._timeout = float(timeout)
+        if not watch_idle > 0:
+            raise ConfigError(f"etcd: watch_idle must be > 0, got {watch_idle!r}")
+        self._idle = float(watch_idle)
         self._retry = retry if retry is not None else Backoff()
         self._link = Link(self.name, ",".join(listed), _log)
         self._keys: dict[str, str] = {}
@@ -238,7 +244,7 @@ class _Session:
         self._origin = origin
         timeout = provider._timeout
         limits = PoolLimits(connect=timeout, read=timeout, write=timeout, pool=timeout)
-        watch = PoolLimits(connect=timeout, read=_WATCH_IDLE, write=timeout, pool=timeout)
+        watch = PoolLimits(connect=timeout, read=provider._idle, write=timeout, pool=timeout)
         self._rpc = Client(limits, ssl_context=provider._client_tls)
         self._stream = Client(watch, ssl_context=provider._client_tls)
         self._token: bytes | None = None
