@@ -72,6 +72,7 @@ class Consul:
         self._instances: dict[str, tuple[str, str, dict[str, Any], dict[str, str]]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._connections: set[socket.socket] = set()
+        self._stopping = False
         self.port = 0
 
     # -- what tests (and registrator) write --
@@ -207,6 +208,8 @@ class Consul:
         with self._lock:
             while True:
                 index, data = self._answer(path, query)
+                if self._stopping:  # the query is dropped, as a dying agent drops it
+                    raise ConnectionAbortedError("the agent stopped")
                 left = deadline - time.monotonic()
                 if wanted == 0 or index > wanted or left <= 0:
                     if self.index_back:
@@ -252,6 +255,9 @@ class Consul:
                 super().setup()
                 with consul._lock:
                     consul._connections.add(self.connection)
+                    if consul._stopping:  # accepted just before stop(): cut as the others are
+                        with contextlib.suppress(OSError):
+                            self.connection.shutdown(socket.SHUT_RDWR)
 
             def finish(self) -> None:
                 with consul._lock:
@@ -346,12 +352,16 @@ class Consul:
                 self._send(200, b"true")
 
         class Server(ThreadingHTTPServer):
-            daemon_threads = True
+            # Handler threads are joined by server_close(), so that stop() returns with every
+            # socket of the agent closed, not a moment later.
+            daemon_threads = False
+            block_on_close = True
             allow_reuse_address = True
 
             def handle_error(self, request: object, client_address: object) -> None:
                 pass  # a connection cut by stop(): what a dying agent does
 
+        self._stopping = False
         self._server = Server(("127.0.0.1", port), Handler)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
@@ -361,14 +371,15 @@ class Consul:
         """Stop serving (blocked queries are dropped, as when the agent dies)."""
         if self._server is not None:
             self._server.shutdown()
-            self._server.server_close()
-            self._server = None
             with self._lock:
+                self._stopping = True
                 for connection in self._connections:
                     with contextlib.suppress(OSError):
                         connection.shutdown(socket.SHUT_RDWR)
                 self._connections.clear()
                 self._lock.notify_all()
+            self._server.server_close()
+            self._server = None
 
     @property
     def address(self) -> str:

@@ -47,7 +47,8 @@ async def test_a_watched_file_is_served_and_its_edits_apply_without_a_failed_req
             failures: list[int] = []
 
             async def load() -> None:
-                while len(seen) < 400 and b"two" not in seen[-20:]:
+                # Until the edit has been seen, however fast the machine answers in between.
+                while b"two" not in seen[-20:]:
                     r = await browser.request("GET", url, headers=[(b"host", b"app.docker")])
                     body = await r.read()
                     if r.status == 200:
@@ -55,11 +56,12 @@ async def test_a_watched_file_is_served_and_its_edits_apply_without_a_failed_req
                     else:
                         failures.append(r.status)
 
-            async with anyio.create_task_group() as clients:
-                for _ in range(4):
-                    clients.start_soon(load)
-                await anyio.sleep(0.1)
-                dynamic.write_text(one_route(two.ports[0], "app.docker"))
+            with anyio.fail_after(10):
+                async with anyio.create_task_group() as clients:
+                    for _ in range(4):
+                        clients.start_soon(load)
+                    await anyio.sleep(0.1)
+                    dynamic.write_text(one_route(two.ports[0], "app.docker"))
             assert not failures
             assert seen[0] == b"one" and seen[-1] == b"two"
             # A file that does not parse is rejected; the last good routes keep serving.
