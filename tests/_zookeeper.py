@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from _certs import make_tls
 from _sockets import free_port
 
 _JAR = Path("/usr/share/java/zookeeper.jar")
@@ -29,7 +30,7 @@ _JAR = Path("/usr/share/java/zookeeper.jar")
 class ZooKeeper:
     """One standalone server: start, kill, start again on the same data and port."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, tls: bool = False) -> None:
         if shutil.which("java") is None or not _JAR.exists():
             pytest.fail("ZooKeeper not found: install Debian's zookeeper (and a Java runtime)")
         self.root = root
@@ -37,6 +38,12 @@ class ZooKeeper:
         self.data.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.endpoint = f"127.0.0.1:{self.port}"
+        #: With *tls*: certificates under root/tls, and a second, TLS-only port (Netty, PEM
+        #: key and trust stores, a client certificate required) at ``secure_endpoint``; the
+        #: plain port stays for ``ruok`` and the tests' own writes.
+        self.tls = make_tls(root) if tls else None
+        self.secure_port = free_port() if tls else 0
+        self.secure_endpoint = f"127.0.0.1:{self.secure_port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self._client: Any = None
 
@@ -46,19 +53,58 @@ class ZooKeeper:
         config.write_text(
             f"tickTime=500\ndataDir={self.data}\nclientPort={self.port}\n"
             "clientPortAddress=127.0.0.1\nadmin.enableServer=false\n"
-            "4lw.commands.whitelist=ruok\nmaxSessionTimeout=60000\n"
+            "4lw.commands.whitelist=ruok\nmaxSessionTimeout=60000\n" + self._secure()
         )
         command = [
             "java", "-Xmx128m", "-Dzookeeper.jmx.log4j.disable=true",
-            "-cp", str(_JAR), "org.apache.zookeeper.server.ZooKeeperServerMain", str(config),
+            "-cp", self._classpath(), "org.apache.zookeeper.server.ZooKeeperServerMain",
+            str(config),
         ]  # fmt: skip
         with (self.root / "zookeeper.log").open("ab") as log:
             self.proc = subprocess.Popen(command, stdout=log, stderr=log)
         deadline = time.monotonic() + 60
         while not self._ok():
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.proc.kill()
+                self.proc.wait(timeout=30)
+                self.proc = None
                 pytest.fail(f"zookeeper did not start: {self.log_tail()}")
             time.sleep(0.1)
+
+    @staticmethod
+    def _classpath() -> str:
+        # slf4j-simple makes the server log to zookeeper.log: without a binding its errors (a
+        # bad key store…) are dropped and a failed start says nothing.
+        # Debian's jar names netty's buffer, handler and transport in its Class-Path but not
+        # the codec and resolver its Netty connection factory (TLS) needs.
+        extra = [
+            Path("/usr/share/java") / name
+            for name in ("slf4j-simple.jar", "netty-codec.jar", "netty-resolver.jar")
+        ]
+        return ":".join([str(_JAR), *(str(p) for p in extra if p.exists())])
+
+    def _secure(self) -> str:
+        if self.tls is None:
+            return ""
+        # ZooKeeper reads a PEM "key store" as one file holding the key and its certificate.
+        # Its PEM reader takes PKCS#8 keys only ("BEGIN PRIVATE KEY"), not trustme's SEC1 ones.
+        from cryptography.hazmat.primitives import serialization
+
+        key = serialization.load_pem_private_key((self.tls / "server-key.pem").read_bytes(), None)
+        pkcs8 = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        pair = self.tls / "server-pair.pem"
+        pair.write_bytes(pkcs8 + (self.tls / "server.pem").read_bytes())
+        return (
+            f"secureClientPort={self.secure_port}\n"
+            "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n"
+            f"ssl.keyStore.location={pair}\nssl.keyStore.type=PEM\n"
+            f"ssl.trustStore.location={self.tls / 'ca.pem'}\nssl.trustStore.type=PEM\n"
+            "ssl.clientAuth=need\n"
+        )
 
     def _ok(self) -> bool:
         try:
@@ -158,9 +204,9 @@ class ZooKeeper:
 
 
 @contextlib.contextmanager
-def zookeeper(root: Path) -> Iterator[ZooKeeper]:
+def zookeeper(root: Path, *, tls: bool = False) -> Iterator[ZooKeeper]:
     """A started server; stopped afterwards."""
-    server = ZooKeeper(root)
+    server = ZooKeeper(root, tls=tls)
     server.start()
     try:
         yield server

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import anyio
 import anyio.to_thread
@@ -12,7 +13,7 @@ import pytest
 from _etcd import service
 from _following import following, rules, servers
 from _zookeeper import ZooKeeper, zookeeper
-from routekit.config import loads_static
+from routekit.config import ClientTLS, loads_static
 from routekit.errors import ConfigError, ProviderError
 from routekit.providers import Backoff, ZooKeeperProvider
 
@@ -139,6 +140,26 @@ async def test_an_unreachable_ensemble_is_an_error_naming_it() -> None:
     endpoint = f"127.0.0.1:{free_port()}"
     with pytest.raises(ProviderError, match=f"zookeeper {endpoint}: no connection in 1 s"):
         await ZooKeeperProvider(endpoint, timeout=1).snapshot()
+
+
+async def test_tls_with_a_client_certificate(tmp_path: Path) -> None:
+    with zookeeper(tmp_path, tls=True) as secure:
+        assert secure.tls is not None
+        await set_all(secure, service("safe", "http://127.0.0.1:8001"))
+        tls = ClientTLS(
+            ca=str(secure.tls / "ca.pem"),
+            cert=str(secure.tls / "client.pem"),
+            key=str(secure.tls / "client-key.pem"),
+        )
+        provider = ZooKeeperProvider(secure.secure_endpoint, tls=tls, retry=fast(), timeout=10)
+        async with following(provider) as seen:
+            await seen.until(lambda s: "safe" in servers(s))
+            await set_all(secure, service("later", "http://127.0.0.1:8002"))
+            await seen.until(lambda s: "later" in servers(s))
+        # Without the CA the server is not trusted; without a client certificate it refuses.
+        for refused in (ClientTLS(cert=tls.cert, key=tls.key), ClientTLS(ca=tls.ca)):
+            with pytest.raises(ProviderError, match=rf"zookeeper {secure.secure_endpoint}: "):
+                await ZooKeeperProvider(secure.secure_endpoint, tls=refused, timeout=3).snapshot()
 
 
 async def test_watch_false_reads_once(store: ZooKeeper) -> None:

@@ -221,6 +221,7 @@ class _Session:
             }
         self.client = KazooClient(
             hosts=",".join(provider.endpoints),
+            handler=_handler(),
             timeout=provider._timeout,
             auth_data=provider._auth or None,
             # The provider paces its reconnects (with `Backoff`, logging once); kazoo's own
@@ -286,6 +287,33 @@ class _Session:
             self.client.stop()
         finally:
             self.client.close()
+
+
+def _handler() -> Any:
+    """kazoo's threading handler, closing the TLS socket of a failed handshake.
+
+    kazoo 2.11's ``create_tcp_connection`` re-raises an `ssl.SSLError` from ``connect()``
+    without closing the socket it wrapped, and retries: every refused handshake (an untrusted
+    server, a missing client certificate) would leave a socket to the garbage collector.
+    """
+    import ssl
+
+    from kazoo.handlers.threading import SequentialThreadingHandler
+
+    class Handler(SequentialThreadingHandler):  # type: ignore[misc]
+        def create_connection(self, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return super().create_connection(*args, **kwargs)
+            except ssl.SSLError as exc:
+                trace = exc.__traceback__
+                while trace is not None:
+                    conn = trace.tb_frame.f_locals.get("conn")
+                    if isinstance(conn, ssl.SSLSocket):
+                        conn.close()
+                    trace = trace.tb_next
+                raise
+
+    return Handler()
 
 
 def _children(zk: Any, path: str, hook: Callable[[object], None] | None) -> list[str] | None:
