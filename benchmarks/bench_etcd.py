@@ -11,6 +11,10 @@ starts its own ``etcd``, from Debian's ``etcd-server``, as the tests do).
   real etcd; the time from a put returning to *every* watcher routing by it, over many puts
   (p50, p99, max).  etcd's own put (its HTTP round trip) is printed beside it; Traefik's
   equivalent runs inside its Go process, so there is no in-process peer for these figures.
+- served: three ``routekit serve`` processes (the set-up of docs/scaling.md) on one real etcd,
+  with a providers throttle; the time from a put returning to a request for the new host being
+  answered by the backend on *every* gateway, each polled every 2 ms over HTTP (p50, p99, max
+  over the changes).  The target is one second plus the throttle.
 """
 
 from __future__ import annotations
@@ -140,6 +144,57 @@ async def change_latency(changes: int) -> tuple[list[float], list[float]]:
     return latency, put_cost
 
 
+async def served_latency(changes: int, throttle: float) -> list[float]:
+    from _backends import backends  # the tests' whoami servers and processes
+    from _etcd import etcd, service
+    from _process import finish, spawn
+    from _sockets import free_port
+
+    from routekit.http import Client
+
+    hosts = [f"h{n}.test" for n in range(changes)]
+    ports = [free_port() for _ in range(3)]
+    with tempfile.TemporaryDirectory(prefix="rk-bench-") as root, etcd(Path(root)) as store:
+        async with backends("hello") as backend, Client() as client:
+            for key, value in service("hello", f"http://127.0.0.1:{backend['hello']}").items():
+                store.put(key, value)
+            procs = [
+                spawn(
+                    "serve", f"--entryPoints.web.address=127.0.0.1:{port}",
+                    f"--providers.etcd.endpoints={store.endpoint}",
+                    f"--providers.providersThrottleDuration={int(throttle * 1000)}ms",
+                    ready=lambda line: "routekit serve: web on" in line,
+                )[0]
+                for port in ports
+            ]  # fmt: skip
+            latency = []
+            try:
+
+                async def served(port: int, host: str) -> None:
+                    url = f"http://127.0.0.1:{port}/"
+                    while True:
+                        r = await client.request("GET", url, headers=[(b"host", host.encode())])
+                        await r.read()
+                        if r.status == 200:
+                            return
+                        await anyio.sleep(0.002)
+
+                key = "traefik/http/routers/hello/rule"
+                for host in hosts:
+                    await anyio.to_thread.run_sync(store.put, key, f"Host(`{host}`)")
+                    done = time.perf_counter()
+                    with anyio.fail_after(30):
+                        async with anyio.create_task_group() as tg:
+                            for port in ports:
+                                tg.start_soon(served, port, host)
+                    latency.append(time.perf_counter() - done)
+            finally:
+                for proc in procs:
+                    assert proc.stderr is not None
+                    finish(proc, proc.stderr)
+    return latency
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
@@ -148,6 +203,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-server", action="store_true", help="skip the real-etcd part")
+    parser.add_argument(
+        "--throttle", type=float, default=0.5, help="the gateways' providers throttle, seconds"
+    )
     args = parser.parse_args()
     reps = 3 if args.quick else 5
     print(f"# bench_etcd — {platform.node()}, {platform.processor() or platform.machine()}, "
@@ -168,6 +226,13 @@ def main() -> None:
     pq = statistics.quantiles(put_cost, n=100)
     print(f"| etcd's own put (HTTP round trip) | {ms(pq[49])} | {ms(pq[98])} | "
           f"{ms(max(put_cost))} |")  # fmt: skip
+    served = anyio.run(served_latency, changes, args.throttle)
+    q = statistics.quantiles(served, n=100)
+    print(f"\n| put → served by all 3 `routekit serve` gateways ({changes} puts, "
+          f"throttle {args.throttle:g} s) | p50 | p99 | max | target |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|")
+    print(f"| routekit | {ms(q[49])} | {ms(q[98])} | {ms(max(served))} | "
+          f"≤ {ms(1 + args.throttle)} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -154,19 +154,26 @@ from .model import with_named_sections as with_named_sections
 from .providers import DEFAULT_FRONTEND_RULE as DEFAULT_FRONTEND_RULE
 from .providers import DEFAULT_RULE as DEFAULT_RULE
 from .providers import DEFAULT_STRICT_CHECKS as DEFAULT_STRICT_CHECKS
+from .providers import INGRESS_CLASS_ANNOTATION as INGRESS_CLASS_ANNOTATION
+from .providers import TRAEFIK_INGRESS_CONTROLLER as TRAEFIK_INGRESS_CONTROLLER
 from .providers import CatalogInstance as CatalogInstance
 from .providers import CatalogService as CatalogService
+from .providers import ClusterState as ClusterState
 from .providers import ConnectCertificates as ConnectCertificates
 from .providers import ContainerInfo as ContainerInfo
 from .providers import DockerContainer as DockerContainer
+from .providers import IngressOptions as IngressOptions
+from .providers import IngressResult as IngressResult
 from .providers import config_to_kv as config_to_kv
 from .providers import config_to_labels as config_to_labels
 from .providers import consul_catalog_to_config as consul_catalog_to_config
 from .providers import consul_catalog_v1_to_config as consul_catalog_v1_to_config
 from .providers import docker_container as docker_container
+from .providers import ingress_to_config as ingress_to_config
 from .providers import kv_to_config as kv_to_config
 from .providers import labels_to_config as labels_to_config
 from .providers import normalize as normalize
+from .providers import object_key as object_key
 from .providers import tags_to_labels as tags_to_labels
 from .providers import v1_frontend_rule as v1_frontend_rule
 
@@ -186,6 +193,11 @@ __all__ = [
     "status_ranges",
     "valid_field",
     "DEFAULT_STRICT_CHECKS",
+    "INGRESS_CLASS_ANNOTATION",
+    "TRAEFIK_INGRESS_CONTROLLER",
+    "ClusterState",
+    "IngressOptions",
+    "IngressResult",
     "ConnectCertificates",
     "consul_catalog_to_config",
     "ClientCertificate",
@@ -312,10 +324,12 @@ __all__ = [
     "consul_catalog_v1_to_config",
     "kv_to_config",
     "docker_container",
+    "ingress_to_config",
     "labels_to_config",
     "merge_configurations",
     "named_section",
     "normalize",
+    "object_key",
     "tags_to_labels",
     "v1_frontend_rule",
 ]
