@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import ssl
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from routekit.http import (
     Response,
     UpstreamError,
     UpstreamTimeout,
+    client_context,
     serve_connection,
 )
 
@@ -140,3 +143,38 @@ async def test_a_unix_socket_origin(tmp_path: Path) -> None:
             )
             assert response.status == 201 and await response.read() == b"GET "
         tg.cancel_scope.cancel()
+
+
+async def test_a_body_given_up_over_tls_closes_at_once(tmp_path: Path) -> None:
+    """A streamed answer abandoned mid-body (a watch, an event stream) is dropped without
+    waiting for the server's close_notify, which a server busy writing may never send."""
+    from _certs import make_tls
+
+    tls = make_tls(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(tls / "server.pem"), str(tls / "server-key.pem"))
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    done = threading.Event()
+
+    def serve() -> None:
+        raw, _ = listener.accept()
+        with context.wrap_socket(raw, server_side=True) as conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+            done.wait(10)  # writes nothing more, reads nothing: no close_notify answered
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        async with Client(ssl_context=client_context(root_cas=[str(tls / "ca.pem")])) as client:
+            response = await client.request("GET", f"https://127.0.0.1:{port}/watch")
+            chunks = response.iter_bytes()
+            assert await chunks.__anext__() == b"first"
+            started = anyio.current_time()
+            await response.aclose()
+            assert anyio.current_time() - started < 1
+    finally:
+        done.set()
+        thread.join()
+        listener.close()

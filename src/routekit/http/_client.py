@@ -213,9 +213,9 @@ class Upgraded(Wire):
         """Wake a waiting `receive` with ``b""``."""
         self._wire.interrupt()
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, abort: bool = False) -> None:
         """Close the connection (once) and free its place in the pool."""
-        await self._wire.aclose()
+        await self._wire.aclose(abort=abort)
         if self._slot is not None:
             self._slot.release()
             self._slot = None
@@ -623,7 +623,7 @@ class _Held:
             self.done = True
             self.slot.release()
             with anyio.CancelScope(shield=True):  # closed even when the reader was cancelled
-                await self.connection.wire.aclose()
+                await self.connection.wire.aclose(abort=True)
 
 
 class _Stale(Exception):

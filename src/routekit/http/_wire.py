@@ -69,8 +69,12 @@ class Wire:
         """Make a waiting (or the next) `receive` return ``b""`` at once."""
         raise NotImplementedError
 
-    async def aclose(self) -> None:
-        """Close the connection (more than once is fine)."""
+    async def aclose(self, *, abort: bool = False) -> None:
+        """Close the connection (more than once is fine).
+
+        With *abort*, drop it at once, without TLS's closure exchange: a connection given up
+        mid-answer is not waited on for a peer that may never answer its close_notify.
+        """
         raise NotImplementedError
 
 
@@ -122,8 +126,11 @@ class StreamWire(Wire):
         if self._scope is not None:
             self._scope.cancel()
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, abort: bool = False) -> None:
         """Close the stream."""
+        if abort:
+            await anyio.aclose_forcefully(self.stream)
+            return
         # A TLS peer that left without its close_notify is no error here: the socket closes.
         with contextlib.suppress(*GONE, ssl.SSLError, OSError):
             await self.stream.aclose()
@@ -268,12 +275,15 @@ class ProtocolWire(Wire, asyncio.Protocol):
         self._chunks.clear()
         self._wake()
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, abort: bool = False) -> None:
         """Close the transport and wait until its socket is closed."""
         self._eof = True
         self._wake()
         if self._transport is not None:
-            self._transport.close()
+            if abort:
+                self._transport.abort()
+            else:
+                self._transport.close()
             # The socket is closed by the loop a step later: wait for it, so that a caller
             # that leaves the loop right after closing leaks no socket.
             if not self._gone:
