@@ -36,6 +36,7 @@ from ._static_model import ConsulCatalogProviderConfig as ConsulCatalogProviderC
 from ._static_model import DockerProviderConfig as DockerProviderConfig
 from ._static_model import EntryPoint as EntryPoint
 from ._static_model import FileProviderConfig as FileProviderConfig
+from ._static_model import IngressEndpointConfig as IngressEndpointConfig
 from ._static_model import KubernetesProviderConfig as KubernetesProviderConfig
 from ._static_model import KVProviderConfig as KVProviderConfig
 from ._static_model import ProvidersConfig as ProvidersConfig
@@ -242,6 +243,7 @@ __all__ = [
     "IPStrategy",
     "InFlightReq",
     "KVProviderConfig",
+    "IngressEndpointConfig",
     "KubernetesProviderConfig",
     "LoadBalancer",
     "LoadResult",

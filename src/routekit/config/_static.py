@@ -18,6 +18,7 @@ from ._static_model import (
     DockerProviderConfig,
     EntryPoint,
     FileProviderConfig,
+    IngressEndpointConfig,
     KubernetesProviderConfig,
     KVProviderConfig,
     ProvidersConfig,
@@ -293,14 +294,39 @@ def _namespaces(
 
 
 def _kubernetes(r: V1Reader, t: Table, path: tuple[str, ...]) -> KubernetesProviderConfig:
-    keys = ("endpoint", "token", "namespaces", "labelSelector", "ingressClass")
+    keys = ("endpoint", "token", "certAuthFilePath", "namespaces", "labelSelector",
+            "ingressClass", "ingressEndpoint", "throttleDuration", "allowEmptyServices",
+            "allowExternalNameServices", "nativeLBByDefault", "strictPrefixMatching",
+            "disableIngressClassLookup", "disableClusterScopeResources",
+            "crossProviderNamespaces")  # fmt: skip
     k = r.table(t, path, keys, unknown="warn")
+    endpoint = None
+    entry = k.get("ingressendpoint")
+    if entry is not None:
+        where = (*path, entry[0])
+        e = r.table(entry[1], where, ("ip", "hostname", "publishedService"), unknown="warn")
+        endpoint = IngressEndpointConfig(
+            ip=r.str_(e, "ip", where) or "",
+            hostname=r.str_(e, "hostname", where) or "",
+            published_service=r.str_(e, "publishedService", where) or "",
+        )
+    cross = r.list_(k, "crossProviderNamespaces", path)
     return KubernetesProviderConfig(
         endpoint=r.str_(k, "endpoint", path) or "",
         token=r.str_(k, "token", path) or "",
+        cert_auth_file_path=r.str_(k, "certAuthFilePath", path) or "",
         namespaces=r.list_(k, "namespaces", path) or (),
         label_selector=r.str_(k, "labelSelector", path) or "",
         ingress_class=r.str_(k, "ingressClass", path) or "",
+        ingress_endpoint=endpoint,
+        throttle_duration=or_default(r.duration(k, "throttleDuration", path), 0.0),
+        allow_empty_services=bool(r.bool_(k, "allowEmptyServices", path)),
+        allow_external_name_services=bool(r.bool_(k, "allowExternalNameServices", path)),
+        native_lb_by_default=bool(r.bool_(k, "nativeLBByDefault", path)),
+        strict_prefix_matching=bool(r.bool_(k, "strictPrefixMatching", path)),
+        disable_ingress_class_lookup=bool(r.bool_(k, "disableIngressClassLookup", path)),
+        disable_cluster_scope_resources=bool(r.bool_(k, "disableClusterScopeResources", path)),
+        cross_provider_namespaces=None if cross is None else tuple(cross),
     )
 
 

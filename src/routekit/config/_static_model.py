@@ -21,6 +21,7 @@ __all__ = [
     "EntryPoint",
     "FileProviderConfig",
     "KVProviderConfig",
+    "IngressEndpointConfig",
     "KubernetesProviderConfig",
     "ProvidersConfig",
     "StaticConfiguration",
@@ -145,14 +146,34 @@ class KVProviderConfig:
 
 @final
 @attrs.frozen(kw_only=True)
+class IngressEndpointConfig:
+    """``ingressEndpoint``: what the provider writes in the status of the Ingresses it serves."""
+
+    ip: str = ""
+    hostname: str = ""
+    published_service: str = ""
+
+
+@final
+@attrs.frozen(kw_only=True)
 class KubernetesProviderConfig:
-    """``[kubernetes]`` / ``[providers.kubernetesIngress]``."""
+    """``[kubernetes]`` (v1) / ``[providers.kubernetesIngress]`` (v2/v3), Traefik's options."""
 
     endpoint: str = ""
     token: str = ""
+    cert_auth_file_path: str = ""
     namespaces: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
     label_selector: str = ""
     ingress_class: str = ""
+    ingress_endpoint: IngressEndpointConfig | None = None
+    throttle_duration: float = 0.0
+    allow_empty_services: bool = False
+    allow_external_name_services: bool = False
+    native_lb_by_default: bool = False
+    strict_prefix_matching: bool = False
+    disable_ingress_class_lookup: bool = False
+    disable_cluster_scope_resources: bool = False
+    cross_provider_namespaces: tuple[str, ...] | None = None
 
 
 @final

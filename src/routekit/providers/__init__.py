@@ -7,6 +7,8 @@
 - `DockerProvider` serves the ``traefik.*`` labels of a Docker engine's containers, following
   its events.
 - `EtcdProvider` serves the configuration kept in etcd v3 under a root key, following it.
+- `KubernetesIngressProvider` serves a cluster's Ingresses (networking.k8s.io/v1), their
+  Services' endpoints and TLS secrets, following them, and writes the Ingresses' status.
 - `RedisProvider` and `ZooKeeperProvider` do the same for Redis and ZooKeeper (with the
   ``redis`` and ``zookeeper`` extras).
 
@@ -31,6 +33,9 @@ from .docker import DockerProvider as DockerProvider
 from .etcd import EtcdProvider as EtcdProvider
 from .file import FileProvider as FileProvider
 from .file import config_files as config_files
+from .kubernetes import IngressEndpoint as IngressEndpoint
+from .kubernetes import KubernetesIngressProvider as KubernetesIngressProvider
+from .kubernetes import check_label_selector as check_label_selector
 from .redis import RedisProvider as RedisProvider
 from .static import StaticProvider as StaticProvider
 from .zookeeper import ZooKeeperProvider as ZooKeeperProvider
@@ -42,6 +47,8 @@ __all__ = [
     "DockerProvider",
     "EtcdProvider",
     "FileProvider",
+    "IngressEndpoint",
+    "KubernetesIngressProvider",
     "Link",
     "Provider",
     "RedisProvider",
@@ -49,6 +56,7 @@ __all__ = [
     "StaticProvider",
     "ZooKeeperProvider",
     "as_snapshot",
+    "check_label_selector",
     "check_provider_name",
     "config_files",
     "json_lines",
