@@ -32,7 +32,6 @@ __all__ = [
     "serve",
     "started_providers",
     "supervise",
-    "unavailable_providers",
 ]
 
 # Traefik's log levels, as Python's.
@@ -71,6 +70,7 @@ def from_static(
         DockerProvider,
         EtcdProvider,
         FileProvider,
+        KubernetesIngressProvider,
         RedisProvider,
         StaticProvider,
         ZooKeeperProvider,
@@ -100,6 +100,8 @@ def from_static(
         providers.append(RedisProvider.from_config(static.providers.redis))
     if static.providers.zookeeper is not None:
         providers.append(ZooKeeperProvider.from_config(static.providers.zookeeper))
+    if static.providers.kubernetes is not None:
+        providers.append(KubernetesIngressProvider.from_config(static.providers.kubernetes))
     entry_points = proxy_entry_points(static)
     api = static.api if static.api is not None and static.api.insecure else None
     admin_entry = static.entry_points.get(api.entry_point) if api is not None else None
@@ -163,16 +165,12 @@ def started_providers(static: StaticConfiguration) -> list[str]:
             db = f" db {kv.db}" if name == "redis" else ""
             how = "watching" if kv.watch else "read once"
             out.append(f"{name} ({', '.join(kv.endpoints)}{db} under {kv.root_key!r}, {how})")
+    kube = static.providers.kubernetes
+    if kube is not None:
+        where = kube.endpoint or "in-cluster or KUBECONFIG"
+        spaces = f", namespaces {', '.join(kube.namespaces)}" if kube.namespaces else ""
+        out.append(f"kubernetesIngress ({where}{spaces}, watching)")
     return out
-
-
-def unavailable_providers(static: StaticConfiguration) -> list[str]:
-    """The configured providers routekit cannot start yet, by Traefik's names."""
-    providers = static.providers
-    named = {
-        "kubernetes": providers.kubernetes,
-    }
-    return [name for name, config in named.items() if config is not None]
 
 
 def configure_logging(level: str, err: TextIO) -> None:

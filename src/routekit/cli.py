@@ -204,8 +204,6 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if any(p.severity == "error" for p in result.problems):
         return EXIT_PROBLEMS
     static = result.config
-    for name in _serving.unavailable_providers(static):
-        print(f"routekit serve: provider {name} is not available yet; not started", file=err)
     _serving.configure_logging(static.log_level, err)
     if args.workers > 1:
         return _serving.supervise(args.config, args.flags, args.workers, err)
