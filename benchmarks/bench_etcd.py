@@ -1,6 +1,7 @@
 """The etcd provider: what a 10 000-key snapshot costs, and how fast a put is served everywhere.
 
-Run: ``.venv/bin/python benchmarks/bench_etcd.py [--quick] [--no-server]`` (the server part
+Run: ``.venv/bin/python benchmarks/bench_etcd.py [--quick] [--no-server] [--served-only]
+[--throttle S]`` (the server part
 starts its own ``etcd``, from Debian's ``etcd-server``, as the tests do).
 
 - snapshot: the ``/v3/kv/range`` answer for N keys (the JSON text etcd's gateway sends, keys
@@ -149,7 +150,6 @@ async def served_latency(changes: int, throttle: float) -> list[float]:
     from _etcd import etcd, service
     from _process import finish, spawn
     from _sockets import free_port
-
     from routekit.http import Client
 
     hosts = [f"h{n}.test" for n in range(changes)]
@@ -203,6 +203,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-server", action="store_true", help="skip the real-etcd part")
+    parser.add_argument("--served-only", action="store_true", help="only the gateways' part")
     parser.add_argument(
         "--throttle", type=float, default=0.5, help="the gateways' providers throttle, seconds"
     )
@@ -212,27 +213,34 @@ def main() -> None:
           f"Python {platform.python_version()}, {datetime.date.today()}")  # fmt: skip
     print("\n| keys | range → Runtime, first | re-read | json.loads alone (floor) | ratio |")
     print("|---:|---:|---:|---:|---:|")
-    for routers in (200, 2000) if args.quick else (200, 2000, 10000):
+    for routers in () if args.served_only else (200, 2000) if args.quick else (200, 2000, 10000):
         n, cold, warm, floor = snapshot_cost(routers, reps)
         print(f"| {n} | {ms(cold)} | {ms(warm)} | {ms(floor)} | {cold / floor:.1f}× |")
     if args.no_server:
         return
     changes = 20 if args.quick else 100
+    if args.served_only:
+        served_table(changes, args.throttle)
+        return
     latency, put_cost = anyio.run(change_latency, changes)
-    q = statistics.quantiles(latency, n=100)
+    q = statistics.quantiles(latency, n=100, method="inclusive")
     print(f"\n| put → routed on all 3 watchers ({changes} puts, throttle 0) | p50 | p99 | max |")
     print("|---|---:|---:|---:|")
     print(f"| routekit | {ms(q[49])} | {ms(q[98])} | {ms(max(latency))} |")
-    pq = statistics.quantiles(put_cost, n=100)
+    pq = statistics.quantiles(put_cost, n=100, method="inclusive")
     print(f"| etcd's own put (HTTP round trip) | {ms(pq[49])} | {ms(pq[98])} | "
           f"{ms(max(put_cost))} |")  # fmt: skip
-    served = anyio.run(served_latency, changes, args.throttle)
-    q = statistics.quantiles(served, n=100)
+    served_table(changes, args.throttle)
+
+
+def served_table(changes: int, throttle: float) -> None:
+    served = anyio.run(served_latency, changes, throttle)
+    q = statistics.quantiles(served, n=100, method="inclusive")
     print(f"\n| put → served by all 3 `routekit serve` gateways ({changes} puts, "
-          f"throttle {args.throttle:g} s) | p50 | p99 | max | target |")  # fmt: skip
+          f"throttle {throttle:g} s) | p50 | p99 | max | target |")  # fmt: skip
     print("|---|---:|---:|---:|---:|")
     print(f"| routekit | {ms(q[49])} | {ms(q[98])} | {ms(max(served))} | "
-          f"≤ {ms(1 + args.throttle)} |")  # fmt: skip
+          f"≤ {ms(1 + throttle)} |")  # fmt: skip
 
 
 if __name__ == "__main__":
