@@ -125,17 +125,22 @@ def client_context(
         ConfigError: a CA or certificate cannot be read (the message starts with *what*).
     """
     context = ssl.create_default_context()
+    reading = ""
     try:
         for ca in root_cas:
             if ca.lstrip().startswith(_PEM_START):
+                reading = "the CA (PEM text)"
                 context.load_verify_locations(cadata=ca)
             else:
+                reading = f"the CA file {ca}"
                 context.load_verify_locations(cafile=ca)
         for cert_file, key_file in certificates:
+            reading = "the client certificate and key"
             with pem_path(cert_file) as cert, pem_path(key_file) as key:
                 context.load_cert_chain(cert, key)
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"{what}: {exc}") from None
+        # ssl's own errors name no file ("[Errno 2] No such file or directory"): say which.
+        raise ConfigError(f"{what}: {reading}: {exc}") from None
     if insecure_skip_verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
