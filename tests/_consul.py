@@ -29,16 +29,14 @@ the next index lower than the last.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import random
 import re
-import socket
-import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from _standin import Handler, StandIn
 
 _MAX_WAIT = 600.0
 _DURATION = re.compile(r"^(\d+)(ms|s|m)?$")
@@ -52,7 +50,7 @@ def _seconds(text: str) -> float:
     return int(m.group(1)) * scale
 
 
-class Consul:
+class Consul(StandIn):
     """The catalog: nodes, services with their instances and checks, and the Raft index."""
 
     def __init__(self, *, datacenter: str = "dc1", token: str = "") -> None:
@@ -60,7 +58,8 @@ class Consul:
         self.token = token
         self.garbage = False
         self.index_back = False
-        self._lock = threading.Condition()
+        super().__init__()
+        self.handler = _Handler
         self._index = 10
         self._services_index = 10
         self._checks_index = 10
@@ -70,10 +69,6 @@ class Consul:
         self._kv_index = 10
         # service id -> (node, node address, service dict, {check id: status})
         self._instances: dict[str, tuple[str, str, dict[str, Any], dict[str, str]]] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._connections: set[socket.socket] = set()
-        self._stopping = False
-        self.port = 0
 
     # -- what tests (and registrator) write --
 
@@ -242,146 +237,99 @@ class Consul:
             return self.checks(ns)
         raise KeyError(path)
 
-    # -- serving --
-
-    def start(self, port: int = 0) -> int:
-        """Serve on 127.0.0.1:*port* (a free one by default) in a thread; the port."""
-        consul = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                with consul._lock:
-                    consul._connections.add(self.connection)
-                    if consul._stopping:  # accepted just before stop(): cut as the others are
-                        with contextlib.suppress(OSError):
-                            self.connection.shutdown(socket.SHUT_RDWR)
-
-            def finish(self) -> None:
-                with consul._lock:
-                    consul._connections.discard(self.connection)
-                with contextlib.suppress(OSError):
-                    super().finish()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _send(self, status: int, body: bytes, index: int | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                if index is not None:
-                    self.send_header("X-Consul-Index", str(index))
-                    self.send_header("X-Consul-Knownleader", "true")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _allowed(self, query: dict[str, str]) -> bool:
-                if query.get("dc", consul.datacenter) != consul.datacenter:
-                    self._send(500, b"No path to datacenter")
-                    return False
-                token = self.headers.get("X-Consul-Token") or query.get("token", "")
-                if consul.token and token != consul.token:
-                    self._send(403, b"Permission denied")
-                    return False
-                return True
-
-            def do_GET(self) -> None:
-                parts = urllib.parse.urlsplit(self.path)
-                query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
-                if not self._allowed(query):
-                    return
-                try:
-                    index, data = consul.read(parts.path, query)
-                except KeyError:
-                    self._send(404, b"no such endpoint")
-                    return
-                except ValueError:
-                    self._send(400, b"Invalid wait time")
-                    return
-                if data is None:  # an empty KV prefix: 404 with the index, as Consul answers
-                    self._send(404, b"", index)
-                    return
-                body = b"<html>bad gateway</html>" if consul.garbage else json.dumps(data).encode()
-                self._send(200, body, index)
-
-            def do_PUT(self) -> None:
-                parts = urllib.parse.urlsplit(self.path)
-                if not self._allowed(dict(urllib.parse.parse_qsl(parts.query))):
-                    return
-                length = int(self.headers.get("Content-Length", "0"))
-                raw = self.rfile.read(length)
-                if parts.path.startswith("/v1/kv/"):
-                    consul.kv_put(urllib.parse.unquote(parts.path[len("/v1/kv/") :]), raw)
-                    self._send(200, b"true")
-                    return
-                data = json.loads(raw or b"{}")
-                if parts.path == "/v1/txn":
-                    ops = [
-                        (
-                            o["KV"]["Verb"],
-                            o["KV"]["Key"],
-                            base64.b64decode(o["KV"].get("Value") or ""),
-                        )
-                        for o in data
-                    ]
-                    consul.kv_txn(ops)  # fmt: skip
-                    self._send(200, json.dumps({"Results": [], "Errors": None}).encode())
-                    return
-                if parts.path == "/v1/catalog/register":
-                    s = data["Service"]
-                    consul.register(s["Service"], s.get("ID", s["Service"]), s["Port"],
-                                    s.get("Tags"), address=s.get("Address", data["Address"]),
-                                    node=data["Node"])  # fmt: skip
-                elif parts.path == "/v1/catalog/deregister":
-                    consul.deregister(data["ServiceID"])
-                else:
-                    self._send(404, b"no such endpoint")
-                    return
-                self._send(200, b"true")
-
-            def do_DELETE(self) -> None:
-                parts = urllib.parse.urlsplit(self.path)
-                query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
-                if not self._allowed(query) or not parts.path.startswith("/v1/kv/"):
-                    return
-                key = urllib.parse.unquote(parts.path[len("/v1/kv/") :])
-                consul.kv_delete(key, recurse="recurse" in query)
-                self._send(200, b"true")
-
-        class Server(ThreadingHTTPServer):
-            # Handler threads are joined by server_close(), so that stop() returns with every
-            # socket of the agent closed, not a moment later.
-            daemon_threads = False
-            block_on_close = True
-            allow_reuse_address = True
-
-            def handle_error(self, request: object, client_address: object) -> None:
-                pass  # a connection cut by stop(): what a dying agent does
-
-        self._stopping = False
-        self._server = Server(("127.0.0.1", port), Handler)
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-        return self.port
-
-    def stop(self) -> None:
-        """Stop serving (blocked queries are dropped, as when the agent dies)."""
-        if self._server is not None:
-            self._server.shutdown()
-            with self._lock:
-                self._stopping = True
-                for connection in self._connections:
-                    with contextlib.suppress(OSError):
-                        connection.shutdown(socket.SHUT_RDWR)
-                self._connections.clear()
-                self._lock.notify_all()
-            self._server.server_close()
-            self._server = None
-
     @property
     def address(self) -> str:
         """``127.0.0.1:<port>``, as the provider's ``endpoint.address``."""
         return f"127.0.0.1:{self.port}"
+
+
+class _Handler(Handler):
+    """The agent's answers."""
+
+    @property
+    def consul(self) -> Consul:
+        assert isinstance(self.standin, Consul)
+        return self.standin
+
+    def _send(self, status: int, body: bytes, index: int | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        if index is not None:
+            self.send_header("X-Consul-Index", str(index))
+            self.send_header("X-Consul-Knownleader", "true")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _allowed(self, query: dict[str, str]) -> bool:
+        if query.get("dc", self.consul.datacenter) != self.consul.datacenter:
+            self._send(500, b"No path to datacenter")
+            return False
+        token = self.headers.get("X-Consul-Token") or query.get("token", "")
+        if self.consul.token and token != self.consul.token:
+            self._send(403, b"Permission denied")
+            return False
+        return True
+
+    def do_GET(self) -> None:
+        parts = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+        if not self._allowed(query):
+            return
+        try:
+            index, data = self.consul.read(parts.path, query)
+        except KeyError:
+            self._send(404, b"no such endpoint")
+            return
+        except ValueError:
+            self._send(400, b"Invalid wait time")
+            return
+        if data is None:  # an empty KV prefix: 404 with the index, as Consul answers
+            self._send(404, b"", index)
+            return
+        body = b"<html>bad gateway</html>" if self.consul.garbage else json.dumps(data).encode()
+        self._send(200, body, index)
+
+    def do_PUT(self) -> None:
+        parts = urllib.parse.urlsplit(self.path)
+        if not self._allowed(dict(urllib.parse.parse_qsl(parts.query))):
+            return
+        length = int(self.headers.get("Content-Length", "0"))
+        raw = self.rfile.read(length)
+        if parts.path.startswith("/v1/kv/"):
+            self.consul.kv_put(urllib.parse.unquote(parts.path[len("/v1/kv/") :]), raw)
+            self._send(200, b"true")
+            return
+        data = json.loads(raw or b"{}")
+        if parts.path == "/v1/txn":
+            ops = [
+                (
+                    o["KV"]["Verb"],
+                    o["KV"]["Key"],
+                    base64.b64decode(o["KV"].get("Value") or ""),
+                )
+                for o in data
+            ]
+            self.consul.kv_txn(ops)  # fmt: skip
+            self._send(200, json.dumps({"Results": [], "Errors": None}).encode())
+            return
+        if parts.path == "/v1/catalog/register":
+            s = data["Service"]
+            self.consul.register(s["Service"], s.get("ID", s["Service"]), s["Port"],
+                            s.get("Tags"), address=s.get("Address", data["Address"]),
+                            node=data["Node"])  # fmt: skip
+        elif parts.path == "/v1/catalog/deregister":
+            self.consul.deregister(data["ServiceID"])
+        else:
+            self._send(404, b"no such endpoint")
+            return
+        self._send(200, b"true")
+
+    def do_DELETE(self) -> None:
+        parts = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+        if not self._allowed(query) or not parts.path.startswith("/v1/kv/"):
+            return
+        key = urllib.parse.unquote(parts.path[len("/v1/kv/") :])
+        self.consul.kv_delete(key, recurse="recurse" in query)
+        self._send(200, b"true")

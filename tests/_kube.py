@@ -24,18 +24,16 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import socket
 import ssl
-import threading
 import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from _certs import make_tls
+from _standin import Handler, StandIn
 
 #: plural → (API prefix, kind, namespaced)
 RESOURCES: dict[str, tuple[str, str, bool]] = {
@@ -126,7 +124,7 @@ def _matches(labels: Mapping[str, str], requirements: list[Requirement]) -> bool
     return True
 
 
-class KubeAPI:
+class KubeAPI(StandIn):
     """The cluster's objects, their change history, and the HTTPS server in front of them."""
 
     def __init__(self, root: Path, *, token: str = "routekit-token") -> None:
@@ -136,16 +134,13 @@ class KubeAPI:
         #: seconds between bookmarks on a watch that asked for them
         self.bookmark_every = 0.5
         self.requests: list[str] = []
-        self._lock = threading.Condition()
+        super().__init__()
+        self.handler = _Handler
         self._objects: dict[str, dict[tuple[str, str], Obj]] = {p: {} for p in RESOURCES}
         self._history: list[tuple[int, str, str, Obj]] = []  # (rv, plural, type, object)
         self._rv = 100
         self._compacted = 0
         self._pages: dict[str, tuple[int, list[Obj]]] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._connections: set[socket.socket] = set()
-        self._stopping = False
-        self.port = 0
 
     # -- what tests (and kubectl) do --
 
@@ -283,197 +278,11 @@ class KubeAPI:
 
     # -- serving --
 
-    def start(self, port: int = 0) -> int:
-        """Serve HTTPS on 127.0.0.1:*port* (a free one by default) in a thread; the port."""
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                with api._lock:
-                    api._connections.add(self.connection)
-                    if api._stopping:
-                        with contextlib.suppress(OSError):
-                            self.connection.shutdown(socket.SHUT_RDWR)
-
-            def finish(self) -> None:
-                with api._lock:
-                    api._connections.discard(self.connection)
-                with contextlib.suppress(OSError):
-                    super().finish()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _json(self, code: int, body: Obj) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _allowed(self, verb: str, plural: str, namespace: str | None) -> bool:
-                if self.headers.get("Authorization") != f"Bearer {api.token}":
-                    self._json(401, status(401, "Unauthorized", "Unauthorized"))
-                    return False
-                if plural in api.forbidden:
-                    prefix = RESOURCES[plural][0]
-                    group = prefix.split("/")[2] if prefix.startswith("/apis/") else ""
-                    full = f"{plural}.{group}" if group else plural
-                    scope = (
-                        f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
-                    )
-                    message = (
-                        f'{full} is forbidden: User "system:serviceaccount:default:routekit" '
-                        f'cannot {verb} resource "{plural}" in API group "{group}" {scope}'
-                    )
-                    self._json(
-                        403,
-                        status(403, "Forbidden", message)
-                        | {"details": {"group": group, "kind": plural}},
-                    )
-                    return False
-                return True
-
-            def do_GET(self) -> None:
-                parts = urllib.parse.urlsplit(self.path)
-                query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
-                api.requests.append(self.path)
-                route = api._route(parts.path)
-                if route is None or route[2] is not None:
-                    self._json(
-                        404,
-                        status(404, "NotFound", "the server could not find the requested resource"),
-                    )
-                    return
-                plural, namespace, _, _ = route
-                watching = query.get("watch") in ("1", "true")
-                if not self._allowed("watch" if watching else "list", plural, namespace):
-                    return
-                if watching:
-                    self._watch(plural, namespace, query)
-                    return
-                try:
-                    self._json(200, api._list(plural, namespace, query))
-                except _Answer as answer:
-                    self._json(answer.code, answer.body)
-
-            def _watch(self, plural: str, namespace: str | None, query: Mapping[str, str]) -> None:
-                since = int(query.get("resourceVersion", "0") or 0)
-                bookmarks = query.get("allowWatchBookmarks") in ("1", "true")
-                deadline = time.monotonic() + float(query.get("timeoutSeconds", "1800"))
-                wanted = _selector(query.get("labelSelector", ""))
-                _, kind, _ = RESOURCES[plural]
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Transfer-Encoding", "chunked")
-                self.end_headers()
-
-                def send(event: Obj) -> None:
-                    data = json.dumps(event).encode() + b"\n"
-                    self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-                    self.wfile.flush()
-
-                with api._lock:
-                    if since and since < api._compacted:
-                        expired = status(
-                            410, "Expired", f"too old resource version: {since} ({api._compacted})"
-                        )
-                        send({"type": "ERROR", "object": expired})
-                        self.wfile.write(b"0\r\n\r\n")
-                        return
-                    if not since:  # "any": the current objects as ADDED, then the changes
-                        for (ns, _), obj in sorted(api._objects[plural].items()):
-                            if namespace is None or ns == namespace:
-                                send({"type": "ADDED", "object": obj})
-                        since = api._rv
-                last_bookmark = time.monotonic()
-                while not api._stopping:
-                    with api._lock:
-                        events = api._events_after(plural, namespace, since, wanted)
-                        if not events:
-                            api._lock.wait(0.05)
-                            events = api._events_after(plural, namespace, since, wanted)
-                        current = api._rv
-                    for rv, change, obj in events:
-                        send({"type": change, "object": obj})
-                        since = rv
-                    now = time.monotonic()
-                    if bookmarks and now - last_bookmark >= api.bookmark_every:
-                        mark = {
-                            "kind": kind,
-                            "apiVersion": "v1",
-                            "metadata": {"resourceVersion": str(current)},
-                        }
-                        send({"type": "BOOKMARK", "object": mark})
-                        since = max(since, current)
-                        last_bookmark = now
-                    if now >= deadline:
-                        break
-                self.wfile.write(b"0\r\n\r\n")
-
-            def do_PATCH(self) -> None:
-                parts = urllib.parse.urlsplit(self.path)
-                api.requests.append(f"PATCH {self.path}")
-                route = api._route(parts.path)
-                length = int(self.headers.get("Content-Length", "0"))
-                raw = self.rfile.read(length)
-                if route is None or route[0] != "ingresses" or route[3] != "status":
-                    self._json(405, status(405, "MethodNotAllowed", "not allowed"))
-                    return
-                _, namespace, name, _ = route
-                if not self._allowed("patch", "ingresses/status", namespace):
-                    return
-                if self.headers.get("Content-Type") != "application/merge-patch+json":
-                    self._json(
-                        415,
-                        status(
-                            415,
-                            "UnsupportedMediaType",
-                            "the body of the request was in an unknown format",
-                        ),
-                    )
-                    return
-                try:
-                    assert namespace is not None and name is not None
-                    self._json(200, api._patch_status(namespace, name, json.loads(raw)))
-                except _Answer as answer:
-                    self._json(answer.code, answer.body)
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = False  # joined by server_close(): stop() leaves no socket open
-            block_on_close = True
-            allow_reuse_address = True
-
-            def handle_error(self, request: object, client_address: object) -> None:
-                pass  # a connection cut by stop(), or a client that did not trust the server
-
+    def ssl_context(self) -> ssl.SSLContext:
+        """HTTPS, with the trustme certificate of 127.0.0.1."""
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(self.tls / "server.pem"), str(self.tls / "server-key.pem"))
-        self._stopping = False
-        server = Server(("127.0.0.1", port), Handler)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        self._server = server
-        self.port = server.server_address[1]
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        return self.port
-
-    def stop(self) -> None:
-        """Stop serving: open watches are cut, as when the API server goes away."""
-        if self._server is not None:
-            self._server.shutdown()
-            with self._lock:
-                self._stopping = True
-                for connection in self._connections:
-                    with contextlib.suppress(OSError):
-                        connection.shutdown(socket.SHUT_RDWR)
-                self._connections.clear()
-                self._lock.notify_all()
-            self._server.server_close()
-            self._server = None
+        return context
 
     @property
     def endpoint(self) -> str:
@@ -484,6 +293,135 @@ class KubeAPI:
     def ca(self) -> str:
         """The CA file that signed the server's certificate (``certAuthFilePath``)."""
         return str(self.tls / "ca.pem")
+
+
+class _Handler(Handler):
+    """The API server's answers."""
+
+    @property
+    def api(self) -> KubeAPI:
+        assert isinstance(self.standin, KubeAPI)
+        return self.standin
+
+    def _allowed(self, verb: str, plural: str, namespace: str | None) -> bool:
+        if self.headers.get("Authorization") != f"Bearer {self.api.token}":
+            self.send_json(401, status(401, "Unauthorized", "Unauthorized"))
+            return False
+        if plural in self.api.forbidden:
+            prefix = RESOURCES[plural][0]
+            group = prefix.split("/")[2] if prefix.startswith("/apis/") else ""
+            full = f"{plural}.{group}" if group else plural
+            scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+            message = (
+                f'{full} is forbidden: User "system:serviceaccount:default:routekit" '
+                f'cannot {verb} resource "{plural}" in API group "{group}" {scope}'
+            )
+            self.send_json(
+                403,
+                status(403, "Forbidden", message) | {"details": {"group": group, "kind": plural}},
+            )
+            return False
+        return True
+
+    def do_GET(self) -> None:
+        parts = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+        self.api.requests.append(self.path)
+        route = self.api._route(parts.path)
+        if route is None or route[2] is not None:
+            self.send_json(
+                404,
+                status(404, "NotFound", "the server could not find the requested resource"),
+            )
+            return
+        plural, namespace, _, _ = route
+        watching = query.get("watch") in ("1", "true")
+        if not self._allowed("watch" if watching else "list", plural, namespace):
+            return
+        if watching:
+            self._watch(plural, namespace, query)
+            return
+        try:
+            self.send_json(200, self.api._list(plural, namespace, query))
+        except _Answer as answer:
+            self.send_json(answer.code, answer.body)
+
+    def _watch(self, plural: str, namespace: str | None, query: Mapping[str, str]) -> None:
+        since = int(query.get("resourceVersion", "0") or 0)
+        bookmarks = query.get("allowWatchBookmarks") in ("1", "true")
+        deadline = time.monotonic() + float(query.get("timeoutSeconds", "1800"))
+        wanted = _selector(query.get("labelSelector", ""))
+        _, kind, _ = RESOURCES[plural]
+        self.start_chunks("application/json")
+
+        def send(event: Obj) -> None:
+            self.chunk(json.dumps(event).encode() + b"\n")
+
+        with self.api._lock:
+            if since and since < self.api._compacted:
+                expired = status(
+                    410, "Expired", f"too old resource version: {since} ({self.api._compacted})"
+                )
+                send({"type": "ERROR", "object": expired})
+                self.end_chunks()
+                return
+            if not since:  # "any": the current objects as ADDED, then the changes
+                for (ns, _), obj in sorted(self.api._objects[plural].items()):
+                    if namespace is None or ns == namespace:
+                        send({"type": "ADDED", "object": obj})
+                since = self.api._rv
+        last_bookmark = time.monotonic()
+        while not self.api.stopping:
+            with self.api._lock:
+                events = self.api._events_after(plural, namespace, since, wanted)
+                if not events:
+                    self.api._lock.wait(0.05)
+                    events = self.api._events_after(plural, namespace, since, wanted)
+                current = self.api._rv
+            for rv, change, obj in events:
+                send({"type": change, "object": obj})
+                since = rv
+            now = time.monotonic()
+            if bookmarks and now - last_bookmark >= self.api.bookmark_every:
+                mark = {
+                    "kind": kind,
+                    "apiVersion": "v1",
+                    "metadata": {"resourceVersion": str(current)},
+                }
+                send({"type": "BOOKMARK", "object": mark})
+                since = max(since, current)
+                last_bookmark = now
+            if now >= deadline:
+                break
+        self.end_chunks()
+
+    def do_PATCH(self) -> None:
+        parts = urllib.parse.urlsplit(self.path)
+        self.api.requests.append(f"PATCH {self.path}")
+        route = self.api._route(parts.path)
+        length = int(self.headers.get("Content-Length", "0"))
+        raw = self.rfile.read(length)
+        if route is None or route[0] != "ingresses" or route[3] != "status":
+            self.send_json(405, status(405, "MethodNotAllowed", "not allowed"))
+            return
+        _, namespace, name, _ = route
+        if not self._allowed("patch", "ingresses/status", namespace):
+            return
+        if self.headers.get("Content-Type") != "application/merge-patch+json":
+            self.send_json(
+                415,
+                status(
+                    415,
+                    "UnsupportedMediaType",
+                    "the body of the request was in an unknown format",
+                ),
+            )
+            return
+        try:
+            assert namespace is not None and name is not None
+            self.send_json(200, self.api._patch_status(namespace, name, json.loads(raw)))
+        except _Answer as answer:
+            self.send_json(answer.code, answer.body)
 
 
 class _Answer(Exception):

@@ -71,6 +71,7 @@ def from_static(
         EtcdProvider,
         FileProvider,
         KubernetesIngressProvider,
+        MarathonProvider,
         RedisProvider,
         StaticProvider,
         ZooKeeperProvider,
@@ -102,6 +103,8 @@ def from_static(
         providers.append(ZooKeeperProvider.from_config(static.providers.zookeeper))
     if static.providers.kubernetes is not None:
         providers.append(KubernetesIngressProvider.from_config(static.providers.kubernetes))
+    if static.providers.marathon is not None:
+        providers.append(MarathonProvider.from_config(static.providers.marathon))
     entry_points = proxy_entry_points(static)
     api = static.api if static.api is not None and static.api.insecure else None
     admin_entry = static.entry_points.get(api.entry_point) if api is not None else None
@@ -170,6 +173,10 @@ def started_providers(static: StaticConfiguration) -> list[str]:
         where = kube.endpoint or "in-cluster or KUBECONFIG"
         spaces = f", namespaces {', '.join(kube.namespaces)}" if kube.namespaces else ""
         out.append(f"kubernetesIngress ({where}{spaces}, watching)")
+    marathon = static.providers.marathon
+    if marathon is not None:
+        how = "watching" if marathon.watch else "read once"
+        out.append(f"marathon ({marathon.endpoint}, {how})")
     return out
 
 

@@ -39,6 +39,7 @@ from ._static_model import FileProviderConfig as FileProviderConfig
 from ._static_model import IngressEndpointConfig as IngressEndpointConfig
 from ._static_model import KubernetesProviderConfig as KubernetesProviderConfig
 from ._static_model import KVProviderConfig as KVProviderConfig
+from ._static_model import MarathonProviderConfig as MarathonProviderConfig
 from ._static_model import ProvidersConfig as ProvidersConfig
 from ._static_model import StaticConfiguration as StaticConfiguration
 from .files import dumps_dynamic as dumps_dynamic
@@ -173,6 +174,7 @@ from .providers import docker_container as docker_container
 from .providers import ingress_to_config as ingress_to_config
 from .providers import kv_to_config as kv_to_config
 from .providers import labels_to_config as labels_to_config
+from .providers import marathon_to_config as marathon_to_config
 from .providers import normalize as normalize
 from .providers import object_key as object_key
 from .providers import tags_to_labels as tags_to_labels
@@ -243,6 +245,7 @@ __all__ = [
     "IPStrategy",
     "InFlightReq",
     "KVProviderConfig",
+    "MarathonProviderConfig",
     "IngressEndpointConfig",
     "KubernetesProviderConfig",
     "LoadBalancer",
@@ -328,6 +331,7 @@ __all__ = [
     "docker_container",
     "ingress_to_config",
     "labels_to_config",
+    "marathon_to_config",
     "merge_configurations",
     "named_section",
     "normalize",

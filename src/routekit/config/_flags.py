@@ -24,7 +24,7 @@ _TOP: Final = (
     "entryPoints", "providers", "api", "log", "accessLog", "metrics", "ping", "core",
     "global", "serversTransport", "tracing", "logLevel", "defaultEntryPoints", "web",
     "docker", "file", "consulCatalog", "consul", "etcd", "redis", "zookeeper", "kubernetes",
-    "providersThrottleDuration",
+    "marathon", "providersThrottleDuration",
 )  # fmt: skip
 
 

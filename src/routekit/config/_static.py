@@ -21,6 +21,7 @@ from ._static_model import (
     IngressEndpointConfig,
     KubernetesProviderConfig,
     KVProviderConfig,
+    MarathonProviderConfig,
     ProvidersConfig,
     StaticConfiguration,
 )
@@ -31,7 +32,7 @@ from .providers import DEFAULT_FRONTEND_RULE, DEFAULT_RULE
 __all__ = ["STATIC_KEYS", "is_static", "static_from_data"]
 
 _V1_PROVIDERS: Final = ("docker", "file", "consulCatalog", "consul", "etcd", "redis",
-                         "zookeeper", "kubernetes")  # fmt: skip
+                         "zookeeper", "kubernetes", "marathon")  # fmt: skip
 _V2_ONLY: Final = ("providers", "log", "core", "global", "certificatesResolvers", "experimental")
 _V1_ONLY: Final = ("defaultEntryPoints", "logLevel", "web", "providersThrottleDuration",
                    "traefikLog", "acme", "frontends", "backends", "debug", "constraints",
@@ -330,6 +331,37 @@ def _kubernetes(r: V1Reader, t: Table, path: tuple[str, ...]) -> KubernetesProvi
     )
 
 
+def _marathon(r: V1Reader, t: Table, path: tuple[str, ...], v1: bool) -> MarathonProviderConfig:
+    keys = ("endpoint", "watch", "defaultRule", "exposedByDefault", "constraints", "domain",
+            "dcosToken", "tls", "basic", "forceTaskHostname", "respectReadinessChecks",
+            "responseHeaderTimeout", "dialerTimeout", "tlsHandshakeTimeout", "keepAlive",
+            "trace")  # fmt: skip
+    m = r.table(t, path, keys, unknown="warn")
+    user = password = ""
+    entry = m.get("basic")
+    if entry is not None:
+        where = (*path, entry[0])
+        b = r.table(entry[1], where, ("httpBasicAuthUser", "httpBasicPassword"), unknown="warn")
+        user = r.str_(b, "httpBasicAuthUser", where) or ""
+        password = r.str_(b, "httpBasicPassword", where) or ""
+    return MarathonProviderConfig(
+        endpoint=r.str_(m, "endpoint", path) or "http://127.0.0.1:8080",
+        watch=or_default(r.bool_(m, "watch", path), True),
+        # v1's rule (Host:<app>.<domain>) is the v1 label decoder's own default.
+        default_rule=r.str_(m, "defaultRule", path) or ("" if v1 else DEFAULT_RULE),
+        exposed_by_default=or_default(r.bool_(m, "exposedByDefault", path), True),
+        constraints=_constraints(r, m, path),
+        domain=r.str_(m, "domain", path) or "",
+        dcos_token=r.str_(m, "dcosToken", path) or "",
+        basic_user=user,
+        basic_password=password,
+        force_task_hostname=bool(r.bool_(m, "forceTaskHostname", path)),
+        respect_readiness_checks=bool(r.bool_(m, "respectReadinessChecks", path)),
+        response_header_timeout=or_default(r.duration(m, "responseHeaderTimeout", path), 0.0),
+        tls=_client_tls(r, m, path),
+    )
+
+
 def _providers(
     r: V1Reader, tables: Mapping[str, tuple[tuple[str, ...], Any]], v1: bool, throttle: float
 ) -> ProvidersConfig:
@@ -345,6 +377,8 @@ def _providers(
             kw[name] = _kv(r, value, path, name, v1)
         elif name in ("kubernetes", "kubernetesingress"):
             kw["kubernetes"] = _kubernetes(r, value, path)
+        elif name == "marathon":
+            kw["marathon"] = _marathon(r, value, path, v1)
     return ProvidersConfig(**kw)
 
 
@@ -412,7 +446,7 @@ def _v2(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
     if "providers" in top:
         key, value = top["providers"]
         names = ("providersThrottleDuration", "docker", "file", "consulCatalog", "consul", "etcd",
-                 "redis", "zooKeeper", "kubernetesIngress")  # fmt: skip
+                 "redis", "zooKeeper", "kubernetesIngress", "marathon")  # fmt: skip
         p = r.table(value, (key,), names, unknown="warn")
         throttle = or_default(r.duration(p, "providersThrottleDuration", (key,)), 2.0)
         for name, (written, v) in p.items():

@@ -23,6 +23,7 @@ __all__ = [
     "KVProviderConfig",
     "IngressEndpointConfig",
     "KubernetesProviderConfig",
+    "MarathonProviderConfig",
     "ProvidersConfig",
     "StaticConfiguration",
 ]
@@ -178,6 +179,26 @@ class KubernetesProviderConfig:
 
 @final
 @attrs.frozen(kw_only=True)
+class MarathonProviderConfig:
+    """``[marathon]`` (v1) / ``[providers.marathon]`` (v2), Traefik's options."""
+
+    endpoint: str = "http://127.0.0.1:8080"
+    watch: bool = True
+    default_rule: str = ""
+    exposed_by_default: bool = True
+    constraints: str = ""
+    domain: str = ""
+    dcos_token: str = ""
+    basic_user: str = ""
+    basic_password: str = ""
+    force_task_hostname: bool = False
+    respect_readiness_checks: bool = False
+    response_header_timeout: float = 0.0
+    tls: ClientTLS | None = None
+
+
+@final
+@attrs.frozen(kw_only=True)
 class ProvidersConfig:
     """The configured providers (``None`` = not enabled) and the reload throttle in seconds."""
 
@@ -190,6 +211,7 @@ class ProvidersConfig:
     redis: KVProviderConfig | None = None
     zookeeper: KVProviderConfig | None = None
     kubernetes: KubernetesProviderConfig | None = None
+    marathon: MarathonProviderConfig | None = None
 
 
 @final

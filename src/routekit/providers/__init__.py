@@ -9,6 +9,8 @@
 - `EtcdProvider` serves the configuration kept in etcd v3 under a root key, following it.
 - `KubernetesIngressProvider` serves a cluster's Ingresses (networking.k8s.io/v1), their
   Services' endpoints and TLS secrets, following them, and writes the Ingresses' status.
+- `MarathonProvider` serves the labels of a Marathon cluster's applications, their running
+  tasks as servers, following its event bus.
 - `RedisProvider` and `ZooKeeperProvider` do the same for Redis and ZooKeeper (with the
   ``redis`` and ``zookeeper`` extras).
 
@@ -36,6 +38,7 @@ from .file import config_files as config_files
 from .kubernetes import IngressEndpoint as IngressEndpoint
 from .kubernetes import KubernetesIngressProvider as KubernetesIngressProvider
 from .kubernetes import check_label_selector as check_label_selector
+from .marathon import MarathonProvider as MarathonProvider
 from .redis import RedisProvider as RedisProvider
 from .static import StaticProvider as StaticProvider
 from .zookeeper import ZooKeeperProvider as ZooKeeperProvider
@@ -50,6 +53,7 @@ __all__ = [
     "IngressEndpoint",
     "KubernetesIngressProvider",
     "Link",
+    "MarathonProvider",
     "Provider",
     "RedisProvider",
     "Snapshot",

@@ -14,8 +14,8 @@ import urllib.parse
 from typing import TYPE_CHECKING, Final, final
 
 from ..errors import ConfigError, MalformedResponse, ProviderError
-from ..http import Client, Origin, PoolLimits, UpstreamError, client_context
-from ._remote import read_json
+from ..http import Client, Origin, PoolLimits, UpstreamError
+from ._remote import read_json, tls_context
 
 if TYPE_CHECKING:
     import ssl
@@ -62,14 +62,7 @@ class ConsulHTTP:
                 f"consul endpoint {endpoint!r}: expected host:port or a URL"
             ) from None
         self._tls: ssl.SSLContext | None = (
-            client_context(
-                root_cas=(tls.ca,) if tls.ca else (),
-                certificates=((tls.cert, tls.key),) if tls.cert and tls.key else (),
-                insecure_skip_verify=tls.insecure_skip_verify,
-                what="consul tls",
-            )
-            if tls is not None and self.origin.scheme == "https"
-            else None
+            tls_context(tls, "consul tls") if self.origin.scheme == "https" else None
         )
         self._headers: list[tuple[bytes, bytes]] = [
             (b"host", f"{self.origin.host}:{self.origin.port}".encode("idna")),

@@ -14,13 +14,18 @@ import json
 import logging
 import random
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
-from typing import Final, final
+from typing import TYPE_CHECKING, Final, final
 
 import attrs
 
 from ..errors import ConfigError, MalformedResponse, Problem, ProviderError
-from ..http import ClientResponse, UpstreamError
+from ..http import ClientResponse, UpstreamError, client_context
 from ._base import Snapshot
+
+if TYPE_CHECKING:
+    import ssl
+
+    from ..config import ClientTLS
 
 __all__ = [
     "Backoff",
@@ -30,6 +35,7 @@ __all__ = [
     "parse_json",
     "problem_source",
     "read_json",
+    "tls_context",
 ]
 
 #: The largest answer a provider reads whole (a 10 000-container list is about 30 MiB).
@@ -237,3 +243,19 @@ async def json_lines(
 def problem_source(provider: str, endpoint: str) -> str:
     """How a provider-level problem names its origin."""
     return f"{provider} provider at {endpoint}"
+
+
+def tls_context(tls: ClientTLS | None, what: str) -> ssl.SSLContext | None:
+    """The client context a provider's ``tls`` options describe (``None`` without them).
+
+    Raises:
+        ConfigError: a CA, certificate or key cannot be read (the message starts with *what*).
+    """
+    if tls is None:
+        return None
+    return client_context(
+        root_cas=(tls.ca,) if tls.ca else (),
+        certificates=((tls.cert, tls.key),) if tls.cert and tls.key else (),
+        insecure_skip_verify=tls.insecure_skip_verify,
+        what=what,
+    )

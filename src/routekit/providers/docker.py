@@ -43,10 +43,9 @@ from ..http import (
     PoolLimits,
     UpstreamError,
     UpstreamTimeout,
-    client_context,
 )
 from ._base import Snapshot, check_provider_name
-from ._remote import Backoff, Link, first_failure, json_lines, read_json
+from ._remote import Backoff, Link, first_failure, json_lines, read_json, tls_context
 
 if TYPE_CHECKING:
     from ..config import ClientTLS, DockerProviderConfig
@@ -136,16 +135,7 @@ class DockerProvider:
         self.name = check_provider_name(name)
         self.endpoint = endpoint
         self._origin = _origin(endpoint, tls is not None)
-        self._client_tls = (
-            client_context(
-                root_cas=(tls.ca,) if tls.ca else (),
-                certificates=((tls.cert, tls.key),) if tls.cert and tls.key else (),
-                insecure_skip_verify=tls.insecure_skip_verify,
-                what="docker provider tls",
-            )
-            if tls is not None
-            else None
-        )
+        self._client_tls = tls_context(tls, "docker provider tls")
         self._options = _Options(
             domain=domain,
             exposed_by_default=exposed_by_default,

@@ -44,14 +44,11 @@ from ..http import (
     PoolLimits,
     UpstreamError,
     UpstreamTimeout,
-    client_context,
 )
 from ._base import Snapshot, check_provider_name
-from ._remote import MAX_RESPONSE, Backoff, Link, json_lines, read_json
+from ._remote import MAX_RESPONSE, Backoff, Link, json_lines, read_json, tls_context
 
 if TYPE_CHECKING:
-    import ssl
-
     from ..config import ClientTLS, KVProviderConfig
 
 __all__ = ["EtcdProvider"]
@@ -131,16 +128,7 @@ class EtcdProvider:
             "range_end": _b64(_prefix_end(self.root_key.encode())),
         }
         self._username, self._password = username, password
-        self._client_tls: ssl.SSLContext | None = (
-            client_context(
-                root_cas=(tls.ca,) if tls.ca else (),
-                certificates=((tls.cert, tls.key),) if tls.cert and tls.key else (),
-                insecure_skip_verify=tls.insecure_skip_verify,
-                what="etcd tls",
-            )
-            if tls is not None
-            else None
-        )
+        self._client_tls = tls_context(tls, "etcd tls")
         self._watch = bool(watch)
         self._timeout = float(timeout)
         if not watch_idle > 0:

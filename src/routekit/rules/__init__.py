@@ -110,6 +110,7 @@ from ._ast import (
 from ._ast import (
     canonical_header_key as canonical_header_key,
 )
+from ._constraints import MARATHON_CONSTRAINT_PREFIX as MARATHON_CONSTRAINT_PREFIX
 from ._constraints import Constraint as Constraint
 from ._constraints import parse_constraint as parse_constraint
 from ._printer import UnrepresentableRule as UnrepresentableRule
@@ -123,6 +124,7 @@ from ._translate import translate as translate
 
 __all__ = [
     "Constraint",
+    "MARATHON_CONSTRAINT_PREFIX",
     "MAX_MATCHERS",
     "MAX_RULE_LENGTH",
     "RULE_CACHE_SIZE",

@@ -85,6 +85,33 @@ class TagRegex(_Pattern):
         return any(self._re.search(tag) for tag in request)
 
 
+#: The key prefix under which a Marathon provider puts an application's constraints among its
+#: labels, as Traefik does (``constraints.MarathonConstraintPrefix``), for `MarathonConstraint`.
+MARATHON_CONSTRAINT_PREFIX: Final = "Traefik-Marathon-505F9E15-BDC7-45E7-828D-C06C7BAB8091"
+
+
+@final
+@attrs.frozen
+class MarathonConstraint(Node):
+    """One of the Marathon application's constraints is ``value`` (``field:operator:value``)."""
+
+    value: str
+
+    def matches(self, request: Mapping[str, str]) -> bool:
+        """Look for ``value`` among the constraint labels."""
+        return any(
+            v == self.value for k, v in request.items() if k.startswith(MARATHON_CONSTRAINT_PREFIX)
+        )
+
+    def values(self) -> tuple[str, ...]:
+        """``(value,)``."""
+        return (self.value,)
+
+
+def _marathon(args: Args) -> ast.Node:
+    return MarathonConstraint(args.values[0])
+
+
 def _label(args: Args) -> ast.Node:
     return Label(*args.values)
 
@@ -106,6 +133,7 @@ CONSTRAINT_TABLES: Final[Mapping[str, Mapping[str, Spec]]] = {
     "labels": {
         "Label": Spec((2,), _label, empty=True),
         "LabelRegex": Spec((2,), _label_regex, empty=True),
+        "MarathonConstraint": Spec((1,), _marathon, empty=True),
     },
     "tags": {
         "Tag": Spec((1,), _tag, empty=True),

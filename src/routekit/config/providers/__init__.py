@@ -1,5 +1,5 @@
 """Provider codecs: Docker labels (v1 and v2/v3), Consul catalog tags (v1 and v2/v3), KV layouts,
-Kubernetes Ingress objects.
+Kubernetes Ingress objects, Marathon applications.
 
 Used by the other rooms of ``routekit.config`` through these names; the public ones are
 re-exported by ``routekit.config``.
@@ -32,6 +32,7 @@ from ._labels import labels_to_config as labels_to_config
 from ._labels import tags_to_labels as tags_to_labels
 from ._labels_v1 import v1_frontend_rule as v1_frontend_rule
 from ._labels_write import config_to_labels as config_to_labels
+from ._marathon import marathon_to_config as marathon_to_config
 
 __all__ = [
     "INGRESS_CLASS_ANNOTATION",
@@ -55,6 +56,7 @@ __all__ = [
     "ingress_to_config",
     "kv_to_config",
     "labels_to_config",
+    "marathon_to_config",
     "normalize",
     "object_key",
     "tags_to_labels",

@@ -47,8 +47,8 @@ class ContainerInfo:
             ``traefik.docker.allownonrunning=true``).
         port_bindings: container port → ``(host IP, host port)`` of its first published
             binding (``NetworkSettings.Ports``), read with the provider's ``useBindPortIP``.
-        origin: what the labels are, for problem messages: a container's labels, or the tags
-            of a Consul service instance.
+        origin: what the labels are, for problem messages: a container's labels, the tags
+            of a Consul service instance, or a Marathon application's labels (one per task).
     """
 
     name: str = attrs.field(converter=_strip_slash)
@@ -61,7 +61,7 @@ class ContainerInfo:
     port_bindings: FrozenMap[int, tuple[str, str]] = attrs.field(
         factory=FrozenMap, converter=frozen_map
     )
-    origin: Literal["container", "consul"] = "container"
+    origin: Literal["container", "consul", "marathon"] = "container"
 
     @property
     def compose(self) -> tuple[str, str] | None:
@@ -84,6 +84,10 @@ class ContainerInfo:
 def label_source(container: ContainerInfo, key: str | None) -> str:
     """How a problem names its origin: the label and the container (or the tag and the
     Consul service instance)."""
+    if container.origin == "marathon":
+        where = f"Marathon application '/{(container.service_name or '').replace('_', '/')}'"
+        where += f" (task {container.name!r})"
+        return where if key is None else f"label {key!r} on {where}"
     if container.origin == "consul":
         where = f"Consul service {container.service_name or container.name!r}"
         where += f" (instance {container.name!r})" if container.service_name else ""
