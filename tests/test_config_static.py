@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,7 @@ level = "info"
 defaultRuleSyntax = "v2"
 
 [metrics.prometheus]
+[tracing]
 """
 
 
@@ -123,9 +125,10 @@ def test_v2_static_file() -> None:
     assert config.api is not None and config.api.insecure
     assert config.log_level == "INFO"
     assert config.default_rule_syntax == "v2"
+    assert config.metrics is not None and config.metrics.entry_point == "traefik"
     # Keys routekit does not use are warnings, with where they are.
     assert [(p.path, p.severity, p.source) for p in problems] == [
-        ("metrics", "warning", "traefik.toml:29:1")
+        ("tracing", "warning", "traefik.toml:30:1")
     ]
 
 
@@ -197,3 +200,26 @@ def test_a_provider_routekit_does_not_have_is_a_warning_not_silence() -> None:
     assert [(p.path, p.severity, p.message) for p in problems] == [
         ("providers.kubernetesCRD", "warning", "'kubernetesCRD' is not used by routekit; ignored")
     ]
+
+
+def test_admin_sections_are_read_and_refused_with_their_place() -> None:
+    config, problems = _read(
+        '[web]\naddress = ":8081"\nreadOnly = true\n[web.auth.basic]\nusersFile = "/etc/htpasswd"\n'
+        '[web.metrics.prometheus]\nbuckets = [1, 0.2]\n[ping]\nentryPoint = "probe"\n'
+        '[traefikLog]\nformat = "json"\n',
+        source="traefik.toml",
+    )
+    assert config.api is not None and config.api.users_file == "/etc/htpasswd"
+    assert config.metrics is not None and config.metrics.buckets == (0.2, 1.0)
+    assert config.ping is not None and config.ping.entry_point == "probe"
+    assert config.log_format == "json"
+    assert [str(p) for p in problems] == [
+        "traefik.toml:3:1: web.readOnly: 'readOnly' is not used by routekit; ignored"
+    ]
+    for text, message in (
+        ('[log]\nformat = "xml"\n', "traefik.toml:2:1: log.format: unknown log format 'xml'"),
+        ('[web.auth.digest]\nusers = ["a:b:c"]\n', "digest authentication of the admin is not"),
+        ("[web.auth.basic]\n", "web.auth.basic: no users"),
+    ):
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            loads_static(text, source="traefik.toml")

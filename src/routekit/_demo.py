@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import signal
 import tempfile
-import time
 from pathlib import Path
 from typing import TextIO
 
@@ -83,10 +82,9 @@ def _banner(url: str, admin: str, config: Path, backends: list[tuple[str, int]])
     return "\n".join(lines)
 
 
-async def _report(watcher: Watcher, out: TextIO, metrics: Metrics) -> None:
+async def _report(watcher: Watcher, out: TextIO) -> None:
     """Say on the console what each reload changed."""
     async for runtime in watcher.subscribe():
-        metrics.reloaded(time.time())
         routers = ", ".join(sorted(runtime.config.http.routers)) or "none"
         print(f"routekit demo: configuration reloaded; routers: {routers}", file=out, flush=True)
         for problems in watcher.problems.values():
@@ -107,16 +105,20 @@ async def demo(out: TextIO, *, port: int = 0, folder: Path | None = None) -> Non
             config.write_text(demo_config(tuple(b.ports[0] for b in backends)))
             watcher = Watcher([FileProvider(config, watch=True)], throttle=0.2)
             entry = {"web": EntryPoint(address=f"127.0.0.1:{port}")}
-            metrics = Metrics(lambda: watcher.runtime)
+            metrics = Metrics(lambda: watcher.runtime, watcher=watcher)
             async with Gateway(watcher, entry, observe=metrics) as gateway:
-                api = AdminAPI(lambda: gateway.runtime, entry)
+                api = AdminAPI(
+                    lambda: gateway.runtime,
+                    entry,
+                    problems=lambda: [p for ps in watcher.problems.values() for p in ps],
+                )
                 admin = EntryPointServer("127.0.0.1:0", Admin(api, metrics))
                 await tg.start(admin.serve)
                 listed = [(n, b.ports[0]) for n, b in zip(names, backends, strict=True)]
                 admin_url = f"http://127.0.0.1:{admin.ports[0]}"
                 print(_banner(gateway.url("web"), admin_url, config, listed), file=out, flush=True)
                 async with anyio.create_task_group() as inner:
-                    inner.start_soon(_report, watcher, out, metrics)
+                    inner.start_soon(_report, watcher, out)
                     async for _ in signals:
                         break
                     inner.cancel_scope.cancel()

@@ -10,13 +10,17 @@ worker that dies is started again, and SIGINT/SIGTERM stop them all gracefully.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, TextIO
+from typing import TYPE_CHECKING, Final, TextIO, final
+
+import attrs
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +31,9 @@ if TYPE_CHECKING:
     from .proxy import Gateway
 
 __all__ = [
+    "JSONFormatter",
+    "Served",
+    "admin_parts",
     "from_static",
     "proxy_entry_points",
     "serve",
@@ -48,22 +55,52 @@ _RESTART_PAUSE: Final = 1.0  # seconds between a worker's death and its replacem
 _QUICK_DEATHS: Final = 5  # a worker dying this often in a row at start-up stops the command
 
 
-def from_static(
-    static: StaticConfiguration, *, reuse_port: bool = False
-) -> tuple[Gateway, EntryPointServer | None]:
-    """The gateway a static configuration describes (its watcher not yet running), and its
-    admin entry point when ``api.insecure`` asks for one.
+@final
+@attrs.frozen
+class Served:
+    """What `from_static` makes: the gateway and its admin entry points."""
 
-    The admin entry point is Traefik's ``traefik`` entry point (``:8080``), bound to 127.0.0.1
-    when its address names no host; it serves the API, ``/ping`` and ``/metrics``, and the proxy
-    does not route on it.
+    gateway: Gateway
+    admins: tuple[EntryPointServer, ...] = ()
+
+
+def admin_parts(static: StaticConfiguration) -> dict[str, set[str]]:
+    """Entry point → what it serves of ``api`` (with the dashboard), ``metrics`` and ``ping``:
+    Traefik's ``api.insecure``, ``[metrics.prometheus]`` and ``[ping]`` each name one
+    (``traefik`` by default).  The API's entry point also serves ``/metrics`` and ``/ping``, as
+    routekit always has, when no section moves them elsewhere."""
+    parts: dict[str, set[str]] = {}
+    api = static.api if static.api is not None and static.api.insecure else None
+    if api is not None:
+        parts.setdefault(api.entry_point, set()).add("api")
+        if static.metrics is None:
+            parts[api.entry_point].add("metrics")
+        if static.ping is None:
+            parts[api.entry_point].add("ping")
+    if static.metrics is not None:
+        parts.setdefault(static.metrics.entry_point, set()).add("metrics")
+    if static.ping is not None:
+        parts.setdefault(static.ping.entry_point, set()).add("ping")
+    return parts
+
+
+def from_static(static: StaticConfiguration, *, reuse_port: bool = False) -> Served:
+    """The gateway a static configuration describes (its watcher not yet running), and its
+    admin entry points.
+
+    An admin entry point (Traefik's ``traefik`` entry point, ``:8080``, unless ``api``,
+    ``metrics`` or ``ping`` name another) is bound to 127.0.0.1 when its address names no
+    host; it serves what `admin_parts` says, and the proxy does not route on it.  v1's
+    ``[web.auth.basic]`` users guard the API's entry point (``/ping`` excepted).
 
     Raises:
-        ConfigError: an entry point's address or forwarded-headers settings are not valid, or
-            the access log's file cannot be opened.
+        ConfigError: an entry point's address or forwarded-headers settings are not valid, the
+            access log's file cannot be opened, or the admin's users cannot be read.
     """
     from .admin import Admin, AdminAPI, Metrics
+    from .config import load_users
     from .http import EntryPointServer
+    from .middleware import Users
     from .providers import (
         ConsulCatalogProvider,
         ConsulKVProvider,
@@ -106,8 +143,6 @@ def from_static(
     if static.providers.marathon is not None:
         providers.append(MarathonProvider.from_config(static.providers.marathon))
     entry_points = proxy_entry_points(static)
-    api = static.api if static.api is not None and static.api.insecure else None
-    admin_entry = static.entry_points.get(api.entry_point) if api is not None else None
     watcher = Watcher(
         providers,
         throttle=static.providers.throttle_duration,
@@ -116,28 +151,48 @@ def from_static(
         or DEFAULT_ENTRY_POINTS,
     )
     access_log = AccessLog(static.access_log) if static.access_log is not None else None
-    metrics = Metrics(lambda: watcher.runtime) if api is not None else None
+    parts = admin_parts(static)
+    metrics = None
+    if any("metrics" in p for p in parts.values()):
+        buckets = static.metrics.buckets if static.metrics is not None else (0.1, 0.3, 1.2, 5.0)
+        metrics = Metrics(
+            lambda: watcher.runtime, lambda: gateway.servers, watcher=watcher, buckets=buckets
+        )
     gateway = Gateway(
         watcher, entry_points, reuse_port=reuse_port, access_log=access_log, observe=metrics
     )
-    if api is None:
-        return gateway, None
-    address = admin_entry.address if admin_entry is not None else ":8080"
-    if address.startswith(":"):
-        address = "127.0.0.1" + address  # loopback unless configured otherwise
-    handler = AdminAPI(
-        lambda: gateway.runtime,
-        entry_points,
-        problems=lambda: [p for ps in watcher.problems.values() for p in ps],
-    )
-    return gateway, EntryPointServer(address, Admin(handler, metrics), reuse_port=reuse_port)
+    api = static.api
+    users = None
+    if api is not None and (api.users or api.users_file):
+        users = Users(load_users(api.users, api.users_file))
+    admins = []
+    for name, serves in sorted(parts.items()):
+        configured = static.entry_points.get(name)
+        address = configured.address if configured is not None else ":8080"
+        if address.startswith(":"):
+            address = "127.0.0.1" + address  # loopback unless configured otherwise
+        handler = None
+        if "api" in serves:
+            handler = AdminAPI(
+                lambda: gateway.runtime,
+                entry_points,
+                problems=lambda: [p for ps in watcher.problems.values() for p in ps],
+            )
+        admin = Admin(
+            handler,
+            metrics if "metrics" in serves else None,
+            ping="ping" in serves,
+            users=users if "api" in serves else None,
+        )
+        admins.append(EntryPointServer(address, admin, reuse_port=reuse_port))
+    return Served(gateway, tuple(admins))
 
 
 def proxy_entry_points(static: StaticConfiguration) -> dict[str, EntryPoint]:
-    """The entry points the proxy serves: all but the admin's (``api.insecure``)."""
+    """The entry points the proxy serves: all but the admin's (`admin_parts`)."""
     entry_points = dict(static.entry_points)
-    if static.api is not None and static.api.insecure:
-        entry_points.pop(static.api.entry_point, None)
+    for name in admin_parts(static):
+        entry_points.pop(name, None)
     return entry_points
 
 
@@ -180,26 +235,67 @@ def started_providers(static: StaticConfiguration) -> list[str]:
     return out
 
 
-def configure_logging(level: str, err: TextIO) -> None:
-    """Send routekit's log records at *level* (Traefik's names) and above to *err*."""
+class JSONFormatter(logging.Formatter):
+    """One JSON object per record, with the fields of Traefik's JSON log (``level``, ``time``
+    in RFC 3339, ``message``) and the logger's name."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one line of JSON."""
+        moment = dt.datetime.fromtimestamp(record.created, dt.UTC)
+        line = {
+            "level": record.levelname.lower().replace("warning", "warn"),
+            "time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure_logging(level: str, err: TextIO, *, form: str = "common", file: str = "") -> None:
+    """Send routekit's log records at *level* (Traefik's names) and above to *err* (or to
+    *file*, appended to), as text (``common``) or one JSON object per line (``json``).
+
+    Raises:
+        ConfigError: *file* cannot be opened.
+    """
+    from .errors import ConfigError
+
     logger = logging.getLogger("routekit")
     logger.setLevel(_LEVELS.get(level.upper(), logging.ERROR))
-    handler = logging.StreamHandler(err)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler: logging.Handler
+    if file:
+        try:
+            handler = logging.FileHandler(file, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"log.filePath {file!r}: {exc.strerror or exc}") from None
+    else:
+        handler = logging.StreamHandler(err)
+    if form == "json":
+        handler.setFormatter(JSONFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for old in logger.handlers:
+        old.close()
     logger.handlers[:] = [handler]
 
 
 async def serve(
-    gateway: Gateway,
+    served: Served,
     err: TextIO,
-    admin: EntryPointServer | None = None,
     reload: Callable[[], Mapping[str, EntryPoint] | None] | None = None,
     summary: Sequence[str] = (),
 ) -> None:
-    """Serve *gateway* (and its *admin* entry point) until SIGINT or SIGTERM, then stop it
-    gracefully; on SIGHUP, *reload* gives the entry points again (``None``: the static
-    configuration is bad, and nothing changes) and those that changed are listened on anew."""
+    """Serve the gateway (its admin entry points, its background tasks) until SIGINT or
+    SIGTERM, then stop it gracefully; on SIGHUP, *reload* gives the entry points again
+    (``None``: the static configuration is bad, and nothing changes) and those that changed
+    are listened on anew."""
     import anyio
+
+    from .admin import Admin
+
+    gateway = served.gateway
 
     from .errors import ConfigError
 
@@ -228,12 +324,19 @@ async def serve(
                 shown = ", ".join(str(p) for p in ports)
                 print(f"routekit serve: {name} on {address} (port {shown})", file=err, flush=True)
             async with anyio.create_task_group() as tg:
-                if admin is not None:
+                for admin in served.admins:
                     await tg.start(admin.serve)
-                    port = admin.ports[0]
+                    handler = admin.handler
+                    assert isinstance(handler, Admin)
+                    offered = (
+                        ("/api", handler.api is not None),
+                        ("/metrics", handler.metrics is not None),
+                        ("/ping", handler.ping),
+                    )
+                    what = [name for name, on in offered if on]
                     print(
-                        f"routekit serve: admin API on {admin.address} (port {port}): /api, "
-                        "/metrics, /ping",
+                        f"routekit serve: admin API on {admin.address} (port {admin.ports[0]}): "
+                        f"{', '.join(what)}{' (basic auth)' if handler.users else ''}",
                         file=err,
                         flush=True,
                     )
@@ -250,7 +353,7 @@ async def serve(
 
                 tg.start_soon(stop_on_signal)
                 await gateway.wait()
-                if admin is not None:
+                for admin in served.admins:
                     admin.stop()
                 tg.cancel_scope.cancel()
     print("routekit serve: stopped", file=err, flush=True)

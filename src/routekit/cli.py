@@ -204,10 +204,10 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if any(p.severity == "error" for p in result.problems):
         return EXIT_PROBLEMS
     static = result.config
-    _serving.configure_logging(static.log_level, err)
+    _serving.configure_logging(static.log_level, err, form=static.log_format, file=static.log_file)
     if args.workers > 1:
         return _serving.supervise(args.config, args.flags, args.workers, err)
-    gateway, admin = _serving.from_static(static, reuse_port=args.worker)
+    served = _serving.from_static(static, reuse_port=args.worker)
 
     def reload() -> dict[str, EntryPoint] | None:
         """The static configuration read again (SIGHUP): its entry points, or ``None``."""
@@ -226,7 +226,7 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         f"static configuration: {args.config if args.config is not None else 'flags only'}",
         f"providers: {providers}",
     ]
-    anyio.run(_serving.serve, gateway, err, admin, reload, summary)
+    anyio.run(_serving.serve, served, err, reload, summary)
     return EXIT_OK
 
 

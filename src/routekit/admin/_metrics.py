@@ -11,14 +11,17 @@ so that existing dashboards and alerts work.  The exposition is ``prometheus_cli
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any, Final
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 from ..balance import Group
 from ..errors import ConfigError
 from ..http import EntryPointServer, RequestHead, Response
 from ..proxy import Exchange
 from ..runtime import Runtime
+
+if TYPE_CHECKING:
+    from ..runtime import Watcher
 
 __all__ = ["Metrics"]
 
@@ -41,13 +44,22 @@ class Metrics:
 
     Args:
         runtime: the current runtime (for the servers' up/down gauge).
-        servers: the entry points' servers, by name (for the open connections gauge).
+        watcher: the watcher whose reloads are counted (``traefik_config_reloads_total``);
+            without one, `reloaded` is called for each.
+        servers: the entry points' servers, by name, or what gives them when the metrics are
+            read (for the open connections gauge).
+        buckets: the request duration histograms' buckets, in seconds (Traefik's by default).
     """
 
     def __init__(
         self,
         runtime: Callable[[], Runtime] | None = None,
-        servers: Mapping[str, EntryPointServer] | None = None,
+        servers: Mapping[str, EntryPointServer]
+        | Callable[[], Mapping[str, EntryPointServer]]
+        | None = None,
+        *,
+        watcher: Watcher | None = None,
+        buckets: Sequence[float] = _BUCKETS,
     ) -> None:
         prom = _client()
         self._prom = prom
@@ -63,7 +75,7 @@ class Metrics:
             )  # fmt: skip
             time = prom.Histogram(
                 f"traefik_{kind}_request_duration_seconds", f"How long requests took, by {kind}.",
-                labels, buckets=_BUCKETS, registry=r,
+                labels, buckets=tuple(buckets), registry=r,
             )  # fmt: skip
             return total, time
 
@@ -83,7 +95,9 @@ class Metrics:
             ("service", "url"), registry=r,
         )  # fmt: skip
         self._runtime = runtime
-        self._servers = dict(servers or {})
+        self._watcher = watcher
+        self._counted = 0
+        self._servers = servers if callable(servers) else dict(servers or {})
 
     def __call__(self, exchange: Exchange) -> None:
         """Count one exchange (the `Proxy` observer signature)."""
@@ -107,7 +121,13 @@ class Metrics:
         self.last_reload_success.set(when)
 
     def _refresh(self) -> None:
-        for name, listener in self._servers.items():
+        watcher = self._watcher
+        if watcher is not None and watcher.reloads > self._counted:
+            self.reloads.inc(watcher.reloads - self._counted)
+            self._counted = watcher.reloads
+            self.last_reload_success.set(watcher.last_reload or 0.0)
+        servers = self._servers() if callable(self._servers) else self._servers
+        for name, listener in servers.items():
             self._open.labels(name, "http").set(listener.open_connections)
         if self._runtime is None:
             return

@@ -40,6 +40,8 @@ from ._static_model import IngressEndpointConfig as IngressEndpointConfig
 from ._static_model import KubernetesProviderConfig as KubernetesProviderConfig
 from ._static_model import KVProviderConfig as KVProviderConfig
 from ._static_model import MarathonProviderConfig as MarathonProviderConfig
+from ._static_model import MetricsConfig as MetricsConfig
+from ._static_model import PingConfig as PingConfig
 from ._static_model import ProvidersConfig as ProvidersConfig
 from ._static_model import StaticConfiguration as StaticConfiguration
 from .files import dumps_dynamic as dumps_dynamic
@@ -246,6 +248,8 @@ __all__ = [
     "InFlightReq",
     "KVProviderConfig",
     "MarathonProviderConfig",
+    "MetricsConfig",
+    "PingConfig",
     "IngressEndpointConfig",
     "KubernetesProviderConfig",
     "LoadBalancer",

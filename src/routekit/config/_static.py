@@ -22,6 +22,8 @@ from ._static_model import (
     KubernetesProviderConfig,
     KVProviderConfig,
     MarathonProviderConfig,
+    MetricsConfig,
+    PingConfig,
     ProvidersConfig,
     StaticConfiguration,
 )
@@ -52,8 +54,8 @@ _KV_ENDPOINTS: Final = {
 }
 
 _V1_USED: Final = ("defaultEntryPoints", "logLevel", "web", "providersThrottleDuration",
-                   *_V1_PROVIDERS)  # fmt: skip
-_V2_USED: Final = ("providers", "log", "core")
+                   "metrics", "ping", "traefikLog", *_V1_PROVIDERS)  # fmt: skip
+_V2_USED: Final = ("providers", "log", "core", "metrics", "ping")
 
 Table = dict[str, tuple[str, Any]]
 
@@ -389,6 +391,7 @@ def _v1(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
         entry_points = {"http": EntryPoint(address=":80")}
     defaults = r.list_(top, "defaultEntryPoints", ()) or tuple(entry_points)
     api = None
+    v1_metrics = None
     if "web" in top:
         w = r.table(
             top["web"][1],
@@ -397,9 +400,18 @@ def _v1(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
             unknown="warn",
         )
         # v1 [web] served the API and dashboard on its own address (":8080" by default).
-        address = r.str_(w, "address", (top["web"][0],)) or ":8080"
+        where = (top["web"][0],)
+        address = r.str_(w, "address", where) or ":8080"
         entry_points.setdefault("traefik", EntryPoint(address=address))
-        api = APIConfig(dashboard=True, insecure=True)
+        users, users_file = _web_auth(r, w, where)
+        api = APIConfig(dashboard=True, insecure=True, users=users, users_file=users_file)
+        for unused in ("readOnly", "statistics", "path"):
+            if unused.lower() in w:
+                r.warn(
+                    (*where, w[unused.lower()][0]), f"'{unused}' is not used by routekit; ignored"
+                )
+        if "metrics" in w:
+            v1_metrics = _metrics(r, w, where, default_entry_point="traefik")
     if "api" in top:
         a = r.table(
             top["api"][1], (top["api"][0],), ("entryPoint", "dashboard", "debug"), unknown="warn"
@@ -423,14 +435,19 @@ def _v1(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
     if raw_dynamic:
         dynamic, more = decode_v1(raw_dynamic, locate)
         r.problems.extend(more)
+    log_format, log_file = _log_output(r, top, "traefikLog")
     return StaticConfiguration(
         version="v1",
         entry_points=entry_points,
         default_entry_points=defaults,
         providers=_providers(r, tables, True, throttle),
         api=api,
+        metrics=_metrics(r, top, (), default_entry_point="traefik") or v1_metrics,
+        ping=_ping(r, top),
         access_log=_access_log(r, top),
         log_level=(r.str_(top, "logLevel", ()) or "ERROR").upper(),
+        log_format=log_format,
+        log_file=log_file,
         default_rule_syntax="v1",
         dynamic=dynamic,
         sources=_sources(locate),
@@ -468,6 +485,7 @@ def _v2(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
         path = (top["log"][0],)
         lg = r.table(top["log"][1], path, ("level", "format", "filePath"), unknown="warn")
         level = (r.str_(lg, "level", path) or level).upper()
+    log_format, log_file = _log_output(r, top, "log")
     syntax = "v3"
     if "core" in top:
         path = (top["core"][0],)
@@ -483,11 +501,98 @@ def _v2(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
         default_entry_points=tuple(entry_points),
         providers=_providers(r, tables, False, throttle),
         api=api,
+        metrics=_metrics(r, top, (), default_entry_point="traefik"),
+        ping=_ping(r, top),
         access_log=_access_log(r, top),
         log_level=level,
+        log_format=log_format,
+        log_file=log_file,
         default_rule_syntax=syntax,
         sources=_sources(locate),
     )
+
+
+def _web_auth(r: V1Reader, w: Table, where: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """v1's ``[web.auth.basic]``: its users and users file (digest is refused: not served)."""
+    entry = w.get("auth")
+    if entry is None:
+        return (), ""
+    path = (*where, entry[0])
+    auth = r.table(entry[1], path, ("basic", "digest", "headerField"), unknown="warn")
+    if "digest" in auth:
+        raise r.fail((*path, auth["digest"][0]), "digest authentication of the admin is not "
+                     "supported", "use [web.auth.basic]")  # fmt: skip
+    basic = auth.get("basic")
+    if basic is None:
+        return (), ""
+    bpath = (*path, basic[0])
+    b = r.table(basic[1], bpath, ("users", "usersFile"), unknown="warn")
+    users = r.list_(b, "users", bpath) or ()
+    users_file = r.str_(b, "usersFile", bpath) or ""
+    if not users and not users_file:
+        raise r.fail(bpath, "no users", 'set users = ["name:hash"] or usersFile')
+    return users, users_file
+
+
+def _metrics(
+    r: V1Reader, t: Table, where: tuple[str, ...], *, default_entry_point: str
+) -> MetricsConfig | None:
+    """``[metrics.prometheus]`` (the other backends are warned about: not served)."""
+    entry = t.get("metrics")
+    if entry is None:
+        return None
+    path = (*where, entry[0])
+    backends = ("prometheus", "datadog", "statsd", "influxDB", "influxDB2", "otlp")
+    m = r.table(entry[1], path, backends, unknown="warn")
+    for name, (written, _) in m.items():
+        if name != "prometheus":
+            r.warn((*path, written), f"'{written}' metrics are not served by routekit; ignored",
+                   "routekit serves Prometheus metrics")  # fmt: skip
+    prom = m.get("prometheus")
+    if prom is None:
+        return None
+    ppath = (*path, prom[0])
+    keys = ("entryPoint", "buckets", "addEntryPointsLabels", "addRoutersLabels",
+            "addServicesLabels", "manualRouting", "headerLabels")  # fmt: skip
+    p = r.table(prom[1] if isinstance(prom[1], dict) else {}, ppath, keys, unknown="warn")
+    if r.bool_(p, "manualRouting", ppath):
+        r.warn((*ppath, p["manualrouting"][0]), "manualRouting is not supported; /metrics is "
+               "served on the entry point")  # fmt: skip
+    buckets: tuple[float, ...] = (0.1, 0.3, 1.2, 5.0)
+    raw = p.get("buckets")
+    if raw is not None:
+        values = raw[1] if isinstance(raw[1], list) else str(raw[1]).split(",")
+        try:
+            buckets = tuple(sorted(float(v) for v in values))
+        except (TypeError, ValueError):
+            raise r.fail((*ppath, raw[0]), "expected a list of numbers") from None
+    return MetricsConfig(
+        entry_point=r.str_(p, "entryPoint", ppath) or default_entry_point, buckets=buckets
+    )
+
+
+def _ping(r: V1Reader, top: Table) -> PingConfig | None:
+    entry = top.get("ping")
+    if entry is None:
+        return None
+    path = (entry[0],)
+    keys = ("entryPoint", "manualRouting", "terminatingStatusCode")
+    p = r.table(entry[1] if isinstance(entry[1], dict) else {}, path, keys, unknown="warn")
+    return PingConfig(entry_point=r.str_(p, "entryPoint", path) or "traefik")
+
+
+def _log_output(r: V1Reader, top: Table, key: str) -> tuple[str, str]:
+    """The log's ``format`` (``common`` or ``json``) and ``filePath``."""
+    entry = top.get(key.lower())
+    if entry is None:
+        return "common", ""
+    path = (entry[0],)
+    t = r.table(entry[1], path, ("level", "format", "filePath", "noColor", "maxSize",
+                                  "maxAge", "maxBackups", "compress"), unknown="warn")  # fmt: skip
+    form = (r.str_(t, "format", path) or "common").lower()
+    if form not in ("common", "json"):
+        raise r.fail((*path, t["format"][0]), f"unknown log format {form!r}", "use common or json")
+    return form, r.str_(t, "filePath", path) or ""
 
 
 _MODES: Final = ("keep", "drop", "redact")

@@ -21,6 +21,8 @@ __all__ = [
     "EntryPoint",
     "FileProviderConfig",
     "KVProviderConfig",
+    "MetricsConfig",
+    "PingConfig",
     "IngressEndpointConfig",
     "KubernetesProviderConfig",
     "MarathonProviderConfig",
@@ -217,11 +219,34 @@ class ProvidersConfig:
 @final
 @attrs.frozen(kw_only=True)
 class APIConfig:
-    """The API and dashboard; ``insecure`` serves them on the ``entry_point`` entry point."""
+    """The API and dashboard; ``insecure`` serves them on the ``entry_point`` entry point.
+
+    ``users`` / ``users_file`` (v1's ``[web.auth.basic]``, htpasswd lines) put basic
+    authentication in front of the whole admin entry point but ``/ping``.
+    """
 
     dashboard: bool = True
     insecure: bool = False
     debug: bool = False
+    entry_point: str = "traefik"
+    users: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
+    users_file: str = ""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class MetricsConfig:
+    """``[metrics.prometheus]``: Prometheus metrics on the ``entry_point`` entry point."""
+
+    entry_point: str = "traefik"
+    buckets: tuple[float, ...] = attrs.field(default=(0.1, 0.3, 1.2, 5.0), converter=frozen_tuple)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class PingConfig:
+    """``[ping]``: ``/ping`` on the ``entry_point`` entry point."""
+
     entry_point: str = "traefik"
 
 
@@ -272,8 +297,12 @@ class StaticConfiguration:
     default_entry_points: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
     providers: ProvidersConfig = attrs.field(factory=ProvidersConfig)
     api: APIConfig | None = None
+    metrics: MetricsConfig | None = None
+    ping: PingConfig | None = None
     access_log: AccessLogConfig | None = None
     log_level: str = "ERROR"
+    log_format: str = "common"
+    log_file: str = ""
     default_rule_syntax: str = "v3"
     dynamic: Configuration | None = None
     sources: FrozenMap[str, str] = attrs.field(

@@ -197,6 +197,10 @@ class Watcher:
         self._precedence = tuple(provider_precedence)
         self._runtime = build(Configuration(), entry_points=self._entry_points, clock=clock)
         self._version = 0
+        #: How many runtimes were published, and the UNIX time of the last one (``None``
+        #: before the first): Traefik's reload metrics.
+        self.reloads = 0
+        self.last_reload: float | None = None
         self._logged: frozenset[Problem] = frozenset()
         self._following = 0
         self._work: anyio.Event | None = None
@@ -435,6 +439,8 @@ class Watcher:
             f.build_problems = tuple(by_provider[n])
         # The one reference swap: a request reads either the old runtime or the new one.
         self._runtime = runtime
+        self.reloads += 1
+        self.last_reload = time.time()
         http = runtime.config.http
         _log.info(
             "configuration reloaded: %d routers, %d services, %d middlewares",

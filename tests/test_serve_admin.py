@@ -1,0 +1,143 @@
+"""``routekit serve``'s admin side from Traefik's static sections: v1's ``[web.auth.basic]``
+guarding the API, ``[metrics.prometheus]`` and ``[ping]`` on entry points of their own, the
+reload and connection metrics filled in, and ``[log]`` as JSON or in a file."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import anyio
+import pytest
+
+from _process import finish, spawn
+from _routes import one_route
+from _sockets import free_port
+from routekit.http import Client, EntryPointServer, RequestHead, Response
+from test_cli_serve import answering, eventually, start, stop
+
+pytestmark = pytest.mark.anyio
+
+# htpasswd -nbs ops s3cret
+OPS = "ops:{SHA}" + base64.b64encode(__import__("hashlib").sha1(b"s3cret").digest()).decode()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def backend() -> EntryPointServer:
+    async def handler(head: RequestHead, body: object) -> Response:
+        return Response(200, [], b"one")
+
+    return EntryPointServer("127.0.0.1:0", handler)
+
+
+async def test_v1_web_auth_basic_guards_the_api_but_not_ping(tmp_path: Path) -> None:
+    port, web = free_port(), free_port()
+    dynamic = tmp_path / "rules.toml"
+    static = tmp_path / "traefik.toml"
+    static.write_text(
+        f'defaultEntryPoints = ["http"]\nlogLevel = "INFO"\n'
+        f'[entryPoints.http]\naddress = "127.0.0.1:{port}"\n'
+        f'[file]\nfilename = "{dynamic}"\nwatch = true\n'
+        f'[web]\naddress = "127.0.0.1:{web}"\n[web.auth.basic]\nusers = ["{OPS}"]\n'
+    )
+    one = backend()
+    async with anyio.create_task_group() as tg, Client() as client:
+        await tg.start(one.serve)
+        dynamic.write_text(one_route(one.ports[0]))
+        proc, seen = spawn("serve", "--config", str(static),
+                           ready=lambda line: "routekit serve: http on" in line)  # fmt: skip
+        try:
+            url = f"http://127.0.0.1:{web}"
+            await eventually(client, port, b"one")
+            r = await answering(client, url + "/ping")
+            assert r.status == 200 and await r.read() == b"OK"  # probes need no login
+            r = await client.get(url + "/api/http/routers")
+            assert r.status == 401 and await r.read() == b"401 Unauthorized\n"
+            assert dict(r.headers)[b"www-authenticate"] == b'Basic realm="traefik"'
+            good = b"Basic " + base64.b64encode(b"ops:s3cret")
+            for secret, status in ((b"Basic " + base64.b64encode(b"ops:nope"), 401), (good, 200)):
+                sent = [(b"host", b"x"), (b"authorization", secret)]
+                r = await client.request("GET", url + "/api/http/routers", headers=sent)
+                body = await r.read()
+                assert r.status == status, body
+            assert [x["name"] for x in json.loads(body)] == ["app@file"]
+            sent = [(b"host", b"x"), (b"authorization", good)]
+            r = await client.request("GET", url + "/metrics", headers=sent)
+            assert r.status == 200 and b"traefik_config_reloads_total" in await r.read()
+        finally:
+            assert proc.stderr is not None
+            rest = "".join(seen) + finish(proc, proc.stderr)
+        summary = f"admin API on 127.0.0.1:{web} (port {web}): /api, /metrics, /ping (basic auth)"
+        assert summary in rest
+        one.stop()
+
+
+async def test_metrics_and_ping_on_their_own_entry_points(tmp_path: Path) -> None:
+    port, metrics, probes = free_port(), free_port(), free_port()
+    dynamic = tmp_path / "dynamic.toml"
+    static = tmp_path / "traefik.toml"
+    static.write_text(
+        f'[entryPoints.web]\naddress = "127.0.0.1:{port}"\n'
+        f'[entryPoints.metrics]\naddress = "127.0.0.1:{metrics}"\n'
+        f'[entryPoints.traefik]\naddress = "127.0.0.1:{probes}"\n'
+        f'[providers]\nprovidersThrottleDuration = "0s"\n[providers.file]\nfilename = "{dynamic}"\n'
+        '[metrics.prometheus]\nentryPoint = "metrics"\nbuckets = [0.05, 0.5]\n[ping]\n'
+        '[log]\nlevel = "INFO"\nformat = "json"\n'
+    )
+    one = backend()
+    async with anyio.create_task_group() as tg, Client() as client:
+        await tg.start(one.serve)
+        dynamic.write_text(one_route(one.ports[0]))
+        proc = start(static)
+        try:
+            await eventually(client, port, b"one")
+            r = await answering(client, f"http://127.0.0.1:{probes}/ping")
+            assert await r.read() == b"OK"
+            r = await client.get(f"http://127.0.0.1:{probes}/api/overview")
+            assert r.status == 404  # no [api]: no API
+            await r.read()
+            r = await client.get(f"http://127.0.0.1:{metrics}/metrics")
+            text = (await r.read()).decode()
+            assert r.status == 200
+            name = "traefik_config_reloads_total"
+            reloads = [ln for ln in text.splitlines() if ln.startswith(name)]
+            assert reloads and float(reloads[0].split()[-1]) >= 1
+            assert 'traefik_open_connections{entrypoint="web",protocol="http"}' in text
+            assert 'le="0.05"' in text and 'le="1.2"' not in text  # the configured buckets
+            r = await client.get(f"http://127.0.0.1:{metrics}/ping")
+            assert r.status == 404  # ping is on its own entry point, not this one
+            await r.read()
+        finally:
+            rest = stop(proc)
+        logged = [json.loads(line) for line in rest.splitlines() if line.startswith("{")]
+        reloaded = [x for x in logged if "configuration reloaded" in x["message"]]
+        assert reloaded and reloaded[0]["level"] == "info" and reloaded[0]["time"].endswith("Z")
+        one.stop()
+
+
+async def test_the_log_goes_to_log_file_path(tmp_path: Path) -> None:
+    port = free_port()
+    dynamic, log = tmp_path / "dynamic.toml", tmp_path / "routekit.log"
+    static = tmp_path / "traefik.toml"
+    static.write_text(
+        f'[entryPoints.web]\naddress = "127.0.0.1:{port}"\n'
+        f'[providers]\nprovidersThrottleDuration = "0s"\n[providers.file]\nfilename = "{dynamic}"\n'
+        f'[log]\nlevel = "INFO"\nfilePath = "{log}"\n'
+    )
+    one = backend()
+    async with anyio.create_task_group() as tg, Client() as client:
+        await tg.start(one.serve)
+        dynamic.write_text(one_route(one.ports[0]))
+        proc = start(static)
+        try:
+            await eventually(client, port, b"one")
+        finally:
+            rest = stop(proc)
+        assert "configuration reloaded" in log.read_text()
+        assert "configuration reloaded" not in rest
+        one.stop()
