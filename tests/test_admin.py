@@ -99,10 +99,18 @@ async def test_the_api_speaks_traefiks_paths_and_fields() -> None:
         status, overview, _ = await get(client, url + "/api/overview")
         assert overview["http"]["routers"] == {"total": 3, "warnings": 0, "errors": 1}
         status, entry_points, _ = await get(client, url + "/api/entrypoints")
-        assert entry_points == [{"address": ":80", "name": "web"}]
+        assert entry_points == [
+            {"address": ":80", "name": "web", "http": {},
+             "forwardedHeaders": {"insecure": False, "trustedIPs": []}}
+        ]  # fmt: skip
+        assert overview["tcp"]["middlewares"] == {"total": 0, "warnings": 0, "errors": 0}
+        assert overview["features"] == {"tracing": "", "metrics": "prometheus", "accessLog": False}
+        for path in ("/api/tcp/middlewares", "/api/udp/routers", "/api/udp/services"):
+            assert (await get(client, url + path))[:2] == (200, [])
         assert (await get(client, url + "/ping"))[1] == b"OK"
         status, version, _ = await get(client, url + "/api/version")
-        assert set(version) == {"Version", "Codename"}
+        assert set(version) == {"Version", "Codename", "startDate"}
+        assert version["startDate"].endswith("Z")
         balancer = runtime.services["hello"]
         assert isinstance(balancer, Group)
         balancer.mark_down("http://127.0.0.1:9")

@@ -177,6 +177,8 @@ def from_static(static: StaticConfiguration, *, reuse_port: bool = False) -> Ser
                 lambda: gateway.runtime,
                 entry_points,
                 problems=lambda: [p for ps in watcher.problems.values() for p in ps],
+                access_log=access_log is not None,
+                metrics="prometheus" if metrics is not None else "",
             )
         admin = Admin(
             handler,

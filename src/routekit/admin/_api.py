@@ -3,7 +3,8 @@
 The paths and field names are Traefik's (``master:pkg/api``): ``/api/overview``,
 ``/api/rawdata``, ``/api/http/routers[/{name}]``, ``/api/http/services[/{name}]`` (with each
 server's ``UP``/``DOWN``), ``/api/http/middlewares[/{name}]``, ``/api/tcp/routers``,
-``/api/tcp/services``, ``/api/entrypoints[/{name}]``, ``/api/version``, and ``/ping``.  Lists are
+``/api/tcp/services``, ``/api/tcp/middlewares``, ``/api/udp/routers``, ``/api/udp/services``,
+``/api/entrypoints[/{name}]``, ``/api/version`` (with ``startDate``), and ``/ping``.  Lists are
 sorted by name and paginated with ``page`` and ``per_page`` (100), the next page in
 ``X-Next-Page`` (1 when there is none); ``search`` keeps the elements whose name (or rule)
 contains it and ``status`` those with that status (``enabled``, ``disabled``).  An element left
@@ -12,6 +13,7 @@ out by a problem is listed ``disabled`` with its ``error`` messages.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -65,6 +67,8 @@ class AdminAPI:
         entry_points: the entry points served, by name.
         problems: the problems of the configuration as loaded (``Watcher.problems``, or a
             loader's): the elements they left out are listed ``disabled`` with them.
+        access_log: whether the gateway writes an access log (``features`` of the overview).
+        metrics: the metrics backend served (``prometheus``), or ``""``.
     """
 
     def __init__(
@@ -73,10 +77,15 @@ class AdminAPI:
         entry_points: Mapping[str, EntryPoint],
         *,
         problems: Callable[[], Iterable[Problem]] | None = None,
+        access_log: bool = False,
+        metrics: str = "prometheus",
     ) -> None:
         self._runtime = runtime
         self._entry_points = dict(entry_points)
         self._problems = problems
+        self._features = {"tracing": "", "metrics": metrics, "accessLog": access_log}
+        # Traefik's /api/version says when the process started serving.
+        self._started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
     def _left_out(self, kind: str, known: Iterable[str]) -> list[Item]:
         """The elements of *kind* (``http.routers``) that problems left out of the runtime."""
@@ -166,9 +175,35 @@ class AdminAPI:
         """Every TCP service."""
         return _plain(runtime.config.tcp.services)
 
+    def tcp_middlewares(self, runtime: Runtime) -> list[Item]:
+        """Every TCP middleware."""
+        return _plain(runtime.config.tcp.middlewares)
+
+    def udp_routers(self, runtime: Runtime) -> list[Item]:
+        """Every UDP router (routekit routes no UDP: listed, as configured)."""
+        return _plain(runtime.config.udp.routers)
+
+    def udp_services(self, runtime: Runtime) -> list[Item]:
+        """Every UDP service."""
+        return _plain(runtime.config.udp.services)
+
     def entry_points(self) -> list[Item]:
-        """The entry points served."""
-        return [{"address": e.address, "name": n} for n, e in sorted(self._entry_points.items())]
+        """The entry points served, in the shape of Traefik's ``/api/entrypoints``."""
+        out = []
+        for name, entry in sorted(self._entry_points.items()):
+            item: Item = {
+                "name": name,
+                "address": entry.address,
+                "forwardedHeaders": {
+                    "insecure": entry.forwarded_headers_insecure,
+                    "trustedIPs": list(entry.trusted_ips),
+                },
+                "http": {"tls": {}} if entry.tls else {},
+            }
+            if entry.redirect_to:
+                item["http"]["redirections"] = {"entryPoint": {"to": entry.redirect_to}}
+            out.append(item)
+        return out
 
     def overview(self, runtime: Runtime) -> Item:
         """``/api/overview``: counts of each kind, with their warnings and errors."""
@@ -187,10 +222,13 @@ class AdminAPI:
             "tcp": {
                 "routers": counts(self.tcp_routers(runtime)),
                 "services": counts(self.tcp_services(runtime)),
-                "middlewares": counts([]),
+                "middlewares": counts(self.tcp_middlewares(runtime)),
             },
-            "udp": {"routers": counts([]), "services": counts([])},
-            "features": {"tracing": "", "metrics": "prometheus", "accessLog": False},
+            "udp": {
+                "routers": counts(self.udp_routers(runtime)),
+                "services": counts(self.udp_services(runtime)),
+            },
+            "features": dict(self._features),
             "providers": providers,
         }
 
@@ -209,7 +247,9 @@ class AdminAPI:
         if path == "/ping":
             return Response(200, [(b"content-type", b"text/plain; charset=utf-8")], b"OK")
         if path == "/api/version":
-            return _json({"Version": __version__, "Codename": "routekit"})
+            return _json(
+                {"Version": __version__, "Codename": "routekit", "startDate": self._started}
+            )
         if path == "/api/overview":
             return _json(self.overview(runtime))
         if path == "/api/rawdata":
@@ -220,6 +260,9 @@ class AdminAPI:
                     "middlewares": {i["name"]: i for i in self.middlewares(runtime)},
                     "tcpRouters": {i["name"]: i for i in self.tcp_routers(runtime)},
                     "tcpServices": {i["name"]: i for i in self.tcp_services(runtime)},
+                    "tcpMiddlewares": {i["name"]: i for i in self.tcp_middlewares(runtime)},
+                    "udpRouters": {i["name"]: i for i in self.udp_routers(runtime)},
+                    "udpServices": {i["name"]: i for i in self.udp_services(runtime)},
                 }
             )
         lists: dict[str, Callable[[], list[Item]]] = {
@@ -228,6 +271,9 @@ class AdminAPI:
             "/api/http/middlewares": lambda: self.middlewares(runtime),
             "/api/tcp/routers": lambda: self.tcp_routers(runtime),
             "/api/tcp/services": lambda: self.tcp_services(runtime),
+            "/api/tcp/middlewares": lambda: self.tcp_middlewares(runtime),
+            "/api/udp/routers": lambda: self.udp_routers(runtime),
+            "/api/udp/services": lambda: self.udp_services(runtime),
             "/api/entrypoints": self.entry_points,
         }
         if path in lists:
