@@ -175,9 +175,13 @@ def _listening(pid: int) -> bool:
     return bool(inodes & listening)
 
 
-def test_a_bad_static_file_is_refused_with_its_problem(tmp_path: Path) -> None:
+def test_a_bad_static_file_is_refused_with_every_problem_located(tmp_path: Path) -> None:
     static = tmp_path / "traefik.toml"
-    static.write_text('[entryPoints.web]\naddress = ":notaport"\n[providers.file]\n')
+    static.write_text(
+        '[entryPoints.web]\naddress = ":notaport"\n[entryPoints.other]\naddress = "[::1]"\n'
+        '[providers]\nprovidersThrottleDuration = "soon"\n[providers.file]\n'
+        '[providers.docker]\nexposedByDefault = "maybe"\n[log]\nformat = "xml"\n'
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "routekit", "serve", "--config", str(static)],
         capture_output=True,
@@ -186,7 +190,17 @@ def test_a_bad_static_file_is_refused_with_its_problem(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 1
-    assert "notaport" in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    where = sorted(
+        (line.split(": ", 3)[1:3] for line in errors), key=lambda w: int(w[0].split(":")[-2])
+    )
+    assert where == [
+        [f"{static}:2:1", "entryPoints.web.address"],
+        [f"{static}:4:1", "entryPoints.other.address"],
+        [f"{static}:6:1", "providers.providersThrottleDuration"],
+        [f"{static}:9:1", "providers.docker.exposedByDefault"],
+        [f"{static}:11:1", "log.format"],
+    ], proc.stderr
 
 
 async def test_serve_writes_the_access_log_of_the_static_file(

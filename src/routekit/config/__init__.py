@@ -15,6 +15,7 @@ the module (``from routekit import config`` … ``config.Headers``): they are le
 
 from __future__ import annotations
 
+from ._address import parse_address as parse_address
 from ._load import ConfigResult as ConfigResult
 from ._load import LoadResult as LoadResult
 from ._load import StaticResult as StaticResult
@@ -338,6 +339,7 @@ __all__ = [
     "marathon_to_config",
     "merge_configurations",
     "named_section",
+    "parse_address",
     "normalize",
     "object_key",
     "tags_to_labels",

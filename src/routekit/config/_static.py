@@ -6,10 +6,12 @@ ignored, so an existing file loads as it is; values of the wrong type are errors
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Final
+import contextlib
+from collections.abc import Callable, Mapping
+from typing import Any, Final, TypeVar
 
-from ..errors import Problem
+from ..errors import ConfigError, Problem
+from ._address import parse_address
 from ._static_model import (
     AccessLogConfig,
     APIConfig,
@@ -58,6 +60,7 @@ _V1_USED: Final = ("defaultEntryPoints", "logLevel", "web", "providersThrottleDu
 _V2_USED: Final = ("providers", "log", "core", "metrics", "ping")
 
 Table = dict[str, tuple[str, Any]]
+_T = TypeVar("_T")
 
 
 def is_static(data: Mapping[str, Any]) -> bool:
@@ -87,6 +90,15 @@ def static_from_data(
     return config, problems
 
 
+def _kept(default: _T, read: Callable[[], _T]) -> _T:
+    """What *read* gives, or *default* when the element is unusable (its problem recorded),
+    so that every problem of a file is reported, not only the first."""
+    try:
+        return read()
+    except Bad:
+        return default
+
+
 def _sub(
     r: V1Reader, t: Table, key: str, path: tuple[str, ...], known: tuple[str, ...]
 ) -> Table | None:
@@ -104,39 +116,48 @@ def _entry_points(r: V1Reader, t: Table, v1: bool) -> dict[str, EntryPoint]:
         raise r.fail((entry[0],), "expected a table of named entry points")
     out: dict[str, EntryPoint] = {}
     for name, value in entry[1].items():
-        path = (entry[0], name)
-        keys = ("address", "tls", "redirect", "forwardedHeaders", "http", "asDefault")
-        e = r.table(value, path, keys, unknown="warn")
-        address = r.str_(e, "address", path)
-        if address is None:
-            raise r.fail(path, "missing address", 'e.g. address = ":80"')
-        redirect = ""
-        if v1:
-            red = _sub(r, e, "redirect", path, ("entryPoint", "regex", "replacement", "permanent"))
-            redirect = (red and r.str_(red, "entryPoint", (*path, "redirect"))) or ""
-        else:
-            http = _sub(r, e, "http", path, ("redirections", "tls", "middlewares"))
-            red_t = http and _sub(r, http, "redirections", (*path, "http"), ("entryPoint",))
-            ep = red_t and _sub(
-                r,
-                red_t,
-                "entryPoint",
-                (*path, "http", "redirections"),
-                ("to", "scheme", "permanent"),
-            )
-            redirect = (
-                ep and r.str_(ep, "to", (*path, "http", "redirections", "entryPoint"))
-            ) or ""
-        fh = _sub(r, e, "forwardedHeaders", path, ("insecure", "trustedIPs"))
-        fpath = (*path, "forwardedHeaders")
-        out[name] = EntryPoint(
-            address=address,
-            tls="tls" in e,
-            redirect_to=redirect,
-            forwarded_headers_insecure=bool(fh and r.bool_(fh, "insecure", fpath)),
-            trusted_ips=(fh and r.list_(fh, "trustedIPs", fpath)) or (),
-        )
+        with contextlib.suppress(Bad):  # recorded: the next entry point is read all the same
+            out[name] = _entry_point(r, (entry[0], name), value, v1)
     return out
+
+
+def _entry_point(r: V1Reader, path: tuple[str, ...], value: Any, v1: bool) -> EntryPoint:
+    keys = ("address", "tls", "redirect", "forwardedHeaders", "http", "asDefault")
+    e = r.table(value, path, keys, unknown="warn")
+    address = r.str_(e, "address", path)
+    if address is None:
+        raise r.fail(path, "missing address", 'e.g. address = ":80"')
+    if address.strip().lower().endswith("/udp"):
+        r.warn((*path, e["address"][0]), "a UDP entry point: routekit serves TCP only")
+    else:
+        try:
+            parse_address(address)
+        except ConfigError as exc:
+            raise r.fail((*path, e["address"][0]), str(exc)) from None
+    redirect = ""
+    if v1:
+        red = _sub(r, e, "redirect", path, ("entryPoint", "regex", "replacement", "permanent"))
+        redirect = (red and r.str_(red, "entryPoint", (*path, "redirect"))) or ""
+    else:
+        http = _sub(r, e, "http", path, ("redirections", "tls", "middlewares"))
+        red_t = http and _sub(r, http, "redirections", (*path, "http"), ("entryPoint",))
+        ep = red_t and _sub(
+            r,
+            red_t,
+            "entryPoint",
+            (*path, "http", "redirections"),
+            ("to", "scheme", "permanent"),
+        )
+        redirect = (ep and r.str_(ep, "to", (*path, "http", "redirections", "entryPoint"))) or ""
+    fh = _sub(r, e, "forwardedHeaders", path, ("insecure", "trustedIPs"))
+    fpath = (*path, "forwardedHeaders")
+    return EntryPoint(
+        address=address,
+        tls="tls" in e,
+        redirect_to=redirect,
+        forwarded_headers_insecure=bool(fh and r.bool_(fh, "insecure", fpath)),
+        trusted_ips=(fh and r.list_(fh, "trustedIPs", fpath)) or (),
+    )
 
 
 def _docker(r: V1Reader, t: Table, path: tuple[str, ...], v1: bool) -> DockerProviderConfig:
@@ -369,19 +390,26 @@ def _providers(
 ) -> ProvidersConfig:
     kw: dict[str, Any] = {"throttle_duration": throttle}
     for name, (path, value) in tables.items():
-        if name == "docker":
-            kw["docker"] = _docker(r, value, path, v1)
-        elif name == "file":
-            kw["file"] = _file(r, value, path, v1)
-        elif name == "consulcatalog":
-            kw["consul_catalog"] = _consul_catalog(r, value, path, v1)
-        elif name in _KV_ENDPOINTS:
-            kw[name] = _kv(r, value, path, name, v1)
-        elif name in ("kubernetes", "kubernetesingress"):
-            kw["kubernetes"] = _kubernetes(r, value, path)
-        elif name == "marathon":
-            kw["marathon"] = _marathon(r, value, path, v1)
+        with contextlib.suppress(Bad):  # recorded: the other providers are read all the same
+            _provider(r, kw, name, path, value, v1)
     return ProvidersConfig(**kw)
+
+
+def _provider(  # noqa: PLR0917
+    r: V1Reader, kw: dict[str, Any], name: str, path: tuple[str, ...], value: Any, v1: bool
+) -> None:
+    if name == "docker":
+        kw["docker"] = _docker(r, value, path, v1)
+    elif name == "file":
+        kw["file"] = _file(r, value, path, v1)
+    elif name == "consulcatalog":
+        kw["consul_catalog"] = _consul_catalog(r, value, path, v1)
+    elif name in _KV_ENDPOINTS:
+        kw[name] = _kv(r, value, path, name, v1)
+    elif name in ("kubernetes", "kubernetesingress"):
+        kw["kubernetes"] = _kubernetes(r, value, path)
+    elif name == "marathon":
+        kw["marathon"] = _marathon(r, value, path, v1)
 
 
 def _v1(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
@@ -403,7 +431,8 @@ def _v1(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
         where = (top["web"][0],)
         address = r.str_(w, "address", where) or ":8080"
         entry_points.setdefault("traefik", EntryPoint(address=address))
-        users, users_file = _web_auth(r, w, where)
+        no_users: tuple[tuple[str, ...], str] = ((), "")
+        users, users_file = _kept(no_users, lambda: _web_auth(r, w, where))
         api = APIConfig(dashboard=True, insecure=True, users=users, users_file=users_file)
         for unused in ("readOnly", "statistics", "path"):
             if unused.lower() in w:
@@ -411,7 +440,7 @@ def _v1(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
                     (*where, w[unused.lower()][0]), f"'{unused}' is not used by routekit; ignored"
                 )
         if "metrics" in w:
-            v1_metrics = _metrics(r, w, where, default_entry_point="traefik")
+            v1_metrics = _kept(None, lambda: _metrics(r, w, where, default_entry_point="traefik"))
     if "api" in top:
         a = r.table(
             top["api"][1], (top["api"][0],), ("entryPoint", "dashboard", "debug"), unknown="warn"
@@ -429,22 +458,23 @@ def _v1(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
         for name in _V1_PROVIDERS
         if name.lower() in top
     }
-    throttle = or_default(r.duration(top, "providersThrottleDuration", ()), 2.0)
+    throttle = _kept(2.0, lambda: or_default(r.duration(top, "providersThrottleDuration", ()), 2.0))
     dynamic = None
     raw_dynamic = {top[k][0]: top[k][1] for k in ("frontends", "backends") if k in top}
     if raw_dynamic:
         dynamic, more = decode_v1(raw_dynamic, locate)
         r.problems.extend(more)
-    log_format, log_file = _log_output(r, top, "traefikLog")
+    log_format, log_file = _kept(("common", ""), lambda: _log_output(r, top, "traefikLog"))
     return StaticConfiguration(
         version="v1",
         entry_points=entry_points,
         default_entry_points=defaults,
         providers=_providers(r, tables, True, throttle),
         api=api,
-        metrics=_metrics(r, top, (), default_entry_point="traefik") or v1_metrics,
-        ping=_ping(r, top),
-        access_log=_access_log(r, top),
+        metrics=_kept(None, lambda: _metrics(r, top, (), default_entry_point="traefik"))
+        or v1_metrics,
+        ping=_kept(None, lambda: _ping(r, top)),
+        access_log=_kept(None, lambda: _access_log(r, top)),
         log_level=(r.str_(top, "logLevel", ()) or "ERROR").upper(),
         log_format=log_format,
         log_file=log_file,
@@ -465,7 +495,9 @@ def _v2(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
         names = ("providersThrottleDuration", "docker", "file", "consulCatalog", "consul", "etcd",
                  "redis", "zooKeeper", "kubernetesIngress", "marathon")  # fmt: skip
         p = r.table(value, (key,), names, unknown="warn")
-        throttle = or_default(r.duration(p, "providersThrottleDuration", (key,)), 2.0)
+        throttle = _kept(
+            2.0, lambda: or_default(r.duration(p, "providersThrottleDuration", (key,)), 2.0)
+        )
         for name, (written, v) in p.items():
             if name != "providersthrottleduration":
                 tables[name] = ((key, written), v)
@@ -485,7 +517,7 @@ def _v2(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
         path = (top["log"][0],)
         lg = r.table(top["log"][1], path, ("level", "format", "filePath"), unknown="warn")
         level = (r.str_(lg, "level", path) or level).upper()
-    log_format, log_file = _log_output(r, top, "log")
+    log_format, log_file = _kept(("common", ""), lambda: _log_output(r, top, "log"))
     syntax = "v3"
     if "core" in top:
         path = (top["core"][0],)
@@ -501,9 +533,9 @@ def _v2(r: V1Reader, top: Table, locate: Locator) -> StaticConfiguration:
         default_entry_points=tuple(entry_points),
         providers=_providers(r, tables, False, throttle),
         api=api,
-        metrics=_metrics(r, top, (), default_entry_point="traefik"),
-        ping=_ping(r, top),
-        access_log=_access_log(r, top),
+        metrics=_kept(None, lambda: _metrics(r, top, (), default_entry_point="traefik")),
+        ping=_kept(None, lambda: _ping(r, top)),
+        access_log=_kept(None, lambda: _access_log(r, top)),
         log_level=level,
         log_format=log_format,
         log_file=log_file,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import socket
 import ssl
@@ -22,7 +21,7 @@ import anyio.abc
 import attrs
 from anyio.streams.tls import TLSStream
 
-from ..errors import ConfigError
+from ..config import parse_address
 from ._serve import Drain, Handler, Timeouts, serve_connection
 from ._server import Limits
 from ._tls import Certificates
@@ -92,30 +91,6 @@ def _sock_peer(sock: socket.socket) -> str:
 
 def _peer_text(stream: anyio.abc.SocketStream) -> str:
     return str(stream.extra(anyio.abc.SocketAttribute.remote_address, "?"))
-
-
-def parse_address(address: str) -> tuple[str | None, int]:
-    """``(host, port)`` of an entry point address; host ``None`` means every interface.
-
-    Raises:
-        ConfigError: not ``[host]:port`` with a port from 0 to 65535, or a UDP address.
-    """
-    text = address.strip()
-    if text.lower().endswith("/udp"):
-        raise ConfigError(f"entry point address {address!r}: UDP is not served by HTTP")
-    text = text.removesuffix("/tcp").removesuffix("/TCP")
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isascii() or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigError(f"entry point address {address!r}: expected [host]:port, e.g. ':80'")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise ConfigError(f"entry point address {address!r}: bad IPv6 address") from None
-    elif ":" in host:
-        raise ConfigError(f"entry point address {address!r}: write an IPv6 host in brackets")
-    return (host or None), int(port)
 
 
 @final
