@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import signal
 from pathlib import Path
 
 import anyio
@@ -141,3 +142,60 @@ async def test_the_log_goes_to_log_file_path(tmp_path: Path) -> None:
         assert "configuration reloaded" in log.read_text()
         assert "configuration reloaded" not in rest
         one.stop()
+
+
+async def test_sigterm_under_load_lets_the_requests_in_flight_finish(tmp_path: Path) -> None:
+    port = free_port()
+    dynamic = tmp_path / "dynamic.toml"
+    static = tmp_path / "traefik.toml"
+    static.write_text(
+        f'[entryPoints.web]\naddress = "127.0.0.1:{port}"\n'
+        f'[providers]\nprovidersThrottleDuration = "0s"\n[providers.file]\nfilename = "{dynamic}"\n'
+    )
+
+    async def slow(head: RequestHead, body: object) -> Response:
+        await anyio.sleep(0.8)
+        return Response(200, [], b"done")
+
+    backend = EntryPointServer("127.0.0.1:0", slow)
+    async with anyio.create_task_group() as tg, Client() as client:
+        await tg.start(backend.serve)
+        dynamic.write_text(one_route(backend.ports[0]))
+        proc = start(static)
+        answers: list[tuple[int, bytes]] = []
+        try:
+            await eventually_status(client, port)
+
+            async def one() -> None:
+                r = await client.request(
+                    "GET", f"http://127.0.0.1:{port}/", headers=[(b"host", b"app.test")]
+                )
+                answers.append((r.status, await r.read()))
+
+            async with anyio.create_task_group() as load:
+                for _ in range(20):
+                    load.start_soon(one)
+                await anyio.sleep(0.3)  # every request is in flight, waiting on the backend
+                proc.send_signal(signal.SIGTERM)
+        finally:
+            assert proc.stderr is not None
+            proc.wait(timeout=30)
+            rest = proc.stderr.read()
+            proc.stderr.close()
+        assert proc.returncode == 0, rest
+        assert answers == [(200, b"done")] * 20  # none cut, none refused
+        assert "routekit serve: stopped" in rest
+        backend.stop()
+
+
+async def eventually_status(client: Client, port: int) -> None:
+    """Until the gateway routes (a request through it answers 200)."""
+    with anyio.fail_after(10):
+        while True:
+            r = await client.request(
+                "GET", f"http://127.0.0.1:{port}/", headers=[(b"host", b"app.test")]
+            )
+            await r.read()
+            if r.status == 200:
+                return
+            await anyio.sleep(0.05)
