@@ -388,3 +388,27 @@ def test_a_rule_error_in_a_file_points_at_the_fault_inside_the_string() -> None:
     assert problems["http.routers.b.rule"].source == "r.toml:4:33"
     # Escapes make the string's characters differ from the text's: the key's place is kept.
     assert problems["http.routers.c.rule"].source == "r.toml:6:1"
+
+
+def test_compress_and_forward_auth_options_that_cannot_work_are_located() -> None:
+    text = (
+        '[http.middlewares.squeeze.compress]\nencodings = ["gzip", "lz4"]\ndefaultEncoding = "br"\n'
+        '[http.middlewares.gate.forwardAuth]\naddress = "auth:4181"\n'
+        'authResponseHeadersRegex = "X-("\n'
+        '[http.middlewares.good.forwardAuth]\naddress = "http://auth:4181/verify"\n'
+    )
+    result = reads_config(text, source="d.toml")
+    found = sorted(str(p) for p in result.problems)
+    assert found[:3] == [
+        "d.toml:2:1: http.middlewares.squeeze.compress.encodings: unsupported encoding 'lz4' "
+        "(zstd, br or gzip)",
+        "d.toml:3:1: http.middlewares.squeeze.compress.defaultEncoding: 'br' is not one of the "
+        "encodings",
+        "d.toml:5:1: http.middlewares.gate.forwardAuth.address: expected an http(s) URL, got "
+        "'auth:4181' (e.g. address = \"http://auth:4181/verify\")",
+    ]
+    assert len(found) == 4
+    assert found[3].startswith(
+        "d.toml:6:1: http.middlewares.gate.forwardAuth.authResponseHeadersRegex: bad regular "
+    )
+    assert set(result.config.http.middlewares) == {"good"}

@@ -384,7 +384,9 @@ class CircuitBreaker:
     response_code: int = 503
 
 
-_ENCODINGS: Final = ("zstd", "br", "gzip")
+#: The encodings the compress middleware knows, in Traefik's order of preference.
+ENCODINGS: Final = ("zstd", "br", "gzip")
+_ENCODINGS: Final = ENCODINGS
 
 
 def _encodings(value: Iterable[str]) -> tuple[str, ...]:

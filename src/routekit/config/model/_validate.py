@@ -24,12 +24,15 @@ from ._breaker import BreakerSyntaxError, parse_breaker_expression, parse_retry_
 from ._frozen import FrozenMap
 from ._hints import did_you_mean
 from ._middlewares import (
+    ENCODINGS,
     BasicAuth,
     Buffering,
     Chain,
     CircuitBreaker,
+    Compress,
     DigestAuth,
     Errors,
+    ForwardAuth,
     GrpcWeb,
     Headers,
     InFlightReq,
@@ -407,6 +410,27 @@ def _check_middleware(c: _Checker, element: str, m: Middleware, http: HTTPConfig
                     c.error(element, f"{key}.{field}", f"not a valid header field: {name!r}")
     elif isinstance(m, BasicAuth | DigestAuth):
         _check_users(c, element, key, m)
+    elif isinstance(m, Compress):
+        for encoding in m.encodings:
+            if encoding not in ENCODINGS:
+                c.error(element, f"{key}.encodings", f"unsupported encoding {encoding!r}",
+                        "zstd, br or gzip")  # fmt: skip
+        if m.default_encoding and m.default_encoding not in m.encodings:
+            c.error(element, f"{key}.defaultEncoding",
+                    f"{m.default_encoding!r} is not one of the encodings")  # fmt: skip
+        if m.excluded_content_types and m.included_content_types:
+            c.error(element, key, "excludedContentTypes and includedContentTypes are mutually "
+                    "exclusive", "keep one of them")  # fmt: skip
+        _check_not_negative(c, element, key, m)
+    elif isinstance(m, ForwardAuth):
+        target = urllib.parse.urlsplit(m.address)
+        if target.scheme not in ("http", "https") or not target.hostname:
+            c.error(element, f"{key}.address", f"expected an http(s) URL, got {m.address!r}",
+                    'e.g. address = "http://auth:4181/verify"')  # fmt: skip
+        if m.auth_response_headers_regex:
+            _check_regex(c, element, f"{key}.authResponseHeadersRegex",
+                         m.auth_response_headers_regex)  # fmt: skip
+        _check_not_negative(c, element, key, m)
     elif isinstance(m, RateLimit | InFlightReq):
         problem = criterion_problem(m.source_criterion)
         if problem is not None:
