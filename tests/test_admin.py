@@ -108,6 +108,9 @@ async def test_the_api_speaks_traefiks_paths_and_fields() -> None:
         for path in ("/api/tcp/middlewares", "/api/udp/routers", "/api/udp/services"):
             assert (await get(client, url + path))[:2] == (200, [])
         assert (await get(client, url + "/ping"))[1] == b"OK"
+        status, problems, _ = await get(client, url + "/api/problems")
+        fields = {"severity", "path", "message", "source", "hint"}
+        assert status == 200 and problems and all(set(p) == fields for p in problems)
         status, version, _ = await get(client, url + "/api/version")
         assert set(version) == {"Version", "Codename", "startDate"}
         assert version["startDate"].endswith("Z")

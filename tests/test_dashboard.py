@@ -17,6 +17,7 @@ import pytest
 from routekit.admin import Admin, AdminAPI, Metrics
 from routekit.balance import Group
 from routekit.config import EntryPoint, loads_config
+from routekit.errors import Problem
 from routekit.http import Client, EntryPointServer
 from routekit.proxy import Gateway
 from routekit.runtime import build
@@ -72,15 +73,22 @@ url = "http://127.0.0.1:{b.ports[0]}"
                     "GET", gateway.url("web") + "/", headers=[(b"host", b"hello.docker")]
                 )
                 await r.read()
-            admin = EntryPointServer(
-                "127.0.0.1:0", Admin(AdminAPI(lambda: runtime, entry), metrics)
-            )
+            away = Problem(
+                "", "cannot read the provider's source: connection refused",
+                "docker provider at unix:///var/run/docker.sock",
+                hint="the last configuration read from it keeps serving",
+            )  # fmt: skip
+            api = AdminAPI(lambda: runtime, entry, problems=lambda: [away])
+            admin = EntryPointServer("127.0.0.1:0", Admin(api, metrics))
             async with anyio.create_task_group() as tg:
                 await tg.start(admin.serve)
                 page = f"http://127.0.0.1:{admin.ports[0]}/dashboard/"
                 dom, log = await in_thread(page)
                 assert "Uncaught" not in log and "CONSOLE" not in log, log[-2000:]
                 assert "routekit" in dom and 'data-name="hello"' in dom
+                # A problem of no element (a provider away) is shown too, with its source.
+                assert "docker provider at unix:///var/run/docker.sock" in dom
+                assert "connection refused (the last configuration read from it keeps" in dom
                 assert "Host(`hello.docker`)" in dom and "stripprefix" in dom
                 server_b = f"http://127.0.0.1:{b.ports[0]}"
                 assert f'data-url="{server_b}"' in dom

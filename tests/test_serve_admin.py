@@ -15,7 +15,7 @@ import pytest
 from _process import finish, spawn
 from _routes import one_route
 from _sockets import free_port
-from routekit.http import Client, EntryPointServer, RequestHead, Response
+from routekit.http import Client, EntryPointServer, PoolLimits, RequestHead, Response
 from test_cli_serve import answering, eventually, start, stop
 
 pytestmark = pytest.mark.anyio
@@ -153,12 +153,17 @@ async def test_sigterm_under_load_lets_the_requests_in_flight_finish(tmp_path: P
         f'[providers]\nprovidersThrottleDuration = "0s"\n[providers.file]\nfilename = "{dynamic}"\n'
     )
 
+    arrived: list[str] = []
+
     async def slow(head: RequestHead, body: object) -> Response:
+        if head.event.target == b"/load":
+            arrived.append(head.event.target.decode())
         await anyio.sleep(0.8)
         return Response(200, [], b"done")
 
     backend = EntryPointServer("127.0.0.1:0", slow)
-    async with anyio.create_task_group() as tg, Client() as client:
+    limits = PoolLimits(per_origin=32)  # every request on a connection of its own
+    async with anyio.create_task_group() as tg, Client(limits) as client:
         await tg.start(backend.serve)
         dynamic.write_text(one_route(backend.ports[0]))
         proc = start(static)
@@ -168,14 +173,16 @@ async def test_sigterm_under_load_lets_the_requests_in_flight_finish(tmp_path: P
 
             async def one() -> None:
                 r = await client.request(
-                    "GET", f"http://127.0.0.1:{port}/", headers=[(b"host", b"app.test")]
+                    "GET", f"http://127.0.0.1:{port}/load", headers=[(b"host", b"app.test")]
                 )
                 answers.append((r.status, await r.read()))
 
             async with anyio.create_task_group() as load:
                 for _ in range(20):
                     load.start_soon(one)
-                await anyio.sleep(0.3)  # every request is in flight, waiting on the backend
+                with anyio.fail_after(10):  # every request in flight, waiting on the backend
+                    while len(arrived) < 20:
+                        await anyio.sleep(0.01)
                 proc.send_signal(signal.SIGTERM)
         finally:
             assert proc.stderr is not None

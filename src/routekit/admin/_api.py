@@ -4,7 +4,8 @@ The paths and field names are Traefik's (``master:pkg/api``): ``/api/overview``,
 ``/api/rawdata``, ``/api/http/routers[/{name}]``, ``/api/http/services[/{name}]`` (with each
 server's ``UP``/``DOWN``), ``/api/http/middlewares[/{name}]``, ``/api/tcp/routers``,
 ``/api/tcp/services``, ``/api/tcp/middlewares``, ``/api/udp/routers``, ``/api/udp/services``,
-``/api/entrypoints[/{name}]``, ``/api/version`` (with ``startDate``), and ``/ping``.  Lists are
+``/api/entrypoints[/{name}]``, ``/api/version`` (with ``startDate``), and ``/ping``; and
+routekit's ``/api/problems``, the problems of the configuration as loaded.  Lists are
 sorted by name and paginated with ``page`` and ``per_page`` (100), the next page in
 ``X-Next-Page`` (1 when there is none); ``search`` keeps the elements whose name (or rule)
 contains it and ``status`` those with that status (``enabled``, ``disabled``).  An element left
@@ -205,6 +206,18 @@ class AdminAPI:
             out.append(item)
         return out
 
+    def problems(self) -> list[Item]:
+        """``/api/problems`` (routekit's own, beside Traefik's paths): every problem of the
+        configuration as loaded — those of no element too, such as a provider that is away."""
+        if self._problems is None:
+            return []
+        found = [
+            {"severity": p.severity, "path": p.path, "message": p.message,
+             "source": p.source or "", "hint": p.hint or ""}
+            for p in self._problems()
+        ]  # fmt: skip
+        return sorted(found, key=lambda i: (i["severity"] != "error", i["source"], i["path"]))
+
     def overview(self, runtime: Runtime) -> Item:
         """``/api/overview``: counts of each kind, with their warnings and errors."""
 
@@ -252,6 +265,8 @@ class AdminAPI:
             )
         if path == "/api/overview":
             return _json(self.overview(runtime))
+        if path == "/api/problems":
+            return _json(self.problems())
         if path == "/api/rawdata":
             return _json(
                 {
