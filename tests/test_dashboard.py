@@ -7,8 +7,11 @@ both as a user would read the page.
 
 from __future__ import annotations
 
+import re
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 
 import anyio
@@ -117,3 +120,38 @@ async def test_the_dashboard_page_is_self_contained() -> None:
     assert headers[b"content-type"] == b"text/html; charset=utf-8"
     assert b"connect-src 'self'" in headers[b"content-security-policy"]
     assert b"http://" not in page and b"https://" not in page  # nothing fetched from elsewhere
+
+
+async def test_the_demos_own_dashboard() -> None:
+    """What a user sees opening the dashboard the demo's banner prints: its routers, its
+    three backends up, its problems table (a line written wrong appears there)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "routekit", "demo"], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    lines: list[str] = []
+    try:
+        while not (lines and lines[-1].startswith("Ctrl-C")):
+            line = proc.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        text = "".join(lines)
+        page = re.search(r"dashboard on (http://\S+/dashboard/)", text)
+        config = re.search(r"follow\): (\S+)", text)
+        assert page is not None and config is not None, text
+        dom, log = await in_thread(page.group(1))
+        assert "Uncaught" not in log and "CONSOLE" not in log, log[-2000:]
+        assert 'data-name="hello@file"' in dom and 'data-name="api@file"' in dom, dom[-3000:]
+        assert dom.count('class="UP"') >= 3  # the demo's three whoami backends
+        # A router added with a rule that does not parse: the dashboard names it.
+        with open(config.group(1), "a", encoding="utf-8") as f:
+            f.write('\n[http.routers.broken]\nrule = "Host(`x"\nservice = "hello"\n')
+        with anyio.fail_after(30):
+            while "broken" not in (dom := (await in_thread(page.group(1)))[0]):
+                await anyio.sleep(0.2)
+        assert "http.routers.broken" in dom
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        proc.stdout.close()
