@@ -206,3 +206,48 @@ async def eventually_status(client: Client, port: int) -> None:
             if r.status == 200:
                 return
             await anyio.sleep(0.05)
+
+
+async def test_sighup_under_load_drops_no_request_on_the_entry_points_that_stay(
+    tmp_path: Path,
+) -> None:
+    port, other, moved = free_port(), free_port(), free_port()
+    dynamic = tmp_path / "dynamic.toml"
+    static = tmp_path / "traefik.toml"
+    text = (
+        f'[entryPoints.web]\naddress = "127.0.0.1:{port}"\n'
+        f'[entryPoints.other]\naddress = "127.0.0.1:{other}"\n'
+        f'[providers]\nprovidersThrottleDuration = "0s"\n[providers.file]\nfilename = "{dynamic}"\n'
+    )
+    static.write_text(text)
+    one = backend()
+    async with anyio.create_task_group() as tg, Client() as client:
+        await tg.start(one.serve)
+        dynamic.write_text(one_route(one.ports[0]))
+        proc = start(static)
+        answers: list[int] = []
+        try:
+            await eventually_status(client, other)
+
+            async def load() -> None:
+                async with Client() as own:  # kept-alive connections to the entry point that stays
+                    for _ in range(60):
+                        r = await own.request(
+                            "GET", f"http://127.0.0.1:{other}/", headers=[(b"host", b"app.test")]
+                        )
+                        await r.read()
+                        answers.append(r.status)
+                        await anyio.sleep(0.01)
+
+            async with anyio.create_task_group() as clients:
+                for _ in range(4):
+                    clients.start_soon(load)
+                await anyio.sleep(0.2)
+                static.write_text(text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{moved}"))
+                proc.send_signal(signal.SIGHUP)  # "web" moves; "other" keeps serving
+            await eventually_status(client, moved)
+        finally:
+            rest = stop(proc)
+        assert answers == [200] * 240  # not one request lost while the gateway rebound
+        assert "SIGHUP: entry points changed: web" in rest
+        one.stop()
