@@ -1,4 +1,5 @@
-"""Certificates for the tests' TLS servers (etcd, Redis): a CA, a server and a client."""
+"""Certificates for the tests' TLS servers (etcd, Redis, ZooKeeper): a CA, a server and a
+client."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import ssl
 from pathlib import Path
 
 import trustme
+
+from routekit.config import ClientTLS
 
 
 def client_ssl(tls: Path | None) -> ssl.SSLContext | None:
@@ -15,6 +18,14 @@ def client_ssl(tls: Path | None) -> ssl.SSLContext | None:
     context = ssl.create_default_context(cafile=str(tls / "ca.pem"))
     context.load_cert_chain(str(tls / "client.pem"), str(tls / "client-key.pem"))
     return context
+
+
+def provider_tls(tls: Path) -> ClientTLS:
+    """A provider's ``tls`` options for a member made by `make_tls`: its CA, the client's
+    certificate and key."""
+    return ClientTLS(
+        ca=str(tls / "ca.pem"), cert=str(tls / "client.pem"), key=str(tls / "client-key.pem")
+    )
 
 
 def make_tls(root: Path) -> Path:

@@ -10,6 +10,7 @@ import anyio
 import anyio.to_thread
 import pytest
 
+from _certs import provider_tls
 from _etcd import Cluster, b64, etcd, service
 from _following import following, rules, servers
 from routekit.config import ClientTLS, loads_static
@@ -163,11 +164,7 @@ async def test_tls_with_a_client_certificate(tmp_path: Path) -> None:
     with etcd(tmp_path, tls=True) as secure:
         assert secure.tls is not None
         await put_all(secure, service("safe", "http://127.0.0.1:8001"))
-        tls = ClientTLS(
-            ca=str(secure.tls / "ca.pem"),
-            cert=str(secure.tls / "client.pem"),
-            key=str(secure.tls / "client-key.pem"),
-        )
+        tls = provider_tls(secure.tls)
         endpoint = secure.endpoint.removeprefix("https://")  # host:port, https by tls
         provider = EtcdProvider(endpoint, tls=tls, retry=fast())
         async with following(provider) as seen:

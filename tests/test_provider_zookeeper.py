@@ -10,6 +10,7 @@ import anyio
 import anyio.to_thread
 import pytest
 
+from _certs import provider_tls
 from _etcd import service
 from _following import following, rules, servers
 from _zookeeper import ZooKeeper, zookeeper
@@ -146,11 +147,7 @@ async def test_tls_with_a_client_certificate(tmp_path: Path) -> None:
     with zookeeper(tmp_path, tls=True) as secure:
         assert secure.tls is not None
         await set_all(secure, service("safe", "http://127.0.0.1:8001"))
-        tls = ClientTLS(
-            ca=str(secure.tls / "ca.pem"),
-            cert=str(secure.tls / "client.pem"),
-            key=str(secure.tls / "client-key.pem"),
-        )
+        tls = provider_tls(secure.tls)
         provider = ZooKeeperProvider(secure.secure_endpoint, tls=tls, retry=fast(), timeout=10)
         async with following(provider) as seen:
             await seen.until(lambda s: "safe" in servers(s))

@@ -29,6 +29,16 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+def v2_static(tmp_path: Path, port: int, extra: str = "") -> tuple[Path, Path]:
+    """A v2 static file: entry point ``web`` on *port*, a file provider, no throttle, *extra*."""
+    dynamic, static = tmp_path / "dynamic.toml", tmp_path / "traefik.toml"
+    static.write_text(
+        f'[entryPoints.web]\naddress = "127.0.0.1:{port}"\n{extra}'
+        f'[providers]\nprovidersThrottleDuration = "0s"\n[providers.file]\nfilename = "{dynamic}"\n'
+    )
+    return static, dynamic
+
+
 def backend() -> EntryPointServer:
     async def handler(head: RequestHead, body: object) -> Response:
         return Response(200, [], b"one")
@@ -80,15 +90,13 @@ async def test_v1_web_auth_basic_guards_the_api_but_not_ping(tmp_path: Path) -> 
 
 async def test_metrics_and_ping_on_their_own_entry_points(tmp_path: Path) -> None:
     port, metrics, probes = free_port(), free_port(), free_port()
-    dynamic = tmp_path / "dynamic.toml"
-    static = tmp_path / "traefik.toml"
-    static.write_text(
-        f'[entryPoints.web]\naddress = "127.0.0.1:{port}"\n'
+    static, dynamic = v2_static(
+        tmp_path,
+        port,
         f'[entryPoints.metrics]\naddress = "127.0.0.1:{metrics}"\n'
         f'[entryPoints.traefik]\naddress = "127.0.0.1:{probes}"\n'
-        f'[providers]\nprovidersThrottleDuration = "0s"\n[providers.file]\nfilename = "{dynamic}"\n'
         '[metrics.prometheus]\nentryPoint = "metrics"\nbuckets = [0.05, 0.5]\n[ping]\n'
-        '[log]\nlevel = "INFO"\nformat = "json"\n'
+        '[log]\nlevel = "INFO"\nformat = "json"\n',
     )
     one = backend()
     async with anyio.create_task_group() as tg, Client() as client:
@@ -123,13 +131,8 @@ async def test_metrics_and_ping_on_their_own_entry_points(tmp_path: Path) -> Non
 
 async def test_the_log_goes_to_log_file_path(tmp_path: Path) -> None:
     port = free_port()
-    dynamic, log = tmp_path / "dynamic.toml", tmp_path / "routekit.log"
-    static = tmp_path / "traefik.toml"
-    static.write_text(
-        f'[entryPoints.web]\naddress = "127.0.0.1:{port}"\n'
-        f'[providers]\nprovidersThrottleDuration = "0s"\n[providers.file]\nfilename = "{dynamic}"\n'
-        f'[log]\nlevel = "INFO"\nfilePath = "{log}"\n'
-    )
+    log = tmp_path / "routekit.log"
+    static, dynamic = v2_static(tmp_path, port, f'[log]\nlevel = "INFO"\nfilePath = "{log}"\n')
     one = backend()
     async with anyio.create_task_group() as tg, Client() as client:
         await tg.start(one.serve)
@@ -146,12 +149,7 @@ async def test_the_log_goes_to_log_file_path(tmp_path: Path) -> None:
 
 async def test_sigterm_under_load_lets_the_requests_in_flight_finish(tmp_path: Path) -> None:
     port = free_port()
-    dynamic = tmp_path / "dynamic.toml"
-    static = tmp_path / "traefik.toml"
-    static.write_text(
-        f'[entryPoints.web]\naddress = "127.0.0.1:{port}"\n'
-        f'[providers]\nprovidersThrottleDuration = "0s"\n[providers.file]\nfilename = "{dynamic}"\n'
-    )
+    static, dynamic = v2_static(tmp_path, port)
 
     arrived: list[str] = []
 
@@ -169,7 +167,7 @@ async def test_sigterm_under_load_lets_the_requests_in_flight_finish(tmp_path: P
         proc = start(static)
         answers: list[tuple[int, bytes]] = []
         try:
-            await eventually_status(client, port)
+            await eventually(client, port, b"done")
 
             async def one() -> None:
                 r = await client.request(
@@ -193,61 +191,3 @@ async def test_sigterm_under_load_lets_the_requests_in_flight_finish(tmp_path: P
         assert answers == [(200, b"done")] * 20  # none cut, none refused
         assert "routekit serve: stopped" in rest
         backend.stop()
-
-
-async def eventually_status(client: Client, port: int) -> None:
-    """Until the gateway routes (a request through it answers 200)."""
-    with anyio.fail_after(10):
-        while True:
-            r = await client.request(
-                "GET", f"http://127.0.0.1:{port}/", headers=[(b"host", b"app.test")]
-            )
-            await r.read()
-            if r.status == 200:
-                return
-            await anyio.sleep(0.05)
-
-
-async def test_sighup_under_load_drops_no_request_on_the_entry_points_that_stay(
-    tmp_path: Path,
-) -> None:
-    port, other, moved = free_port(), free_port(), free_port()
-    dynamic = tmp_path / "dynamic.toml"
-    static = tmp_path / "traefik.toml"
-    text = (
-        f'[entryPoints.web]\naddress = "127.0.0.1:{port}"\n'
-        f'[entryPoints.other]\naddress = "127.0.0.1:{other}"\n'
-        f'[providers]\nprovidersThrottleDuration = "0s"\n[providers.file]\nfilename = "{dynamic}"\n'
-    )
-    static.write_text(text)
-    one = backend()
-    async with anyio.create_task_group() as tg, Client() as client:
-        await tg.start(one.serve)
-        dynamic.write_text(one_route(one.ports[0]))
-        proc = start(static)
-        answers: list[int] = []
-        try:
-            await eventually_status(client, other)
-
-            async def load() -> None:
-                async with Client() as own:  # kept-alive connections to the entry point that stays
-                    for _ in range(60):
-                        r = await own.request(
-                            "GET", f"http://127.0.0.1:{other}/", headers=[(b"host", b"app.test")]
-                        )
-                        await r.read()
-                        answers.append(r.status)
-                        await anyio.sleep(0.01)
-
-            async with anyio.create_task_group() as clients:
-                for _ in range(4):
-                    clients.start_soon(load)
-                await anyio.sleep(0.2)
-                static.write_text(text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{moved}"))
-                proc.send_signal(signal.SIGHUP)  # "web" moves; "other" keeps serving
-            await eventually_status(client, moved)
-        finally:
-            rest = stop(proc)
-        assert answers == [200] * 240  # not one request lost while the gateway rebound
-        assert "SIGHUP: entry points changed: web" in rest
-        one.stop()

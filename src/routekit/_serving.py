@@ -98,7 +98,7 @@ def from_static(static: StaticConfiguration, *, reuse_port: bool = False) -> Ser
             access log's file cannot be opened, or the admin's users cannot be read.
     """
     from .admin import Admin, AdminAPI, Metrics
-    from .config import load_users
+    from .config import MetricsConfig, load_users
     from .http import EntryPointServer
     from .middleware import Users
     from .providers import (
@@ -154,9 +154,11 @@ def from_static(static: StaticConfiguration, *, reuse_port: bool = False) -> Ser
     parts = admin_parts(static)
     metrics = None
     if any("metrics" in p for p in parts.values()):
-        buckets = static.metrics.buckets if static.metrics is not None else (0.1, 0.3, 1.2, 5.0)
         metrics = Metrics(
-            lambda: watcher.runtime, lambda: gateway.servers, watcher=watcher, buckets=buckets
+            lambda: watcher.runtime,
+            lambda: gateway.servers,
+            watcher=watcher,
+            buckets=(static.metrics or MetricsConfig()).buckets,
         )
     gateway = Gateway(
         watcher, entry_points, reuse_port=reuse_port, access_log=access_log, observe=metrics

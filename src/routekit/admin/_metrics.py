@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from ..balance import Group
+from ..config import MetricsConfig
 from ..errors import ConfigError
 from ..http import EntryPointServer, RequestHead, Response
 from ..proxy import Exchange
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Metrics"]
 
-# Traefik's default buckets (``pkg/types/metrics.go``: 0.1, 0.3, 1.2, 5.0).
-_BUCKETS: Final = (0.1, 0.3, 1.2, 5.0)
+# Traefik's default buckets (``pkg/types/metrics.go``), as the static model has them.
+_BUCKETS: Final = MetricsConfig().buckets
 
 
 def _client() -> Any:

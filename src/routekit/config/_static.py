@@ -313,7 +313,7 @@ def _metrics(
     if r.bool_(p, "manualRouting", ppath):
         r.warn((*ppath, p["manualrouting"][0]), "manualRouting is not supported; /metrics is "
                "served on the entry point")  # fmt: skip
-    buckets: tuple[float, ...] = (0.1, 0.3, 1.2, 5.0)
+    buckets = MetricsConfig().buckets
     raw = p.get("buckets")
     if raw is not None:
         values = raw[1] if isinstance(raw[1], list) else str(raw[1]).split(",")

@@ -386,12 +386,11 @@ class CircuitBreaker:
 
 #: The encodings the compress middleware knows, in Traefik's order of preference.
 ENCODINGS: Final = ("zstd", "br", "gzip")
-_ENCODINGS: Final = ENCODINGS
 
 
 def _encodings(value: Iterable[str]) -> tuple[str, ...]:
     # Traefik's compress middleware uses its default encodings when the list is empty.
-    return frozen_tuple(value) or _ENCODINGS
+    return frozen_tuple(value) or ENCODINGS
 
 
 @final
@@ -404,7 +403,7 @@ class Compress:
     included_content_types: tuple[str, ...] = attrs.field(default=(), converter=frozen_tuple)
     min_response_body_bytes: int = 1024
     default_encoding: str = ""
-    encodings: tuple[str, ...] = attrs.field(default=_ENCODINGS, converter=_encodings)
+    encodings: tuple[str, ...] = attrs.field(default=ENCODINGS, converter=_encodings)
 
 
 @final
