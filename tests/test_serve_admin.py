@@ -191,3 +191,43 @@ async def test_sigterm_under_load_lets_the_requests_in_flight_finish(tmp_path: P
         assert answers == [(200, b"done")] * 20  # none cut, none refused
         assert "routekit serve: stopped" in rest
         backend.stop()
+
+
+async def test_sighup_under_load_drops_no_request_on_the_entry_points_that_stay(
+    tmp_path: Path,
+) -> None:
+    port, other, moved = free_port(), free_port(), free_port()
+    extra = f'[entryPoints.other]\naddress = "127.0.0.1:{other}"\n'
+    static, dynamic = v2_static(tmp_path, port, extra)
+    text = static.read_text()
+    one = backend()
+    async with anyio.create_task_group() as tg, Client() as client:
+        await tg.start(one.serve)
+        dynamic.write_text(one_route(one.ports[0]))
+        proc = start(static)
+        answers: list[int] = []
+        try:
+            await eventually(client, other, b"one")
+
+            async def load() -> None:
+                async with Client() as own:  # kept-alive connections to the entry point that stays
+                    for _ in range(60):
+                        r = await own.request(
+                            "GET", f"http://127.0.0.1:{other}/", headers=[(b"host", b"app.test")]
+                        )
+                        await r.read()
+                        answers.append(r.status)
+                        await anyio.sleep(0.01)
+
+            async with anyio.create_task_group() as clients:
+                for _ in range(4):
+                    clients.start_soon(load)
+                await anyio.sleep(0.2)
+                static.write_text(text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{moved}"))
+                proc.send_signal(signal.SIGHUP)  # "web" moves; "other" keeps serving
+            await eventually(client, moved, b"one")
+        finally:
+            rest = stop(proc)
+        assert answers == [200] * 240  # not one request lost while the gateway rebound
+        assert "SIGHUP: entry points changed: web" in rest
+        one.stop()
