@@ -237,9 +237,12 @@ class ClientResponse:
         upgraded: Upgraded | None = None,
         *,
         abandon: Callable[[], Awaitable[None]] | None = None,
+        trailers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         self.status = status
         self.headers = headers
+        #: The trailer fields of a chunked body, filled in once the body has been read whole.
+        self.trailers: list[tuple[bytes, bytes]] = trailers if trailers is not None else []
         self._body = body
         self._abandon = abandon
         #: The whole body when it came with the head (the connection is already free then).
@@ -482,7 +485,10 @@ class Client:
                 elif isinstance(ready, h11.EndOfMessage):
                     complete = b"".join(early)
                     await self._finish(origin, connection, slot)
-                    return ClientResponse(event.status_code, headers, _one(complete), complete)
+                    last = list(ready.headers)  # the trailer fields
+                    return ClientResponse(
+                        event.status_code, headers, _one(complete), complete, trailers=last
+                    )
                 else:
                     break  # NEED_DATA: the rest streams as it comes
         except h11.RemoteProtocolError as exc:
@@ -490,8 +496,11 @@ class Client:
             slot.release()
             raise UpstreamError(f"{origin}: invalid response: {exc}") from None
         held = _Held(connection, slot)
-        body = self._body(origin, connection, held, early)
-        return ClientResponse(event.status_code, headers, body, abandon=held.abandon)
+        trailers: list[tuple[bytes, bytes]] = []
+        body = self._body(origin, connection, held, early, trailers)
+        return ClientResponse(
+            event.status_code, headers, body, abandon=held.abandon, trailers=trailers
+        )
 
     async def _next(self, origin: Origin, connection: _Connection) -> h11.Event:
         conn = connection.conn
@@ -515,7 +524,12 @@ class Client:
             conn.receive_data(data)
 
     async def _body(
-        self, origin: Origin, connection: _Connection, held: _Held, early: list[bytes]
+        self,
+        origin: Origin,
+        connection: _Connection,
+        held: _Held,
+        early: list[bytes],
+        trailers: list[tuple[bytes, bytes]],
     ) -> AsyncIterator[bytes]:
         try:
             for chunk in early:
@@ -525,6 +539,7 @@ class Client:
                 if isinstance(event, h11.Data):
                     yield bytes(event.data)
                 elif isinstance(event, h11.EndOfMessage):
+                    trailers.extend(event.headers)
                     break
             held.done = True
             await self._finish(origin, connection, held.slot)

@@ -85,6 +85,9 @@ class Response:
     tunnel: Tunnel | None = None
     #: The headers are valid already (parsed by h11: a proxied answer's); not checked again.
     checked: bool = False
+    #: A proxied answer's trailer fields, filled in once its body has been read whole (for
+    #: middlewares that read them: grpcWeb); not sent to the client.
+    trailers: Sequence[tuple[bytes, bytes]] = ()
 
 
 #: Serves one request: its head and its body (an iterator of chunks) give the `Response`.

@@ -449,10 +449,20 @@ class Proxy:
                 lease.release(ok=upstream.status < 500)
                 # Fields h11 parsed from the server, and no cookie of ours: valid as they are.
                 return Response(
-                    upstream.status, relayed, upstream.complete, checked=not lease.set_cookies
+                    upstream.status,
+                    relayed,
+                    upstream.complete,
+                    checked=not lease.set_cookies,
+                    trailers=upstream.trailers,
                 )
             chunks = _relay(upstream, lease, upstream.status < 500)
-            return Response(upstream.status, relayed, chunks, checked=not lease.set_cookies)
+            return Response(
+                upstream.status,
+                relayed,
+                chunks,
+                checked=not lease.set_cookies,
+                trailers=upstream.trailers,
+            )
         asked, got = is_upgrade(headers), is_upgrade(upstream.headers)
         if asked is None or got is None or got.lower() != asked.lower():
             # Go's ReverseProxy: a server that switches to another protocol than the one asked
