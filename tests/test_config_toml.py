@@ -354,8 +354,6 @@ adress = "x"
     assert [str(p) for p in result.problems] == [
         "mw.toml:15:1: http.middlewares.bad.forwardAuth.adress: unknown key 'adress' "
         "(did you mean 'address'?)",
-        "mw.toml:12:1: http.middlewares.gw.grpcWeb: grpcWeb is not supported (it needs "
-        "HTTP/2 to the servers): routers using it answer 500",
     ]
     mws = result.config.http.middlewares
     auth = mws["auth"]

@@ -39,6 +39,15 @@ from ._client_cert import certificate_pem as certificate_pem
 from ._compress import available_encodings as available_encodings
 from ._compress import negotiate as negotiate
 from ._errors import error_page_target as error_page_target
+from ._grpc_web import TRAILER_FLAG as TRAILER_FLAG
+from ._grpc_web import decode_frames as decode_frames
+from ._grpc_web import decode_text as decode_text
+from ._grpc_web import encode_frame as encode_frame
+from ._grpc_web import grpc_content_type as grpc_content_type
+from ._grpc_web import parse_header_list as parse_header_list
+from ._grpc_web import parse_trailer_block as parse_trailer_block
+from ._grpc_web import trailer_block as trailer_block
+from ._grpc_web import trailer_frame as trailer_frame
 from ._headers import CORS as CORS
 from ._headers import cors_origin as cors_origin
 from ._headers import preflight_headers as preflight_headers
@@ -67,6 +76,7 @@ __all__ = [
     "CORS",
     "MAX_SOURCES",
     "SUPPORTED",
+    "TRAILER_FLAG",
     "Breaker",
     "BreakerState",
     "Call",
@@ -84,8 +94,8 @@ __all__ = [
     "add_header",
     "add_prefix",
     "after_body",
-    "backoff_delays",
     "available_encodings",
+    "backoff_delays",
     "basic_credentials",
     "build_layer",
     "certificate_info",
@@ -94,12 +104,18 @@ __all__ = [
     "clean_path",
     "client_ip",
     "cors_origin",
+    "decode_frames",
     "decode_path",
+    "decode_text",
     "digest_fields",
+    "encode_frame",
     "error_page_target",
     "get_header",
     "go_duration",
+    "grpc_content_type",
     "negotiate",
+    "parse_header_list",
+    "parse_trailer_block",
     "plain",
     "preflight_headers",
     "redirect_status",
@@ -116,4 +132,6 @@ __all__ = [
     "strip_prefix",
     "strip_prefix_regex",
     "supported",
+    "trailer_block",
+    "trailer_frame",
 ]

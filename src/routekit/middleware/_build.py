@@ -27,6 +27,7 @@ from ..config import (
     DigestAuth,
     Errors,
     ForwardAuth,
+    GrpcWeb,
     Headers,
     InFlightReq,
     IPAllowList,
@@ -54,6 +55,7 @@ from ._client_cert import build_pass_tls_client_cert
 from ._compress import build_compress
 from ._errors import ForwardTo, build_errors
 from ._forward_auth import build_forward_auth
+from ._grpc_web import build_grpc_web
 from ._headers import build_headers
 from ._ip import build_ip_allow_list
 from ._limits import build_in_flight_req, build_rate_limit
@@ -115,6 +117,7 @@ _register(DigestAuth, lambda m, _: build_digest_auth(m))
 _register(Buffering, lambda m, _: build_buffering(m))
 _register(ContentType, lambda m, _: build_content_type(m))
 _register(PassTLSClientCert, lambda m, _: build_pass_tls_client_cert(m))
+_register(GrpcWeb, lambda m, _: build_grpc_web(m))
 
 #: The middleware types routekit applies (their file keys).
 SUPPORTED: Final[frozenset[str]] = frozenset(

@@ -78,6 +78,7 @@ from ._tree import name_problem
 __all__ = ["ValidationResult", "reference_hint", "validate"]
 
 _RULE_SYNTAXES: Final = (None, "v1", "v2", "v3")
+_ORIGIN: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]+")
 _STRATEGIES: Final = ("wrr", "p2c", "hrw", "leasttime")
 _URL_SCHEMES: Final = ("http", "https", "h2c")
 _PORT: Final = re.compile(r"[0-9]{1,5}")
@@ -448,12 +449,13 @@ def _check_middleware(c: _Checker, element: str, m: Middleware, http: HTTPConfig
         )  # fmt: skip
         _check_not_negative(c, element, key, m)
     elif isinstance(m, GrpcWeb):
-        # gRPC needs HTTP/2 to the servers; routekit's client speaks HTTP/1.1 (h11).
-        c.warn(
-            f"{element}.{key}",
-            "grpcWeb is not supported (it needs HTTP/2 to the servers): "
-            "routers using it answer 500",
-        )
+        for index, origin in enumerate(m.allow_origins):
+            # A browser's Origin is scheme://host[:port] (RFC 6454 §6.1), or "null".
+            if origin not in ("*", "null") and not _ORIGIN.fullmatch(origin):
+                c.error(
+                    element, f"{key}.allowOrigins[{index}]", f"not an origin: {origin!r}",
+                    "write * or an origin such as https://app.example.com (no path)",
+                )  # fmt: skip
     elif isinstance(m, Buffering):
         if m.retry_expression:
             _check_expression(
