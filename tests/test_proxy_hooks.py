@@ -81,7 +81,7 @@ async def test_the_observer_sees_each_exchange_once_with_its_outcome() -> None:
     assert all(e.entry_point == "web" and e.method == "GET" for e in seen)
 
 
-async def test_middleware_answers_are_observed_and_an_unbuilt_chain_is_a_500(
+async def test_middleware_answers_are_observed_and_a_chain_is_built_at_load(
     tmp_path: Path,
 ) -> None:
     users = tmp_path / "users"
@@ -109,20 +109,20 @@ sourceRange = ["192.0.2.0/24"]
         await tg.start(backend.serve)
         text = text.replace(':0"', f':{backend.ports[0]}"').replace("USERS", str(users))
         runtime = build(loads_config(text))
-        users.unlink()  # valid when loaded, gone when the router is first used
+        users.unlink()  # read when loaded: gone before the router is first used, no matter
         async with Gateway(runtime, WEB, observe=seen.append) as gateway, Client() as browser:
             url = gateway.url("web") + "/api/x"
             r = await browser.request("GET", url, headers=[(b"host", b"guarded.test")])
             assert r.status == 201 and await r.read() == b"made"  # stripPrefix applied
-            # A middleware that cannot be built: refused, never served without it.
+            # Built when the configuration loaded: it still guards the router.
             r = await browser.request("GET", url, headers=[(b"host", b"broken.test")])
-            assert r.status == 500
+            assert r.status == 401
             await r.read()
             r = await browser.request("GET", url, headers=[(b"host", b"closed.test")])
             assert r.status == 403 and await r.read() == b"Forbidden\n"
         backend.stop()
     assert sorted((e.router, e.status, e.server is None) for e in seen) == [
-        ("broken", 500, True),
+        ("broken", 401, True),
         ("closed", 403, True),
         ("guarded", 201, False),
     ]

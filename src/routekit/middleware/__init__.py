@@ -1,11 +1,13 @@
 """routekit.middleware: Traefik's HTTP middlewares acting on live requests, for every face.
 
 A configured middleware (a model object of `routekit.config`) is built once into a `Layer`
-(`build_layer`); `Chains` composes each router's layers around the rest of the path once and
-hands the proxy (or the ASGI face) one `Next` per router.  Per request only a `Call` — the
-request as the middlewares change it — is new.  The decisions are pure functions that tests
-and hypothesis call directly: `strip_prefix`, `replace_path_regex`, `scheme_request_url`,
-`cors_origin`, `client_ip`, `TokenBucket`, `check_secret`…
+(`build_layer`), when the configuration loads (`shared_layer`, called by the runtime's build);
+a middleware that only acts before and after the rest of the path is a `Step`, and `compose`
+runs neighbouring steps in one coroutine frame.  `Chains` composes each router's layers around
+the rest of the path once and hands the proxy (or the ASGI face) one `Next` per router.  Per
+request only a `Call` — the request as the middlewares change it — is new.  The decisions are
+pure functions that tests and hypothesis call directly: `strip_prefix`, `replace_path_regex`,
+`scheme_request_url`, `cors_origin`, `client_ip`, `TokenBucket`, `check_secret`…
 """
 
 from __future__ import annotations
@@ -23,12 +25,17 @@ from ._build import SUPPORTED as SUPPORTED
 from ._build import Chains as Chains
 from ._build import Context as Context
 from ._build import build_layer as build_layer
+from ._build import compose as compose
+from ._build import needs_face as needs_face
+from ._build import shared_layer as shared_layer
 from ._build import supported as supported
 from ._call import Call as Call
 from ._call import Layer as Layer
 from ._call import Next as Next
+from ._call import Step as Step
 from ._call import add_header as add_header
 from ._call import after_body as after_body
+from ._call import fuse as fuse
 from ._call import get_header as get_header
 from ._call import plain as plain
 from ._call import remove_header as remove_header
@@ -76,7 +83,6 @@ __all__ = [
     "CORS",
     "MAX_SOURCES",
     "SUPPORTED",
-    "TRAILER_FLAG",
     "Breaker",
     "BreakerState",
     "Call",
@@ -88,14 +94,15 @@ __all__ = [
     "Next",
     "PathRefused",
     "RateLimiter",
+    "Step",
     "TokenBucket",
     "Users",
     "Window",
     "add_header",
     "add_prefix",
     "after_body",
-    "available_encodings",
     "backoff_delays",
+    "available_encodings",
     "basic_credentials",
     "build_layer",
     "certificate_info",
@@ -103,19 +110,16 @@ __all__ = [
     "check_secret",
     "clean_path",
     "client_ip",
+    "compose",
     "cors_origin",
-    "decode_frames",
     "decode_path",
-    "decode_text",
     "digest_fields",
-    "encode_frame",
     "error_page_target",
+    "fuse",
     "get_header",
     "go_duration",
-    "grpc_content_type",
+    "needs_face",
     "negotiate",
-    "parse_header_list",
-    "parse_trailer_block",
     "plain",
     "preflight_headers",
     "redirect_status",
@@ -126,12 +130,20 @@ __all__ = [
     "scheme_location",
     "scheme_request_url",
     "set_header",
+    "shared_layer",
     "sniff_content_type",
     "source_of",
     "split_target",
     "strip_prefix",
     "strip_prefix_regex",
     "supported",
+    "TRAILER_FLAG",
+    "decode_frames",
+    "decode_text",
+    "encode_frame",
+    "grpc_content_type",
+    "parse_header_list",
+    "parse_trailer_block",
     "trailer_block",
     "trailer_frame",
 ]

@@ -44,7 +44,7 @@ from ..http import Response
 from ._call import (
     Call,
     Layer,
-    Next,
+    Step,
     get_header,
     plain,
     remove_header,
@@ -198,7 +198,8 @@ def basic_credentials(value: bytes | None) -> tuple[str, str] | None:
     return user, password
 
 
-Check = Callable[[Call], Awaitable["str | None"]]
+#: Who a request authenticates as (``None``: nobody), or an awaitable of it (a slow hash).
+Check = Callable[[Call], "str | Awaitable[str | None] | None"]
 
 
 def _auth_layer(
@@ -211,20 +212,25 @@ def _auth_layer(
         raise ConfigError(f"headerField {model.header_field!r} is not a header name")
     remove = model.remove_header
 
-    def layer(next_: Next) -> Next:
-        async def handle(call: Call) -> Response:
-            user = await check(call)
-            if user is None:
-                return plain(401, "401 Unauthorized", [(b"www-authenticate", challenge())])
-            if field:
-                set_header(call.headers, field, user.encode("utf-8", "surrogateescape"))
-            if remove:
-                remove_header(call.headers, b"authorization")
-            return await next_(call)
+    def answer(call: Call, user: str | None) -> Response | None:
+        if user is None:
+            return plain(401, "401 Unauthorized", [(b"www-authenticate", challenge())])
+        if field:
+            set_header(call.headers, field, user.encode("utf-8", "surrogateescape"))
+        if remove:
+            remove_header(call.headers, b"authorization")
+        return None
 
-        return handle
+    async def later(call: Call, pending: Awaitable[str | None]) -> Response | None:
+        return answer(call, await pending)
 
-    return layer
+    def before(call: Call) -> Response | Awaitable[Response | None] | None:
+        user = check(call)
+        if user is None or isinstance(user, str):  # known at once: no coroutine at all
+            return answer(call, user)
+        return later(call, user)
+
+    return Step(before)
 
 
 def _realm(model: BasicAuth | DigestAuth) -> str:
@@ -236,7 +242,10 @@ def build_basic_auth(model: BasicAuth) -> Layer:
     users = Users(load_users(model.users, model.users_file))
     challenge = f'Basic realm="{_realm(model)}"'.encode("latin-1", "replace")
 
-    async def check(call: Call) -> str | None:
+    async def verify(user: str, password: str, header: bytes) -> str | None:
+        return user if await users.check(user, password, header=header) else None
+
+    def check(call: Call) -> str | Awaitable[str | None] | None:
         header = get_header(call.headers, b"authorization")
         if header is None:
             return None
@@ -248,7 +257,7 @@ def build_basic_auth(model: BasicAuth) -> Layer:
         if credentials is None:
             return None
         call.user = credentials[0]  # for the access log, accepted or not
-        return credentials[0] if await users.check(*credentials, header=header) else None
+        return verify(*credentials, header)
 
     return _auth_layer(model, check, lambda: challenge)
 
@@ -322,7 +331,7 @@ def build_digest_auth(model: DigestAuth) -> Layer:
     """The digestAuth layer (users ``name:realm:ha1``, htdigest's format)."""
     digest = Digest(load_users(model.users, model.users_file, fields=3), _realm(model))
 
-    async def check(call: Call) -> str | None:
+    def check(call: Call) -> str | None:
         fields = digest_fields(get_header(call.headers, b"authorization"))
         if fields is None:
             return None

@@ -1,18 +1,21 @@
 """Building middlewares from their model objects, and composing each router's chain once.
 
 `build_layer` turns one configured middleware into a `Layer` (regexps compiled, users read,
-buckets made).  `Chains` keeps, for the proxy or the ASGI face, each router's composed handler:
-it is made on the router's first request after a reload and then reused; a middleware whose
-name and options did not change keeps its built layer — and its state, rate limit buckets for
-one — across reloads.
+buckets made).  The runtime builds every middleware when the configuration loads
+(`shared_layer`), so that one that cannot be built is a located configuration problem and its
+routers are left out, never a 500 on a first request.  `Chains` keeps, for the proxy or the
+ASGI face, each router's composed handler, made on the router's first request after a reload
+from the runtime's layers and then reused; a middleware that needs the face (its clock, its
+client, its services) is built by the face, and keeps its built layer — and its state, rate
+limit buckets for one — across reloads while its name and options do not change.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, Final, TypeVar, final
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Final, TypeVar, final
 
 import anyio
 import attrs
@@ -46,11 +49,10 @@ from ..config import (
 from ..errors import ConfigError
 from ..http import Client, Response
 from ..rules import RegexError
-from ..runtime import RoutingDecision
 from ._auth import build_basic_auth, build_digest_auth
 from ._breaker import build_circuit_breaker
 from ._buffering import build_buffering, build_content_type
-from ._call import Call, Layer, Next, plain
+from ._call import Call, Layer, Next, Step, fuse, plain
 from ._client_cert import build_pass_tls_client_cert
 from ._compress import build_compress
 from ._errors import ForwardTo, build_errors
@@ -69,7 +71,20 @@ from ._paths import (
 from ._redirect import build_redirect_regex, build_redirect_scheme
 from ._retry import build_retry
 
-__all__ = ["SUPPORTED", "Chains", "Context", "build_layer", "supported"]
+if TYPE_CHECKING:
+    # Only named: the runtime (a room above) builds middlewares, never the other way round.
+    from ..runtime import RoutingDecision
+
+__all__ = [
+    "SUPPORTED",
+    "Chains",
+    "Context",
+    "build_layer",
+    "compose",
+    "needs_face",
+    "shared_layer",
+    "supported",
+]
 
 _log: Final = logging.getLogger("routekit.middleware")
 
@@ -90,10 +105,17 @@ class Context:
 
 _M = TypeVar("_M")
 _BUILDERS: Final[dict[type[object], Callable[[Any, Context], Layer]]] = {}
+# The types whose layers use the face's context (clock, sleep, client, services): each face
+# builds its own; the others are built once, when the configuration loads, and shared.
+_FACED: Final[set[type[object]]] = set()
 
 
-def _register(kind: type[_M], builder: Callable[[_M, Context], Layer]) -> None:
+def _register(
+    kind: type[_M], builder: Callable[[_M, Context], Layer], *, faced: bool = False
+) -> None:
     _BUILDERS[kind] = builder
+    if faced:
+        _FACED.add(kind)
 
 
 _register(AddPrefix, lambda m, _: build_add_prefix(m))
@@ -106,13 +128,13 @@ _register(RedirectRegex, lambda m, _: build_redirect_regex(m))
 _register(Headers, lambda m, _: build_headers(m))
 _register(IPAllowList, lambda m, _: build_ip_allow_list(m))
 _register(BasicAuth, lambda m, _: build_basic_auth(m))
-_register(RateLimit, lambda m, c: build_rate_limit(m, c.clock, c.sleep))
+_register(RateLimit, lambda m, c: build_rate_limit(m, c.clock, c.sleep), faced=True)
 _register(InFlightReq, lambda m, _: build_in_flight_req(m))
-_register(Retry, lambda m, c: build_retry(m, c.clock, c.sleep))
+_register(Retry, lambda m, c: build_retry(m, c.clock, c.sleep), faced=True)
 _register(Compress, lambda m, _: build_compress(m))
-_register(ForwardAuth, lambda m, c: build_forward_auth(m, c.client))
-_register(Errors, lambda m, c: build_errors(m, c.forward_to))
-_register(CircuitBreaker, lambda m, c: build_circuit_breaker(m, c.clock))
+_register(ForwardAuth, lambda m, c: build_forward_auth(m, c.client), faced=True)
+_register(Errors, lambda m, c: build_errors(m, c.forward_to), faced=True)
+_register(CircuitBreaker, lambda m, c: build_circuit_breaker(m, c.clock), faced=True)
 _register(DigestAuth, lambda m, _: build_digest_auth(m))
 _register(Buffering, lambda m, _: build_buffering(m))
 _register(ContentType, lambda m, _: build_content_type(m))
@@ -148,6 +170,45 @@ def build_layer(model: Middleware, context: Context | None = None) -> Layer:
         if str(exc).startswith(model.type_key):
             raise
         raise ConfigError(f"{model.type_key}: {exc}") from None
+
+
+def needs_face(model: Middleware) -> bool:
+    """Whether each face builds its own layer of *model* (with its clock, client, services)."""
+    return type(model) in _FACED
+
+
+async def _no_service(call: Call, service: str) -> Response:
+    return plain(503, "Service Unavailable")
+
+
+#: What a middleware built when the configuration loads sees of a face: none yet.
+_AT_LOAD: Final = Context(client=lambda transport: None, forward_to=_no_service)
+
+
+def shared_layer(model: Middleware) -> Layer | None:
+    """Build *model* when the configuration loads: its layer, shared by every face, or
+    ``None`` for one that each face builds itself (`needs_face`; built here all the same, so
+    that what cannot be built is known now).
+
+    Raises:
+        ConfigError: as `build_layer`.
+    """
+    layer = build_layer(model, _AT_LOAD)
+    return None if needs_face(model) else layer
+
+
+def compose(layers: Sequence[Layer], terminal: Next) -> Next:
+    """*layers*, in order, around *terminal*; neighbouring `Step` layers share one frame."""
+    handler = terminal
+    steps: list[Step] = []
+    for layer in reversed(layers):
+        if isinstance(layer, Step):
+            steps.append(layer)
+            continue
+        if steps:
+            handler, steps = fuse(steps[::-1], handler), []
+        handler = layer(handler)
+    return fuse(steps[::-1], handler) if steps else handler
 
 
 def _broken(router: str, reason: str) -> Next:
@@ -195,18 +256,19 @@ class Chains:
         names = decision.middleware_names or tuple(
             f"#{i}" for i in range(len(decision.middlewares))
         )
+        shared = decision.layers or (None,) * len(decision.middlewares)
         layers: list[Layer] = []
-        for name, model in zip(names, decision.middlewares, strict=True):
+        for name, model, built in zip(names, decision.middlewares, shared, strict=True):
+            if built is not None:  # built when the configuration loaded
+                layers.append(built)
+                continue
             key = (name, model)
             layer = self._layers.get(key) or self._previous.get(key)
             if layer is None:
                 try:
                     layer = build_layer(model, self._context)
-                except ConfigError as exc:
+                except ConfigError as exc:  # a runtime not made by `build` (checked there)
                     return _broken(decision.router, f"middleware {name}: {exc}")
             self._layers[key] = layer
             layers.append(layer)
-        handler = self._terminal
-        for layer in reversed(layers):
-            handler = layer(handler)
-        return handler
+        return compose(layers, self._terminal)

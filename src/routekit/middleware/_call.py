@@ -1,29 +1,35 @@
 """`Call`: one request on its way through a router's middlewares, and the header helpers.
 
-A middleware is built once (`Layer`) and composed once per router into a `Next`; per request
-only the `Call` is new.  Headers are h11-style lists of ``(lowercase name, value)`` byte pairs,
-changed in place, so that one list travels from the entry point to the server.
+A middleware is built once (a `Layer`, or a `Step` when it only acts before and after the rest
+of the path) and composed once per router into a `Next`; per request only the `Call` is new.
+Headers are h11-style lists of ``(lowercase name, value)`` byte pairs, changed in place, so
+that one list travels from the entry point to the server.
 """
 
 from __future__ import annotations
 
 import urllib.parse
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
-from typing import Final, final
+from typing import TYPE_CHECKING, Final, final
 
 import anyio
 import attrs
 
 from ..http import Response, UpstreamError
 from ..request import Request
-from ..runtime import RoutingDecision
+
+if TYPE_CHECKING:
+    # Only named: the runtime (a room above) builds middlewares, never the other way round.
+    from ..runtime import RoutingDecision
 
 __all__ = [
     "Call",
     "Layer",
     "Next",
+    "Step",
     "add_header",
     "after_body",
+    "fuse",
     "get_header",
     "plain",
     "remove_header",
@@ -133,6 +139,64 @@ class Call:
 Next = Callable[[Call], Awaitable[Response]]
 #: A built middleware: given the rest of the path, the path that starts with it.
 Layer = Callable[[Next], Next]
+#: What a `Step` does before the rest of the path: ``None`` to go on, an answer to give instead,
+#: or (rarely: a password to check in a thread, a token to wait for) an awaitable of either.
+Before = Callable[[Call], "Response | Awaitable[Response | None] | None"]
+#: What a `Step` does to the answer of the rest of the path.
+After = Callable[[Call, Response], Response]
+
+
+@final
+class Step:
+    """A middleware that acts before the rest of the path and/or on its answer, not around it.
+
+    A `Layer` (calling it wraps the rest of the path in one coroutine), but the chains compose
+    neighbouring steps into one: their *before* parts in a loop, one ``await`` of the rest, their
+    *after* parts in reverse order — one coroutine frame for the lot instead of one each, which
+    every suspension of the forwarded request would climb.  A *before* that answers ends the
+    loop: the *after* parts of the steps before it apply to that answer, as the wrapping
+    layers' would (Traefik's headers middleware adds its headers to basicAuth's 401).
+    """
+
+    __slots__ = ("after", "before")
+
+    def __init__(self, before: Before | None = None, after: After | None = None) -> None:
+        self.before = before
+        self.after = after
+
+    def __call__(self, next_: Next) -> Next:
+        """This step alone around *next_*."""
+        return fuse((self,), next_)
+
+
+def fuse(steps: Sequence[Step], next_: Next) -> Next:
+    """*steps*, in order, around *next_*, in one coroutine frame."""
+    befores = tuple(
+        (s.before, tuple(a for a in (t.after for t in reversed(steps[:i])) if a is not None))
+        for i, s in enumerate(steps)
+        if s.before is not None
+    )
+    afters = tuple(s.after for s in reversed(steps) if s.after is not None)
+    if not befores and not afters:
+        return next_  # steps that do nothing (a rateLimit with no limit)
+
+    async def handle(call: Call) -> Response:
+        for before, undone in befores:
+            answer = before(call)
+            if answer is not None:
+                if not isinstance(answer, Response):
+                    answer = await answer
+                    if answer is None:
+                        continue
+                for after in undone:
+                    answer = after(call, answer)
+                return answer
+        response = await next_(call)
+        for after in afters:
+            response = after(call, response)
+        return response
+
+    return handle
 
 
 def split_target(target: str) -> tuple[str, str | None]:

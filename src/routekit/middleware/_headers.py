@@ -25,6 +25,7 @@ from ._call import (
     Call,
     Layer,
     Next,
+    Step,
     get_header,
     plain,
     remove_header,
@@ -211,13 +212,23 @@ def plan(model: Headers) -> _Plan:
     )
 
 
-def _apply(headers: _Pairs, ops: Sequence[tuple[bytes, bytes]]) -> None:
-    """Set (or, with an empty value, remove) each header of *ops*, in one pass over *headers*."""
-    if not ops:
-        return
-    names = {name for name, _ in ops}
-    headers[:] = [h for h in headers if h[0] not in names]
-    headers.extend(op for op in ops if op[1])
+@final
+class _Ops:
+    """Header operations (name, value; an empty value removes), worked out once: the names
+    they replace and the fields they add, in one pass over a request's or an answer's list."""
+
+    __slots__ = ("added", "names")
+
+    def __init__(self, ops: Sequence[tuple[bytes, bytes]]) -> None:
+        self.names = frozenset(name for name, _ in ops)
+        self.added = tuple(op for op in ops if op[1])
+
+    def applied(self, headers: Sequence[tuple[bytes, bytes]]) -> _Pairs:
+        """A new list: *headers* with the operations applied."""
+        names = self.names
+        out = [h for h in headers if h[0] not in names] if names else list(headers)
+        out += self.added
+        return out
 
 
 def _host(p: _Plan, call: Call) -> str:
@@ -239,20 +250,46 @@ def _merged(*groups: Sequence[tuple[bytes, bytes]]) -> tuple[tuple[bytes, bytes]
 
 
 def build_headers(model: Headers) -> Layer:
-    """The headers layer."""
+    """The headers layer: a `Step` (before and after the rest), around it with CORS."""
     p = plan(model)
     cors = p.cors
-    with_cors = cors.defined
     expose = cors.expose()
     # The answer's operations, worked out now: the security headers, then (for TLS requests)
     # the TLS-only ones, then the custom response headers, which win.
-    plain_ops = _merged(p.security, p.sts, p.response_ops)
-    tls_ops = _merged(p.security, p.sts, p.ssl_only, p.response_ops)
+    plain_ops = _Ops(_merged(p.security, p.sts, p.response_ops))
+    tls_ops = _Ops(_merged(p.security, p.sts, p.ssl_only, p.response_ops))
+    request_ops = _Ops(p.request_ops) if p.request_ops else None
+
+    def before(call: Call) -> Response | None:
+        if request_ops is not None:
+            headers = call.headers
+            headers[:] = request_ops.applied(headers)
+        if p.no_forwarded_for:
+            remove_header(call.headers, b"x-forwarded-for")
+            call.append_forwarded_for = False
+        if p.allowed_hosts and _host(p, call) not in p.allowed_hosts:
+            return plain(500, "Bad Host")
+        return None
+
+    def headers_of(call: Call, response: Response) -> _Pairs:
+        secure = p.ssl_only and (
+            call.tls or any(get_header(call.headers, k) == v for k, v in p.ssl_headers)
+        )
+        return (tls_ops if secure else plain_ops).applied(response.headers)
+
+    def after(call: Call, response: Response) -> Response:
+        # The server's fields (h11 parsed them) and ours (checked at build): valid.
+        headers = headers_of(call, response)
+        return Response(response.status, headers, response.body, response.tunnel, response.checked)
+
+    if not cors.defined:
+        return Step(before, after)
 
     def layer(next_: Next) -> Next:
         async def handle(call: Call) -> Response:
+            # Read before the custom request headers apply, as Traefik reads it.
             origin = get_header(call.headers, b"origin")
-            if with_cors and call.method == b"OPTIONS" and origin:
+            if call.method == b"OPTIONS" and origin:
                 method = get_header(call.headers, b"access-control-request-method")
                 if method:
                     asked = get_header(call.headers, b"access-control-request-headers")
@@ -263,23 +300,11 @@ def build_headers(model: Headers) -> Layer:
                         asked.decode("latin-1") if asked is not None else None,
                     )
                     return Response(200, pairs, b"")
-            _apply(call.headers, p.request_ops)
-            if p.no_forwarded_for:
-                remove_header(call.headers, b"x-forwarded-for")
-                call.append_forwarded_for = False
-            if p.allowed_hosts and _host(p, call) not in p.allowed_hosts:
-                return plain(500, "Bad Host")
+            refused = before(call)
+            if refused is not None:
+                return refused
             response = await next_(call)
-            headers = list(response.headers)
-            secure = p.ssl_only and (
-                call.tls or any(get_header(call.headers, k) == v for k, v in p.ssl_headers)
-            )
-            _apply(headers, tls_ops if secure else plain_ops)
-            if not with_cors:
-                # The server's fields (h11 parsed them) and ours (checked at build): valid.
-                return Response(
-                    response.status, headers, response.body, response.tunnel, response.checked
-                )
+            headers = headers_of(call, response)
             if origin is not None:
                 allowed = cors_origin(cors, origin.decode("latin-1"))
                 if allowed is not None:

@@ -19,7 +19,7 @@ import attrs
 from ..config import IPAllowList, IPStrategy, SourceCriterion, criterion_problem
 from ..errors import ConfigError
 from ..http import Response
-from ._call import Call, Layer, Next, get_header, plain
+from ._call import Call, Layer, Step, get_header, plain
 
 __all__ = ["IPChecker", "client_ip", "source_of"]
 
@@ -101,7 +101,13 @@ SourceOf = Callable[[Call], str]
 
 def ip_of(strategy: IPStrategy | None) -> SourceOf:
     """The client address of a call by *strategy*, with its checker built once."""
-    excluded = IPChecker(strategy.excluded_ips) if strategy and strategy.excluded_ips else None
+    if strategy is None or (strategy.depth <= 0 and not strategy.excluded_ips):
+        # The peer's address: X-Forwarded-For is not read at all.
+        bits = strategy.ipv6_subnet if strategy is not None else None
+        if bits is None:
+            return lambda call: call.client_ip or ""
+        return lambda call: _subnet(call.client_ip or "", bits)
+    excluded = IPChecker(strategy.excluded_ips) if strategy.excluded_ips else None
 
     def source(call: Call) -> str:
         xff = get_header(call.headers, _XFF)
@@ -157,13 +163,10 @@ def build_ip_allow_list(model: IPAllowList) -> Layer:
     )
     reason = _reason(allow.reject)
 
-    def layer(next_: Next) -> Next:
-        async def handle(call: Call) -> Response:
-            address = allow.source(call)
-            if not address or not allow.checker.contains(address):
-                return plain(allow.reject, reason)
-            return await next_(call)
+    def before(call: Call) -> Response | None:
+        address = allow.source(call)
+        if not address or not allow.checker.contains(address):
+            return plain(allow.reject, reason)
+        return None
 
-        return handle
-
-    return layer
+    return Step(before)

@@ -18,7 +18,7 @@ from typing import Final, final
 from ..config import InFlightReq, RateLimit
 from ..errors import ConfigError
 from ..http import Response
-from ._call import Call, Layer, Next, after_body, plain
+from ._call import Call, Layer, Next, Step, after_body, plain
 from ._ip import source_of
 
 __all__ = ["MAX_SOURCES", "RateLimiter", "TokenBucket", "go_duration"]
@@ -44,7 +44,7 @@ class TokenBucket:
 
     def reserve(self, now: float) -> float:
         """Take a token; the seconds to wait until it is really there (0: now)."""
-        if math.isinf(self.rate):
+        if self.rate == math.inf:
             return 0.0
         if now > self._at:
             self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
@@ -133,23 +133,23 @@ def build_rate_limit(model: RateLimit, clock: Clock, sleep: Sleep) -> Layer:
     """The rateLimit layer."""
     limiter = RateLimiter(model, clock)
     source = source_of(model.source_criterion)
+    if math.isinf(limiter.rate):  # average = 0: nothing is limited, nothing counted
+        return Step()
 
-    def layer(next_: Next) -> Next:
-        async def handle(call: Call) -> Response:
-            allowed, delay = limiter.allow(source(call))
-            if not allowed:
-                headers = [
-                    (b"retry-after", str(math.ceil(delay)).encode()),
-                    (b"x-retry-in", go_duration(delay).encode()),
-                ]
-                return plain(429, "Too Many Requests", headers)
-            if delay > 0:
-                await sleep(delay)
-            return await next_(call)
+    async def wait(delay: float) -> None:
+        await sleep(delay)
 
-        return handle
+    def before(call: Call) -> Response | Awaitable[None] | None:
+        allowed, delay = limiter.allow(source(call))
+        if not allowed:
+            headers = [
+                (b"retry-after", str(math.ceil(delay)).encode()),
+                (b"x-retry-in", go_duration(delay).encode()),
+            ]
+            return plain(429, "Too Many Requests", headers)
+        return wait(delay) if delay > 0 else None
 
-    return layer
+    return Step(before)
 
 
 def build_in_flight_req(model: InFlightReq) -> Layer:

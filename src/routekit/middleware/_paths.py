@@ -27,7 +27,7 @@ from ..config import (
 )
 from ..http import Response
 from ..rules import Regexp, compile_regexp
-from ._call import Call, Layer, Next, add_header, plain
+from ._call import Call, Layer, Step, add_header, plain
 
 __all__ = [
     "PathRefused",
@@ -173,22 +173,17 @@ def _rewrite_layer(
     decide: Callable[[str], _T | PathRefused | None],
     note: Callable[[Call, _T], Response | None],
 ) -> Layer:
-    """The layer of a path decision: refuse, or note it (*note*) and go on with the new path."""
+    """The step of a path decision: refuse, or note it (*note*) and go on with the new path."""
 
-    def layer(next_: Next) -> Next:
-        async def handle(call: Call) -> Response:
-            outcome = decide(call.path)
-            if isinstance(outcome, PathRefused):
-                return plain(outcome.status, outcome.reason)
-            if outcome is not None:
-                refused = note(call, outcome)
-                if refused is not None:
-                    return refused
-            return await next_(call)
+    def before(call: Call) -> Response | None:
+        outcome = decide(call.path)
+        if outcome is None:
+            return None
+        if isinstance(outcome, PathRefused):
+            return plain(outcome.status, outcome.reason)
+        return note(call, outcome)
 
-        return handle
-
-    return layer
+    return Step(before)
 
 
 def _note_prefix(call: Call, outcome: tuple[str, str]) -> Response | None:
@@ -233,14 +228,10 @@ def build_add_prefix(model: AddPrefix) -> Layer:
     """The addPrefix layer."""
     prefix = model.prefix
 
-    def layer(next_: Next) -> Next:
-        async def handle(call: Call) -> Response:
-            call.path = add_prefix(call.path, prefix)
-            return await next_(call)
+    def before(call: Call) -> None:
+        call.path = add_prefix(call.path, prefix)
 
-        return handle
-
-    return layer
+    return Step(before)
 
 
 def build_replace_path(model: ReplacePath) -> Layer:

@@ -1,8 +1,11 @@
 """`build`: a `Configuration` becomes a `Runtime`: route tables, balancer trees, middleware chains.
 
 Building never raises on a bad element: what cannot be built (a rule that does not parse, an
-unknown service or middleware, a loop) is reported in `Runtime.problems`, left out with whatever
-depends on it, and the rest is built.
+unknown service or middleware, a loop, a middleware whose options only its build refuses or
+whose package is not installed) is reported in `Runtime.problems`, left out with whatever
+depends on it, and the rest is built.  Middlewares are built here, when the configuration
+loads, as Traefik builds them with their routers: one that cannot be built leaves its routers
+out with an error, and the other routers serve.
 
 `build` is `prepare(...).finish()`.  `prepare` does nearly all the work (services without old
 state, rules, middleware chains, route tables) while reading no balancer's state, so it may run
@@ -13,8 +16,11 @@ them in place.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, final
+
+import attrs
 
 from ..config import Chain, Configuration, Errors, Middleware, Router, rule_error
 from ..errors import ConfigError, Problem
@@ -26,6 +32,7 @@ from ._tcp import build_tcp
 
 if TYPE_CHECKING:
     from ..balance import Balancer, Clock
+    from ..middleware import Layer
 
 __all__ = ["DEFAULT_ENTRY_POINTS", "DEFAULT_PROVIDER_PRECEDENCE", "Prepared", "build", "prepare"]
 
@@ -104,7 +111,10 @@ def prepare(
     defaults = tuple(entry_points) if entry_points is not None else DEFAULT_ENTRY_POINTS
     services = ServiceBuilder(config, previous, clock, report)
     built = services.build_all()
-    routers = _Routers(config, built, report, previous._rules if previous is not None else {})
+    layers = _Layers(config, report, previous._layers if previous is not None else {})
+    routers = _Routers(
+        config, built, report, previous._rules if previous is not None else {}, layers
+    )
     plain: dict[str, list[Route]] = {ep: [] for ep in defaults}
     secure: dict[str, list[Route]] = {}
     middlewares: dict[str, tuple[Middleware, ...]] = {}
@@ -145,6 +155,7 @@ def prepare(
         rules={**routers.rules, **tcp.rules},
         tcp_tables=tcp.tables,
         tcp_services=tcp.services,
+        layers=layers.built,
     )
 
 
@@ -166,8 +177,10 @@ class Prepared:
         rules: dict[tuple[str, str], Rule],
         tcp_tables: Mapping[str, TCPRouteTable],
         tcp_services: Mapping[str, Balancer],
+        layers: Mapping[tuple[str, Middleware], Layer | None],
     ) -> None:
         self.config = config
+        self._layers = layers
         self._tcp_tables = tcp_tables
         self._tcp_services = tcp_services
         self._tables = tables
@@ -209,6 +222,7 @@ class Prepared:
             children=self._services.children,
             tcp_tables=self._tcp_tables,
             tcp_services=self._tcp_services,
+            layers=self._layers,
         )
         return self._done
 
@@ -222,11 +236,12 @@ class _Routers:
         services: dict[str, Balancer],
         report: Report,
         old_rules: Mapping[tuple[str, str], Rule],
+        layers: _Layers,
     ) -> None:
         self.config = config
         self.services = services
         self.report = report
-        self.chains = _Chains(config, services, report)
+        self.chains = _Chains(config, services, report, layers)
         self.old_rules = old_rules
         self.rules: dict[tuple[str, str], Rule] = {}
 
@@ -278,6 +293,7 @@ class _Routers:
             transports or NO_TRANSPORTS,
             mirroring,
             tuple(n for n, _ in flat),
+            tuple(self.chains.layers.built[m] for m in flat),
         )
         # Qualified names carry their provider, the second key of the table's order.
         _, at, provider = name.rpartition("@")
@@ -297,9 +313,10 @@ class _Chains:
     """Resolves middleware names into flat tuples of middleware models, once per name."""
 
     def __init__(
-        self, config: Configuration, services: dict[str, Balancer], report: Report
+        self, config: Configuration, services: dict[str, Balancer], report: Report, layers: _Layers
     ) -> None:
         self.config = config
+        self.layers = layers
         self.defs = config.http.middlewares
         self.services = services
         self.report = report
@@ -342,5 +359,58 @@ class _Chains:
             known = self.config.http.services
             self.report.missing(f"{element}.errors.service", middleware.service, known, "service")
             result = None
+        elif not self.layers.build(name, middleware):
+            result = None
         self.resolved.setdefault(name, result)
         return self.resolved[name]
+
+
+# A problem's first word that names an option (``usersFile '/x': …``) locates it there.
+_OPTION: Final = re.compile(r"([a-z][A-Za-z]*)\b")
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"[A-Z]", lambda m: "_" + m[0].lower(), name)
+
+
+class _Layers:
+    """Builds the layer of each middleware the routers use, once per name and options, keeping
+    the previous runtime's (and their state) for the ones that did not change."""
+
+    def __init__(
+        self,
+        config: Configuration,
+        report: Report,
+        previous: Mapping[tuple[str, Middleware], Layer | None],
+    ) -> None:
+        self.config = config
+        self.report = report
+        self.previous = previous
+        self.built: dict[tuple[str, Middleware], Layer | None] = {}
+
+    def build(self, name: str, model: Middleware) -> bool:
+        """Build middleware *name* (or reuse its layer): whether it can be used (reported if
+        not, at the option its problem names when it names one)."""
+        key = (name, model)
+        if key in self.built or key in self.previous:
+            self.built[key] = self.built.get(key, self.previous.get(key))
+            return True
+        from ..middleware import shared_layer  # the middlewares' room, once some are used
+
+        try:
+            self.built[key] = shared_layer(model)
+        except ConfigError as exc:
+            kind = model.type_key
+            reason = str(exc).removeprefix(f"{kind}: ")
+            found = _OPTION.match(reason)
+            path = f"http.middlewares.{name}.{kind}"
+            options = attrs.fields_dict(type(model)) if attrs.has(type(model)) else {}
+            if found is not None and _snake(found[1]) in options:
+                path += f".{found[1]}"
+            self.report.error(path, f"cannot be built: {reason}")
+            return False
+        except Exception as exc:  # a builder's bug: this middleware left out, not the reload
+            path = f"http.middlewares.{name}.{model.type_key}"
+            self.report.error(path, f"cannot be built: {type(exc).__name__}: {exc}")
+            return False
+        return True

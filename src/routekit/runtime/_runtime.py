@@ -22,6 +22,7 @@ from ..routing import Route, RouteTable, TCPRouteTable
 from ._tcp import TCPTarget
 
 if TYPE_CHECKING:
+    from ..middleware import Layer
     from ..rules import Rule, TCPConnection
 
 __all__ = ["RouterTarget", "RoutingDecision", "Runtime", "TCPRoutingDecision"]
@@ -47,6 +48,8 @@ class RouterTarget:
     mirroring: Mirroring | None = None
     #: The names of `middlewares`, in the same order (a chain's members by their own names).
     middleware_names: tuple[str, ...] = ()
+    #: Their layers, built when the configuration loaded (``None``: one each face builds).
+    layers: tuple[Layer | None, ...] = ()
 
     def __repr__(self) -> str:
         # Shown by explanations and the CLI: the service and the middleware kinds, not the
@@ -74,6 +77,8 @@ class RoutingDecision:
             timeouts towards it); a server not in it uses the default transport.
         mirroring: the service's mirroring options, when it is a mirroring service.
         middleware_names: the names of `middlewares`, in the same order.
+        layers: their layers, built when the configuration loaded (``None``: a middleware
+            each face builds with its own clock, client and services).
     """
 
     router: str
@@ -87,6 +92,7 @@ class RoutingDecision:
     transports: Mapping[str, ServersTransport] = attrs.field(factory=dict)
     mirroring: Mirroring | None = None
     middleware_names: tuple[str, ...] = ()
+    layers: tuple[Layer | None, ...] = ()
 
 
 @final
@@ -140,6 +146,10 @@ class Runtime:
     # Parsed rules and the child balancers of each service, for the next build to reuse.
     _rules: Mapping[tuple[str, str], Rule] = attrs.field(converter=_read_only, repr=False)
     _children: Mapping[str, tuple[Balancer, ...]] = attrs.field(converter=_read_only, repr=False)
+    # The middlewares built when it loaded, by name and options, for the next build to reuse.
+    _layers: Mapping[tuple[str, Middleware], Layer | None] = attrs.field(
+        factory=dict, converter=_read_only, repr=False
+    )
     tcp_tables: Mapping[str, TCPRouteTable] = attrs.field(factory=dict, converter=_read_only)
     tcp_services: Mapping[str, Balancer] = attrs.field(factory=dict, converter=_read_only)
 
@@ -180,6 +190,7 @@ class Runtime:
             target.transports,
             target.mirroring,
             target.middleware_names,
+            target.layers,
         )
 
     def route_tcp(
