@@ -29,6 +29,7 @@ from ._headers import ForwardedHeaders as ForwardedHeaders
 from ._headers import Headers as Headers
 from ._headers import downstream_headers as downstream_headers
 from ._headers import forwarded_headers as forwarded_headers
+from ._headers import is_managed_header as is_managed_header
 from ._headers import is_upgrade as is_upgrade
 from ._headers import upstream_headers as upstream_headers
 from ._listen import EntryPointServer as EntryPointServer
@@ -91,6 +92,7 @@ __all__ = [
     "error_response",
     "filter_trailers",
     "forwarded_headers",
+    "is_managed_header",
     "is_upgrade",
     "parse_address",
     "pem_path",

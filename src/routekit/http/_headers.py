@@ -33,6 +33,7 @@ __all__ = [
     "Headers",
     "downstream_headers",
     "forwarded_headers",
+    "is_managed_header",
     "is_upgrade",
     "upstream_headers",
 ]
@@ -140,7 +141,8 @@ def _without_zone(ip: str) -> str:
     return ip.split("%", 1)[0]
 
 
-def _is_managed(name: bytes) -> bool:
+def is_managed_header(name: bytes) -> bool:
+    """Whether *name* (lower-case) is one of the ``X-Forwarded-*`` fields Traefik manages."""
     # Traefik also drops the underscore spellings (X_Forwarded_For), which some servers read
     # as the dashed ones.
     return name in _MANAGED or (b"_" in name and name.replace(b"_", b"-") in _MANAGED)
@@ -191,7 +193,7 @@ def forwarded_headers(
     """
     out: Headers = list(headers)
     if not settings.trusts(client_ip):
-        out = [(k, v) for k, v in out if not _is_managed(k)]
+        out = [(k, v) for k, v in out if not is_managed_header(k)]
     if client_ip and _first(out, b"x-real-ip") is None:
         out.append((b"x-real-ip", _without_zone(client_ip).encode("latin-1")))
     proto = _first(out, b"x-forwarded-proto")
@@ -235,8 +237,8 @@ def _drop_connection_headers(headers: Headers, kept: frozenset[bytes]) -> Header
     if not named:
         return headers
     upgrade = _first(headers, b"upgrade") if b"upgrade" in named else None
-    remove = {n for n in named if not _is_managed(n) and n not in kept}
-    still = [n for n in dict.fromkeys(named) if n in kept and not _is_managed(n)]
+    remove = {n for n in named if not is_managed_header(n) and n not in kept}
+    still = [n for n in dict.fromkeys(named) if n in kept and not is_managed_header(n)]
     out = [(k, v) for k, v in headers if k not in remove and k != b"connection"]
     if upgrade is not None:
         still.append(b"upgrade")

@@ -2,15 +2,18 @@
 
 As Traefik's ``master:pkg/middlewares/auth/forward.go``: the gateway sends a GET (the
 request's own method with ``preserveRequestMethod``) to ``address`` with the request's headers
-(only ``authRequestHeaders`` when given; hop-by-hop ones never), the ``X-Forwarded-*`` of the
-request (the client's own kept only with ``trustForwardHeader``: ``X-Forwarded-Method``,
-``-Proto``, ``-Host``, ``-Port``, ``-Uri``, ``-For``), and the body with ``forwardBody`` (up to
+(only ``authRequestHeaders`` when given; hop-by-hop ones never), the ``X-Forwarded-*`` that
+reached the middleware (kept only with ``trustForwardHeader``; without it every one Traefik
+manages is dropped, ``X-Forwarded-Prefix`` and ``X-Real-Ip`` included), the gateway's own
+``X-Forwarded-Method``, ``-Proto``, ``-Host``, ``-Port``, ``-Uri`` where none is left, the
+client appended to ``X-Forwarded-For``, and the body with ``forwardBody`` (up to
 ``maxBodySize``; past it, 401).  A 2xx lets the request through with the
 ``authResponseHeaders`` (and those matching ``authResponseHeadersRegex``) copied from the
 answer; any other status is the client's answer, with the server's headers and body (a relative
 ``Location`` resolved against ``address`` unless ``preserveLocationHeader``).  An
 authentication server that cannot be reached is a 500.  Cookies the authentication server sets
-that ``addAuthCookiesToResponse`` names reach the client on the final answer.
+that ``addAuthCookiesToResponse`` names reach the client on the final answer.  ``tls`` gives
+the CA, the client certificate and key, or ``insecureSkipVerify``, for an ``https`` address.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import attrs
 
 from ..config import ClientCertificate, ForwardAuth, ServersTransport
 from ..errors import ConfigError
-from ..http import NO_BODY, Client, Origin, Response, UpstreamError
+from ..http import NO_BODY, Client, Origin, Response, UpstreamError, is_managed_header
 from ..rules import compile_regexp
 from ._call import Call, Layer, Next, add_header, get_header, remove_header, set_header
 from ._redirect import split_host
@@ -37,21 +40,6 @@ MAX_AUTH_BODY: Final = 1024 * 1024
 _HOP: Final = frozenset(
     {b"connection", b"keep-alive", b"te", b"trailer", b"transfer-encoding", b"upgrade"}
 )
-_X_FORWARDED: Final = frozenset(
-    {
-        b"x-forwarded-for",
-        b"x-forwarded-proto",
-        b"x-forwarded-host",
-        b"x-forwarded-port",
-        b"x-forwarded-server",
-        b"x-forwarded-uri",
-        b"x-forwarded-method",
-        b"x-forwarded-tls-client-cert",
-        b"x-forwarded-tls-client-cert-info",
-        b"x-real-ip",
-    }
-)
-
 ClientFor = Callable[[ServersTransport | None], Client | None]
 
 
@@ -78,7 +66,9 @@ def auth_request_headers(
         if k not in _HOP and k not in named and k not in (b"host", b"content-length")
     ]
     if not trust:
-        out = [(k, v) for k, v in out if k not in _X_FORWARDED]
+        # Traefik's DeleteXForwardedHeaders: every X-Forwarded-* it manages (X-Forwarded-Prefix,
+        # X-Real-Ip… and their underscore spellings) goes; its own values are set below.
+        out = [(k, v) for k, v in out if not is_managed_header(k)]
     if allowed:
         out = [(k, v) for k, v in out if k in allowed]
     if call.client_ip:
@@ -205,14 +195,7 @@ def build_forward_auth(model: ForwardAuth, client_for: ClientFor | None) -> Laye
                 if user is not None:
                     call.user = user.decode("utf-8", "replace")
             if not 200 <= answer.status < 300:
-                relayed = [
-                    (k, v) for k, v in answer.headers if k not in _HOP and k != b"content-length"
-                ]
-                location = get_header(relayed, b"location")
-                if location is not None and not model.preserve_location_header:
-                    resolved = urllib.parse.urljoin(model.address, location.decode("latin-1"))
-                    set_header(relayed, b"location", resolved.encode("latin-1", "replace"))
-                return Response(answer.status, relayed, data)
+                return _denied(model, answer.status, answer.headers, data)
             for name in copied:
                 remove_header(call.headers, name)
                 for key, value in answer.headers:
