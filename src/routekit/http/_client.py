@@ -352,8 +352,15 @@ class Client:
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             if not _has(all_headers, b"host"):
                 all_headers.insert(0, (b"host", parts.netloc.encode("idna") or b"localhost"))
-        if isinstance(body, bytes) and body and not _has(all_headers, b"content-length"):
-            all_headers.append((b"content-length", b"%d" % len(body)))
+        if isinstance(body, bytes):
+            if body and not _has(all_headers, b"content-length"):
+                all_headers.append((b"content-length", b"%d" % len(body)))
+        elif not _has(all_headers, b"content-length") and not _has(
+            all_headers, b"transfer-encoding"
+        ):
+            # A streamed body of unknown length goes chunked (RFC 9112 §6.1); a proxied one
+            # lost its Transfer-Encoding with the hop-by-hop fields, as in Go's ReverseProxy.
+            all_headers.append((b"transfer-encoding", b"chunked"))
         if checked:
             # h11's own flag for events built from what its parser produced: the proxy's
             # request line and fields came out of h11 (or are the proxy's own), so their
