@@ -99,7 +99,7 @@ ANOTHER = {"anotherprovider": add_prefix("addPrefixTest", "/toto")}
 #: says which element it is.
 QUALIFIED = "references are shown qualified (name@provider), not as written"
 USERS = "Traefik's test writes a bare admin:admin, which basicAuth refuses; the user is hashed"
-HOST_SNI = "Traefik's test writes Host() on a TCP router, where only HostSNI() matches"
+HOST_SNI = "Traefik's test writes Host() on a TCP router: HostSNI(`*`) is the TCP match-all"
 NO_UDP = "routekit routes no UDP: no entry point serves a UDP router, which is disabled for it"
 BY_HAND = "Traefik's test sets this status (or usedBy) by hand; routekit has it from a real cause"
 
