@@ -10,7 +10,8 @@ then compete with it, which the figure includes).  For each proxy: a warm-up, th
 ``--connections`` connections for ``--duration`` seconds; req/s, latency p50 and p99 from wrk,
 and the proxy's CPU time per request from ``/proc/<pid>/stat`` (its process tree).  Then the
 memory of routekit per idle keep-alive connection: RSS growth over 10 000 connections that each
-made one request and stay open.
+made one request and stay open.  ``--chain-rounds N`` measures the middleware chain's own cost
+in N turns of routekit without and with it, both sent the chain's request.
 """
 
 from __future__ import annotations
@@ -235,6 +236,33 @@ def measure(
     return result
 
 
+def chain_rounds(folder: Path, backend: int, args: argparse.Namespace) -> None:
+    """The chain's own cost: routekit with and without it, both sent the chain's request (path
+    and credentials), measured in turns while both run, ``--chain-rounds`` times; the median
+    of the differences (a shared machine drifts between runs more than the chain costs)."""
+    plain, chained = free_port(), free_port()
+    load: dict[str, Any] = {"path": CHAIN_PATH, "headers": CHAIN_HEADERS}
+    with (
+        running(routekit_conf(folder, plain, backend), plain, "0") as p,
+        running(routekit_conf(folder, chained, backend, chain=True), chained, "0") as c,
+    ):
+        for port in (plain, chained):
+            wrk(port, args.connections, 2, "1", **load)  # warm-up
+        added: list[float] = []
+        for turn in range(args.chain_rounds):
+            cpu = {}
+            for name, port, proc in (("plain", plain, p), ("chain", chained, c)):
+                before = cpu_seconds(proc.pid)
+                result = wrk(port, args.connections, args.duration, "1", **load)
+                cpu[name] = (cpu_seconds(proc.pid) - before) / result["requests"] * 1e6
+            added.append(cpu["chain"] - cpu["plain"])
+            print(f"round {turn + 1}: routekit {cpu['plain']:6.1f} µs/req, with the chain "
+                  f"{cpu['chain']:6.1f} µs/req: {added[-1]:+6.1f} µs", flush=True)  # fmt: skip
+    median = sorted(added)[len(added) // 2]
+    print(f"the chain, same request to both: {median:+.1f} µs of CPU per request "
+          f"(median of {len(added)} rounds)")  # fmt: skip
+
+
 def idle_memory(command: list[str], port: int, count: int) -> float:
     """RSS growth per idle kept-alive connection (bytes), over *count* connections."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -267,6 +295,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--idle", type=int, default=10_000, help="idle connections (0: skip)")
     parser.add_argument("--only", default="", help="comma-separated proxy names")
+    parser.add_argument(
+        "--chain-rounds", type=int, default=0, help="then the chain's cost in N A/B rounds"
+    )
     args = parser.parse_args()
     machine = f"{platform.machine()}, {os.cpu_count()} cores"
     load = f"wrk -t1 -c{args.connections} -d{args.duration}s"
@@ -313,6 +344,8 @@ def main() -> None:
                     if name not in ("routekit", "routekit chain"):
                         rps, cpu = mine["rps"] / peer["rps"], mine["cpu_us"] / peer["cpu_us"]
                         print(f"routekit / {name}: {rps:.2f}x req/s, {cpu:.2f}x CPU per request")
+            if args.chain_rounds:
+                chain_rounds(folder, backend, args)
             if args.idle:
                 command = routekit_conf(folder, ports["routekit"], backend)
                 per = idle_memory(command, ports["routekit"], args.idle)

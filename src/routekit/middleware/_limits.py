@@ -46,11 +46,14 @@ class TokenBucket:
         """Take a token; the seconds to wait until it is really there (0: now)."""
         if self.rate == math.inf:
             return 0.0
+        tokens = self._tokens
         if now > self._at:
-            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+            tokens += (now - self._at) * self.rate
+            if tokens > self.burst:
+                tokens = self.burst
             self._at = now
-        self._tokens -= 1.0
-        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+        self._tokens = tokens = tokens - 1.0
+        return 0.0 if tokens >= 0 else -tokens / self.rate
 
     def cancel(self) -> None:
         """Give back the token `reserve` took (the request was refused)."""
@@ -105,14 +108,15 @@ class RateLimiter:
         """Take a token for *source*: whether the request may go, and the seconds to wait
         for its token (when refused, how long it would have been: the token is given back)."""
         now = self._clock()
-        entry = self._buckets.pop(source, None)
+        buckets = self._buckets
+        entry = buckets.pop(source, None)
         if entry is None or entry[1] < now:
-            if len(self._buckets) >= MAX_SOURCES:
+            if len(buckets) >= MAX_SOURCES:
                 self._forget(now)
             bucket = TokenBucket(self.rate, self.burst, now)
         else:
             bucket = entry[0]
-        self._buckets[source] = (bucket, now + self._ttl)  # the most recent go last
+        buckets[source] = (bucket, now + self._ttl)  # the most recent go last
         delay = bucket.reserve(now)
         if delay > self.max_delay:
             bucket.cancel()

@@ -10,6 +10,7 @@ from the encoded one, as Traefik's ``encodedPrefixLen`` does
 
 from __future__ import annotations
 
+import functools
 import re
 import urllib.parse
 from collections.abc import Callable
@@ -123,9 +124,11 @@ def strip_prefix(path: str, prefixes: tuple[str, ...]) -> tuple[str, str] | Path
     ``None`` when no prefix applies (the request goes on unchanged).
     """
     decoded = decode_path(path)
+    escaped = decoded is not path  # else one character of the path per one of the prefix
     for prefix in prefixes:
         if decoded.startswith(prefix):
-            stripped = _checked(_slash(path[_encoded_length(path, prefix) :]))
+            cut = _encoded_length(path, prefix) if escaped else len(prefix)
+            stripped = _checked(_slash(path[cut:]))
             return stripped if isinstance(stripped, PathRefused) else (prefix, stripped)
     return None
 
@@ -186,11 +189,17 @@ def _rewrite_layer(
     return Step(before)
 
 
+def _prefix_value(prefix: str) -> bytes | None:
+    """The ``X-Forwarded-Prefix`` value of *prefix*, or ``None``: a decoded prefix with a CR,
+    LF or NUL (%0D%0A…) cannot be a header."""
+    value = prefix.encode("utf-8", "surrogateescape")
+    return value if valid_field(_FORWARDED_PREFIX, value) else None
+
+
 def _note_prefix(call: Call, outcome: tuple[str, str]) -> Response | None:
     prefix, call.path = outcome
-    value = prefix.encode("utf-8", "surrogateescape")
-    if not valid_field(_FORWARDED_PREFIX, value):
-        # A decoded prefix with a CR, LF or NUL (%0D%0A…) cannot be a header.
+    value = _prefix_value(prefix)
+    if value is None:
         return plain(400, "Bad Request")
     add_header(call.headers, _FORWARDED_PREFIX, value)
     return None
@@ -215,7 +224,18 @@ def _replace_layer(decide: _Replace) -> Layer:
 def build_strip_prefix(model: StripPrefix) -> Layer:
     """The stripPrefix layer."""
     prefixes = tuple(p.strip() for p in model.prefixes)
-    return _strip_layer(lambda path: strip_prefix(path, prefixes))
+    # The configured prefixes are the ones cut: their header values are worked out now.
+    values = {p: _prefix_value(p) for p in prefixes}
+
+    def note(call: Call, outcome: tuple[str, str]) -> Response | None:
+        prefix, call.path = outcome
+        value = values[prefix]
+        if value is None:
+            return plain(400, "Bad Request")
+        call.headers.append((_FORWARDED_PREFIX, value))
+        return None
+
+    return _rewrite_layer(functools.partial(strip_prefix, prefixes=prefixes), note)
 
 
 def build_strip_prefix_regex(model: StripPrefixRegex) -> Layer:
