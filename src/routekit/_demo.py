@@ -110,7 +110,7 @@ async def demo(out: TextIO, *, port: int = 0, folder: Path | None = None) -> Non
                 api = AdminAPI(
                     lambda: gateway.runtime,
                     entry,
-                    problems=lambda: [p for ps in watcher.problems.values() for p in ps],
+                    problems=lambda: watcher.problems,
                 )
                 admin = EntryPointServer("127.0.0.1:0", Admin(api, metrics))
                 await tg.start(admin.serve)

@@ -178,9 +178,10 @@ def from_static(static: StaticConfiguration, *, reuse_port: bool = False) -> Ser
             handler = AdminAPI(
                 lambda: gateway.runtime,
                 entry_points,
-                problems=lambda: [p for ps in watcher.problems.values() for p in ps],
+                problems=lambda: watcher.problems,
                 access_log=access_log is not None,
                 metrics="prometheus" if metrics is not None else "",
+                providers=lambda: [p.name for p in watcher.providers],
             )
         admin = Admin(
             handler,
