@@ -110,8 +110,9 @@ async def body_of(head: RequestHead, receive: Receive) -> tuple[RequestHead, Asy
     """The request body as chunks, and the head with the framing the body needs upstream.
 
     A body with a ``Content-Length`` or ``Transfer-Encoding`` streams as it is.  Otherwise (an
-    HTTP/2 client, or a server that leaves framing out) the first message decides: a body that
-    came whole gets its length, one still coming is sent chunked (RFC 9112 §6).
+    HTTP/2 client, or a server that leaves framing out) the first message decides: no body is
+    no body, one that came whole gets its length, one still coming streams (the client sends
+    it chunked, RFC 9112 §6.1).
     """
     fields = {k for k, _ in head.event.headers}
     if b"content-length" in fields or b"transfer-encoding" in fields:
@@ -121,16 +122,13 @@ async def body_of(head: RequestHead, receive: Receive) -> tuple[RequestHead, Asy
         raise ClientLeft
     data: bytes = message.get("body", b"")
     if message.get("more_body", False):
-        framing = (b"transfer-encoding", b"chunked")
-        body = chunks(receive, data)
-    elif data:
-        framing = (b"content-length", b"%d" % len(data))
-        body = _once(data)
-    else:
+        return head, chunks(receive, data)
+    if not data:
         return head, NO_BODY
     event = head.event
-    event = h11.Request(method=event.method, target=event.target, headers=[*event.headers, framing])
-    return RequestHead(event, head.client_ip, head.tls, head.peer_certificate), body
+    length = (b"content-length", b"%d" % len(data))
+    event = h11.Request(method=event.method, target=event.target, headers=[*event.headers, length])
+    return RequestHead(event, head.client_ip, head.tls, head.peer_certificate), _once(data)
 
 
 async def send_response(response: Response, send: Send) -> None:

@@ -51,7 +51,9 @@ class AppLifespan:
         except Exception as exc:
             _log.debug("mounted app %s: lifespan not used (%r)", self.name, exc)
         finally:
+            # Ended: what is asked of it from now on is answered at once (nothing more to do).
             self._from_app_in.close()
+            self._to_app_out.close()
 
     async def _ask(self, kind: str) -> str | None:
         """Send ``lifespan.<kind>``; ``None`` when it completed (or the app does not take part),
@@ -72,7 +74,15 @@ class AppLifespan:
 
     async def stop(self) -> str | None:
         """Stop the app; its failure message, or ``None``."""
-        return await self._ask("shutdown")
+        try:
+            return await self._ask("shutdown")
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Let go of the connection's streams."""
+        for stream in (self._to_app, self._to_app_out, self._from_app, self._from_app_in):
+            stream.close()
 
 
 async def start_up(
@@ -84,6 +94,7 @@ async def start_up(
         lifespan = AppLifespan(name, app)
         failure = await lifespan.start(scope, tg)
         if failure is not None:
+            lifespan.close()
             await shut_down(started)
             return [], f"mounted app {name!r}: {failure}"
         started.append(lifespan)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Final, TypedDict, Unpack
+from typing import TYPE_CHECKING, Final, Self, TypedDict, Unpack
 
 import anyio
 import anyio.abc
@@ -138,6 +138,18 @@ class Router:
         self._mounts = Mounts(options.get("context"))
         self._seen: Runtime | None = None
 
+    async def aclose(self) -> None:
+        """Close the connections to upstream servers (the lifespan's shutdown does it too)."""
+        await self._proxy.aclose()
+        if self._own_client:
+            await self._client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     @property
     def runtime(self) -> Runtime:
         """The runtime requests are routed with now."""
@@ -244,9 +256,7 @@ class Router:
             await receive()  # lifespan.shutdown
             failure = await shut_down(started)
             tg.cancel_scope.cancel()
-        await self._proxy.aclose()
-        if self._own_client:
-            await self._client.aclose()
+        await self.aclose()
         if failure is not None:
             await send({"type": "lifespan.shutdown.failed", "message": failure})
         else:
