@@ -154,3 +154,73 @@ async def test_metrics_have_traefiks_names_and_parse_back() -> None:
     assert samples[("traefik_config_last_reload_success", ())] == 1234.0
     names = {name for name, _ in samples}
     assert "traefik_service_request_duration_seconds_bucket" in names
+
+
+async def test_statuses_order_and_filters_from_a_watcher() -> None:
+    from routekit.config import reads_config
+    from routekit.providers import StaticProvider
+    from routekit.runtime import Watcher
+
+    text = """
+[http.routers.Zed]
+rule = "Host(`zed.docker`)"
+service = "empty"
+priority = 5
+middlewares = ["strip"]
+[http.middlewares.strip.stripPrefix]
+prefixes = ["/z"]
+[http.routers.alpha]
+rule = "Host(`ALPHA.docker`)"
+service = "hello"
+entryPoints = ["web", "nope"]
+[http.routers.mid]
+rule = "Host(`mid.docker`)"
+service = "hello"
+middlewares = ["gone"]
+[http.services.empty.loadBalancer]
+[[http.services.hello.loadBalancer.servers]]
+url = "http://127.0.0.1:9"
+"""
+    loaded = reads_config(text)
+    provider = StaticProvider(loaded.config, name="file", problems=loaded.problems)
+    watcher = Watcher([provider], throttle=0)
+    entry = {"web": EntryPoint(address=":80")}
+    api = AdminAPI(lambda: watcher.runtime, entry, problems=lambda: watcher.problems,
+                   providers=lambda: ["file"])  # fmt: skip
+    server = EntryPointServer("127.0.0.1:0", Admin(api))
+    async with watcher.running(), anyio.create_task_group() as tg, Client() as client:
+        await tg.start(server.serve)
+        url = f"http://127.0.0.1:{server.ports[0]}"
+        _, routers, _ = await get(client, url + "/api/http/routers")
+        by_name = {r["name"]: r for r in routers}
+        # Sorted by name, byte order as Go's: upper case first.
+        assert [r["name"] for r in routers] == ["Zed@file", "alpha@file", "mid@file"]
+        # An entry point no one serves is a warning, and the router is used on the others.
+        alpha = by_name["alpha@file"]
+        assert alpha["status"] == "warning" and alpha["using"] == ["web"]
+        assert alpha["error"] == ['entryPoint "nope" doesn\'t exist']
+        # Refused when loading (its middleware is unknown): listed disabled under its qualified
+        # name, with what the runtime still knows of it.
+        assert set(by_name["mid@file"]) == {"name", "provider", "status", "error"}
+        assert by_name["mid@file"]["status"] == "disabled"
+        _, services, _ = await get(client, url + "/api/http/services")
+        empty = next(s for s in services if s["name"] == "empty@file")
+        assert empty["status"] == "warning" and "no servers" in empty["error"][0]
+        assert "serverStatus" not in empty and empty["usedBy"] == ["Zed@file"]
+        _, found, _ = await get(client, url + "/api/http/routers?search=alpha.DOCKER")
+        assert [r["name"] for r in found] == ["alpha@file"]  # case-insensitive, in the rule
+        _, found, _ = await get(client, url + "/api/http/routers?status=WARNING")
+        assert [r["name"] for r in found] == ["alpha@file"]
+        _, found, _ = await get(client, url + "/api/http/routers?sortBy=priority&direction=desc")
+        assert [r["name"] for r in found] == ["Zed@file", "mid@file", "alpha@file"]  # ties: name
+        _, found, _ = await get(client, url + "/api/http/routers?middlewareName=strip")
+        assert [r["name"] for r in found] == ["Zed@file"]
+        _, found, _ = await get(client, url + "/api/http/routers?serviceName=hello@file")
+        assert [r["name"] for r in found] == ["alpha@file"]
+        _, overview, _ = await get(client, url + "/api/overview")
+        assert overview["providers"] == ["File"]
+        assert overview["http"]["routers"] == {"total": 3, "warnings": 1, "errors": 1}
+        assert overview["http"]["services"] == {"total": 2, "warnings": 1, "errors": 0}
+        status, text_404, _ = await get(client, url + "/api/nowhere")
+        assert (status, text_404) == (404, b"404 page not found\n")
+        server.stop()
