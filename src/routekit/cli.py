@@ -256,8 +256,9 @@ def _print_problems(problems: Sequence[Problem], out: TextIO) -> None:
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .config import StaticConfiguration, read_any
+    from .config import Configuration, StaticConfiguration, read_any
     from .providers import config_files
+    from .runtime import build
 
     if _missing(args.files, err):
         return EXIT_USAGE
@@ -270,11 +271,18 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for path in files:
         result = read_any(path)
         _print_problems(result.problems, out)
-        if result.errors:
-            failed = True
-            print(f"{path}: {len(result.errors)} error(s)", file=out)
-            continue
         config = result.config
+        errors = len(result.errors)
+        if result.kind == "dynamic" and isinstance(config, Configuration):
+            # Built as serve builds it (what validation kept): what only building finds — a
+            # middleware whose package is not installed, an option only its build refuses.
+            built = [p for p in build(config).problems if p not in result.problems]
+            _print_problems(built, out)
+            errors += sum(p.severity == "error" for p in built)
+        if errors:
+            failed = True
+            print(f"{path}: {errors} error(s)", file=out)
+            continue
         if isinstance(config, StaticConfiguration):
             eps = ", ".join(f"{n} ({ep.address})" for n, ep in config.entry_points.items())
             providers = ", ".join(_enabled_providers(config)) or "none"

@@ -168,8 +168,10 @@ def plan(model: Compress) -> _Plan:
         encodings = tuple(e for e in encodings if e in available)
     missing = [e for e in encodings if e not in available]
     if missing:
+        package = _MODULES[missing[0]][-1]
         raise ConfigError(
-            f"compress: encoding {missing[0]!r} needs its package: pip install 'routekit[compress]'"
+            f"compress: encodings: {missing[0]!r} needs the {package!r} package, which is not "
+            "installed: pip install 'routekit[compress]'"
         )
     if model.default_encoding and model.default_encoding not in encodings:
         raise ConfigError(f"compress: defaultEncoding {model.default_encoding!r} is not listed")

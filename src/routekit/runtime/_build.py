@@ -407,6 +407,7 @@ class _Layers:
             options = attrs.fields_dict(type(model)) if attrs.has(type(model)) else {}
             if found is not None and _snake(found[1]) in options:
                 path += f".{found[1]}"
+                reason = reason.removeprefix(f"{found[1]}: ")
             self.report.error(path, f"cannot be built: {reason}")
             return False
         except Exception as exc:  # a builder's bug: this middleware left out, not the reload
