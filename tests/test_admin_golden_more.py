@@ -3,9 +3,11 @@ and ``/api/rawdata`` (the cases and the comparison are those of ``test_admin_gol
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from routekit.config import EntryPoint
+from routekit.config import MIDDLEWARE_TYPES, TCP_MIDDLEWARE_TYPES, EntryPoint
 from test_admin_golden import (
     ANOTHER,
     AUTH,
@@ -181,6 +183,32 @@ TCP_CASES = {
     ),
 }
 
+#: Traefik's test data has no failover service: the expected answer is written from the JSON tags
+#: of Traefik's ``dynamic.Failover`` (service, fallback) and ``newServiceRepresentation``.
+FAILOVER = {"failover": {"service": "main", "fallback": "backup"},
+            "name": "fo@myprovider", "provider": "myprovider", "status": "enabled",
+            "type": "failover", "usedBy": ["foo@myprovider"]}
+FAILOVER_CASES = {
+    "one failover service by id": Case(
+        "/api/http/services/fo@myprovider", json.dumps(FAILOVER),
+        {"myprovider": router("foo", "Host(`foo`)", "fo") + lb("main", "http://127.0.0.1")
+         + lb("backup", "http://127.0.0.2")
+         + '[http.services.fo.failover]\nservice = "main"\nfallback = "backup"\n'},
+        allowed=qualified("failover/", "main", "backup"),
+    ),
+}
+
+#: The fields of Traefik's ``dynamic.Middleware`` and ``dynamic.TCPMiddleware`` whose lower case
+#: is a middleware's ``type`` in Traefik's API (``extractType``), v3.7.
+TRAEFIK_MIDDLEWARES = {
+    "AddPrefix", "StripPrefix", "StripPrefixRegex", "ReplacePath", "ReplacePathRegex", "Chain",
+    "IPWhiteList", "IPAllowList", "Headers", "EncodedCharacters", "Errors", "RateLimit",
+    "RedirectRegex", "RedirectScheme", "BasicAuth", "DigestAuth", "ForwardAuth", "InFlightReq",
+    "Buffering", "CircuitBreaker", "Compress", "PassTLSClientCert", "Retry", "ContentType",
+    "GrpcWeb",
+}
+TRAEFIK_TCP_MIDDLEWARES = {"InFlightConn", "IPWhiteList", "IPAllowList"}
+
 #: Traefik's rawdata test builds its runtime without the entry point and server steps.
 NOT_RUN = "Traefik's rawdata test skips the steps of a running Traefik that give this field"
 RAWDATA_CASES = {
@@ -220,6 +248,18 @@ async def test_overview(case: Case) -> None:
 @pytest.mark.parametrize("case", TCP_CASES.values(), ids=TCP_CASES.keys())
 async def test_tcp_and_udp(case: Case) -> None:
     await check(case)
+
+
+@pytest.mark.parametrize("case", FAILOVER_CASES.values(), ids=FAILOVER_CASES.keys())
+async def test_failover(case: Case) -> None:
+    await check(case)
+
+
+def test_middleware_types_are_traefiks() -> None:
+    for types, traefik in ((MIDDLEWARE_TYPES, TRAEFIK_MIDDLEWARES),
+                           (TCP_MIDDLEWARE_TYPES, TRAEFIK_TCP_MIDDLEWARES)):  # fmt: skip
+        theirs = {t.lower() for t in traefik}
+        assert {cls.type_key.lower() for cls in types.values()} <= theirs
 
 
 @pytest.mark.parametrize("case", RAWDATA_CASES.values(), ids=RAWDATA_CASES.keys())
