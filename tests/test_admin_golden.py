@@ -91,6 +91,11 @@ BAR = router("bar", "Host(`foo.bar`)", middlewares=["auth", "addPrefixTest@anoth
 TEST = router("test", "Host(`foo.bar.other`)", middlewares=["addPrefixTest", "auth"])
 MIDDLEWARES = AUTH + add_prefix("addPrefixTest", "/titi")
 ANOTHER = {"anotherprovider": add_prefix("addPrefixTest", "/toto")}
+FII = (
+    router("test", "Host(`fii.bar.other`)", "fii-service@myprovider", ["addPrefixTest", "auth"])
+    + BAR + FOO_SERVICE + lb("fii-service", "http://127.0.0.1") + MIDDLEWARES
+)  # fmt: skip
+FII_OTHER = router("foo", "Host(`fii.foo.other`)", "fii-service") + lb("fii-service", "http://x")
 
 # -- the differences routekit keeps ----------------------------------------------------------------
 
@@ -107,6 +112,12 @@ BY_HAND = "Traefik's test sets this status (or usedBy) by hand; routekit has it 
 def qualified(field: str, *names: str) -> dict[str, str]:
     """The allowed differences of references *names* shown qualified in *field* (any element)."""
     return {f"value $*/{field}*: '{n}' != '{n}@myprovider'": QUALIFIED for n in names}
+
+
+def baz_tls(options: str) -> str:
+    """Router baz of Traefik's TLS cases, with a ``tls`` table of *options*."""
+    return router("baz", "Host(`foo.baz`)", middlewares=["auth", "addPrefixTest@anotherprovider"],
+                  extra=f"[http.routers.baz.tls]\n{options}")  # fmt: skip
 
 
 def routers_named(count: int) -> str:
@@ -150,18 +161,12 @@ HTTP_CASES = {
     ),
     "routers filtered by search": Case(
         "/api/http/routers?search=fii", "routers-filtered-search.json",
-        {"myprovider": router("test", "Host(`fii.bar.other`)", "fii-service@myprovider",
-                              ["addPrefixTest", "auth"])
-         + BAR + FOO_SERVICE + lb("fii-service", "http://127.0.0.1") + MIDDLEWARES},
+        {"myprovider": FII},
         next_page="1", allowed=qualified("middlewares", "auth", "addPrefixTest"),
     ),
     "routers filtered by service": Case(
         "/api/http/routers?serviceName=fii-service@myprovider", "routers-filtered-serviceName.json",
-        {"myprovider": router("test", "Host(`fii.bar.other`)", "fii-service@myprovider",
-                              ["addPrefixTest", "auth"])
-         + BAR + FOO_SERVICE + lb("fii-service", "http://127.0.0.1") + MIDDLEWARES,
-         "otherprovider": router("foo", "Host(`fii.foo.other`)", "fii-service")
-         + lb("fii-service", "http://127.0.0.1")},
+        {"myprovider": FII, "otherprovider": FII_OTHER},
         next_page="1",
         allowed={
             **qualified("middlewares", "auth", "addPrefixTest"),
@@ -172,11 +177,7 @@ HTTP_CASES = {
     ),
     "routers filtered by middleware": Case(
         "/api/http/routers?middlewareName=auth", "routers-filtered-middlewareName.json",
-        {"myprovider": router("test", "Host(`fii.bar.other`)", "fii-service@myprovider",
-                              ["addPrefixTest", "auth"])
-         + BAR + FOO_SERVICE + lb("fii-service", "http://127.0.0.1") + MIDDLEWARES,
-         "otherprovider": router("foo", "Host(`fii.foo.other`)", "fii-service")
-         + lb("fii-service", "http://127.0.0.1")},
+        {"myprovider": FII, "otherprovider": FII_OTHER},
         next_page="1",
         allowed={**qualified("middlewares", "auth", "addPrefixTest"),
                  "extra $/bar@myprovider/error": BY_HAND},
@@ -195,19 +196,13 @@ HTTP_CASES = {
     ),
     "one router by id, default TLS options": Case(
         "/api/http/routers/baz@myprovider", "router-baz-default-tls-options.json",
-        {"myprovider": router("baz", "Host(`foo.baz`)",
-                              middlewares=["auth", "addPrefixTest@anotherprovider"],
-                              extra='[http.routers.baz.tls]\n')
-         + FOO_SERVICE + MIDDLEWARES, **ANOTHER},
+        {"myprovider": baz_tls("") + FOO_SERVICE + MIDDLEWARES, **ANOTHER},
         allowed=qualified("middlewares", "auth"),
     ),
     "one router by id, specific TLS options": Case(
         "/api/http/routers/baz@myprovider", "router-baz-custom-tls-options.json",
-        {"myprovider": router("baz", "Host(`foo.baz`)",
-                              middlewares=["auth", "addPrefixTest@anotherprovider"],
-                              extra='[http.routers.baz.tls]\noptions = "myTLS"\n')
-         + FOO_SERVICE + MIDDLEWARES + '[tls.options.myTLS]\nminVersion = "VersionTLS12"\n',
-         **ANOTHER},
+        {"myprovider": baz_tls('options = "myTLS"\n') + FOO_SERVICE + MIDDLEWARES
+         + '[tls.options.myTLS]\nminVersion = "VersionTLS12"\n', **ANOTHER},
         allowed={**qualified("middlewares", "auth"), **qualified("tls/options", "myTLS")},
     ),
     "one router by id, that does not exist": Case(
@@ -393,11 +388,9 @@ async def check(case: Case) -> None:
     assert not stale, f"allowed but not found: {stale}"
 
 
-@pytest.mark.parametrize("case", HTTP_CASES.values(), ids=HTTP_CASES.keys())
-async def test_http_routers(case: Case) -> None:
-    await check(case)
+CASES = {**HTTP_CASES, **SERVICE_CASES}
 
 
-@pytest.mark.parametrize("case", SERVICE_CASES.values(), ids=SERVICE_CASES.keys())
-async def test_http_services_and_middlewares(case: Case) -> None:
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+async def test_http_answers_are_traefiks(case: Case) -> None:
     await check(case)

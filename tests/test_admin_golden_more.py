@@ -235,23 +235,11 @@ RAWDATA_CASES = {
 # fmt: on
 
 
-@pytest.mark.parametrize("case", ENTRY_POINT_CASES.values(), ids=ENTRY_POINT_CASES.keys())
-async def test_entry_points(case: Case) -> None:
-    await check(case)
+CASES = {**ENTRY_POINT_CASES, **OVERVIEW_CASES, **TCP_CASES, **FAILOVER_CASES, **RAWDATA_CASES}
 
 
-@pytest.mark.parametrize("case", OVERVIEW_CASES.values(), ids=OVERVIEW_CASES.keys())
-async def test_overview(case: Case) -> None:
-    await check(case)
-
-
-@pytest.mark.parametrize("case", TCP_CASES.values(), ids=TCP_CASES.keys())
-async def test_tcp_and_udp(case: Case) -> None:
-    await check(case)
-
-
-@pytest.mark.parametrize("case", FAILOVER_CASES.values(), ids=FAILOVER_CASES.keys())
-async def test_failover(case: Case) -> None:
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+async def test_answers_are_traefiks(case: Case) -> None:
     await check(case)
 
 
@@ -260,8 +248,3 @@ def test_middleware_types_are_traefiks() -> None:
                            (TCP_MIDDLEWARE_TYPES, TRAEFIK_TCP_MIDDLEWARES)):  # fmt: skip
         theirs = {t.lower() for t in traefik}
         assert {cls.type_key.lower() for cls in types.values()} <= theirs
-
-
-@pytest.mark.parametrize("case", RAWDATA_CASES.values(), ids=RAWDATA_CASES.keys())
-async def test_rawdata(case: Case) -> None:
-    await check(case)

@@ -246,17 +246,22 @@ class AdminAPI:
             out.append(_mark(item, *notes.of("http.services", name), built=balancer is not None))
         return out + self._left_out("http.services", runtime.config.http.services)
 
-    def middlewares(self, runtime: Runtime) -> list[Item]:
-        """Every HTTP middleware, with the routers that use it."""
+    def _middlewares(self, runtime: Runtime, scheme: str) -> list[Item]:
+        """The middlewares of *scheme* (``http``, ``tcp``), with the routers that use them."""
         notes = self._notes(runtime)
-        used = _used_by((n, r.middlewares) for n, r in runtime.config.http.routers.items())
+        config = runtime.config.http if scheme == "http" else runtime.config.tcp
+        used = _used_by((n, r.middlewares) for n, r in config.routers.items())
         out = []
-        for name, middleware in runtime.config.http.middlewares.items():
+        for name, middleware in config.middlewares.items():
             item: Item = to_data(middleware)
             _with(item, name=name, provider=_provider(name),
                   type=type(middleware).type_key.lower(), usedBy=used.get(name))  # fmt: skip
-            out.append(_mark(item, *notes.of("http.middlewares", name)))
-        return out + self._left_out("http.middlewares", runtime.config.http.middlewares)
+            out.append(_mark(item, *notes.of(f"{scheme}.middlewares", name)))
+        return out + self._left_out(f"{scheme}.middlewares", config.middlewares)
+
+    def middlewares(self, runtime: Runtime) -> list[Item]:
+        """Every HTTP middleware, with the routers that use it."""
+        return self._middlewares(runtime, "http")
 
     def tcp_routers(self, runtime: Runtime) -> list[Item]:
         """Every TCP router."""
@@ -290,15 +295,7 @@ class AdminAPI:
 
     def tcp_middlewares(self, runtime: Runtime) -> list[Item]:
         """Every TCP middleware, with the TCP routers that use it."""
-        notes = self._notes(runtime)
-        used = _used_by((n, r.middlewares) for n, r in runtime.config.tcp.routers.items())
-        out = []
-        for name, middleware in runtime.config.tcp.middlewares.items():
-            item: Item = to_data(middleware)
-            _with(item, name=name, provider=_provider(name),
-                  type=type(middleware).type_key.lower(), usedBy=used.get(name))  # fmt: skip
-            out.append(_mark(item, *notes.of("tcp.middlewares", name)))
-        return out + self._left_out("tcp.middlewares", runtime.config.tcp.middlewares)
+        return self._middlewares(runtime, "tcp")
 
     def udp_routers(self, runtime: Runtime) -> list[Item]:
         """Every UDP router: ``disabled``, as routekit routes no UDP (no entry point serves it)."""
