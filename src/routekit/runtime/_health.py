@@ -4,7 +4,8 @@ As Traefik v3 (``master:pkg/healthcheck/healthcheck.go``, traefik-semantics §8.
 gets a request every ``interval`` (``unhealthyInterval`` while it is down) — ``method`` (GET)
 ``scheme://host:port/path`` with ``hostname`` as its ``Host`` and ``headers`` — that must answer
 within ``timeout``, with ``status`` when one is set, else any code from 200 to 399 (redirects
-followed unless ``followRedirects = false``).  A server that fails goes out of its balancer
+followed as Go's client follows them — at most ten, 301/302/303 as GET — unless
+``followRedirects = false``).  A server that fails goes out of its balancer
 (`Group.mark_down`), one that passes comes back; a balancer left with no server tells its
 parents, as passive health does.
 
@@ -32,49 +33,82 @@ __all__ = ["HealthChecks", "probe_target"]
 
 _log: Final = logging.getLogger("routekit.health")
 _MAX_REDIRECTS: Final = 10
+_DEFAULT_INTERVAL: Final = 30.0
 
 _Key = tuple[str, str, HealthCheck]
 
 
 def probe_target(server: str, check: HealthCheck) -> tuple[str, str]:
-    """The URL a check of *server* requests, and the ``Host`` it sends."""
-    parts = urllib.parse.urlsplit(server)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    port = check.port or parts.port
-    netloc = f"{host}:{port}" if port else host
-    path = check.path if check.path.startswith("/") else "/" + check.path
-    url = f"{check.scheme or parts.scheme}://{netloc}{path}"
-    return url, check.hostname or parts.netloc
+    """The URL a check of *server* requests, and the ``Host`` it sends.
+
+    As Traefik's ``newRequest``: ``path`` is resolved against the server URL as a reference
+    (Go's ``URL.Parse``, RFC 3986 §5.2: a relative path replaces the last segment), then
+    ``scheme`` and ``port`` replace the URL's; ``Host`` is ``hostname``, else the authority
+    probed.
+    """
+    parts = urllib.parse.urlsplit(urllib.parse.urljoin(server, check.path))
+    netloc = parts.netloc
+    if check.port:
+        host = parts.hostname or ""
+        netloc = f"[{host}]:{check.port}" if ":" in host else f"{host}:{check.port}"
+    url = urllib.parse.urlunsplit(
+        (check.scheme or parts.scheme, netloc, parts.path or "/", parts.query, "")
+    )
+    return url, check.hostname or netloc
+
+
+def _redirected(method: str, status: int) -> str:
+    # Go's http.Client: 301, 302 and 303 go on as GET (HEAD stays HEAD), 307 and 308 keep
+    # the method (RFC 9110 §15.4).
+    return method if status in (307, 308) or method == "HEAD" else "GET"
 
 
 async def probe(client: Client, server: str, check: HealthCheck) -> str | None:
     """Check *server* once: ``None`` when healthy, else what was wrong."""
     url, host = probe_target(server, check)
-    headers = [(b"host", host.encode("idna"))]
-    headers += [
-        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in check.headers.items()
+    # Go sends Request.Host, never a Host among the headers.
+    fields = [
+        (k.lower().encode("latin-1"), v.encode("latin-1"))
+        for k, v in check.headers.items()
+        if k.lower() != "host"
     ]
     method = check.method or "GET"
+    timeout = check.timeout if check.timeout > 0 else 5.0
     try:
-        with anyio.fail_after(check.timeout or 5.0):
-            for _ in range(_MAX_REDIRECTS):
+        with anyio.fail_after(timeout):
+            for redirects in range(_MAX_REDIRECTS + 1):
+                headers = [(b"host", host.encode("idna")), *fields]
                 response = await client.request(method, url, headers=headers)
                 await response.read()
                 location = dict(response.headers).get(b"location")
                 if not (check.follow_redirects and 300 <= response.status < 400 and location):
                     break
-                url = urllib.parse.urljoin(url, location.decode("latin-1"))
-                headers = [(k, v) for k, v in headers if k != b"host"]
+                if redirects == _MAX_REDIRECTS:
+                    return f"stopped after {_MAX_REDIRECTS} redirects"
+                target = location.decode("latin-1")
+                url = urllib.parse.urljoin(url, target)
+                # Go keeps a custom Host through a relative redirect (golang/go#22233); else
+                # the Host is the new URL's.
+                relative = check.hostname and not urllib.parse.urlsplit(target).scheme
+                host = check.hostname if relative else urllib.parse.urlsplit(url).netloc
+                method = _redirected(method, response.status)
     except TimeoutError:
-        return f"no answer in {check.timeout or 5.0} s"
+        return f"no answer in {timeout} s"
     except UpstreamError as exc:
         return str(exc)
     status = response.status
     if check.status:
         return None if status == check.status else f"status {status}, expected {check.status}"
     return None if 200 <= status < 400 else f"status {status}"
+
+
+def _interval(check: HealthCheck, up: bool) -> float:
+    # Traefik: an interval that is not positive is the default one, 30 s (with an error
+    # logged; routekit's validation warns); unhealthyInterval unset is interval.
+    interval = check.interval if check.interval > 0 else _DEFAULT_INTERVAL
+    if up or check.unhealthy_interval is None:
+        return interval
+    return check.unhealthy_interval if check.unhealthy_interval > 0 else _DEFAULT_INTERVAL
 
 
 @final
@@ -146,7 +180,7 @@ class HealthChecks:
         up = True
         with scope:
             while True:
-                wait = check.interval if up else check.unhealthy_interval or check.interval
+                wait = _interval(check, up)
                 await self._sleep(wait)
                 problem = await probe(self._client, server, check)
                 healthy = problem is None
