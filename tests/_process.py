@@ -11,16 +11,21 @@ from typing import IO
 
 
 def spawn(
-    *args: str, ready: Callable[[str], bool], stdout: bool = False, most: int = 50
+    *args: str,
+    ready: Callable[[str], bool],
+    stdout: bool = False,
+    most: int = 50,
+    python: tuple[str, ...] = ("-m", "routekit"),
 ) -> tuple[subprocess.Popen[str], list[str]]:
     """Start ``routekit <args>`` and read its lines until one is *ready*; the process and lines.
 
     Diagnostics are read from stderr (from stdout, with stderr merged in, when *stdout*).  A
     process that ends, or says *most* lines without being ready, is killed and its lines raised:
-    a gateway that did not start is never left running.
+    a gateway that did not start is never left running.  *python* is what the interpreter runs
+    before *args* (``("-c", code)`` to prepare the process first).
     """
     proc = subprocess.Popen(
-        [sys.executable, "-m", "routekit", *args],
+        [sys.executable, *python, *args],
         stdout=subprocess.PIPE if stdout else None,
         stderr=subprocess.STDOUT if stdout else subprocess.PIPE,
         text=True,
