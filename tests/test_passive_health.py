@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import anyio
 import pytest
@@ -45,7 +46,7 @@ class Backend:
         return f"http://127.0.0.1:{self.server.ports[0]}"
 
 
-def config(urls: list[str], window: str = "10s", attempts: int = 3) -> str:
+def config(urls: list[str], *, window: str = "10s", attempts: int = 3) -> str:
     servers = "".join(f'[[http.services.pair.loadBalancer.servers]]\nurl = "{u}"\n' for u in urls)
     return f"""
 [http.routers.site]
@@ -74,74 +75,74 @@ class Site:
         return seen
 
 
+@asynccontextmanager
+async def gateway(
+    backends: list[Backend],
+    clock: FakeClock | None = None,
+    *,
+    elsewhere: tuple[str, ...] = (),
+    window: str = "10s",
+    attempts: int = 3,
+) -> AsyncIterator[Site]:
+    """*backends* serving, and a gateway in front of them (and the servers *elsewhere*)."""
+    async with anyio.create_task_group() as tg:
+        for backend in backends:
+            await tg.start(backend.server.serve)
+        urls = [*(b.url for b in backends), *elsewhere]
+        dynamic = config(urls, window=window, attempts=attempts)
+        runtime = build(loads_config(dynamic), clock=clock)
+        points = {"web": EntryPoint(address="127.0.0.1:0")}
+        async with Gateway(runtime, points) as gw, Client() as client:
+            yield Site(client, gw.url("web") + "/")
+        for backend in backends:
+            backend.server.stop()
+
+
 async def test_a_failing_server_leaves_after_max_failed_attempts_and_returns() -> None:
     good, bad = Backend("good"), Backend("bad")
     clock = FakeClock()
-    async with anyio.create_task_group() as tg:
-        await tg.start(good.server.serve)
-        await tg.start(bad.server.serve)
-        runtime = build(loads_config(config([good.url, bad.url])), clock=clock)
-        points = {"web": EntryPoint(address="127.0.0.1:0")}
-        async with Gateway(runtime, points) as gateway, Client() as client:
-            s = Site(client, gateway.url("web") + "/")
-            assert await s.answers(4) == Counter(good=2, bad=2)  # round robin, both in
-            bad.failing = True
-            # Each failure is the client's answer (passive health does not retry): the first
-            # two leave bad in, the third takes it out.
-            assert await s.answers(4) == Counter({"good": 2, "500": 2})
-            assert await s.answers(2) == Counter({"good": 1, "500": 1})
-            hits = bad.hits
-            assert await s.answers(10) == Counter(good=10)
-            assert bad.hits == hits  # out: not even tried
-            bad.failing = False
-            clock.advance(9.9)
-            assert await s.answers(4) == Counter(good=4)  # still inside the window
-            clock.advance(0.2)
-            assert await s.answers(4) == Counter(good=2, bad=2)  # back after failureWindow
-        good.server.stop()
-        bad.server.stop()
+    async with gateway([good, bad], clock) as s:
+        assert await s.answers(4) == Counter(good=2, bad=2)  # round robin, both in
+        bad.failing = True
+        # Each failure is the client's answer (passive health does not retry): the first two
+        # leave bad in, the third takes it out.
+        assert await s.answers(4) == Counter({"good": 2, "500": 2})
+        assert await s.answers(2) == Counter({"good": 1, "500": 1})
+        hits = bad.hits
+        assert await s.answers(10) == Counter(good=10)
+        assert bad.hits == hits  # out: not even tried
+        bad.failing = False
+        clock.advance(9.9)
+        assert await s.answers(4) == Counter(good=4)  # still inside the window
+        clock.advance(0.2)
+        assert await s.answers(4) == Counter(good=2, bad=2)  # back after failureWindow
 
 
 async def test_only_failures_inside_the_window_count_and_a_success_clears_them() -> None:
     good, flaky = Backend("good"), Backend("flaky")
     clock = FakeClock()
-    async with anyio.create_task_group() as tg:
-        await tg.start(good.server.serve)
-        await tg.start(flaky.server.serve)
-        runtime = build(loads_config(config([good.url, flaky.url])), clock=clock)
-        points = {"web": EntryPoint(address="127.0.0.1:0")}
-        async with Gateway(runtime, points) as gateway, Client() as client:
-            s = Site(client, gateway.url("web") + "/")
-            flaky.failing = True
-            assert await s.answers(4) == Counter({"good": 2, "500": 2})  # two failures
-            clock.advance(10.5)  # ... forgotten: older than failureWindow
-            assert await s.answers(4) == Counter({"good": 2, "500": 2})  # two more: still in
-            flaky.failing = False
-            assert await s.answers(2) == Counter(good=1, flaky=1)  # a success clears them
-            flaky.failing = True
-            assert await s.answers(4) == Counter({"good": 2, "500": 2})
-            assert await s.answers(2) == Counter({"good": 1, "500": 1})  # the third: out
-            assert await s.answers(6) == Counter(good=6)
-        good.server.stop()
-        flaky.server.stop()
+    async with gateway([good, flaky], clock) as s:
+        flaky.failing = True
+        assert await s.answers(4) == Counter({"good": 2, "500": 2})  # two failures
+        clock.advance(10.5)  # ... forgotten: older than failureWindow
+        assert await s.answers(4) == Counter({"good": 2, "500": 2})  # two more: still in
+        flaky.failing = False
+        assert await s.answers(2) == Counter(good=1, flaky=1)  # a success clears them
+        flaky.failing = True
+        assert await s.answers(4) == Counter({"good": 2, "500": 2})
+        assert await s.answers(2) == Counter({"good": 1, "500": 1})  # the third: out
+        assert await s.answers(6) == Counter(good=6)
 
 
 async def test_a_server_that_refuses_connections_leaves_and_another_stays() -> None:
     good = Backend("good")
     refused = f"http://127.0.0.1:{free_port()}"
-    async with anyio.create_task_group() as tg:
-        await tg.start(good.server.serve)
-        # The real clock: a short window, and the test waits for the server's return.
-        dynamic = config([good.url, refused], window="1s", attempts=1)
-        points = {"web": EntryPoint(address="127.0.0.1:0")}
-        async with Gateway(build(loads_config(dynamic)), points) as gateway, Client() as client:
-            s = Site(client, gateway.url("web") + "/")
-            first = await s.answers(2)
-            assert first == Counter({"good": 1, "502": 1})  # one refusal: out at once
-            assert await s.answers(6) == Counter(good=6)
-            # After the window the server is tried again, refuses, and leaves again.
-            with anyio.fail_after(10):
-                while "502" not in await s.answers(2):
-                    await anyio.sleep(0.05)
-            assert await s.answers(4) == Counter(good=4)
-        good.server.stop()
+    # The real clock: a short window, and the test waits for the server's return.
+    async with gateway([good], elsewhere=(refused,), window="1s", attempts=1) as s:
+        assert await s.answers(2) == Counter({"good": 1, "502": 1})  # one refusal: out at once
+        assert await s.answers(6) == Counter(good=6)
+        # After the window the server is tried again, refuses, and leaves again.
+        with anyio.fail_after(10):
+            while "502" not in await s.answers(2):
+                await anyio.sleep(0.05)
+        assert await s.answers(4) == Counter(good=4)
