@@ -134,7 +134,9 @@ class Users:
 
     def remembered(self, header: bytes) -> str | None:
         """The user of an ``Authorization`` value that passed a check recently, or ``None``."""
-        mark = self._mark(header)
+        keyed = self._keyed.copy()  # `_mark`, inlined: this runs on every request
+        keyed.update(header)
+        mark = keyed.digest()
         user = self._good.get(mark)
         if user is not None:
             self._good.move_to_end(mark)
@@ -218,6 +220,8 @@ def _auth_layer(
         raise ConfigError(f"headerField {model.header_field!r} is not a header name")
     remove = model.remove_header
 
+    changes = bool(field) or remove
+
     def answer(call: Call, user: str | None) -> Response | None:
         if user is None:
             return plain(401, "401 Unauthorized", [(b"www-authenticate", challenge())])
@@ -232,9 +236,9 @@ def _auth_layer(
 
     def before(call: Call) -> Response | Awaitable[Response | None] | None:
         user = check(call)
-        if user is None or isinstance(user, str):  # known at once: no coroutine at all
-            return answer(call, user)
-        return later(call, user)
+        if isinstance(user, str):  # known at once (remembered): no coroutine at all
+            return answer(call, user) if changes else None
+        return answer(call, None) if user is None else later(call, user)
 
     return Step(before)
 

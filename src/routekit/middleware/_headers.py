@@ -259,6 +259,7 @@ def build_headers(model: Headers) -> Layer:
     plain_ops = _Ops(_merged(p.security, p.sts, p.response_ops))
     tls_ops = _Ops(_merged(p.security, p.sts, p.ssl_only, p.response_ops))
     request_ops = _Ops(p.request_ops) if p.request_ops else None
+    plain_names, plain_added = plain_ops.names, plain_ops.added
 
     def before(call: Call) -> Response | None:
         if request_ops is not None:
@@ -279,7 +280,11 @@ def build_headers(model: Headers) -> Layer:
 
     def after(call: Call, response: Response) -> Response:
         # The server's fields (h11 parsed them) and ours (checked at build): valid.
-        headers = headers_of(call, response)
+        if p.ssl_only:
+            headers = headers_of(call, response)
+        else:  # the same answer operations for every request
+            headers = [h for h in response.headers if h[0] not in plain_names]
+            headers += plain_added
         return Response(response.status, headers, response.body, response.tunnel, response.checked)
 
     if not cors.defined:

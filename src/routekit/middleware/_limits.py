@@ -49,8 +49,7 @@ class TokenBucket:
         tokens = self._tokens
         if now > self._at:
             tokens += (now - self._at) * self.rate
-            if tokens > self.burst:
-                tokens = self.burst
+            tokens = min(tokens, self.burst)
             self._at = now
         self._tokens = tokens = tokens - 1.0
         return 0.0 if tokens >= 0 else -tokens / self.rate

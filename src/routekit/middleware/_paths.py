@@ -127,8 +127,8 @@ def strip_prefix(path: str, prefixes: tuple[str, ...]) -> tuple[str, str] | Path
     escaped = decoded is not path  # else one character of the path per one of the prefix
     for prefix in prefixes:
         if decoded.startswith(prefix):
-            cut = _encoded_length(path, prefix) if escaped else len(prefix)
-            stripped = _checked(_slash(path[cut:]))
+            rest = path[_encoded_length(path, prefix) if escaped else len(prefix) :]
+            stripped = _checked(rest if not rest or rest[0] == "/" else "/" + rest)
             return stripped if isinstance(stripped, PathRefused) else (prefix, stripped)
     return None
 
