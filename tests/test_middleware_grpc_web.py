@@ -101,9 +101,19 @@ def test_request_header_lists_as_rs_cors_reads_them() -> None:
     assert parse_header_list("  ") == [] and parse_header_list("a_b.c") == ["A_b.c"]
 
 
+@given(st.lists(st.from_regex(r"[A-Za-z0-9]{1,8}(-[A-Za-z0-9]{1,8}){0,2}", fullmatch=True)))
+def test_header_lists_are_canonical_names(names: list[str]) -> None:
+    # Go's CanonicalHeaderKey on each name, whatever the spacing around the commas.
+    canonical = ["-".join(p[:1].upper() + p[1:].lower() for p in n.split("-")) for n in names]
+    assert parse_header_list(" ,  ".join(names)) == canonical
+    assert parse_header_list(",".join(n.lower() for n in names)) == canonical
+
+
 def test_origins_are_checked_when_the_configuration_loads() -> None:
     with pytest.raises(ConfigError, match=r"grpcWeb\.allowOrigins\[1\]: not an origin"):
         loads_config(_config(1, '["https://app.test", "https://app.test/page"]'))
+    with pytest.raises(ConfigError, match=r"allowOrigins\[0\]: not an origin: 'https://\*\.app"):
+        loads_config(_config(1, '["https://*.app.test"]'))  # compared exactly: no patterns
     loads_config(_config(1, '["*", "null", "http://127.0.0.1:8080"]'))
 
 

@@ -450,11 +450,12 @@ def _check_middleware(c: _Checker, element: str, m: Middleware, http: HTTPConfig
         _check_not_negative(c, element, key, m)
     elif isinstance(m, GrpcWeb):
         for index, origin in enumerate(m.allow_origins):
-            # A browser's Origin is scheme://host[:port] (RFC 6454 §6.1), or "null".
-            if origin not in ("*", "null") and not _ORIGIN.fullmatch(origin):
+            # A browser's Origin is scheme://host[:port] (RFC 6454 §6.1), or "null"; Traefik
+            # compares it with each entry exactly, "*" alone matching every one.
+            if origin not in ("*", "null") and (not _ORIGIN.fullmatch(origin) or "*" in origin):
                 c.error(
                     element, f"{key}.allowOrigins[{index}]", f"not an origin: {origin!r}",
-                    "write * or an origin such as https://app.example.com (no path)",
+                    "write * alone, or an exact origin such as https://app.example.com",
                 )  # fmt: skip
     elif isinstance(m, Buffering):
         if m.retry_expression:
