@@ -381,3 +381,70 @@ async def test_routes_follow_a_watcher_while_the_app_runs() -> None:
             while (await request(router, http_scope("/", host="new.test"))).status != 200:
                 await anyio.sleep(0.01)
         assert (await request(router, http_scope("/", host="old.test"))).status == 404
+
+
+# -- WebSockets to mounted apps --------------------------------------------------------------
+
+
+async def ws_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """A mounted WebSocket app: accepts, then echoes each text upper-cased with its path."""
+    assert scope["type"] == "websocket"
+    assert (await receive())["type"] == "websocket.connect"
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        text = f"{scope['root_path']}|{scope['path']}|{message['text'].upper()}"
+        await send({"type": "websocket.send", "text": text})
+
+
+async def websocket(app: ASGIApp, scope: Scope, texts: Sequence[str]) -> list[Message]:
+    """Open a WebSocket to *app*, send *texts* once accepted, then leave; what the app sent."""
+    incoming: list[Message] = [{"type": "websocket.connect"}]
+    sent: list[Message] = []
+    accepted = anyio.Event()
+
+    async def receive() -> Message:
+        if incoming:
+            return incoming.pop(0)
+        await accepted.wait()
+        if texts_left:
+            await anyio.sleep(0.01)
+            return {"type": "websocket.receive", "text": texts_left.pop(0)}
+        return {"type": "websocket.disconnect", "code": 1000}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+        if message["type"] in {"websocket.accept", "websocket.close"} or message["type"].startswith(
+            "websocket.http.response"
+        ):
+            accepted.set()
+
+    texts_left = list(texts)
+    scope["extensions"] = {"websocket.http.response": {}}
+    with anyio.fail_after(10):
+        await app(scope, receive, send)
+    return sent
+
+
+async def test_websockets_reach_mounted_apps_through_the_routers_middlewares() -> None:
+    config = loads_config("""
+[http.routers.chat]
+rule = "PathPrefix(`/chat`)"
+service = "chat@asgi"
+middlewares = ["auth", "strip"]
+[http.middlewares.auth.basicAuth]
+users = ["ops:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g="]
+[http.middlewares.strip.stripPrefix]
+prefixes = ["/chat"]
+""")
+    router = Router(config, apps={"chat": ws_app})
+    refused = await websocket(router, http_scope("/chat/room", kind="websocket"), ["hi"])
+    assert refused[0]["type"] == "websocket.http.response.start"
+    assert refused[0]["status"] == 401
+    auth = (b"authorization", b"Basic " + base64.b64encode(b"ops:password"))
+    scope = http_scope("/chat/room", kind="websocket", headers=[auth])
+    sent = await websocket(router, scope, ["hi", "there"])
+    assert [m["type"] for m in sent] == ["websocket.accept", "websocket.send", "websocket.send"]
+    assert [m["text"] for m in sent[1:]] == ["/chat|/chat/room|HI", "/chat|/chat/room|THERE"]

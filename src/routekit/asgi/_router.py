@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Final, Self, TypedDict, Unpack
 
 import anyio
 import anyio.abc
+import attrs
 
-from ..config import Configuration
+from ..config import Configuration, ServersTransport
 from ..errors import BadRequest
 from ..http import NO_BODY, Client, ForwardedHeaders, Response
 from ..middleware import Context, plain
@@ -135,8 +136,17 @@ class Router:
             context=options.get("context"),
             observe=self._observed,
         )
-        self._mounts = Mounts(options.get("context"))
+        # forwardAuth in front of a mounted app asks the router's client (the default servers
+        # transport); an errors middleware's pages come from a service, which only the proxy
+        # path serves.
+        context = options.get("context") or Context()
+        if context.client is None:
+            context = attrs.evolve(context, client=self._default_client)
+        self._mounts = Mounts(context)
         self._seen: Runtime | None = None
+
+    def _default_client(self, transport: ServersTransport | None) -> Client | None:
+        return self._client if transport is None else None
 
     async def aclose(self) -> None:
         """Close the connections to upstream servers (the lifespan's shutdown does it too)."""
