@@ -29,8 +29,10 @@ __all__ = ["ClientLeft", "body_of", "chunks", "deny_websocket", "request_head", 
 _log: Final = logging.getLogger("routekit.asgi")
 _SECURE: Final = frozenset({"https", "wss"})
 # The ASGI server already answered the client's ``Expect: 100-continue`` (it does so on the
-# first ``receive``): the server upstream must not wait for a body that is on its way.
-_DROPPED: Final = frozenset({b"expect"})
+# first ``receive``): the server upstream must not wait for a body that is on its way.  An
+# ``http`` scope cannot switch protocols (WebSockets come as ``websocket`` scopes), so no other
+# upgrade (h2c) is asked of the server upstream.
+_DROPPED: Final = frozenset({b"expect", b"upgrade"})
 # Extensions (permessage-deflate) are negotiated by the ASGI server with the client; upstream,
 # the frames travel plain, so none is offered there (RFC 6455 §9.1).
 _WS_DROPPED: Final = frozenset({b"expect", b"sec-websocket-extensions"})
