@@ -32,7 +32,6 @@ from ._lifespan import AppLifespan, shut_down, start_up
 from ._mount import Mounts
 from ._source import Source, from_config, from_routes, from_watcher
 from ._types import ASGIApp, Receive, Scope, Send
-from ._websocket import WebSocketWire
 
 if TYPE_CHECKING:
     from ..runtime import Watcher
@@ -236,6 +235,15 @@ class Router:
             if not websocket:
                 await send_response(response, send)
             elif response.status == 101 and response.tunnel is not None:
+                # wsproto (the asgi extra) is imported only when a WebSocket is proxied.
+                try:
+                    from ._websocket import WebSocketWire
+                except ModuleNotFoundError as exc:
+                    raise ModuleNotFoundError(
+                        "proxying a WebSocket needs wsproto: pip install 'routekit[asgi]'",
+                        name=exc.name,
+                    ) from exc
+
                 await _accept(send, response)
                 await response.tunnel(WebSocketWire(receive, send), b"")
             else:
