@@ -14,7 +14,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import anyio.abc
 import pytest
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, CloseConnection, Ping, Pong, TextMessage
+from wsproto.events import Request as WsRequest
 
 from _echo import echo
 from _sockets import free_port
@@ -399,11 +403,15 @@ async def ws_app(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "websocket.send", "text": text})
 
 
-async def websocket(app: ASGIApp, scope: Scope, texts: Sequence[str]) -> list[Message]:
-    """Open a WebSocket to *app*, send *texts* once accepted, then leave; what the app sent."""
+async def websocket(
+    app: ASGIApp, scope: Scope, texts: Sequence[str], expect: int = 0
+) -> list[Message]:
+    """Open a WebSocket to *app*, send *texts* once accepted, then leave once *expect*
+    messages came; what the app sent."""
     incoming: list[Message] = [{"type": "websocket.connect"}]
     sent: list[Message] = []
     accepted = anyio.Event()
+    enough = anyio.Event()
 
     async def receive() -> Message:
         if incoming:
@@ -412,14 +420,16 @@ async def websocket(app: ASGIApp, scope: Scope, texts: Sequence[str]) -> list[Me
         if texts_left:
             await anyio.sleep(0.01)
             return {"type": "websocket.receive", "text": texts_left.pop(0)}
+        await enough.wait()
         return {"type": "websocket.disconnect", "code": 1000}
 
     async def send(message: Message) -> None:
         sent.append(message)
-        if message["type"] in {"websocket.accept", "websocket.close"} or message["type"].startswith(
-            "websocket.http.response"
-        ):
+        kind = message["type"]
+        if kind in {"websocket.accept", "websocket.close"} or kind.startswith("websocket.http"):
             accepted.set()
+        if kind == "websocket.close" or sum(m["type"] == "websocket.send" for m in sent) >= expect:
+            enough.set()
 
     texts_left = list(texts)
     scope["extensions"] = {"websocket.http.response": {}}
@@ -448,3 +458,56 @@ prefixes = ["/chat"]
     sent = await websocket(router, scope, ["hi", "there"])
     assert [m["type"] for m in sent] == ["websocket.accept", "websocket.send", "websocket.send"]
     assert [m["text"] for m in sent[1:]] == ["/chat|/chat/room|HI", "/chat|/chat/room|THERE"]
+
+
+# -- WebSockets proxied --------------------------------------------------------------------------
+
+
+async def pinging_server(stream: anyio.abc.SocketStream) -> None:
+    """A WebSocket server that pings a quiet client and says when the pong came."""
+    ws = WSConnection(ConnectionType.SERVER)
+    async with stream:
+        while True:
+            try:
+                data = await stream.receive()
+            except (anyio.EndOfStream, anyio.BrokenResourceError):
+                return
+            ws.receive_data(data)
+            for event in ws.events():
+                if isinstance(event, WsRequest):
+                    chosen = "chat" if "chat" in event.subprotocols else None
+                    await stream.send(ws.send(AcceptConnection(subprotocol=chosen)))
+                    await stream.send(ws.send(Ping(payload=b"still there?")))
+                elif isinstance(event, Pong):
+                    await stream.send(ws.send(TextMessage(data=f"pong: {event.payload!r}")))
+                elif isinstance(event, TextMessage):
+                    await stream.send(ws.send(TextMessage(data=event.data[::-1])))
+                elif isinstance(event, CloseConnection):
+                    await stream.send(ws.send(event.response()))
+                    return
+
+
+@asynccontextmanager
+async def ws_server(handler: Any) -> AsyncIterator[int]:
+    """A WebSocket server on a free loopback port."""
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, handler)
+        yield listener.extra(anyio.abc.SocketAttribute.local_port)
+        tg.cancel_scope.cancel()
+
+
+async def test_a_proxied_websocket_answers_pings_while_the_client_is_quiet() -> None:
+    async with ws_server(pinging_server) as port:
+        route = Route("chat", "Host(`site.test`)", f"http://127.0.0.1:{port}")
+        async with Router([route]) as router:
+            offer = (b"sec-websocket-protocol", b"chat, other")
+            scope = http_scope("/chat", kind="websocket", headers=[offer])
+            sent = await websocket(router, scope, [], expect=1)
+            assert sent[0] == {"type": "websocket.accept", "subprotocol": "chat", "headers": []}
+            assert sent[1] == {"type": "websocket.send", "text": "pong: b'still there?'"}
+            sent = await websocket(router, http_scope("/", kind="websocket"), ["abc"], expect=2)
+            assert [m.get("text") for m in sent[1:]] == ["pong: b'still there?'", "cba"]
+            refused = await websocket(router, http_scope("/", "nobody.test", kind="websocket"), [])
+            assert refused[0]["type"] == "websocket.http.response.start"
+            assert refused[0]["status"] == 404

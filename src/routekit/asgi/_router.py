@@ -245,7 +245,9 @@ class Router:
                     ) from exc
 
                 await _accept(send, response)
-                await response.tunnel(WebSocketWire(receive, send), b"")
+                async with anyio.create_task_group() as tg:
+                    await response.tunnel(WebSocketWire(receive, send, tg), b"")
+                    tg.cancel_scope.cancel()  # the client's reader, still waiting
             else:
                 await deny_websocket(scope, send, response)
         finally:
