@@ -297,10 +297,13 @@ url = "http://127.0.0.1:1"
 class LifespanApp:
     """An app that records its lifespan events, and may fail its startup."""
 
-    def __init__(self, name: str, log: list[str], fail: bool = False) -> None:
+    def __init__(
+        self, name: str, log: list[str], fail: bool = False, step: str = "startup"
+    ) -> None:
         self.name = name
         self.log = log
         self.fail = fail
+        self.step = step  # the step that fails
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "lifespan"
@@ -308,8 +311,8 @@ class LifespanApp:
             message = await receive()
             step = message["type"].removeprefix("lifespan.")
             self.log.append(f"{self.name} {step}")
-            if step == "startup" and self.fail:
-                await send({"type": "lifespan.startup.failed", "message": "no database"})
+            if step == self.step and self.fail:
+                await send({"type": f"lifespan.{step}.failed", "message": "no database"})
                 return
             scope["state"][self.name] = step
             await send({"type": f"{message['type']}.complete"})
@@ -511,3 +514,17 @@ async def test_a_proxied_websocket_answers_pings_while_the_client_is_quiet() -> 
             refused = await websocket(router, http_scope("/", "nobody.test", kind="websocket"), [])
             assert refused[0]["type"] == "websocket.http.response.start"
             assert refused[0]["status"] == 404
+
+
+async def test_a_failing_shutdown_is_reported_after_every_app_was_stopped() -> None:
+    log: list[str] = []
+    routes = [
+        Route("a", "Host(`a.test`)", LifespanApp("a", log)),
+        Route("db", "Host(`b.test`)", LifespanApp("db", log, fail=True, step="shutdown")),
+    ]
+    sent = await lifespan(Router(routes), {})
+    assert sent == [
+        {"type": "lifespan.startup.complete"},
+        {"type": "lifespan.shutdown.failed", "message": "mounted app 'db': no database"},
+    ]
+    assert log == ["a startup", "db startup", "db shutdown", "a shutdown"]

@@ -118,10 +118,12 @@ class Router:
             source, self._apps = from_routes(routes, (entry_point,))
         self._source = source
         self._default = default
-        # Lifespan: the default app first (it is the main one), then each mounted app once.
-        mounted = {id(app): (name, app) for name, app in reversed(self._apps.items())}
+        # Lifespan: the default app first (it is the main one), then each mounted app once (a
+        # configuration's app is there under two service names).
         self._lifespan_apps = [("default", default)] if default is not None else []
-        self._lifespan_apps += reversed(mounted.values())
+        for name, app in self._apps.items():
+            if all(app is not known for _, known in self._lifespan_apps):
+                self._lifespan_apps.append((name, app))
         self._entry_point = entry_point
         self._own_client = options.get("client") is None
         self._client = options.get("client") or Client()
@@ -262,23 +264,23 @@ class Router:
             self._proxy.attach(tg)  # mirrors are sent in the background
             started: list[AppLifespan] = []
             failure: str | None = None
+            stopped: str | None = None
             try:
                 if self._watcher is not None:
                     await tg.start(self._follow, self._watcher)
                 started, failure = await start_up(self._lifespan_apps, scope, tg)
             except Exception as exc:
                 failure = f"{type(exc).__name__}: {exc}"
-            if failure is not None:
-                await send({"type": "lifespan.startup.failed", "message": failure})
-                tg.cancel_scope.cancel()
-                return
-            await send({"type": "lifespan.startup.complete"})
-            await receive()  # lifespan.shutdown
-            failure = await shut_down(started)
-            tg.cancel_scope.cancel()
+            if failure is None:
+                await send({"type": "lifespan.startup.complete"})
+                await receive()  # lifespan.shutdown
+                stopped = await shut_down(started)
+            tg.cancel_scope.cancel()  # the watcher
         await self.aclose()
         if failure is not None:
-            await send({"type": "lifespan.shutdown.failed", "message": failure})
+            await send({"type": "lifespan.startup.failed", "message": failure})
+        elif stopped is not None:
+            await send({"type": "lifespan.shutdown.failed", "message": stopped})
         else:
             await send({"type": "lifespan.shutdown.complete"})
 
