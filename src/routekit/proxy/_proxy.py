@@ -10,9 +10,10 @@ Statuses as Traefik's: 404 when no router matches, 503 when the service has no a
 server, 502 when the upstream refuses, resets or answers what is not HTTP, 504 when it does not
 answer in time — each with a short body that names no server.  An ``Upgrade`` (WebSocket) that
 the server accepts with ``101`` becomes a tunnel: bytes both ways until either side closes.
-A router's middlewares (`routekit.middleware`) are composed once per router and reload; a
-router whose middlewares cannot be built is answered 500 rather than served without them.  The
-*observe* hook sees an `Exchange` per answer, for metrics and access logs.
+A router's middlewares (`routekit.middleware`), built when the configuration loaded, are
+composed once per router and reload (a router whose middlewares cannot be built is not in the
+runtime at all: never served without them).  The *observe* hook sees an `Exchange` per answer,
+for metrics and access logs.
 """
 
 from __future__ import annotations
