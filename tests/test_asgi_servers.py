@@ -26,6 +26,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route as StarletteRoute
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
 from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, TextMessage
 
 from _sockets import free_port
@@ -98,7 +100,17 @@ def site_app() -> Starlette:
         url = request.url_for("page", name=request.path_params["name"])
         return PlainTextResponse(f"{request.state.greeting}|{url}|{info.router}")
 
-    return Starlette(routes=[StarletteRoute("/p/{name}", page, name="page")], lifespan=lifespan)
+    async def chat(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(f"hi from {websocket.scope['routekit'].router}")
+        async for text in websocket.iter_text():
+            await websocket.send_text(text[::-1])
+
+    routes = [
+        StarletteRoute("/p/{name}", page, name="page"),
+        WebSocketRoute("/chat", chat),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def shop_app() -> FastAPI:
@@ -226,6 +238,14 @@ async def test_the_router_under_a_real_server(server: str) -> None:
                 await stream.send(ws.ws.send(CloseConnection(code=1000)))
                 closed = await ws.event()
                 assert isinstance(closed, CloseConnection) and closed.code == 1000
+            # A WebSocket to the mounted Starlette app, as it is.
+            async with await anyio.connect_tcp("127.0.0.1", port) as stream:
+                ws = WsClient(stream)
+                assert isinstance(await ws.handshake("site.test"), AcceptConnection)
+                assert await ws.message() == "hi from site"
+                await stream.send(ws.ws.send(TextMessage(data="abc")))
+                assert await ws.message() == "cba"
+                await stream.send(ws.ws.send(CloseConnection(code=1000)))
         await router.aclose()
 
 
