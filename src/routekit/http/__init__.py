@@ -8,19 +8,14 @@ clean-up) follow Traefik's behaviour on h11-style header lists; `request_head_pr
 server side of one connection without I/O (h11 plus those checks, error answers and keep-alive);
 `serve_connection` drives it over an anyio stream and `EntryPointServer` listens on an entry
 point's address (plain HTTP and TLS by SNI with `Certificates`).  `Client` is the pooled client
-the proxy and the providers share; `tunnel` carries upgraded connections.
+the proxy and the providers share; `tunnel` carries upgraded connections.  Plain requests and
+responses take a strict fast path beside h11 on both sides (`FAST_PATH`; see docs/proxy.md).
 """
 
 from __future__ import annotations
 
 from ._client import Client as Client
-from ._client import ClientResponse as ClientResponse
-from ._client import Origin as Origin
-from ._client import PoolFull as PoolFull
-from ._client import PoolLimits as PoolLimits
-from ._client import Upgraded as Upgraded
-from ._client import UpstreamError as UpstreamError
-from ._client import UpstreamTimeout as UpstreamTimeout
+from ._fast import FAST_PATH as FAST_PATH
 from ._framing import HeadProblem as HeadProblem
 from ._framing import filter_trailers as filter_trailers
 from ._framing import raw_head_problem as raw_head_problem
@@ -53,11 +48,19 @@ from ._tls import certificate_names as certificate_names
 from ._tls import client_context as client_context
 from ._tls import pem_path as pem_path
 from ._tunnel import tunnel as tunnel
+from ._upstream import ClientResponse as ClientResponse
+from ._upstream import Origin as Origin
+from ._upstream import PoolFull as PoolFull
+from ._upstream import PoolLimits as PoolLimits
+from ._upstream import Upgraded as Upgraded
+from ._upstream import UpstreamError as UpstreamError
+from ._upstream import UpstreamTimeout as UpstreamTimeout
 from ._wire import ProtocolWire as ProtocolWire
 from ._wire import StreamWire as StreamWire
 from ._wire import Wire as Wire
 
 __all__ = [
+    "FAST_PATH",
     "NO_BODY",
     "Body",
     "Certificates",

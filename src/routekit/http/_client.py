@@ -6,28 +6,47 @@ at once and for `PoolLimits.idle` seconds of rest.  A request sent on a reused c
 the server had closed before answering anything is sent again on a fresh one, when it can be
 (no body, or a body given as bytes); otherwise the error names the origin.  Bodies stream both
 ways: the response body is an async iterator, read as it arrives.
+
+A plain exchange — a request with its body as bytes, answered by a final response framed by
+``Content-Length`` — takes the strict fast path of `_fast` (the request written as bytes, the
+response head read by one regular expression); any other request, and any response head the
+fast path declines, is an exchange of a fresh h11 connection, which at a request boundary is
+in the same state as a kept-alive one.
 """
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import ssl
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
-from typing import Final, final
+from typing import Final, NamedTuple, final
 
 import anyio
-import anyio.abc
-import attrs
 import h11
 
-from ..errors import RoutekitError
+from ._fast import BLANK_LINE, FAST_PATH, FastResponse, parse_response_head, request_bytes
 from ._serve import NO_BODY
-from ._wire import GONE, ProtocolWire, StreamWire, Wire, on_asyncio
+from ._upstream import (
+    ClientResponse,
+    Connection,
+    Held,
+    Origin,
+    PoolFull,
+    PoolLimits,
+    Slots,
+    Stale,
+    Upgraded,
+    UpstreamError,
+    UpstreamTimeout,
+    closed_error,
+    connect,
+    nothing,
+    one,
+)
+from ._wire import GONE, Wire
 
 __all__ = [
     "Client",
@@ -40,231 +59,7 @@ __all__ = [
     "Upgraded",
 ]
 
-_CHUNK: Final = 64 * 1024
-
-
-class UpstreamError(RoutekitError):
-    """An upstream could not be reached, or answered what is not HTTP/1.1 (a 502).
-
-    Attributes:
-        sent: whether any of the request may have reached the server; a request that was
-            not sent can be sent elsewhere whatever its method (the retry middleware does).
-    """
-
-    status_hint = 502
-
-    def __init__(self, message: str, *, sent: bool = True) -> None:
-        super().__init__(message)
-        self.sent = sent
-
-
-class UpstreamTimeout(UpstreamError):
-    """An upstream did not answer in time (a 504)."""
-
-    status_hint = 504
-
-
-class PoolFull(UpstreamError):
-    """Every connection the pool may open is in use, past `PoolLimits.pool` (a 503)."""
-
-    status_hint = 503
-
-
-@final
-@attrs.frozen
-class Origin:
-    """Where requests go: ``http``/``https`` host and port, or a unix socket path."""
-
-    scheme: str
-    host: str
-    port: int
-    unix: str | None = None
-
-    @classmethod
-    def from_url(cls, url: str) -> Origin:
-        """The origin of ``http://h:p/…``, ``https://…`` or ``unix:///path/to.sock``.
-
-        Raises:
-            UpstreamError: not such a URL.
-        """
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme == "unix":
-            return cls("http", "localhost", 80, unix=parts.path)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UpstreamError(f"not an http(s) or unix URL: {url!r}", sent=False)
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError:
-            raise UpstreamError(f"bad port in {url!r}", sent=False) from None
-        return cls(parts.scheme, parts.hostname, port)
-
-    def __str__(self) -> str:
-        return f"unix://{self.unix}" if self.unix else f"{self.scheme}://{self.host}:{self.port}"
-
-
-@final
-@attrs.frozen(kw_only=True)
-class PoolLimits:
-    """How many connections the client keeps, and for how long.
-
-    Attributes:
-        per_origin: open connections to one origin at most (Traefik's
-            ``maxIdleConnsPerHost`` bounds the idle ones; this bounds all of them).
-        idle: seconds an unused connection is kept before it is closed.
-        total: open connections to all origins together at most (``None``: no bound).
-        idle: seconds an unused connection is kept before it is closed.
-        connect: seconds to open a connection (and its TLS handshake).
-        read: seconds to wait for each piece of a response.
-        write: seconds a server may take to accept each piece of a request.
-        pool: seconds to wait for a free connection when every one is taken.
-    """
-
-    per_origin: int = 200
-    total: int | None = None
-    idle: float = 90.0
-    connect: float = 30.0
-    read: float = 300.0
-    write: float = 60.0
-    pool: float = 30.0
-
-
-@final
-class _Connection:
-    __slots__ = ("conn", "idle_since", "wire")
-
-    def __init__(self, wire: Wire) -> None:
-        self.wire = wire
-        self.conn = h11.Connection(h11.CLIENT)
-        self.idle_since = 0.0
-
-
-@final
-class _Slots:
-    """How many connections to one origin may be open; waiting only when all are taken.
-
-    (An ``anyio.Semaphore`` checkpoints on every acquire, a cost paid on each request.)
-    """
-
-    __slots__ = ("_free", "_parent", "_waiters")
-
-    def __init__(self, size: int | None, parent: _Slots | None = None) -> None:
-        self._free = size if size is not None else 1 << 62
-        self._parent = parent  # the client-wide bound, taken with this one
-        self._waiters: deque[anyio.Event] = deque()
-
-    async def acquire(self, timeout: float) -> None:
-        """Take a place, waiting up to *timeout* seconds; `TimeoutError` past it."""
-        if self._free <= 0:
-            with anyio.fail_after(timeout):
-                while self._free <= 0:
-                    event = anyio.Event()
-                    self._waiters.append(event)
-                    try:
-                        await event.wait()
-                    finally:
-                        if event in self._waiters:
-                            self._waiters.remove(event)
-        self._free -= 1
-        if self._parent is not None:
-            try:
-                await self._parent.acquire(timeout)
-            except BaseException:
-                self._free += 1
-                self._wake()
-                raise
-
-    def release(self) -> None:
-        """Give a place back (and this client's share of the total)."""
-        self._free += 1
-        self._wake()
-        if self._parent is not None:
-            self._parent.release()
-
-    def _wake(self) -> None:
-        if self._waiters:
-            self._waiters.popleft().set()
-
-
-@final
-class Upgraded(Wire):
-    """The connection after a ``101``: raw bytes both ways; `data` was read past the head.
-
-    Closing it closes the connection and gives its place in the pool back.
-    """
-
-    __slots__ = ("_slot", "_wire", "data")
-
-    def __init__(self, wire: Wire, data: bytes, slot: _Slots) -> None:
-        super().__init__()
-        self._wire = wire
-        self.data = data
-        self._slot: _Slots | None = slot
-        self.peer, self.tls = wire.peer, wire.tls
-
-    async def receive(self, timeout: float) -> bytes:
-        """Bytes from the server."""
-        return await self._wire.receive(timeout)
-
-    async def send(self, data: bytes, timeout: float | None = None) -> None:
-        """Bytes to the server."""
-        await self._wire.send(data, timeout)
-
-    def interrupt(self) -> None:
-        """Wake a waiting `receive` with ``b""``."""
-        self._wire.interrupt()
-
-    async def aclose(self, *, abort: bool = False) -> None:
-        """Close the connection (once) and free its place in the pool."""
-        await self._wire.aclose(abort=abort)
-        if self._slot is not None:
-            self._slot.release()
-            self._slot = None
-
-
-@final
-class ClientResponse:
-    """A response head, and its body as it arrives (`iter_bytes`, or `read` for all of it).
-
-    A ``101 Switching Protocols`` answer has no body; `upgraded` is the connection then.
-    """
-
-    def __init__(
-        self,
-        status: int,
-        headers: list[tuple[bytes, bytes]],
-        body: AsyncIterator[bytes],
-        complete: bytes | None = None,
-        upgraded: Upgraded | None = None,
-        *,
-        abandon: Callable[[], Awaitable[None]] | None = None,
-        trailers: list[tuple[bytes, bytes]] | None = None,
-    ) -> None:
-        self.status = status
-        self.headers = headers
-        #: The trailer fields of a chunked body, filled in once the body has been read whole.
-        self.trailers: list[tuple[bytes, bytes]] = trailers if trailers is not None else []
-        self._body = body
-        self._abandon = abandon
-        #: The whole body when it came with the head (the connection is already free then).
-        self.complete = complete
-        self.upgraded = upgraded
-
-    def iter_bytes(self) -> AsyncIterator[bytes]:
-        """The body's chunks, read from the connection as they come (once)."""
-        return self._body
-
-    async def read(self) -> bytes:
-        """The whole body."""
-        return b"".join([chunk async for chunk in self._body])
-
-    async def aclose(self) -> None:
-        """Give up the rest of the body: the connection is closed, not reused."""
-        closing = getattr(self._body, "aclose", None)
-        if closing is not None:
-            await closing()
-        if self._abandon is not None:
-            # A body never iterated has not run its clean-up: the connection is closed here.
-            await self._abandon()
+_MAX_HEAD: Final = 16 * 1024  # h11's max_incomplete_event_size, past which it refuses
 
 
 @final
@@ -275,6 +70,8 @@ class Client:
         limits: pool sizes and timeouts.
         ssl_context: for ``https`` origins; verification on by default.
         server_name: the TLS server name to send and verify, instead of each origin's host.
+        fast: whether plain exchanges take the strict fast path (``False``: every exchange
+            through h11; the default is `routekit.http.FAST_PATH`).
     """
 
     def __init__(
@@ -283,13 +80,15 @@ class Client:
         *,
         ssl_context: ssl.SSLContext | None = None,
         server_name: str | None = None,
+        fast: bool | None = None,
     ) -> None:
         self.limits = limits if limits is not None else PoolLimits()
+        self._fast = FAST_PATH if fast is None else fast
         self._ssl = ssl_context
         self._server_name = server_name
-        self._idle: dict[Origin, deque[_Connection]] = {}
-        self._slots: dict[Origin, _Slots] = {}
-        self._total = _Slots(self.limits.total) if self.limits.total is not None else None
+        self._idle: dict[Origin, deque[Connection]] = {}
+        self._slots: dict[Origin, Slots] = {}
+        self._total = Slots(self.limits.total) if self.limits.total is not None else None
 
     async def __aenter__(self) -> Client:
         return self
@@ -361,22 +160,16 @@ class Client:
             # A streamed body of unknown length goes chunked (RFC 9112 §6.1); a proxied one
             # lost its Transfer-Encoding with the hop-by-hop fields, as in Go's ReverseProxy.
             all_headers.append((b"transfer-encoding", b"chunked"))
-        if checked:
-            # h11's own flag for events built from what its parser produced: the proxy's
-            # request line and fields came out of h11 (or are the proxy's own), so their
-            # re-validation (8 µs of a proxied request) is skipped.
-            request = h11.Request(
-                method=method.encode("latin-1"),
-                target=target.encode("latin-1"),
-                headers=all_headers,
-                http_version=b"1.1",
-                _parsed=True,
+        outgoing = _Outgoing(method, target, all_headers, checked=checked)
+        if self._fast and isinstance(body, bytes):
+            outgoing.fast = request_bytes(
+                outgoing.method, outgoing.target, all_headers, len(body), checked=checked
             )
-        else:
-            request = h11.Request(method=method, target=target, headers=all_headers)
+        if outgoing.fast is None:
+            outgoing.event()  # h11 checks the request now, before any connection is taken
         slot = self._slots.get(where)
         if slot is None:
-            slot = self._slots[where] = _Slots(self.limits.per_origin, self._total)
+            slot = self._slots[where] = Slots(self.limits.per_origin, self._total)
         try:
             await slot.acquire(self.limits.pool)
         except TimeoutError:
@@ -386,22 +179,22 @@ class Client:
         try:
             connection, reused = await self._connection(where)
             try:
-                return await self._exchange(where, connection, request, body, slot)
-            except _Stale:
+                return await self._exchange(where, connection, outgoing, body, slot)
+            except Stale:
                 if not reused or not isinstance(body, bytes):
-                    raise _closed(where, connection.wire) from None
+                    raise closed_error(where, connection.wire) from None
             # A kept-alive connection the server had closed: the request, replayable, is sent
             # once more on a fresh connection.
             connection, _ = await self._connection(where, fresh=True)
             try:
-                return await self._exchange(where, connection, request, body, slot)
-            except _Stale:
-                raise _closed(where, connection.wire) from None
+                return await self._exchange(where, connection, outgoing, body, slot)
+            except Stale:
+                raise closed_error(where, connection.wire) from None
         except BaseException:
             slot.release()
             raise
 
-    async def _connection(self, origin: Origin, *, fresh: bool = False) -> tuple[_Connection, bool]:
+    async def _connection(self, origin: Origin, *, fresh: bool = False) -> tuple[Connection, bool]:
         idle = None if fresh else self._idle.get(origin)
         now = time.monotonic()
         while idle:
@@ -414,37 +207,50 @@ class Client:
             context = self._ssl if self._ssl is not None else ssl.create_default_context()
         try:
             with anyio.fail_after(self.limits.connect):
-                wire = await _connect(origin, context, self._server_name)
+                wire = await connect(origin, context, self._server_name)
         except TimeoutError:
             raise UpstreamTimeout(f"{origin}: connecting took too long", sent=False) from None
         except (OSError, ssl.SSLError) as exc:
             reason = getattr(exc, "strerror", None) or exc
             raise UpstreamError(f"{origin}: cannot connect: {reason}", sent=False) from None
-        return _Connection(wire), False
+        return Connection(wire), False
 
     async def _exchange(
         self,
         origin: Origin,
-        connection: _Connection,
-        request: h11.Request,
+        connection: Connection,
+        outgoing: _Outgoing,
         body: bytes | AsyncIterator[bytes],
-        slot: _Slots,
+        slot: Slots,
     ) -> ClientResponse:
-        conn, wire = connection.conn, connection.wire
+        wire = connection.wire
         write = self.limits.write
         answered = False
         try:
-            if isinstance(body, bytes):
+            if outgoing.fast is not None:
+                assert isinstance(body, bytes)
+                head, keep_alive = outgoing.fast
                 # The whole request in one write (each send on loopback is costly).
-                whole = conn.send(request)
+                await wire.send(head + body, write)
+                fast, buffer, eof = await self._fast_head(origin, wire, outgoing.method)
+                if fast is not None:
+                    answered = True
+                    return await self._fast_answer(
+                        origin, connection, fast, buffer, slot, keep_alive=keep_alive
+                    )
+                # A response head the fast path leaves to h11: an h11 connection that sent
+                # this request reads it from its first byte.
+                conn = connection.conn = h11.Connection(h11.CLIENT)
+                conn.send(outgoing.event())
                 if body:
-                    whole += conn.send(h11.Data(data=body))
-                await wire.send(whole + conn.send(h11.EndOfMessage()), write)
+                    conn.send(h11.Data(data=body))
+                conn.send(h11.EndOfMessage())
+                conn.receive_data(bytes(buffer))
+                if eof:
+                    conn.receive_data(b"")
             else:
-                await wire.send(conn.send(request), write)
-                async for chunk in body:
-                    await wire.send(conn.send(h11.Data(data=chunk)), write)
-                await wire.send(conn.send(h11.EndOfMessage()), write)
+                conn = connection.conn = h11.Connection(h11.CLIENT)
+                await self._send(conn, wire, outgoing.event(), body)
             while True:
                 event = await self._next(origin, connection)
                 answered = True
@@ -457,12 +263,12 @@ class Client:
                 ):
                     data, _ = conn.trailing_data
                     upgraded = Upgraded(wire, bytes(data), slot)
-                    return ClientResponse(101, list(event.headers), _nothing(), upgraded=upgraded)
+                    return ClientResponse(101, list(event.headers), nothing(), upgraded=upgraded)
                 # Other 1xx informational answers (100 Continue) are skipped here.
-        except (*GONE, _Stale) as exc:
+        except (*GONE, Stale) as exc:
             await wire.aclose()
             if not answered:
-                raise _Stale from exc
+                raise Stale from exc
             raise UpstreamError(f"{origin}: the connection closed mid-answer") from None
         except TimeoutError:
             await wire.aclose()
@@ -494,7 +300,7 @@ class Client:
                     await self._finish(origin, connection, slot)
                     last = list(ready.headers)  # the trailer fields
                     return ClientResponse(
-                        event.status_code, headers, _one(complete), complete, trailers=last
+                        event.status_code, headers, one(complete), complete, trailers=last
                     )
                 else:
                     break  # NEED_DATA: the rest streams as it comes
@@ -502,15 +308,115 @@ class Client:
             await wire.aclose()
             slot.release()
             raise UpstreamError(f"{origin}: invalid response: {exc}") from None
-        held = _Held(connection, slot)
+        held = Held(connection, slot)
         trailers: list[tuple[bytes, bytes]] = []
-        body = self._body(origin, connection, held, early, trailers)
+        stream = self._body(origin, connection, held, early, trailers)
         return ClientResponse(
-            event.status_code, headers, body, abandon=held.abandon, trailers=trailers
+            event.status_code, headers, stream, abandon=held.abandon, trailers=trailers
         )
 
-    async def _next(self, origin: Origin, connection: _Connection) -> h11.Event:
+    async def _send(
+        self,
+        conn: h11.Connection,
+        wire: Wire,
+        request: h11.Request,
+        body: bytes | AsyncIterator[bytes],
+    ) -> None:
+        """Send a request through h11."""
+        write = self.limits.write
+        if isinstance(body, bytes):
+            # The whole request in one write (each send on loopback is costly).
+            whole = conn.send(request)
+            if body:
+                whole += conn.send(h11.Data(data=body))
+            await wire.send(whole + conn.send(h11.EndOfMessage()), write)
+            return
+        await wire.send(conn.send(request), write)
+        async for chunk in body:
+            await wire.send(conn.send(h11.Data(data=chunk)), write)
+        await wire.send(conn.send(h11.EndOfMessage()), write)
+
+    async def _fast_head(
+        self, origin: Origin, wire: Wire, method: bytes
+    ) -> tuple[_Answer | None, bytearray, bool]:
+        """Read up to the end of a response head: the fast path's reading of it (``None``:
+        h11's to read), the bytes read, and whether the server closed after them."""
+        buffer = bytearray()
+        while True:
+            try:
+                data = await wire.receive(self.limits.read)
+            except TimeoutError:
+                raise UpstreamTimeout(f"{origin}: no answer in {self.limits.read} s") from None
+            if not data:
+                # Closed before a whole head: as h11's path, a connection the server had
+                # closed (the request may be sent again when it can be).
+                raise Stale
+            buffer += data
+            blank = BLANK_LINE.search(buffer)
+            if blank is not None:
+                end = blank.end()
+                fast = parse_response_head(bytes(buffer[:end]), method)
+                return (_Answer(fast, end) if fast is not None else None), buffer, False
+            if len(buffer) > _MAX_HEAD:
+                return None, buffer, False  # h11 says what is wrong
+
+    async def _fast_answer(
+        self,
+        origin: Origin,
+        connection: Connection,
+        answer: _Answer,
+        buffer: bytearray,
+        slot: Slots,
+        *,
+        keep_alive: bool,
+    ) -> ClientResponse:
+        """The response the fast path read, its body counted by its ``Content-Length``."""
+        head = answer.head
+        length = head.length
+        early = bytes(buffer[answer.end : answer.end + length])
+        # Bytes past the body are not a response to anything: the connection is not reused.
+        reusable = keep_alive and head.keep_alive and len(buffer) - answer.end <= length
+        if len(early) == length:
+            await self._release(origin, connection, slot, reusable=reusable)
+            return ClientResponse(head.status, head.headers, one(early), early, trailers=[])
+        held = Held(connection, slot)
+        stream = self._fast_body(origin, held, early, length, reusable=reusable)
+        return ClientResponse(head.status, head.headers, stream, abandon=held.abandon)
+
+    async def _fast_body(
+        self, origin: Origin, held: Held, early: bytes, length: int, *, reusable: bool
+    ) -> AsyncIterator[bytes]:
+        """The rest of a body of *length* bytes, *early* of them read with the head."""
+        wire = held.connection.wire
+        left = length - len(early)
+        try:
+            if early:
+                yield early
+            while left:
+                try:
+                    data = await wire.receive(self.limits.read)
+                except TimeoutError:
+                    raise UpstreamTimeout(f"{origin}: no answer in {self.limits.read} s") from None
+                if not data:
+                    # h11's words for a body cut short.
+                    raise UpstreamError(
+                        f"{origin}: invalid response: peer closed connection without sending "
+                        f"complete message body (received {length - left} bytes, "
+                        f"expected {length})"
+                    )
+                if len(data) > left:
+                    data, reusable = data[:left], False
+                left -= len(data)
+                yield data
+            held.done = True
+            await self._release(origin, held.connection, held.slot, reusable=reusable)
+        finally:
+            # Given up, or failed mid-body: the connection cannot be reused.
+            await held.abandon()
+
+    async def _next(self, origin: Origin, connection: Connection) -> h11.Event:
         conn = connection.conn
+        assert conn is not None
         while True:
             try:
                 event = conn.next_event()
@@ -520,21 +426,21 @@ class Client:
                 raise UpstreamError(f"{origin}: answered past the end of the response")
             if event is not h11.NEED_DATA:
                 if isinstance(event, h11.ConnectionClosed):
-                    raise _Stale
+                    raise Stale
                 return event  # type: ignore[return-value]
             try:
                 data = await connection.wire.receive(self.limits.read)
             except TimeoutError:
                 raise UpstreamTimeout(f"{origin}: no answer in {self.limits.read} s") from None
             if not data and conn.their_state is h11.SEND_RESPONSE:
-                raise _Stale  # closed before the first byte of an answer
+                raise Stale  # closed before the first byte of an answer
             conn.receive_data(data)
 
     async def _body(
         self,
         origin: Origin,
-        connection: _Connection,
-        held: _Held,
+        connection: Connection,
+        held: Held,
         early: list[bytes],
         trailers: list[tuple[bytes, bytes]],
     ) -> AsyncIterator[bytes]:
@@ -550,18 +456,31 @@ class Client:
                     break
             held.done = True
             await self._finish(origin, connection, held.slot)
-        except _Stale:
+        except Stale:
             raise UpstreamError(f"{origin}: the connection closed mid-body") from None
         finally:
             # Given up, or failed mid-body: the connection cannot be reused.
             await held.abandon()
 
-    async def _finish(self, origin: Origin, connection: _Connection, slot: _Slots) -> None:
-        """A response is complete: keep the connection for reuse when h11 says it can be."""
+    async def _finish(self, origin: Origin, connection: Connection, slot: Slots) -> None:
+        """An h11 exchange is complete: keep the connection when h11 says it can be, and no
+        byte past the response waits in its buffer."""
         conn = connection.conn
+        assert conn is not None
+        connection.conn = None  # the next exchange starts on the fast path, or a fresh h11
+        reusable = (
+            conn.our_state is h11.DONE
+            and conn.their_state is h11.DONE
+            and conn.trailing_data == (b"", False)
+        )
+        await self._release(origin, connection, slot, reusable=reusable)
+
+    async def _release(
+        self, origin: Origin, connection: Connection, slot: Slots, *, reusable: bool
+    ) -> None:
+        """Give the connection back to the pool (or close it) and free its place."""
         try:
-            if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
-                conn.start_next_cycle()
+            if reusable:
                 connection.idle_since = time.monotonic()
                 self._idle.setdefault(origin, deque()).append(connection)
             else:
@@ -570,86 +489,49 @@ class Client:
             slot.release()
 
 
-def _closed(origin: Origin, wire: Wire) -> UpstreamError:
-    # The reason the transport gave, when there is one: a TLS 1.3 server refusing the
-    # client's certificate says so only after the handshake (RFC 8446 §4.4.2.4).
-    lost = wire.lost_by
-    reason = f": {lost.reason or lost}" if isinstance(lost, ssl.SSLError) else ""
-    return UpstreamError(f"{origin}: the connection closed before an answer{reason}")
+class _Answer(NamedTuple):
+    """A response head the fast path read, and where its body starts in the bytes read."""
 
-
-async def _connect(origin: Origin, context: ssl.SSLContext | None, server_name: str | None) -> Wire:
-    """A new connection to *origin*: asyncio's own transports on asyncio (the fast path),
-    anyio streams elsewhere."""
-    if on_asyncio():
-        loop = asyncio.get_running_loop()
-        if origin.unix is not None:
-            _, wire = await loop.create_unix_connection(ProtocolWire, origin.unix)
-        else:
-            _, wire = await loop.create_connection(
-                ProtocolWire,
-                origin.host,
-                origin.port,
-                ssl=context,
-                server_hostname=(server_name or origin.host) if context is not None else None,
-            )
-        _nodelay(wire)
-        return wire
-    stream: anyio.abc.ByteStream
-    if origin.unix is not None:
-        stream = await anyio.connect_unix(origin.unix)
-    elif context is not None:
-        stream = await anyio.connect_tcp(
-            origin.host,
-            origin.port,
-            tls=True,
-            ssl_context=context,
-            tls_hostname=server_name or origin.host,
-        )
-    else:
-        stream = await anyio.connect_tcp(origin.host, origin.port)
-    return StreamWire(stream)
-
-
-def _nodelay(wire: ProtocolWire) -> None:
-    # Small heads and bodies go out at once (anyio sets TCP_NODELAY on its streams too).
-    sock = wire.socket()
-    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-async def _one(chunk: bytes) -> AsyncIterator[bytes]:
-    if chunk:
-        yield chunk
-
-
-async def _nothing() -> AsyncIterator[bytes]:
-    return
-    yield  # an async generator with no chunks
+    head: FastResponse
+    end: int
 
 
 @final
-class _Held:
-    """A connection a streamed response holds until its body is done or given up."""
+class _Outgoing:
+    """A request on its way: its parts, the fast path's bytes of it (``None``: h11's to send),
+    and its h11 event, made when h11 needs it."""
 
-    __slots__ = ("connection", "done", "slot")
+    __slots__ = ("_event", "checked", "fast", "headers", "method", "target")
 
-    def __init__(self, connection: _Connection, slot: _Slots) -> None:
-        self.connection = connection
-        self.slot = slot
-        self.done = False
+    def __init__(
+        self, method: str, target: str, headers: list[tuple[bytes, bytes]], *, checked: bool
+    ) -> None:
+        self.method = method.encode("latin-1")
+        self.target = target.encode("latin-1")
+        self.headers = headers
+        self.checked = checked
+        self.fast: tuple[bytes, bool] | None = None
+        self._event: h11.Request | None = None
 
-    async def abandon(self) -> None:
-        """Close the connection and free its slot, once (nothing when the body completed)."""
-        if not self.done:
-            self.done = True
-            self.slot.release()
-            with anyio.CancelScope(shield=True):  # closed even when the reader was cancelled
-                await self.connection.wire.aclose(abort=True)
-
-
-class _Stale(Exception):
-    """The connection was closed by the server before any byte of the answer."""
+    def event(self) -> h11.Request:
+        """The request as an h11 event (`h11.LocalProtocolError` for an invalid one)."""
+        if self._event is None:
+            if self.checked:
+                # h11's own flag for events built from what its parser produced: the proxy's
+                # request line and fields came out of h11 (or are the proxy's own), so their
+                # re-validation (8 µs of a proxied request) is skipped.
+                self._event = h11.Request(
+                    method=self.method,
+                    target=self.target,
+                    headers=self.headers,
+                    http_version=b"1.1",
+                    _parsed=True,
+                )
+            else:
+                self._event = h11.Request(
+                    method=self.method, target=self.target, headers=self.headers
+                )
+        return self._event
 
 
 def _has(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> bool:

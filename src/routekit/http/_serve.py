@@ -190,12 +190,17 @@ async def serve_connection(
     limits: Limits | None = None,
     timeouts: Timeouts | None = None,
     drain: Drain | None = None,
+    fast: bool | None = None,
 ) -> None:
     """Serve requests on *stream* until the client leaves, a refusal, a timeout or *drain*;
-    close it."""
+    close it.  *fast*: whether plain requests take the fast path (`ServerConnection`)."""
     wire = stream if isinstance(stream, Wire) else StreamWire(stream)
     conn = ServerConnection(
-        limits, client_ip=wire.peer, tls=wire.tls, peer_certificate=wire.peer_certificate
+        limits,
+        client_ip=wire.peer,
+        tls=wire.tls,
+        peer_certificate=wire.peer_certificate,
+        fast=fast,
     )
     times = timeouts if timeouts is not None else Timeouts()
     drain = drain if drain is not None else Drain()

@@ -1,0 +1,397 @@
+"""The strict fast path beside h11: the common request and response heads, without I/O.
+
+A proxied request passes through two HTTP/1.1 state machines (the client's side and the
+server's side), and h11's generality costs about 120 µs of it.  Most requests are plain: a
+request line with an origin-form target, a few well-formed fields, one ``Host``, no body or
+one ``Content-Length``.  For those, this module parses and writes the bytes itself; anything it
+is not sure of (``Transfer-Encoding``, an absolute-form target, ``Upgrade``, ``Expect``,
+``CONNECT``, bytes outside tchar/VCHAR, obs-fold, bare LF, a repeated ``Content-Length``…) is
+*declined* (``None``), and the caller hands the bytes to a fresh h11 connection, which decides
+exactly as before.  h11 stays the reference: what the fast path accepts, it reads as h11 would
+(the same method, target, version, lower-cased field names and values, framing and keep-alive
+decision — tests/test_http_fastpath.py checks it against h11 on generated heads), and what it
+writes are h11's bytes, byte for byte.
+
+Each head is matched by one precompiled regular expression over its bytes (RFC 9112 §3, §5:
+``token ":" OWS field-value OWS``, lines ended by CRLF only); the fields are then split by a
+simpler one, since the whole head is known to be valid.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from typing import Final, NamedTuple, final
+
+import h11
+from h11._headers import Headers as _H11Headers  # the type h11 keeps fields in
+
+__all__ = [
+    "BLANK_LINE",
+    "CHUNKED",
+    "FAST_PATH",
+    "UNTIL_CLOSE",
+    "FastHeaders",
+    "FastRequest",
+    "FastResponse",
+    "ResponseWriter",
+    "parse_request_head",
+    "parse_response_head",
+    "request_bytes",
+]
+
+#: Whether servers and clients take the fast path unless told otherwise: on, and off with the
+#: environment variable ``ROUTEKIT_FAST_PATH=0`` (every request through h11, as a way out and
+#: for A/B measurements).
+FAST_PATH: Final = os.environ.get("ROUTEKIT_FAST_PATH", "1") != "0"
+
+#: Where h11 ends a head: its first blank line, after CRLF or a bare LF (its receive buffer).
+BLANK_LINE: Final = re.compile(rb"\n\r?\n")
+_TCHAR: Final = rb"[-!#$%&'*+.^_`|~0-9A-Za-z]"
+# A field value of VCHARs with single spaces or tabs inside (RFC 9110 §5.5); no obs-text.
+_VALUE: Final = rb"(?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?"
+_FIELDS: Final = rb"((?:" + _TCHAR + rb"+:[ \t]*" + _VALUE + rb"[ \t]*\r\n)*)\r\n"
+_REQUEST_HEAD: Final = re.compile(
+    rb"(" + _TCHAR + rb"+) (/[\x21-\x7e]*) HTTP/(1\.[01])\r\n" + _FIELDS
+)
+_RESPONSE_HEAD: Final = re.compile(rb"HTTP/1\.1 ([0-9]{3})(?: ([\t \x21-\x7e]*))?\r\n" + _FIELDS)
+# Splits fields already known valid: name, and value without its surrounding whitespace.
+_FIELD: Final = re.compile(rb"([^:]+):[ \t]*([^\r]*?)[ \t]*\r\n")
+# h11's own rules for the fields it is given to send (its _abnf module): token names, values
+# without NUL or whitespace other than inner spaces and tabs.
+_NAME_OK: Final = re.compile(_TCHAR + rb"+")
+_VALUE_OK: Final = re.compile(rb"(?:[^\x00\s]+(?:[ \t]+[^\x00\s]+)*)?")
+_METHOD_OK: Final = _NAME_OK
+_TARGET_OK: Final = re.compile(rb"[\x21-\x7e]+")
+_LENGTH: Final = re.compile(rb"[0-9]{1,20}")
+#: Fields the fast path leaves to h11: other framings, protocol switches, expectations.
+_DECLINED: Final = frozenset({b"transfer-encoding", b"upgrade", b"expect"})
+#: Body modes besides a length: chunked, or read until the connection closes (HTTP/1.0).
+CHUNKED: Final = -1
+UNTIL_CLOSE: Final = -2
+
+
+@final
+class FastHeaders(_H11Headers):
+    """h11's field list, iterated without a call per item (the proxy iterates it often)."""
+
+    __slots__ = ()
+
+    def __iter__(self) -> Iterator[tuple[bytes, bytes]]:
+        return iter([(name, value) for _, name, value in self._full_items])
+
+
+def _request_event(
+    method: bytes, target: bytes, items: list[tuple[bytes, bytes, bytes]], version: bytes
+) -> h11.Request:
+    # The fields passed every check h11's constructor makes (one Host, token method, VCHAR
+    # target, a valid Content-Length): the event is built without running them again.
+    event: h11.Request = object.__new__(h11.Request)
+    setattr_ = object.__setattr__
+    setattr_(event, "method", method)
+    setattr_(event, "target", target)
+    setattr_(event, "headers", FastHeaders(items))
+    setattr_(event, "http_version", version)
+    return event
+
+
+class FastRequest(NamedTuple):
+    """A request head the fast path read: the h11 event, its body's length, keep-alive."""
+
+    event: h11.Request
+    length: int
+    keep_alive: bool
+
+
+def _closes(value: bytes) -> bool:
+    """Whether a ``Connection`` value lists ``close`` (h11's comma-list reading)."""
+    return any(token.strip() == b"close" for token in value.lower().split(b","))
+
+
+def parse_request_head(head: bytes) -> FastRequest | None:
+    """The request in *head* (up to and with its blank line), or ``None``: leave it to h11."""
+    match = _REQUEST_HEAD.fullmatch(head)
+    if match is None:
+        return None
+    method, target, version, fields = match.groups()
+    if method == b"CONNECT":
+        return None
+    items: list[tuple[bytes, bytes, bytes]] = []
+    hosts = 0
+    length: bytes | None = None
+    keep_alive = version == b"1.1"  # h11 keeps no HTTP/1.0 connection alive
+    for name, value in _FIELD.findall(fields):
+        lower = name.lower()
+        if lower == b"host":
+            hosts += 1
+        elif lower == b"content-length":
+            if length is not None or _LENGTH.fullmatch(value) is None:
+                return None
+            length = value
+        elif lower in _DECLINED:
+            return None
+        elif lower == b"connection" and _closes(value):
+            keep_alive = False
+        items.append((name, lower, value))
+    if hosts != 1:
+        return None
+    event = _request_event(method, target, items, version)
+    return FastRequest(event, int(length) if length is not None else 0, keep_alive)
+
+
+class FastResponse(NamedTuple):
+    """A response head the fast path read: status, fields, body length, keep-alive."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    length: int
+    keep_alive: bool
+
+
+def parse_response_head(head: bytes, method: bytes) -> FastResponse | None:
+    """The final response in *head* to a *method* request, framed by ``Content-Length`` or
+    bodiless; ``None`` for anything else (1xx, chunked, HTTP/1.0, read-until-close…)."""
+    match = _RESPONSE_HEAD.fullmatch(head)
+    if match is None:
+        return None
+    status = int(match.group(1))
+    if status < 200:
+        return None
+    headers: list[tuple[bytes, bytes]] = []
+    length: bytes | None = None
+    keep_alive = True
+    for name, value in _FIELD.findall(match.group(3)):
+        lower = name.lower()
+        if lower == b"content-length":
+            if length is not None or _LENGTH.fullmatch(value) is None:
+                return None
+            length = value
+        elif lower in _DECLINED:
+            return None
+        elif lower == b"connection" and _closes(value):
+            keep_alive = False
+        headers.append((lower, value))
+    # RFC 9112 §6.3: no body after HEAD, 204 and 304, whatever the fields say.
+    if method == b"HEAD" or status in (204, 304):
+        return FastResponse(status, headers, 0, keep_alive)
+    if length is None:
+        return None  # read until the server closes: h11's
+    return FastResponse(status, headers, int(length), keep_alive)
+
+
+def _bytesify(value: object) -> bytes:
+    # h11's conversion of what it is given to send (its _util.bytesify).
+    if type(value) is bytes:
+        return value
+    if isinstance(value, str):
+        return value.encode("ascii")
+    if isinstance(value, int):
+        raise TypeError("expected bytes-like object, not int")
+    return bytes(value)  # type: ignore[call-overload,no-any-return]
+
+
+def _lpe(message: str, status: int = 400) -> h11.LocalProtocolError:
+    return h11.LocalProtocolError(message, error_status_hint=status)
+
+
+def _normalize(
+    headers: Sequence[tuple[bytes, bytes]], *, checked: bool
+) -> list[tuple[bytes, bytes, bytes]]:
+    """h11's ``normalize_and_validate``: (raw name, lower name, value), one Content-Length,
+    ``chunked`` the only transfer coding; `h11.LocalProtocolError` as h11 raises it."""
+    items: list[tuple[bytes, bytes, bytes]] = []
+    length: bytes | None = None
+    coded = False
+    for raw_name, raw_value in headers:
+        name, value = raw_name, raw_value
+        if not checked:
+            name, value = _bytesify(name), _bytesify(value)
+            if _NAME_OK.fullmatch(name) is None:
+                raise _lpe(f"Illegal header name {name!r}")
+            if _VALUE_OK.fullmatch(value) is None:
+                raise _lpe(f"Illegal header value {value!r}")
+        lower = name.lower()
+        if lower == b"content-length":
+            lengths = {part.strip() for part in value.split(b",")}
+            if len(lengths) != 1:
+                raise _lpe("conflicting Content-Length headers")
+            value = lengths.pop()
+            if _LENGTH.fullmatch(value) is None:
+                raise _lpe("bad Content-Length")
+            if length is None:
+                length = value
+                items.append((name, lower, value))
+            elif length != value:
+                raise _lpe("conflicting Content-Length headers")
+        elif lower == b"transfer-encoding":
+            if coded:
+                raise _lpe("multiple Transfer-Encoding headers", 501)
+            value = value.lower()
+            if value != b"chunked":
+                raise _lpe("Only Transfer-Encoding: chunked is supported", 501)
+            coded = True
+            items.append((name, lower, value))
+        else:
+            items.append((name, lower, value))
+    return items
+
+
+def _write_fields(items: list[tuple[bytes, bytes, bytes]], out: list[bytes]) -> None:
+    # h11's write_headers: Host first (RFC 9110 §7.2 "SHOULD"), then the rest in order.
+    out.extend(b"%s: %s\r\n" % (raw, value) for raw, name, value in items if name == b"host")
+    out.extend(b"%s: %s\r\n" % (raw, value) for raw, name, value in items if name != b"host")
+    out.append(b"\r\n")
+
+
+def _tokens(items: list[tuple[bytes, bytes, bytes]], name: bytes) -> list[bytes]:
+    """h11's ``get_comma_header``: the lower-cased, comma-separated values of *name*."""
+    out: list[bytes] = []
+    for _, found, value in items:
+        if found == name:
+            out.extend(part.strip() for part in value.lower().split(b",") if part.strip())
+    return out
+
+
+def _set(
+    items: list[tuple[bytes, bytes, bytes]], name: bytes, values: list[bytes]
+) -> list[tuple[bytes, bytes, bytes]]:
+    """h11's ``set_comma_header``: *name*'s fields replaced by *values*, at the end."""
+    kept = [item for item in items if item[1] != name]
+    kept.extend((name.title(), name, value) for value in values)
+    return _normalize([(raw, value) for raw, _, value in kept], checked=False)
+
+
+@final
+class ResponseWriter:
+    """One response's bytes as h11's server writes them, for a request the fast path read.
+
+    h11's rules (its ``_clean_up_response_headers_for_sending`` and writers): no body after
+    HEAD, 204 and 304; without ``Content-Length`` a body goes chunked to an HTTP/1.1 client and
+    until the close to an HTTP/1.0 one; ``Connection: close`` is added when the connection will
+    not be kept.
+    """
+
+    __slots__ = ("keep_alive", "mode")
+
+    def __init__(self) -> None:
+        self.mode = 0  # bytes of body left, or CHUNKED, UNTIL_CLOSE
+        #: Whether the connection serves another request after this response.
+        self.keep_alive = True
+
+    def head(
+        self,
+        status: int,
+        headers: Sequence[tuple[bytes, bytes]],
+        *,
+        checked: bool,
+        method: bytes,
+        http11: bool,
+        keep_alive: bool,
+    ) -> bytes:
+        """The status line and fields; `h11.LocalProtocolError` where h11 raises it."""
+        items = _normalize(headers, checked=checked)  # first, as h11's Response does
+        if not 200 <= status < 1000:
+            raise _lpe(f"Response status_code should be in range [200, 1000), not {status}")
+        chunked = any(name == b"transfer-encoding" for _, name, _ in items)
+        length = next((int(v) for _, name, v in items if name == b"content-length"), None)
+        need_close = False
+        # Framing as for a GET (h11 answers HEAD with the fields a GET would have).
+        if status not in (204, 304) and (chunked or length is None):
+            items = _set(items, b"content-length", [])
+            if not http11:
+                items = _set(items, b"transfer-encoding", [])
+                need_close = method != b"HEAD"
+            else:
+                items = _set(items, b"transfer-encoding", [b"chunked"])
+        if not keep_alive or need_close:
+            connection = set(_tokens(items, b"connection"))
+            connection.discard(b"keep-alive")
+            connection.add(b"close")
+            items = _set(items, b"connection", sorted(connection))
+        self.keep_alive = keep_alive and b"close" not in _tokens(items, b"connection")
+        if method == b"HEAD" or status in (204, 304):
+            self.mode = 0
+        elif any(name == b"transfer-encoding" for _, name, _ in items):
+            self.mode = CHUNKED
+        elif length is not None:
+            self.mode = length
+        else:
+            self.mode = UNTIL_CLOSE
+        out = [b"HTTP/1.1 %d \r\n" % status]
+        _write_fields(items, out)
+        return b"".join(out)
+
+    def body(self, data: bytes) -> bytes:
+        """The bytes that carry *data* (not empty)."""
+        mode = self.mode
+        if mode == CHUNKED:
+            return b"%x\r\n%s\r\n" % (len(data), data)
+        if mode == UNTIL_CLOSE:
+            return data
+        self.mode = mode - len(data)
+        if self.mode < 0:
+            raise _lpe("Too much data for declared Content-Length")
+        return data
+
+    def end(self, trailers: Sequence[tuple[bytes, bytes]]) -> bytes:
+        """The bytes that end the body (the last chunk and the trailer fields)."""
+        if self.mode == CHUNKED:
+            out = [b"0\r\n"]
+            _write_fields(_normalize(trailers, checked=False), out)
+            return b"".join(out)
+        if self.mode == UNTIL_CLOSE:
+            if trailers:
+                raise _lpe("can't send trailers to HTTP/1.0 client")
+            return b""
+        if self.mode != 0:
+            raise _lpe("Too little data for declared Content-Length")
+        if trailers:
+            raise _lpe("Content-Length and trailers don't mix")
+        return b""
+
+
+def request_bytes(
+    method: bytes,
+    target: bytes,
+    headers: Sequence[tuple[bytes, bytes]],
+    body: int,
+    *,
+    checked: bool,
+) -> tuple[bytes, bool] | None:
+    """A request's head as h11's client writes it, and whether it keeps the connection; for a
+    body of *body* bytes framed by its ``Content-Length`` (or none).  ``None``: leave it to h11
+    (other framings, protocol switches, invalid fields — h11 says why)."""
+    if (
+        method == b"CONNECT"
+        or _METHOD_OK.fullmatch(method) is None
+        or _TARGET_OK.fullmatch(target) is None
+    ):
+        return None
+    out = [b"%s %s HTTP/1.1\r\n" % (method, target)]
+    hosts = 0
+    length: bytes | None = None
+    keep_alive = True
+    for name, value in headers:
+        if type(name) is not bytes or type(value) is not bytes:
+            return None
+        if not checked and (_NAME_OK.fullmatch(name) is None or _VALUE_OK.fullmatch(value) is None):
+            return None
+        lower = name.lower()
+        if lower == b"host":
+            hosts += 1
+            out.insert(1, b"%s: %s\r\n" % (name, value))  # Host first, as h11 writes it
+            continue
+        if lower == b"content-length":
+            if length is not None or _LENGTH.fullmatch(value) is None:
+                return None
+            length = value
+        elif lower in _DECLINED:
+            return None
+        elif lower == b"connection" and _closes(value):
+            keep_alive = False
+        out.append(b"%s: %s\r\n" % (name, value))
+    if hosts != 1 or (int(length) if length is not None else 0) != body:
+        return None
+    out.append(b"\r\n")
+    return b"".join(out), keep_alive
