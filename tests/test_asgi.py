@@ -189,6 +189,13 @@ prefixes = ["/blog"]
     assert seen["router"] == "blog" and seen["service"] == "site@asgi"
 
 
+async def test_a_v1_prefix_strip_rule_mounts_the_app_too() -> None:
+    router = Router([Route("blog", "Host:site.test;PathPrefixStrip:/blog", scope_app)])
+    seen = (await request(router, http_scope("/blog/post/1"))).json()
+    assert (seen["path"], seen["root_path"]) == ("/blog/post/1", "/blog")
+    assert seen["rule"] == "Host(`site.test`) && PathPrefix(`/blog`)"  # in v3, as routed
+
+
 async def test_other_middlewares_run_in_front_of_a_mounted_app() -> None:
     config = loads_config("""
 [http.routers.admin]

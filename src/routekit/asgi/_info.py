@@ -16,7 +16,7 @@ class RouteInfo:
     Attributes:
         router: the router's name (qualified, ``api@file``, when it came from a provider).
         service: the service's name (a mounted app's: ``site@asgi``, or the route's name).
-        rule: the router's rule, as written.
+        rule: the router's rule (a v1 rule in v3, as it is routed).
         params: the template variables of the rule (``{"name": "x"}``), usually empty.
         entry_point: the entry point the request was routed on.
         server: the URL of the server a proxied request was sent to, once the proxy chose one

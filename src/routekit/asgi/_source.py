@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Final, Protocol, final
 
 import attrs
 
-from ..config import Configuration, HTTPConfiguration, LoadBalancer, Server, Service, validate
+from ..config import (
+    Configuration,
+    HTTPConfiguration,
+    LoadBalancer,
+    Server,
+    Service,
+    upgrade_rules,
+    validate,
+)
 from ..config import Router as RouterModel
 from ..errors import ConfigError, Problem
 from ..providers import StaticProvider
@@ -73,11 +81,25 @@ def apps_provider(apps: Mapping[str, ASGIApp]) -> StaticProvider:
     return StaticProvider(config, name=APPS_PROVIDER)
 
 
+def _v1_upgraded(config: Configuration) -> tuple[Configuration, tuple[Problem, ...]]:
+    """*config* with its v1 rules in v3 and their modifiers (``PathPrefixStrip``…) as the
+    middlewares they stand for, as when a v1 file is loaded: a stripped prefix is then a mount
+    like any ``stripPrefix``.  v2 rules stay as they are (their templates give `RouteInfo.params`).
+    """
+    v1 = {n: r for n, r in config.http.routers.items() if r.rule_syntax == "v1"}
+    if not v1:
+        return config, ()
+    part, problems = upgrade_rules(attrs.evolve(config, http=attrs.evolve(config.http, routers=v1)))
+    routers = {**config.http.routers, **part.http.routers}
+    return attrs.evolve(config, http=attrs.evolve(part.http, routers=routers)), problems
+
+
 def _built(
     config: Configuration, entry_points: Sequence[str] | None, apps: Sequence[str] = ()
 ) -> Runtime:
     """The runtime of *config* with stand-ins for *apps* (both spellings of each name);
     `ConfigError` listing every problem that left something out."""
+    config, upgraded = _v1_upgraded(config)
     services = dict(config.http.services)
     services.update((name, _stand_in()) for name in apps)
     checked = validate(attrs.evolve(config, http=attrs.evolve(config.http, services=services)))
@@ -88,7 +110,8 @@ def _built(
     services.update((f"{name}@{APPS_PROVIDER}", _stand_in()) for name in apps)
     config = attrs.evolve(config, http=attrs.evolve(config.http, services=services))
     runtime = build(config, entry_points=entry_points)
-    errors = [p for p in (*checked.problems, *runtime.problems) if p.severity == "error"]
+    found = (*upgraded, *checked.problems, *runtime.problems)
+    errors = [p for p in found if p.severity == "error"]
     if errors:
         raise ConfigError(errors)
     return runtime
