@@ -24,7 +24,15 @@ from ..errors import BadRequest
 from ..http import NO_BODY, RequestHead, Response
 from ._types import Message, Receive, Scope, Send
 
-__all__ = ["ClientLeft", "body_of", "chunks", "deny_websocket", "request_head", "send_response"]
+__all__ = [
+    "ClientLeft",
+    "body_of",
+    "chunks",
+    "deny_websocket",
+    "refuse",
+    "request_head",
+    "send_response",
+]
 
 _log: Final = logging.getLogger("routekit.asgi")
 _SECURE: Final = frozenset({"https", "wss"})
@@ -175,3 +183,11 @@ async def deny_websocket(scope: Scope, send: Send, response: Response) -> None:
         await send({"type": "websocket.http.response.body", "body": body})
         return
     await send({"type": "websocket.close", "code": 1008})
+
+
+async def refuse(scope: Scope, send: Send, response: Response) -> None:
+    """Answer *response* instead of serving: as an HTTP answer, or a WebSocket's refusal."""
+    if scope["type"] == "websocket":
+        await deny_websocket(scope, send, response)
+    else:
+        await send_response(response, send)

@@ -37,7 +37,7 @@ from ..middleware import (
 )
 from ..request import Request
 from ..runtime import RoutingDecision
-from ._forward import ClientLeft, chunks, deny_websocket, send_response
+from ._forward import ClientLeft, chunks, deny_websocket, refuse, send_response
 from ._info import RouteInfo
 from ._types import ASGIApp, Message, Receive, Scope, Send
 
@@ -140,7 +140,7 @@ class Mounts:
         for prefixes in plan:
             found = strip_prefix(path, prefixes)
             if isinstance(found, PathRefused):
-                await _refuse(scope, send, plain(found.status, found.reason))
+                await refuse(scope, send, plain(found.status, found.reason))
                 return
             if found is not None:
                 prefix, path = found
@@ -265,10 +265,3 @@ async def _answer(answers: MemoryObjectReceiveStream[Message]) -> AsyncIterator[
             yield message.get("body", b"")
             if not message.get("more_body", False):
                 return
-
-
-async def _refuse(scope: Scope, send: Send, response: Response) -> None:
-    if scope["type"] == "websocket":
-        await deny_websocket(scope, send, response)
-    else:
-        await send_response(response, send)

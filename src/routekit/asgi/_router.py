@@ -26,7 +26,7 @@ from ..proxy import Exchange, Proxy
 from ..request import Request
 from ..routing import Route
 from ..runtime import Runtime
-from ._forward import ClientLeft, body_of, deny_websocket, request_head, send_response
+from ._forward import ClientLeft, body_of, deny_websocket, refuse, request_head, send_response
 from ._info import RouteInfo
 from ._lifespan import AppLifespan, shut_down, start_up
 from ._mount import Mounts
@@ -177,7 +177,7 @@ class Router:
             try:
                 request = Request.from_asgi(scope)
             except BadRequest:
-                await _refuse(scope, send, plain(400, "Bad Request"))
+                await refuse(scope, send, plain(400, "Bad Request"))
                 return
             decision = runtime.route(request, self._entry_point)
             if decision is None:
@@ -218,7 +218,7 @@ class Router:
         try:
             head = request_head(scope)
         except BadRequest:
-            await _refuse(scope, send, plain(400, "Bad Request"))
+            await refuse(scope, send, plain(400, "Bad Request"))
             return
         websocket = scope["type"] == "websocket"
         body: AsyncIterator[bytes] = NO_BODY
@@ -316,10 +316,3 @@ async def _accept(send: Send, response: Response) -> None:
         elif key not in _ACCEPT_DROPPED:
             headers.append((key, value))
     await send({"type": "websocket.accept", "subprotocol": subprotocol, "headers": headers})
-
-
-async def _refuse(scope: Scope, send: Send, response: Response) -> None:
-    if scope["type"] == "websocket":
-        await deny_websocket(scope, send, response)
-    else:
-        await send_response(response, send)
