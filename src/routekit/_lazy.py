@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 # Optional packages a lazily imported name may need, and the extra that installs each.
-_EXTRAS = {"hypothesis": "test", "re2": "re2"}
+_EXTRAS = {"hypothesis": "test", "re2": "re2", "wsproto": "asgi"}
 
 
 def lazy_exports(
