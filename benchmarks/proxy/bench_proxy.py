@@ -11,7 +11,9 @@ then compete with it, which the figure includes).  For each proxy: a warm-up, th
 and the proxy's CPU time per request from ``/proc/<pid>/stat`` (its process tree).  Then the
 memory of routekit per idle keep-alive connection: RSS growth over 10 000 connections that each
 made one request and stay open.  ``--chain-rounds N`` measures the middleware chain's own cost
-in N turns of routekit without and with it, both sent the chain's request.
+in N turns of routekit without and with it, both sent the chain's request.  ``--ab-rounds N``
+measures routekit's fast path against h11 alone (``ROUTEKIT_FAST_PATH=0``) the same way, and
+``routekit h11`` in ``--only`` is routekit with h11 alone in the same table.
 """
 
 from __future__ import annotations
@@ -236,31 +238,80 @@ def measure(
     return result
 
 
+def _turns(
+    first: tuple[str, list[str], int],
+    second: tuple[str, list[str], int],
+    rounds: int,
+    args: argparse.Namespace,
+    load: dict[str, Any],
+) -> list[tuple[dict[str, float], dict[str, float]]]:
+    """Two proxies running side by side on core 0, measured in turns (A, B, A, B…) with the
+    same *load*, *rounds* times: on a shared machine only such pairs compare fairly."""
+    out: list[tuple[dict[str, float], dict[str, float]]] = []
+    with (
+        running(first[1], first[2], "0") as a_proc,
+        running(second[1], second[2], "0") as b_proc,
+    ):
+        sides = ((first[0], first[2], a_proc), (second[0], second[2], b_proc))
+        for _, port, _ in sides:
+            wrk(port, args.connections, 2, "1", **load)  # warm-up
+        for turn in range(rounds):
+            pair = []
+            for _, port, proc in sides:
+                before = cpu_seconds(proc.pid)
+                result = wrk(port, args.connections, args.duration, "1", **load)
+                result["cpu_us"] = (cpu_seconds(proc.pid) - before) / result["requests"] * 1e6
+                pair.append(result)
+            a, b = pair
+            print(f"round {turn + 1}: {first[0]} {a['rps']:7.0f} req/s {a['cpu_us']:6.1f} µs/req "
+                  f"p99 {a['p99']:6.2f} ms | {second[0]} {b['rps']:7.0f} req/s "
+                  f"{b['cpu_us']:6.1f} µs/req p99 {b['p99']:6.2f} ms", flush=True)  # fmt: skip
+            out.append((a, b))
+    return out
+
+
 def chain_rounds(folder: Path, backend: int, args: argparse.Namespace) -> None:
     """The chain's own cost: routekit with and without it, both sent the chain's request (path
     and credentials), measured in turns while both run, ``--chain-rounds`` times; the median
     of the differences (a shared machine drifts between runs more than the chain costs)."""
     plain, chained = free_port(), free_port()
     load: dict[str, Any] = {"path": CHAIN_PATH, "headers": CHAIN_HEADERS}
-    with (
-        running(routekit_conf(folder, plain, backend), plain, "0") as p,
-        running(routekit_conf(folder, chained, backend, chain=True), chained, "0") as c,
-    ):
-        for port in (plain, chained):
-            wrk(port, args.connections, 2, "1", **load)  # warm-up
-        added: list[float] = []
-        for turn in range(args.chain_rounds):
-            cpu = {}
-            for name, port, proc in (("plain", plain, p), ("chain", chained, c)):
-                before = cpu_seconds(proc.pid)
-                result = wrk(port, args.connections, args.duration, "1", **load)
-                cpu[name] = (cpu_seconds(proc.pid) - before) / result["requests"] * 1e6
-            added.append(cpu["chain"] - cpu["plain"])
-            print(f"round {turn + 1}: routekit {cpu['plain']:6.1f} µs/req, with the chain "
-                  f"{cpu['chain']:6.1f} µs/req: {added[-1]:+6.1f} µs", flush=True)  # fmt: skip
-    median = sorted(added)[len(added) // 2]
-    print(f"the chain, same request to both: {median:+.1f} µs of CPU per request "
-          f"(median of {len(added)} rounds)")  # fmt: skip
+    pairs = _turns(
+        ("routekit", routekit_conf(folder, plain, backend), plain),
+        ("with the chain", routekit_conf(folder, chained, backend, chain=True), chained),
+        args.chain_rounds,
+        args,
+        load,
+    )
+    added = sorted(b["cpu_us"] - a["cpu_us"] for a, b in pairs)
+    print(f"the chain, same request to both: {added[len(added) // 2]:+.1f} µs of CPU per "
+          f"request (median of {len(added)} rounds)")  # fmt: skip
+
+
+def fast_rounds(folder: Path, backend: int, args: argparse.Namespace) -> None:
+    """The fast path's gain: routekit with it and with h11 alone (``ROUTEKIT_FAST_PATH=0``), in
+    turns, ``--ab-rounds`` times; the median of each side's figures."""
+    fast, reference = free_port(), free_port()
+    pairs = _turns(
+        ("fast path", routekit_conf(folder, fast, backend), fast),
+        (
+            "h11 only",
+            ["env", "ROUTEKIT_FAST_PATH=0", *routekit_conf(folder, reference, backend)],
+            reference,
+        ),
+        args.ab_rounds,
+        args,
+        {},
+    )
+
+    def median(side: int, key: str) -> float:
+        values = sorted(pair[side][key] for pair in pairs)
+        return values[len(values) // 2]
+
+    for side, name in ((0, "fast path"), (1, "h11 only")):
+        rps, cpu, p99 = (median(side, key) for key in ("rps", "cpu_us", "p99"))
+        print(f"{name}: {rps:.0f} req/s, {cpu:.1f} µs of CPU per request, p99 {p99:.2f} ms "
+              f"(median of {len(pairs)} rounds)")  # fmt: skip
 
 
 def idle_memory(command: list[str], port: int, count: int) -> float:
@@ -298,6 +349,9 @@ def main() -> None:
     parser.add_argument(
         "--chain-rounds", type=int, default=0, help="then the chain's cost in N A/B rounds"
     )
+    parser.add_argument(
+        "--ab-rounds", type=int, default=0, help="then the fast path against h11 in N rounds"
+    )
     args = parser.parse_args()
     machine = f"{platform.machine()}, {os.cpu_count()} cores"
     load = f"wrk -t1 -c{args.connections} -d{args.duration}s"
@@ -306,11 +360,15 @@ def main() -> None:
         folder = Path(tmp)
         backend = free_port()
         with running(nginx_conf(folder, backend, None), backend, "1"):
-            names = ("routekit", "chain", "x2", "aiohttp", "uvicorn", "nginx")
+            names = ("routekit", "h11", "chain", "x2", "aiohttp", "uvicorn", "nginx")
             ports = {n: free_port() for n in names}
             b = f"http://127.0.0.1:{backend}"
             proxies = {
                 "routekit": (routekit_conf(folder, ports["routekit"], backend), "0"),
+                "routekit h11": (
+                    ["env", "ROUTEKIT_FAST_PATH=0", *routekit_conf(folder, ports["h11"], backend)],
+                    "0",
+                ),
                 "routekit chain": (
                     routekit_conf(folder, ports["chain"], backend, chain=True),
                     "0",
@@ -326,7 +384,8 @@ def main() -> None:
                     "0,1",
                 ),
             }
-            port_of = {"routekit": "routekit", "routekit chain": "chain", "aiohttp": "aiohttp",
+            port_of = {"routekit": "routekit", "routekit h11": "h11", "routekit chain": "chain",
+                       "aiohttp": "aiohttp",
                        "uvicorn+httpx": "uvicorn", "nginx": "nginx",
                        "routekit x2": "x2"}  # fmt: skip
             wanted = set(args.only.split(",")) if args.only else set(proxies)
@@ -341,11 +400,13 @@ def main() -> None:
             if "routekit" in results:
                 mine = results["routekit"]
                 for name, peer in results.items():
-                    if name not in ("routekit", "routekit chain"):
+                    if name not in ("routekit", "routekit chain", "routekit h11"):
                         rps, cpu = mine["rps"] / peer["rps"], mine["cpu_us"] / peer["cpu_us"]
                         print(f"routekit / {name}: {rps:.2f}x req/s, {cpu:.2f}x CPU per request")
             if args.chain_rounds:
                 chain_rounds(folder, backend, args)
+            if args.ab_rounds:
+                fast_rounds(folder, backend, args)
             if args.idle:
                 command = routekit_conf(folder, ports["routekit"], backend)
                 per = idle_memory(command, ports["routekit"], args.idle)

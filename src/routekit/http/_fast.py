@@ -195,14 +195,22 @@ def _lpe(message: str, status: int = 400) -> h11.LocalProtocolError:
     return h11.LocalProtocolError(message, error_status_hint=status)
 
 
-def _normalize(
-    headers: Sequence[tuple[bytes, bytes]], *, checked: bool
-) -> list[tuple[bytes, bytes, bytes]]:
-    """h11's ``normalize_and_validate``: (raw name, lower name, value), one Content-Length,
-    ``chunked`` the only transfer coding; `h11.LocalProtocolError` as h11 raises it."""
+class _Fields(NamedTuple):
+    """Fields as h11 keeps them — (raw name, lower name, value) — and what framing needs."""
+
+    items: list[tuple[bytes, bytes, bytes]]
+    length: bytes | None
+    coded: bool
+    host: bool
+    connection: bool
+
+
+def _normalize(headers: Sequence[tuple[bytes, bytes]], *, checked: bool) -> _Fields:
+    """h11's ``normalize_and_validate``: one Content-Length, ``chunked`` the only transfer
+    coding, `h11.LocalProtocolError` as h11 raises it; *checked* fields are not validated."""
     items: list[tuple[bytes, bytes, bytes]] = []
     length: bytes | None = None
-    coded = False
+    coded = host = connection = False
     for raw_name, raw_value in headers:
         name, value = raw_name, raw_value
         if not checked:
@@ -224,24 +232,30 @@ def _normalize(
                 items.append((name, lower, value))
             elif length != value:
                 raise _lpe("conflicting Content-Length headers")
-        elif lower == b"transfer-encoding":
+            continue
+        if lower == b"transfer-encoding":
             if coded:
                 raise _lpe("multiple Transfer-Encoding headers", 501)
             value = value.lower()
             if value != b"chunked":
                 raise _lpe("Only Transfer-Encoding: chunked is supported", 501)
             coded = True
-            items.append((name, lower, value))
-        else:
-            items.append((name, lower, value))
-    return items
+        elif lower == b"host":
+            host = True
+        elif lower == b"connection":
+            connection = True
+        items.append((name, lower, value))
+    return _Fields(items, length, coded, host, connection)
 
 
-def _write_fields(items: list[tuple[bytes, bytes, bytes]], out: list[bytes]) -> None:
-    # h11's write_headers: Host first (RFC 9110 §7.2 "SHOULD"), then the rest in order.
-    out.extend(b"%s: %s\r\n" % (raw, value) for raw, name, value in items if name == b"host")
-    out.extend(b"%s: %s\r\n" % (raw, value) for raw, name, value in items if name != b"host")
-    out.append(b"\r\n")
+def _write_fields(fields: _Fields) -> bytes:
+    """h11's write_headers: Host first (RFC 9110 §7.2 "SHOULD"), then the rest in order."""
+    items = fields.items
+    if not fields.host:
+        return b"".join([b"%s: %s\r\n" % (raw, value) for raw, _, value in items]) + b"\r\n"
+    first = [b"%s: %s\r\n" % (raw, value) for raw, name, value in items if name == b"host"]
+    rest = [b"%s: %s\r\n" % (raw, value) for raw, name, value in items if name != b"host"]
+    return b"".join(first + rest) + b"\r\n"
 
 
 def _tokens(items: list[tuple[bytes, bytes, bytes]], name: bytes) -> list[bytes]:
@@ -253,13 +267,12 @@ def _tokens(items: list[tuple[bytes, bytes, bytes]], name: bytes) -> list[bytes]
     return out
 
 
-def _set(
-    items: list[tuple[bytes, bytes, bytes]], name: bytes, values: list[bytes]
-) -> list[tuple[bytes, bytes, bytes]]:
-    """h11's ``set_comma_header``: *name*'s fields replaced by *values*, at the end."""
-    kept = [item for item in items if item[1] != name]
-    kept.extend((name.title(), name, value) for value in values)
-    return _normalize([(raw, value) for raw, _, value in kept], checked=False)
+def _set(fields: _Fields, name: bytes, values: list[bytes]) -> _Fields:
+    """h11's ``set_comma_header``: *name*'s fields replaced by *values*, at the end, and every
+    field validated again."""
+    kept = [(raw, value) for raw, lower, value in fields.items if lower != name]
+    kept.extend((name.title(), value) for value in values)
+    return _normalize(kept, checked=False)
 
 
 @final
@@ -290,37 +303,37 @@ class ResponseWriter:
         keep_alive: bool,
     ) -> bytes:
         """The status line and fields; `h11.LocalProtocolError` where h11 raises it."""
-        items = _normalize(headers, checked=checked)  # first, as h11's Response does
+        fields = _normalize(headers, checked=checked)  # first, as h11's Response does
         if not 200 <= status < 1000:
             raise _lpe(f"Response status_code should be in range [200, 1000), not {status}")
-        chunked = any(name == b"transfer-encoding" for _, name, _ in items)
-        length = next((int(v) for _, name, v in items if name == b"content-length"), None)
+        length = int(fields.length) if fields.length is not None else None
+        bodiless = status in (204, 304)
         need_close = False
         # Framing as for a GET (h11 answers HEAD with the fields a GET would have).
-        if status not in (204, 304) and (chunked or length is None):
-            items = _set(items, b"content-length", [])
+        if not bodiless and (fields.coded or length is None):
+            fields = _set(fields, b"content-length", [])
             if not http11:
-                items = _set(items, b"transfer-encoding", [])
+                fields = _set(fields, b"transfer-encoding", [])
                 need_close = method != b"HEAD"
             else:
-                items = _set(items, b"transfer-encoding", [b"chunked"])
+                fields = _set(fields, b"transfer-encoding", [b"chunked"])
         if not keep_alive or need_close:
-            connection = set(_tokens(items, b"connection"))
+            connection = set(_tokens(fields.items, b"connection"))
             connection.discard(b"keep-alive")
             connection.add(b"close")
-            items = _set(items, b"connection", sorted(connection))
-        self.keep_alive = keep_alive and b"close" not in _tokens(items, b"connection")
-        if method == b"HEAD" or status in (204, 304):
+            fields = _set(fields, b"connection", sorted(connection))
+        self.keep_alive = keep_alive and not (
+            fields.connection and b"close" in _tokens(fields.items, b"connection")
+        )
+        if method == b"HEAD" or bodiless:
             self.mode = 0
-        elif any(name == b"transfer-encoding" for _, name, _ in items):
+        elif fields.coded:
             self.mode = CHUNKED
         elif length is not None:
             self.mode = length
         else:
             self.mode = UNTIL_CLOSE
-        out = [b"HTTP/1.1 %d \r\n" % status]
-        _write_fields(items, out)
-        return b"".join(out)
+        return b"HTTP/1.1 %d \r\n" % status + _write_fields(fields)
 
     def body(self, data: bytes) -> bytes:
         """The bytes that carry *data* (not empty)."""
@@ -337,9 +350,7 @@ class ResponseWriter:
     def end(self, trailers: Sequence[tuple[bytes, bytes]]) -> bytes:
         """The bytes that end the body (the last chunk and the trailer fields)."""
         if self.mode == CHUNKED:
-            out = [b"0\r\n"]
-            _write_fields(_normalize(trailers, checked=False), out)
-            return b"".join(out)
+            return b"0\r\n" + _write_fields(_normalize(trailers, checked=False))
         if self.mode == UNTIL_CLOSE:
             if trailers:
                 raise _lpe("can't send trailers to HTTP/1.0 client")
