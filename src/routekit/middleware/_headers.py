@@ -262,9 +262,10 @@ def build_headers(model: Headers) -> Layer:
     plain_names, plain_added = plain_ops.names, plain_ops.added
 
     def before(call: Call) -> Response | None:
-        if request_ops is not None:
+        if request_ops is not None:  # `_Ops.applied`, in place and inlined: every request
             headers = call.headers
-            headers[:] = request_ops.applied(headers)
+            headers[:] = [h for h in headers if h[0] not in request_ops.names]
+            headers += request_ops.added
         if p.no_forwarded_for:
             remove_header(call.headers, b"x-forwarded-for")
             call.append_forwarded_for = False

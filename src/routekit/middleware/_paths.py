@@ -123,8 +123,8 @@ def strip_prefix(path: str, prefixes: tuple[str, ...]) -> tuple[str, str] | Path
 
     ``None`` when no prefix applies (the request goes on unchanged).
     """
-    decoded = decode_path(path)
-    escaped = decoded is not path  # else one character of the path per one of the prefix
+    escaped = "%" in path or not path.isascii()  # else one character per one of the prefix
+    decoded = decode_path(path) if escaped else path
     for prefix in prefixes:
         if decoded.startswith(prefix):
             rest = path[_encoded_length(path, prefix) if escaped else len(prefix) :]
