@@ -49,15 +49,16 @@ FAST_PATH: Final = os.environ.get("ROUTEKIT_FAST_PATH", "1") != "0"
 #: Where h11 ends a head: its first blank line, after CRLF or a bare LF (its receive buffer).
 BLANK_LINE: Final = re.compile(rb"\n\r?\n")
 _TCHAR: Final = rb"[-!#$%&'*+.^_`|~0-9A-Za-z]"
-# A field value of VCHARs with single spaces or tabs inside (RFC 9110 §5.5); no obs-text.
-_VALUE: Final = rb"(?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?"
-_FIELDS: Final = rb"((?:" + _TCHAR + rb"+:[ \t]*" + _VALUE + rb"[ \t]*\r\n)*)\r\n"
+# A field line: a token name, a colon, and a value of VCHARs, spaces and tabs (RFC 9110 §5.5:
+# OWS, VCHAR runs with spaces or tabs inside, OWS — any such string is one); no obs-text, no
+# control character, no bare CR or LF.
+_FIELDS: Final = rb"((?:" + _TCHAR + rb"+:[\t \x21-\x7e]*\r\n)*)\r\n"
 _REQUEST_HEAD: Final = re.compile(
     rb"(" + _TCHAR + rb"+) (/[\x21-\x7e]*) HTTP/(1\.[01])\r\n" + _FIELDS
 )
 _RESPONSE_HEAD: Final = re.compile(rb"HTTP/1\.1 ([0-9]{3})(?: ([\t \x21-\x7e]*))?\r\n" + _FIELDS)
-# Splits fields already known valid: name, and value without its surrounding whitespace.
-_FIELD: Final = re.compile(rb"([^:]+):[ \t]*([^\r]*?)[ \t]*\r\n")
+# Splits fields already known valid: name, and value without the whitespace around it.
+_FIELD: Final = re.compile(rb"([^:]+):[ \t]*([^\r]*[^\r \t])?[ \t]*\r\n")
 # h11's own rules for the fields it is given to send (its _abnf module): token names, values
 # without NUL or whitespace other than inner spaces and tabs.
 _NAME_OK: Final = re.compile(_TCHAR + rb"+")
@@ -67,6 +68,8 @@ _TARGET_OK: Final = re.compile(rb"[\x21-\x7e]+")
 _LENGTH: Final = re.compile(rb"[0-9]{1,20}")
 #: Fields the fast path leaves to h11: other framings, protocol switches, expectations.
 _DECLINED: Final = frozenset({b"transfer-encoding", b"upgrade", b"expect"})
+# Fields a request without a body may not carry on the shortest way out.
+_PLAIN_REQUEST: Final = frozenset({b"content-length", b"connection", *_DECLINED})
 #: Body modes besides a length: chunked, or read until the connection closes (HTTP/1.0).
 CHUNKED: Final = -1
 UNTIL_CLOSE: Final = -2
@@ -76,10 +79,15 @@ UNTIL_CLOSE: Final = -2
 class FastHeaders(_H11Headers):
     """h11's field list, iterated without a call per item (the proxy iterates it often)."""
 
-    __slots__ = ()
+    __slots__ = ("_pairs",)
+
+    def __init__(self, full_items: list[tuple[bytes, bytes, bytes]]) -> None:
+        super().__init__(full_items)
+        # Fields never change once parsed: their (lower name, value) pairs are made once.
+        self._pairs = [(name, value) for _, name, value in full_items]
 
     def __iter__(self) -> Iterator[tuple[bytes, bytes]]:
-        return iter([(name, value) for _, name, value in self._full_items])
+        return iter(self._pairs)
 
 
 def _request_event(
@@ -379,7 +387,14 @@ def request_bytes(
         or _TARGET_OK.fullmatch(target) is None
     ):
         return None
-    out = [b"%s %s HTTP/1.1\r\n" % (method, target)]
+    line = b"%s %s HTTP/1.1\r\n" % (method, target)
+    if checked and not body and headers:
+        # The proxy's GET: Host first, nothing to reorder or frame.
+        names = [name.lower() for name, _ in headers]
+        if names[0] == b"host" and names.count(b"host") == 1 and _PLAIN_REQUEST.isdisjoint(names):
+            fields = b"".join([b"%s: %s\r\n" % field for field in headers])
+            return line + fields + b"\r\n", True
+    out = [line]
     hosts = 0
     length: bytes | None = None
     keep_alive = True
