@@ -12,7 +12,8 @@ and the proxy's CPU time per request from ``/proc/<pid>/stat`` (its process tree
 memory of routekit per idle keep-alive connection: RSS growth over 10 000 connections that each
 made one request and stay open.  ``--chain-rounds N`` measures the middleware chain's own cost
 in N turns of routekit without and with it, both sent the chain's request.  ``--ab-rounds N``
-measures routekit's fast path against h11 alone (``ROUTEKIT_FAST_PATH=0``) the same way, and
+measures routekit's fast path against h11 alone (``ROUTEKIT_FAST_PATH=0``), then routekit
+against aiohttp, the same way (each pair side by side, in turns), and
 ``routekit h11`` in ``--only`` is routekit with h11 alone in the same table.
 """
 
@@ -288,30 +289,29 @@ def chain_rounds(folder: Path, backend: int, args: argparse.Namespace) -> None:
           f"request (median of {len(added)} rounds)")  # fmt: skip
 
 
-def fast_rounds(folder: Path, backend: int, args: argparse.Namespace) -> None:
-    """The fast path's gain: routekit with it and with h11 alone (``ROUTEKIT_FAST_PATH=0``), in
-    turns, ``--ab-rounds`` times; the median of each side's figures."""
-    fast, reference = free_port(), free_port()
-    pairs = _turns(
-        ("fast path", routekit_conf(folder, fast, backend), fast),
-        (
-            "h11 only",
-            ["env", "ROUTEKIT_FAST_PATH=0", *routekit_conf(folder, reference, backend)],
-            reference,
-        ),
-        args.ab_rounds,
-        args,
-        {},
-    )
-
-    def median(side: int, key: str) -> float:
-        values = sorted(pair[side][key] for pair in pairs)
-        return values[len(values) // 2]
-
-    for side, name in ((0, "fast path"), (1, "h11 only")):
-        rps, cpu, p99 = (median(side, key) for key in ("rps", "cpu_us", "p99"))
-        print(f"{name}: {rps:.0f} req/s, {cpu:.1f} µs of CPU per request, p99 {p99:.2f} ms "
-              f"(median of {len(pairs)} rounds)")  # fmt: skip
+def ab_rounds(folder: Path, backend: int, args: argparse.Namespace) -> None:
+    """routekit against routekit with h11 alone (``ROUTEKIT_FAST_PATH=0``), then against the
+    aiohttp proxy, each pair in turns ``--ab-rounds`` times; the median of each side."""
+    ports = [free_port() for _ in range(4)]
+    h11_only = ["env", "ROUTEKIT_FAST_PATH=0", *routekit_conf(folder, ports[1], backend)]
+    peer = [PY, str(HERE / "peer_aiohttp.py"), str(ports[3]), f"http://127.0.0.1:{backend}"]
+    for first, second in (
+        (("fast path", routekit_conf(folder, ports[0], backend), ports[0]),
+         ("h11 only", h11_only, ports[1])),
+        (("routekit", routekit_conf(folder, ports[2], backend), ports[2]),
+         ("aiohttp", peer, ports[3])),
+    ):  # fmt: skip
+        pairs = _turns(first, second, args.ab_rounds, args, {})
+        for side, (name, _, _) in enumerate((first, second)):
+            rps, cpu, p99 = (
+                sorted(pair[side][key] for pair in pairs)[len(pairs) // 2]
+                for key in ("rps", "cpu_us", "p99")
+            )
+            print(f"{name}: {rps:.0f} req/s, {cpu:.1f} µs of CPU per request, p99 {p99:.2f} ms "
+                  f"(median of {len(pairs)} rounds)")  # fmt: skip
+        ratios = sorted(a["rps"] / b["rps"] for a, b in pairs)
+        print(f"{first[0]} / {second[0]}: {ratios[len(ratios) // 2]:.2f}x req/s "
+              f"(median of the rounds' ratios; {min(ratios):.2f}x–{max(ratios):.2f}x)")  # fmt: skip
 
 
 def idle_memory(command: list[str], port: int, count: int) -> float:
@@ -350,7 +350,7 @@ def main() -> None:
         "--chain-rounds", type=int, default=0, help="then the chain's cost in N A/B rounds"
     )
     parser.add_argument(
-        "--ab-rounds", type=int, default=0, help="then the fast path against h11 in N rounds"
+        "--ab-rounds", type=int, default=0, help="then fast path/h11, routekit/aiohttp: N turns"
     )
     args = parser.parse_args()
     machine = f"{platform.machine()}, {os.cpu_count()} cores"
@@ -406,7 +406,7 @@ def main() -> None:
             if args.chain_rounds:
                 chain_rounds(folder, backend, args)
             if args.ab_rounds:
-                fast_rounds(folder, backend, args)
+                ab_rounds(folder, backend, args)
             if args.idle:
                 command = routekit_conf(folder, ports["routekit"], backend)
                 per = idle_memory(command, ports["routekit"], args.idle)
