@@ -150,10 +150,10 @@ def is_managed_header(name: bytes) -> bool:
 
 def _tokens(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
     """The comma-separated tokens of every *name* header, stripped and lower-cased."""
-    out: list[bytes] = []
-    for key, value in headers:
-        if key == name:
-            out.extend(t.strip().lower() for t in value.split(b","))
+    values = [value for key, value in headers if key == name]
+    if not values:  # the common case: asked of every request and answer
+        return []
+    out = [t.strip().lower() for value in values for t in value.split(b",")]
     return [t for t in out if t]
 
 
@@ -165,7 +165,8 @@ def _first(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> bytes | None:
 
 
 def _set(headers: Headers, name: bytes, value: bytes) -> None:
-    headers[:] = [(k, v) for k, v in headers if k != name]
+    if any(k == name for k, _ in headers):
+        headers[:] = [(k, v) for k, v in headers if k != name]
     headers.append((name, value))
 
 

@@ -67,7 +67,7 @@ class PoolFull(UpstreamError):
 
 
 @final
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # a key of the pool's dicts, looked up on every request
 class Origin:
     """Where requests go: ``http``/``https`` host and port, or a unix socket path."""
 
