@@ -20,6 +20,12 @@ and clients: only the gateway's part differs, but for the backend reading the tw
 fields the chain adds and the client the two answer fields) per request.  Use many short
 rounds (``--proxy --calls 400 --rounds 41``): the figure is the median of each round's
 difference.
+
+``--wrk`` measures ``routekit serve`` itself, the proxy benchmark's way (nginx behind, wrk in
+front, the proxy's CPU time from ``/proc``; needs wrk and nginx), but with both proxies loaded
+*at the same time* by two wrk processes, round after round (``--rounds``, ``--seconds`` each):
+the two share the same moment of a shared machine, whose drift between runs is larger than the
+chain's cost.  The figure is the median of the rounds' differences.
 """
 
 from __future__ import annotations
@@ -27,12 +33,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import importlib
 import platform
 import statistics
 import sys
+import tempfile
+import threading
 import time
 import types
 from collections.abc import AsyncIterator, Generator
+from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -200,16 +211,77 @@ async def measure_proxy(calls: int, rounds: int) -> tuple[float, float, float]:
     return statistics.median(without) * 1e6, statistics.median(with_chain) * 1e6, added * 1e6
 
 
+def _at_once(
+    bench: Any, procs: dict[int, Any], seconds: int, load: dict[str, Any]
+) -> tuple[float, float]:
+    """µs of CPU per request of each proxy (port → process), both loaded at the same time."""
+    done: dict[int, dict[str, float]] = {}
+    before = {port: bench.cpu_seconds(proc.pid) for port, proc in procs.items()}
+
+    def load_one(port: int) -> None:
+        done[port] = bench.wrk(port, 32, seconds, "1", **load)
+
+    both = [threading.Thread(target=load_one, args=(port,)) for port in procs]
+    for thread in both:
+        thread.start()
+    for thread in both:
+        thread.join()
+    first, second = (
+        (bench.cpu_seconds(proc.pid) - before[port]) / done[port]["requests"] * 1e6
+        for port, proc in procs.items()
+    )
+    return first, second
+
+
+def measure_wrk(rounds: int, seconds: int) -> list[tuple[float, float]]:
+    """µs of CPU per request of ``routekit serve`` without and with the chain, each round with
+    both loaded at once (the proxy benchmark's nginx, wrk and configuration)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "proxy"))
+    bench: Any = importlib.import_module("bench_proxy")
+    load = {"path": bench.CHAIN_PATH, "headers": bench.CHAIN_HEADERS}
+    out: list[tuple[float, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        backend, plain, chained = (bench.free_port() for _ in range(3))
+        with (
+            bench.running(bench.nginx_conf(folder, backend, None), backend, "1"),
+            bench.running(bench.routekit_conf(folder, plain, backend), plain, "0") as p,
+            bench.running(
+                bench.routekit_conf(folder, chained, backend, chain=True), chained, "0"
+            ) as c,
+        ):
+            for port in (plain, chained):
+                bench.wrk(port, 32, 2, "1", **load)  # warm-up, and the one bcrypt check
+            procs = {plain: p, chained: c}
+            for turn in range(rounds):
+                without, with_chain = _at_once(bench, procs, seconds, load)
+                out.append((without, with_chain))
+                print(
+                    f"round {turn + 1}: routekit {without:6.1f} µs/req, with the chain "
+                    f"{with_chain:6.1f} µs/req: {with_chain - without:+5.1f} µs",
+                    flush=True,
+                )
+    return out
+
+
 def main() -> None:
     """Print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--proxy", action="store_true", help="the whole proxy, in process")
+    parser.add_argument("--wrk", action="store_true", help="routekit serve under two wrk at once")
+    parser.add_argument("--seconds", type=int, default=3, help="each --wrk round")
     args = parser.parse_args()
     today = datetime.date.today().isoformat()
     print(f"{platform.machine()}, Python {sys.version.split()[0]}; {today}")
     print(f"{args.calls} calls x {args.rounds} rounds (median of the rounds' means)")
+    if args.wrk:
+        rounds = measure_wrk(args.rounds, args.seconds)
+        added = statistics.median(c - p for p, c in rounds)
+        print(f"routekit serve, both loaded at once (wrk -c32 each): the chain adds {added:+.1f} "
+              f"µs of CPU per request (median of {len(rounds)} rounds)")  # fmt: skip
+        return
     if args.proxy:
         without, with_chain, added = anyio.run(measure_proxy, args.calls, args.rounds)
         print(
