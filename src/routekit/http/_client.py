@@ -482,7 +482,10 @@ class Client:
         try:
             if reusable:
                 connection.idle_since = time.monotonic()
-                self._idle.setdefault(origin, deque()).append(connection)
+                idle = self._idle.get(origin)
+                if idle is None:  # (not setdefault: it would make a deque every time)
+                    idle = self._idle[origin] = deque()
+                idle.append(connection)
             else:
                 await connection.wire.aclose()
         finally:
