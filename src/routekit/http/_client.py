@@ -343,10 +343,7 @@ class Client:
         h11's to read), the bytes read, and whether the server closed after them."""
         buffer = bytearray()
         while True:
-            try:
-                data = await wire.receive(self.limits.read)
-            except TimeoutError:
-                raise UpstreamTimeout(f"{origin}: no answer in {self.limits.read} s") from None
+            data = await self._receive(origin, wire)
             if not data:
                 # Closed before a whole head: as h11's path, a connection the server had
                 # closed (the request may be sent again when it can be).
@@ -393,10 +390,7 @@ class Client:
             if early:
                 yield early
             while left:
-                try:
-                    data = await wire.receive(self.limits.read)
-                except TimeoutError:
-                    raise UpstreamTimeout(f"{origin}: no answer in {self.limits.read} s") from None
+                data = await self._receive(origin, wire)
                 if not data:
                     # h11's words for a body cut short.
                     raise UpstreamError(
@@ -428,13 +422,17 @@ class Client:
                 if isinstance(event, h11.ConnectionClosed):
                     raise Stale
                 return event  # type: ignore[return-value]
-            try:
-                data = await connection.wire.receive(self.limits.read)
-            except TimeoutError:
-                raise UpstreamTimeout(f"{origin}: no answer in {self.limits.read} s") from None
+            data = await self._receive(origin, connection.wire)
             if not data and conn.their_state is h11.SEND_RESPONSE:
                 raise Stale  # closed before the first byte of an answer
             conn.receive_data(data)
+
+    async def _receive(self, origin: Origin, wire: Wire) -> bytes:
+        """The server's next bytes; `UpstreamTimeout` past `PoolLimits.read`."""
+        try:
+            return await wire.receive(self.limits.read)
+        except TimeoutError:
+            raise UpstreamTimeout(f"{origin}: no answer in {self.limits.read} s") from None
 
     async def _body(
         self,

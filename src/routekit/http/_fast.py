@@ -117,18 +117,22 @@ def _closes(value: bytes) -> bool:
     return any(token.strip() == b"close" for token in value.lower().split(b","))
 
 
-def parse_request_head(head: bytes) -> FastRequest | None:
-    """The request in *head* (up to and with its blank line), or ``None``: leave it to h11."""
-    match = _REQUEST_HEAD.fullmatch(head)
-    if match is None:
-        return None
-    method, target, version, fields = match.groups()
-    if method == b"CONNECT":
-        return None
+class _Read(NamedTuple):
+    """The fields of a head the fast path takes: as h11 keeps them, and what frames it."""
+
+    items: list[tuple[bytes, bytes, bytes]]  # (raw name, lower name, value)
+    hosts: int
+    length: int | None
+    close: bool
+
+
+def _read_fields(fields: bytes) -> _Read | None:
+    """The field lines of a head already matched whole; ``None`` for what h11 must judge: a
+    repeated or odd ``Content-Length``, another framing, a protocol switch, an expectation."""
     items: list[tuple[bytes, bytes, bytes]] = []
     hosts = 0
     length: bytes | None = None
-    keep_alive = version == b"1.1"  # h11 keeps no HTTP/1.0 connection alive
+    close = False
     for name, value in _FIELD.findall(fields):
         lower = name.lower()
         if lower == b"host":
@@ -140,12 +144,26 @@ def parse_request_head(head: bytes) -> FastRequest | None:
         elif lower in _DECLINED:
             return None
         elif lower == b"connection" and _closes(value):
-            keep_alive = False
+            close = True
         items.append((name, lower, value))
-    if hosts != 1:
+    return _Read(items, hosts, int(length) if length is not None else None, close)
+
+
+def parse_request_head(head: bytes) -> FastRequest | None:
+    """The request in *head* (up to and with its blank line), or ``None``: leave it to h11."""
+    match = _REQUEST_HEAD.fullmatch(head)
+    if match is None:
         return None
-    event = _request_event(method, target, items, version)
-    return FastRequest(event, int(length) if length is not None else 0, keep_alive)
+    method, target, version, fields = match.groups()
+    if method == b"CONNECT":
+        return None
+    read = _read_fields(fields)
+    if read is None or read.hosts != 1:
+        return None
+    event = _request_event(method, target, read.items, version)
+    # h11 keeps no HTTP/1.0 connection alive, whatever its fields say.
+    keep_alive = version == b"1.1" and not read.close
+    return FastRequest(event, read.length or 0, keep_alive)
 
 
 class FastResponse(NamedTuple):
@@ -166,26 +184,16 @@ def parse_response_head(head: bytes, method: bytes) -> FastResponse | None:
     status = int(match.group(1))
     if status < 200:
         return None
-    headers: list[tuple[bytes, bytes]] = []
-    length: bytes | None = None
-    keep_alive = True
-    for name, value in _FIELD.findall(match.group(3)):
-        lower = name.lower()
-        if lower == b"content-length":
-            if length is not None or _LENGTH.fullmatch(value) is None:
-                return None
-            length = value
-        elif lower in _DECLINED:
-            return None
-        elif lower == b"connection" and _closes(value):
-            keep_alive = False
-        headers.append((lower, value))
+    read = _read_fields(match.group(3))
+    if read is None:
+        return None
+    headers = [(lower, value) for _, lower, value in read.items]
     # RFC 9112 §6.3: no body after HEAD, 204 and 304, whatever the fields say.
     if method == b"HEAD" or status in (204, 304):
-        return FastResponse(status, headers, 0, keep_alive)
-    if length is None:
+        return FastResponse(status, headers, 0, not read.close)
+    if read.length is None:
         return None  # read until the server closes: h11's
-    return FastResponse(status, headers, int(length), keep_alive)
+    return FastResponse(status, headers, read.length, not read.close)
 
 
 def _bytesify(value: object) -> bytes:
