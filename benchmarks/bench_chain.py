@@ -275,13 +275,14 @@ def main() -> None:
     args = parser.parse_args()
     today = datetime.date.today().isoformat()
     print(f"{platform.machine()}, Python {sys.version.split()[0]}; {today}")
-    print(f"{args.calls} calls x {args.rounds} rounds (median of the rounds' means)")
     if args.wrk:
+        print(f"{args.rounds} rounds of {args.seconds} s, both proxies loaded at once")
         rounds = measure_wrk(args.rounds, args.seconds)
         added = statistics.median(c - p for p, c in rounds)
         print(f"routekit serve, both loaded at once (wrk -c32 each): the chain adds {added:+.1f} "
               f"µs of CPU per request (median of {len(rounds)} rounds)")  # fmt: skip
         return
+    print(f"{args.calls} calls x {args.rounds} rounds")
     if args.proxy:
         without, with_chain, added = anyio.run(measure_proxy, args.calls, args.rounds)
         print(
