@@ -54,27 +54,19 @@ from routekit.middleware import Call, Chains, Next
 from routekit.proxy import Gateway
 from routekit.runtime import RoutingDecision, build
 
-# The chain of benchmarks/proxy/bench_proxy.py; the password of "bench" is "bench".
-CONFIG = """
+# The proxy benchmark's module: its chain (one definition for both) and, for --wrk, its tools.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "proxy"))
+PROXY_BENCH: Any = importlib.import_module("bench_proxy")
+# The router of the proxy benchmark with its chain; the password of "bench" is "bench".
+CONFIG = f"""
 [http.routers.app]
 rule = "Host(`app.test`)"
 service = "app"
-middlewares = ["strip", "headers", "limit", "auth"]
-[http.middlewares.strip.stripPrefix]
-prefixes = ["/api"]
-[http.middlewares.headers.headers]
-frameDeny = true
-contentTypeNosniff = true
-[http.middlewares.headers.headers.customRequestHeaders]
-X-Gateway = "routekit"
-[http.middlewares.limit.rateLimit]
-average = 10000000
-burst = 10000000
-[http.middlewares.auth.basicAuth]
-users = ["bench:$2b$10$dzKkxe0KVvU/z35dmwOpReOhXzS7FIt4z7AcwpdlouNVUBeUv4COy"]
+{PROXY_BENCH.CHAIN}
 [[http.services.app.loadBalancer.servers]]
 url = "http://127.0.0.1:8080"
 """
+CHAIN_NAMES = 'middlewares = ["strip", "headers", "limit", "auth"]'
 
 # What wrk sends, after the entry point's X-Forwarded-* step.
 HEADERS = (
@@ -191,7 +183,7 @@ async def measure_proxy(calls: int, rounds: int) -> tuple[float, float, float]:
         await tg.start(server.serve)
         url = f"http://127.0.0.1:{server.ports[0]}"
         chained = build(loads_config(CONFIG.replace("http://127.0.0.1:8080", url)))
-        text = CONFIG.replace('middlewares = ["strip", "headers", "limit", "auth"]', "")
+        text = CONFIG.replace(CHAIN_NAMES, "")
         plain = build(loads_config(text.replace("http://127.0.0.1:8080", url)))
         web = {"web": EntryPoint(address="127.0.0.1:0")}
         async with Gateway(plain, web) as a, Gateway(chained, web) as b, Client() as client:
@@ -236,8 +228,7 @@ def _at_once(
 def measure_wrk(rounds: int, seconds: int) -> list[tuple[float, float]]:
     """µs of CPU per request of ``routekit serve`` without and with the chain, each round with
     both loaded at once (the proxy benchmark's nginx, wrk and configuration)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent / "proxy"))
-    bench: Any = importlib.import_module("bench_proxy")
+    bench = PROXY_BENCH
     load = {"path": bench.CHAIN_PATH, "headers": bench.CHAIN_HEADERS}
     out: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
