@@ -129,7 +129,8 @@ _register(Headers, lambda m, _: build_headers(m))
 _register(IPAllowList, lambda m, _: build_ip_allow_list(m))
 _register(BasicAuth, lambda m, _: build_basic_auth(m))
 _register(RateLimit, lambda m, c: build_rate_limit(m, c.clock, c.sleep), faced=True)
-_register(InFlightReq, lambda m, _: build_in_flight_req(m))
+# Faced though it needs no context: its counts stay per entry point, as they were.
+_register(InFlightReq, lambda m, _: build_in_flight_req(m), faced=True)
 _register(Retry, lambda m, c: build_retry(m, c.clock, c.sleep), faced=True)
 _register(Compress, lambda m, _: build_compress(m))
 _register(ForwardAuth, lambda m, c: build_forward_auth(m, c.client), faced=True)
@@ -256,7 +257,9 @@ class Chains:
         names = decision.middleware_names or tuple(
             f"#{i}" for i in range(len(decision.middlewares))
         )
-        shared = decision.layers or (None,) * len(decision.middlewares)
+        shared = decision.layers
+        if len(shared) != len(decision.middlewares):  # a decision `build` did not make
+            shared = (None,) * len(decision.middlewares)
         layers: list[Layer] = []
         for name, model, built in zip(names, decision.middlewares, shared, strict=True):
             if built is not None:  # built when the configuration loaded
