@@ -105,8 +105,9 @@ class Context:
 
 _M = TypeVar("_M")
 _BUILDERS: Final[dict[type[object], Callable[[Any, Context], Layer]]] = {}
-# The types whose layers use the face's context (clock, sleep, client, services): each face
-# builds its own; the others are built once, when the configuration loads, and shared.
+# The types whose layers use the face's context (clock, sleep, client, services) or keep state
+# per face: each face builds its own; the others are built once, when the configuration loads,
+# and shared.
 _FACED: Final[set[type[object]]] = set()
 
 
@@ -174,7 +175,7 @@ def build_layer(model: Middleware, context: Context | None = None) -> Layer:
 
 
 def needs_face(model: Middleware) -> bool:
-    """Whether each face builds its own layer of *model* (with its clock, client, services)."""
+    """Whether each face builds its own layer of *model* (its clock, client, services, state)."""
     return type(model) in _FACED
 
 
