@@ -10,6 +10,7 @@ how Python behaves without it.
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from _echo import site, with_middlewares
+from _echo import headers_of, site, with_middlewares
 from _process import finish, spawn
 from _sockets import free_port
 from routekit import Request
@@ -249,3 +250,28 @@ users = ["ann:{SHA}2PRZAyDhNDqRW2OUFwZQqPNdaSY="]
         response, _ = await s.get("/")
         assert response.status == 401
         assert b"x-frame-options" not in dict(response.headers)
+
+
+async def test_steps_around_a_layer_keep_the_chain_order() -> None:
+    middlewares = """
+[http.middlewares.secure.headers]
+frameDeny = true
+[http.middlewares.secure.headers.customRequestHeaders]
+X-Seen = "outer"
+[http.middlewares.squeeze.compress]
+encodings = ["gzip"]
+minResponseBodyBytes = 10
+[http.middlewares.strip.stripPrefix]
+prefixes = ["/api"]
+"""
+    # headers (a step), compress (a layer), stripPrefix (a step): three frames, in this order.
+    async with site(with_middlewares(middlewares, '["secure", "squeeze", "strip"]')) as s:
+        response, body = await s.get("/api/big/400", headers=[(b"accept-encoding", b"gzip")])
+        assert response.status == 200
+        head = dict(response.headers)
+        assert head[b"content-encoding"] == b"gzip" and head[b"x-frame-options"] == b"DENY"
+        assert len(gzip.decompress(body)) == 400
+        seen = await s.echoed("/api/echo")
+        assert seen["target"] == "/echo"
+        sent = headers_of(seen)
+        assert sent["x-forwarded-prefix"] == ["/api"] and sent["x-seen"] == ["outer"]
