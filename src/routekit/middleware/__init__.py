@@ -30,6 +30,7 @@ from ._build import needs_face as needs_face
 from ._build import shared_layer as shared_layer
 from ._build import supported as supported
 from ._call import Call as Call
+from ._call import Fused as Fused
 from ._call import Layer as Layer
 from ._call import Next as Next
 from ._call import Step as Step
@@ -86,6 +87,7 @@ __all__ = [
     "Breaker",
     "BreakerState",
     "Call",
+    "Fused",
     "Chains",
     "Context",
     "Digest",

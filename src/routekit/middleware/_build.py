@@ -52,7 +52,7 @@ from ..rules import RegexError
 from ._auth import build_basic_auth, build_digest_auth
 from ._breaker import build_circuit_breaker
 from ._buffering import build_buffering, build_content_type
-from ._call import Call, Layer, Next, Step, fuse, plain
+from ._call import Call, Fused, Layer, Next, Step, fuse, plain
 from ._client_cert import build_pass_tls_client_cert
 from ._compress import build_compress
 from ._errors import ForwardTo, build_errors
@@ -235,7 +235,7 @@ class Chains:
     def __init__(self, terminal: Next, context: Context | None = None) -> None:
         self._terminal = terminal
         self._context = context if context is not None else Context()
-        self._current: dict[str, tuple[object, Next]] = {}
+        self._current: dict[str, tuple[object, Next, Next | Fused]] = {}
         # Built layers by (middleware name, options): this runtime's, and the one's before.
         self._layers: dict[tuple[str, Middleware], Layer] = {}
         self._previous: dict[tuple[str, Middleware], Layer] = {}
@@ -248,13 +248,34 @@ class Chains:
     def handler(self, decision: RoutingDecision) -> Next:
         """The handler of *decision*'s router: its middlewares, then *terminal*."""
         known = self._current.get(decision.router)
-        if known is not None and known[0] is decision.middlewares:
-            return known[1]
-        handler = self._compose(decision)
-        self._current[decision.router] = (decision.middlewares, handler)
-        return handler
+        if known is None or known[0] is not decision.middlewares:
+            known = self._known(decision)
+        return known[1]
 
-    def _compose(self, decision: RoutingDecision) -> Next:
+    def path(self, decision: RoutingDecision) -> Next | Fused:
+        """*decision*'s router's middlewares: as `handler`, or, when they are all steps, the
+        steps to run in the caller's own frame around *terminal* (no coroutine of their own)."""
+        known = self._current.get(decision.router)
+        if known is None or known[0] is not decision.middlewares:
+            known = self._known(decision)
+        return known[2]
+
+    def _known(self, decision: RoutingDecision) -> tuple[object, Next, Next | Fused]:
+        layers = self._layers_of(decision)
+        if isinstance(layers, str):
+            handler: Next = _broken(decision.router, layers)
+            path: Next | Fused = handler
+        else:
+            handler = compose(layers, self._terminal)
+            path = handler
+            steps = [layer for layer in layers if isinstance(layer, Step)]
+            if handler is not self._terminal and len(steps) == len(layers):
+                path = Fused(steps)
+        known = self._current[decision.router] = (decision.middlewares, handler, path)
+        return known
+
+    def _layers_of(self, decision: RoutingDecision) -> list[Layer] | str:
+        """*decision*'s built layers, or why one cannot be built."""
         names = decision.middleware_names or tuple(
             f"#{i}" for i in range(len(decision.middlewares))
         )
@@ -272,7 +293,7 @@ class Chains:
                 try:
                     layer = build_layer(model, self._context)
                 except ConfigError as exc:  # a runtime not made by `build` (checked there)
-                    return _broken(decision.router, f"middleware {name}: {exc}")
+                    return f"middleware {name}: {exc}"
             self._layers[key] = layer
             layers.append(layer)
-        return compose(layers, self._terminal)
+        return layers

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Call",
+    "Fused",
     "Layer",
     "Next",
     "Step",
@@ -169,32 +170,69 @@ class Step:
         return fuse((self,), next_)
 
 
-def fuse(steps: Sequence[Step], next_: Next) -> Next:
-    """*steps*, in order, around *next_*, in one coroutine frame."""
-    befores = tuple(
-        (s.before, tuple(a for a in (t.after for t in reversed(steps[:i])) if a is not None))
-        for i, s in enumerate(steps)
-        if s.before is not None
-    )
-    afters = tuple(s.after for s in reversed(steps) if s.after is not None)
-    if not befores and not afters:
-        return next_  # steps that do nothing (a rateLimit with no limit)
+@final
+class Fused:
+    """Neighbouring steps worked out once: their *before* parts in order, *after* parts in
+    reverse, run by whoever owns the frame (`fuse`'s coroutine, or the proxy's own)."""
 
-    async def handle(call: Call) -> Response:
-        for before, undone in befores:
+    __slots__ = ("afters", "befores")
+
+    def __init__(self, steps: Sequence[Step]) -> None:
+        # Each before with the after parts of the steps before it (they apply to its own
+        # answer) and its place among the befores (to go on from after a wait).
+        befores = [
+            (s.before, tuple(a for a in (t.after for t in reversed(steps[:i])) if a is not None))
+            for i, s in enumerate(steps)
+            if s.before is not None
+        ]
+        self.befores = tuple((b, undone, at) for at, (b, undone) in enumerate(befores))
+        self.afters = tuple(s.after for s in reversed(steps) if s.after is not None)
+
+    def enter(self, call: Call, start: int = 0) -> Response | Awaitable[Response | None] | None:
+        """The before parts from the *start*-th on: ``None`` to go on to the rest of the path,
+        the answer that one of them gave instead, or an awaitable of either (one must wait)."""
+        for before, undone, at in self.befores if not start else self.befores[start:]:
             answer = before(call)
             if answer is not None:
                 if not isinstance(answer, Response):
-                    answer = await answer
-                    if answer is None:
-                        continue
+                    return self._wait(call, answer, at)
                 for after in undone:
                     answer = after(call, answer)
                 return answer
-        response = await next_(call)
-        for after in afters:
+        return None
+
+    async def _wait(
+        self, call: Call, pending: Awaitable[Response | None], at: int
+    ) -> Response | None:
+        answer = await pending
+        if answer is None:  # that step lets the request go on: the ones after it, then
+            going = self.enter(call, at + 1)
+            return going if going is None or isinstance(going, Response) else await going
+        for after in self.befores[at][1]:
+            answer = after(call, answer)
+        return answer
+
+    def leave(self, call: Call, response: Response) -> Response:
+        """The after parts, innermost first, on the rest of the path's *response*."""
+        for after in self.afters:
             response = after(call, response)
         return response
+
+
+def fuse(steps: Sequence[Step], next_: Next) -> Next:
+    """*steps*, in order, around *next_*, in one coroutine frame."""
+    fused = Fused(steps)
+    if not fused.befores and not fused.afters:
+        return next_  # steps that do nothing (a rateLimit with no limit)
+    enter, leave = fused.enter, fused.leave
+
+    async def handle(call: Call) -> Response:
+        answer = enter(call)
+        if answer is not None and not isinstance(answer, Response):
+            answer = await answer
+        if answer is not None:
+            return answer
+        return leave(call, await next_(call))
 
     return handle
 

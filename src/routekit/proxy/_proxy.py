@@ -49,7 +49,7 @@ from ..http import (
     tunnel,
     upstream_headers,
 )
-from ..middleware import Call, Chains, Context, after_body, split_target
+from ..middleware import Call, Chains, Context, Fused, after_body, split_target
 from ..request import Request
 from ..runtime import NO_TRANSPORTS, RoutingDecision, Runtime
 from ._mirror import mirror_copy
@@ -345,10 +345,22 @@ class Proxy:
             started=started,
             peer_certificate=head.peer_certificate,
         )
-        if decision.middlewares:
-            response = await self._chains.handler(decision)(call)
-        else:  # the common case: straight to the service
+        if not decision.middlewares:  # the common case: straight to the service
             response = await self._forward(call)
+        else:
+            chain = self._chains.path(decision)
+            if type(chain) is Fused:
+                # Only steps (path rewrites, headers, auth, limits): run here, around the
+                # forwarding, with no coroutine frame of their own for each await to climb.
+                answer = chain.enter(call)
+                if answer is not None and not isinstance(answer, Response):
+                    answer = await answer
+                if answer is None:
+                    response = chain.leave(call, await self._forward(call))
+                else:
+                    response = answer
+            else:
+                response = await chain(call)
         observe = self._observe
         if observe is None:
             return response
