@@ -225,10 +225,20 @@ class _Ops:
 
     def applied(self, headers: Sequence[tuple[bytes, bytes]]) -> _Pairs:
         """A new list: *headers* with the operations applied."""
-        names = self.names
-        out = [h for h in headers if h[0] not in names] if names else list(headers)
-        out += self.added
-        return out
+        return _added(self.names, self.added, headers)
+
+
+def _added(
+    names: frozenset[bytes],
+    added: tuple[tuple[bytes, bytes], ...],
+    headers: Sequence[tuple[bytes, bytes]],
+) -> _Pairs:
+    """A new list: *headers* without fields *names*, then *added* (`_Ops.applied` with the
+    common case, no field to drop, costing no call)."""
+    for name, _ in headers:
+        if name in names:
+            return [*(h for h in headers if h[0] not in names), *added]
+    return [*headers, *added]
 
 
 def _host(p: _Plan, call: Call) -> str:
@@ -260,12 +270,20 @@ def build_headers(model: Headers) -> Layer:
     tls_ops = _Ops(_merged(p.security, p.sts, p.ssl_only, p.response_ops))
     request_ops = _Ops(p.request_ops) if p.request_ops else None
     plain_names, plain_added = plain_ops.names, plain_ops.added
+    names, added = (request_ops.names, request_ops.added) if request_ops else (frozenset(), ())
+    ssl_only = bool(p.ssl_only)
+
+    def set_request(call: Call) -> None:
+        headers = call.headers
+        for name, _ in headers:  # a loop here, not a call: a field is rarely there
+            if name in names:
+                headers[:] = [h for h in headers if h[0] not in names]
+                break
+        headers += added
 
     def before(call: Call) -> Response | None:
-        if request_ops is not None:  # `_Ops.applied`, in place and inlined: every request
-            headers = call.headers
-            headers[:] = [h for h in headers if h[0] not in request_ops.names]
-            headers += request_ops.added
+        if request_ops is not None:
+            set_request(call)
         if p.no_forwarded_for:
             remove_header(call.headers, b"x-forwarded-for")
             call.append_forwarded_for = False
@@ -281,15 +299,26 @@ def build_headers(model: Headers) -> Layer:
 
     def after(call: Call, response: Response) -> Response:
         # The server's fields (h11 parsed them) and ours (checked at build): valid.
-        if p.ssl_only:
+        if ssl_only:
             headers = headers_of(call, response)
         else:  # the same answer operations for every request
-            headers = [h for h in response.headers if h[0] not in plain_names]
-            headers += plain_added
-        return Response(response.status, headers, response.body, response.tunnel, response.checked)
+            headers = _added(plain_names, plain_added, response.headers)
+        return Response(
+            response.status,
+            headers,
+            response.body,
+            response.tunnel,
+            response.checked,
+            response.trailers,
+        )
 
     if not cors.defined:
-        return Step(before, after)
+        if p.no_forwarded_for or p.allowed_hosts:
+            return Step(before, after)
+        # The usual case, decided now: custom request headers (or none) and the answer's.
+        if request_ops is None:
+            return Step(None, after)
+        return Step(set_request, after)
 
     def layer(next_: Next) -> Next:
         async def handle(call: Call) -> Response:

@@ -106,6 +106,12 @@ class RateLimiter:
     def allow(self, source: str) -> tuple[bool, float]:
         """Take a token for *source*: whether the request may go, and the seconds to wait
         for its token (when refused, how long it would have been: the token is given back)."""
+        delay = self.take(source)
+        return delay >= 0, abs(delay)
+
+    def take(self, source: str) -> float:
+        """`allow` in one number: the seconds to wait for the token, or minus how long it
+        would have been when refused (always above ``max_delay``, so never ``-0``)."""
         now = self._clock()
         buckets = self._buckets
         entry = buckets.pop(source, None)
@@ -119,8 +125,8 @@ class RateLimiter:
         delay = bucket.reserve(now)
         if delay > self.max_delay:
             bucket.cancel()
-            return False, delay
-        return True, delay
+            return -delay
+        return delay
 
     def _forget(self, now: float) -> None:
         for source in [s for s, (_, expires) in self._buckets.items() if expires < now]:
@@ -142,17 +148,30 @@ def build_rate_limit(model: RateLimit, clock: Clock, sleep: Sleep) -> Layer:
     async def wait(delay: float) -> None:
         await sleep(delay)
 
-    def before(call: Call) -> Response | Awaitable[None] | None:
-        allowed, delay = limiter.allow(source(call))
-        if not allowed:
-            headers = [
-                (b"retry-after", str(math.ceil(delay)).encode()),
-                (b"x-retry-in", go_duration(delay).encode()),
-            ]
-            return plain(429, "Too Many Requests", headers)
-        return wait(delay) if delay > 0 else None
+    def later(delay: float) -> Response | Awaitable[None]:
+        if delay > 0:
+            return wait(delay)
+        headers = [
+            (b"retry-after", str(math.ceil(-delay)).encode()),
+            (b"x-retry-in", go_duration(-delay).encode()),
+        ]
+        return plain(429, "Too Many Requests", headers)
 
-    return Step(before)
+    take = limiter.take
+
+    def before(call: Call) -> Response | Awaitable[None] | None:
+        delay = take(source(call))
+        return None if delay == 0.0 else later(delay)
+
+    if model.source_criterion is not None:
+        return Step(before)
+
+    def by_peer(call: Call) -> Response | Awaitable[None] | None:
+        # `before` with the source read here: the peer's address (Traefik's default).
+        delay = take(call.client_ip or "")
+        return None if delay == 0.0 else later(delay)
+
+    return Step(by_peer)
 
 
 def build_in_flight_req(model: InFlightReq) -> Layer:

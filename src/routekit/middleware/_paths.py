@@ -172,11 +172,12 @@ _Replace = Callable[[str], "str | PathRefused | None"]
 _T = TypeVar("_T")
 
 
-def _rewrite_layer(
+def _rewrite(
     decide: Callable[[str], _T | PathRefused | None],
     note: Callable[[Call, _T], Response | None],
-) -> Layer:
-    """The step of a path decision: refuse, or note it (*note*) and go on with the new path."""
+) -> Callable[[Call], Response | None]:
+    """What a path decision does to a call: refuse, or note it (*note*) and go on with the new
+    path."""
 
     def before(call: Call) -> Response | None:
         outcome = decide(call.path)
@@ -186,7 +187,15 @@ def _rewrite_layer(
             return plain(outcome.status, outcome.reason)
         return note(call, outcome)
 
-    return Step(before)
+    return before
+
+
+def _rewrite_layer(
+    decide: Callable[[str], _T | PathRefused | None],
+    note: Callable[[Call, _T], Response | None],
+) -> Layer:
+    """The step of a path decision (`_rewrite`)."""
+    return Step(_rewrite(decide, note))
 
 
 def _prefix_value(prefix: str) -> bytes | None:
@@ -235,7 +244,28 @@ def build_strip_prefix(model: StripPrefix) -> Layer:
         call.headers.append((_FORWARDED_PREFIX, value))
         return None
 
-    return _rewrite_layer(functools.partial(strip_prefix, prefixes=prefixes), note)
+    slow = _rewrite(functools.partial(strip_prefix, prefixes=prefixes), note)
+
+    def before(call: Call) -> Response | None:
+        # `strip_prefix` and `note` in one frame for the usual path: nothing escaped, so the
+        # prefix is cut by its length, and a clean rest (`_checked`) is forwarded as it is.
+        path = call.path
+        if "%" in path or not path.isascii():
+            return slow(call)
+        for prefix in prefixes:
+            if path.startswith(prefix):
+                rest = path[len(prefix) :]
+                if rest and rest[0] != "/":
+                    rest = "/" + rest
+                value = values[prefix]
+                if value is None or _UNCLEAN.search(rest) is not None:
+                    return slow(call)
+                call.path = rest
+                call.headers.append((_FORWARDED_PREFIX, value))
+                return None
+        return None
+
+    return Step(before)
 
 
 def build_strip_prefix_regex(model: StripPrefixRegex) -> Layer:
