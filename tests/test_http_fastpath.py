@@ -28,6 +28,7 @@ from routekit.http import (
     RequestHead,
     Response,
     ServerConnection,
+    UpstreamError,
     serve_connection,
 )
 from routekit.http._fast import parse_request_head, parse_response_head, request_bytes
@@ -507,3 +508,56 @@ async def test_the_client_reads_the_same_answers_on_both_paths() -> None:
     await listener.aclose()
     assert results[True] == results[False]
     assert [idle for *_, idle in results[True]] == [1, 1, 1, 0]  # reused, until the close
+
+
+@st.composite
+def answers(draw: st.DrawFn) -> bytes:
+    """What a server sends back, then closes: plain or odd heads, bodies that fit or not."""
+    body = draw(st.sampled_from([b"", b"hello", b"x" * 300]))
+    head = draw(response_heads())
+    if draw(st.booleans()):  # a plain head with a length, mostly right
+        length = len(body) + draw(st.sampled_from([0, 0, 0, -1, 1]))
+        head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nX-A: b\r\n\r\n" % max(length, 0)
+    if draw(st.integers(0, 5)) == 0:
+        head = b"HTTP/1.1 100 Continue\r\n\r\n" + head
+    if draw(st.integers(0, 5)) == 0:  # a chunked body, for h11 to read
+        head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        body = b"5\r\nhello\r\n0\r\n\r\n"
+    cut = draw(st.integers(0, len(head + body)))
+    return (head + body)[: cut if draw(st.integers(0, 6)) == 0 else None]
+
+
+async def _answered(raw: bytes, method: str, *, fast: bool) -> object:
+    """What `Client` makes of *raw* sent by a real server on 127.0.0.1: the answer, or the
+    kind of error."""
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+
+    async def serve(stream: anyio.abc.SocketStream) -> None:
+        async with stream:
+            got = b""
+            while b"\r\n\r\n" not in got:
+                got += await stream.receive()
+            await stream.send(raw)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, serve)
+        async with Client(fast=fast) as client:
+            try:
+                with anyio.fail_after(10):
+                    answer = await client.request(method, f"http://127.0.0.1:{port}/")
+                    result: object = (answer.status, answer.headers, await answer.read())
+            except UpstreamError as exc:
+                result = type(exc).__name__
+        tg.cancel_scope.cancel()
+    await listener.aclose()
+    return result
+
+
+@settings(max_examples=80)
+@given(answers(), st.sampled_from(["GET", "HEAD"]))
+def test_the_client_reads_what_h11_reads_from_real_servers(raw: bytes, method: str) -> None:
+    for backend in ("asyncio", "trio"):
+        fast = anyio.run(lambda: _answered(raw, method, fast=True), backend=backend)
+        reference = anyio.run(lambda: _answered(raw, method, fast=False), backend=backend)
+        assert fast == reference, backend
