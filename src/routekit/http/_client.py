@@ -170,14 +170,18 @@ class Client:
         slot = self._slots.get(where)
         if slot is None:
             slot = self._slots[where] = Slots(self.limits.per_origin, self._total)
+        if not slot.take():  # (the common case takes a place without a coroutine)
+            try:
+                await slot.acquire(self.limits.pool)
+            except TimeoutError:
+                raise PoolFull(
+                    f"{where}: no free connection in {self.limits.pool} s", sent=False
+                ) from None
         try:
-            await slot.acquire(self.limits.pool)
-        except TimeoutError:
-            raise PoolFull(
-                f"{where}: no free connection in {self.limits.pool} s", sent=False
-            ) from None
-        try:
-            connection, reused = await self._connection(where)
+            connection = self._kept(where)
+            reused = connection is not None
+            if connection is None:
+                connection, reused = await self._connection(where)
             try:
                 return await self._exchange(where, connection, outgoing, body, slot)
             except Stale:
@@ -193,6 +197,13 @@ class Client:
         except BaseException:
             slot.release()
             raise
+
+    def _kept(self, origin: Origin) -> Connection | None:
+        """The most recent kept-alive connection to *origin*, if it has not idled too long."""
+        idle = self._idle.get(origin)
+        if idle and time.monotonic() - idle[-1].idle_since <= self.limits.idle:
+            return idle.pop()
+        return None
 
     async def _connection(self, origin: Origin, *, fresh: bool = False) -> tuple[Connection, bool]:
         idle = None if fresh else self._idle.get(origin)

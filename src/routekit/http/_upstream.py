@@ -151,6 +151,17 @@ class Slots:
         self._parent = parent  # the client-wide bound, taken with this one
         self._waiters: deque[anyio.Event] = deque()
 
+    def take(self) -> bool:
+        """Take a place now if one is free (and one of the client-wide bound's); ``False``
+        and nothing taken otherwise (then `acquire` waits for one)."""
+        if self._free <= 0:
+            return False
+        parent = self._parent
+        if parent is not None and not parent.take():
+            return False
+        self._free -= 1
+        return True
+
     async def acquire(self, timeout: float) -> None:
         """Take a place, waiting up to *timeout* seconds; `TimeoutError` past it."""
         if self._free <= 0:
