@@ -30,6 +30,7 @@ from ._build import needs_face as needs_face
 from ._build import shared_layer as shared_layer
 from ._build import supported as supported
 from ._call import Call as Call
+from ._call import Fields as Fields
 from ._call import Fused as Fused
 from ._call import Layer as Layer
 from ._call import Next as Next
@@ -42,6 +43,7 @@ from ._call import plain as plain
 from ._call import remove_header as remove_header
 from ._call import set_header as set_header
 from ._call import split_target as split_target
+from ._call import with_fields as with_fields
 from ._client_cert import certificate_info as certificate_info
 from ._client_cert import certificate_pem as certificate_pem
 from ._compress import available_encodings as available_encodings
@@ -87,6 +89,7 @@ __all__ = [
     "Breaker",
     "BreakerState",
     "Call",
+    "Fields",
     "Fused",
     "Chains",
     "Context",
@@ -136,6 +139,7 @@ __all__ = [
     "sniff_content_type",
     "source_of",
     "split_target",
+    "with_fields",
     "strip_prefix",
     "strip_prefix_regex",
     "supported",

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Call",
+    "Fields",
     "Fused",
     "Layer",
     "Next",
@@ -35,6 +36,7 @@ __all__ = [
     "plain",
     "remove_header",
     "set_header",
+    "with_fields",
 ]
 
 _TEXT: Final = (b"content-type", b"text/plain; charset=utf-8")
@@ -147,6 +149,22 @@ Before = Callable[[Call], "Response | Awaitable[Response | None] | None"]
 After = Callable[[Call, Response], Response]
 
 
+#: An answer's header operations known when a middleware is built: the names whose fields are
+#: dropped, then the fields added (names lowercase, fields checked at build).
+Fields = tuple[frozenset[bytes], tuple[tuple[bytes, bytes], ...]]
+
+
+def with_fields(
+    headers: Sequence[tuple[bytes, bytes]], fields: Fields
+) -> list[tuple[bytes, bytes]]:
+    """A new list: *headers* without the fields *fields* drops, then the ones it adds."""
+    names, added = fields
+    for name, _ in headers:  # a loop here, not a list built: such a field is rarely there
+        if name in names:
+            return [*(h for h in headers if h[0] not in names), *added]
+    return [*headers, *added]
+
+
 @final
 class Step:
     """A middleware that acts before the rest of the path and/or on its answer, not around it.
@@ -157,13 +175,19 @@ class Step:
     every suspension of the forwarded request would climb.  A *before* that answers ends the
     loop: the *after* parts of the steps before it apply to that answer, as the wrapping
     layers' would (Traefik's headers middleware adds its headers to basicAuth's 401).
+
+    *fields*, when given, is what *after* does, known at build (`Fields`): the proxy then
+    puts the fields in the answer as it makes it, instead of the answer being made again.
     """
 
-    __slots__ = ("after", "before")
+    __slots__ = ("after", "before", "fields")
 
-    def __init__(self, before: Before | None = None, after: After | None = None) -> None:
+    def __init__(
+        self, before: Before | None = None, after: After | None = None, fields: Fields | None = None
+    ) -> None:
         self.before = before
         self.after = after
+        self.fields = fields
 
     def __call__(self, next_: Next) -> Next:
         """This step alone around *next_*."""
@@ -175,7 +199,7 @@ class Fused:
     """Neighbouring steps worked out once: their *before* parts in order, *after* parts in
     reverse, run by whoever owns the frame (`fuse`'s coroutine, or the proxy's own)."""
 
-    __slots__ = ("afters", "befores")
+    __slots__ = ("afters", "befores", "fields")
 
     def __init__(self, steps: Sequence[Step]) -> None:
         # Each before with the after parts of the steps before it (they apply to its own
@@ -187,6 +211,18 @@ class Fused:
         ]
         self.befores = tuple((b, undone, at) for at, (b, undone) in enumerate(befores))
         self.afters = tuple(s.after for s in reversed(steps) if s.after is not None)
+        #: What the after parts do, when each is known at build (`Step.fields`), composed;
+        #: ``None`` when one is not, or there are none.
+        self.fields: Fields | None = None
+        if self.afters and all(s.fields is not None for s in steps if s.after is not None):
+            names: set[bytes] = set()
+            added: list[tuple[bytes, bytes]] = []
+            for step in reversed(steps):  # the innermost first, as `leave` applies them
+                if step.fields is not None:
+                    dropped, more = step.fields
+                    added = [*(f for f in added if f[0] not in dropped), *more]
+                    names |= dropped
+            self.fields = (frozenset(names), tuple(added))
 
     def enter(self, call: Call, start: int = 0) -> Response | Awaitable[Response | None] | None:
         """The before parts from the *start*-th on: ``None`` to go on to the rest of the path,

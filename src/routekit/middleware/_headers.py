@@ -30,6 +30,7 @@ from ._call import (
     plain,
     remove_header,
     set_header,
+    with_fields,
 )
 
 __all__ = ["CORS", "cors_origin", "preflight_headers"]
@@ -225,20 +226,7 @@ class _Ops:
 
     def applied(self, headers: Sequence[tuple[bytes, bytes]]) -> _Pairs:
         """A new list: *headers* with the operations applied."""
-        return _added(self.names, self.added, headers)
-
-
-def _added(
-    names: frozenset[bytes],
-    added: tuple[tuple[bytes, bytes], ...],
-    headers: Sequence[tuple[bytes, bytes]],
-) -> _Pairs:
-    """A new list: *headers* without fields *names*, then *added* (`_Ops.applied` with the
-    common case, no field to drop, costing no call)."""
-    for name, _ in headers:
-        if name in names:
-            return [*(h for h in headers if h[0] not in names), *added]
-    return [*headers, *added]
+        return with_fields(headers, (self.names, self.added))
 
 
 def _host(p: _Plan, call: Call) -> str:
@@ -269,7 +257,7 @@ def build_headers(model: Headers) -> Layer:
     plain_ops = _Ops(_merged(p.security, p.sts, p.response_ops))
     tls_ops = _Ops(_merged(p.security, p.sts, p.ssl_only, p.response_ops))
     request_ops = _Ops(p.request_ops) if p.request_ops else None
-    plain_names, plain_added = plain_ops.names, plain_ops.added
+    plain_fields = (plain_ops.names, plain_ops.added)
     names, added = (request_ops.names, request_ops.added) if request_ops else (frozenset(), ())
     ssl_only = bool(p.ssl_only)
 
@@ -302,7 +290,7 @@ def build_headers(model: Headers) -> Layer:
         if ssl_only:
             headers = headers_of(call, response)
         else:  # the same answer operations for every request
-            headers = _added(plain_names, plain_added, response.headers)
+            headers = with_fields(response.headers, plain_fields)
         return Response(
             response.status,
             headers,
@@ -313,12 +301,13 @@ def build_headers(model: Headers) -> Layer:
         )
 
     if not cors.defined:
+        # Without TLS-only headers the answer's fields are the same for every request: the
+        # proxy adds them as it makes the answer (`Step.fields`).
+        fields = None if ssl_only else plain_fields
         if p.no_forwarded_for or p.allowed_hosts:
-            return Step(before, after)
+            return Step(before, after, fields)
         # The usual case, decided now: custom request headers (or none) and the answer's.
-        if request_ops is None:
-            return Step(None, after)
-        return Step(set_request, after)
+        return Step(set_request if request_ops is not None else None, after, fields)
 
     def layer(next_: Next) -> Next:
         async def handle(call: Call) -> Response:

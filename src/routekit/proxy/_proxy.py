@@ -49,7 +49,16 @@ from ..http import (
     tunnel,
     upstream_headers,
 )
-from ..middleware import Call, Chains, Context, Fused, after_body, split_target
+from ..middleware import (
+    Call,
+    Chains,
+    Context,
+    Fields,
+    Fused,
+    after_body,
+    split_target,
+    with_fields,
+)
 from ..request import Request
 from ..runtime import NO_TRANSPORTS, RoutingDecision, Runtime
 from ._mirror import mirror_copy
@@ -160,6 +169,16 @@ _ERRORS: Final = {
     504: _short(504, b"504 Gateway Timeout"),
 }
 _log: Final = logging.getLogger("routekit.proxy")
+
+
+def _failed(status: int, fields: Fields | None) -> Response:
+    """The short answer of *status* (502, 503, 504), with a chain's *fields*."""
+    answer = _ERRORS[status]
+    if fields is None:
+        return answer
+    return Response(answer.status, with_fields(answer.headers, fields), answer.body)
+
+
 _NOT_FOUND: Final = _short(404, b"404 page not found")
 _MAX_SERVERS: Final = 4096
 
@@ -355,7 +374,10 @@ class Proxy:
                 answer = chain.enter(call)
                 if answer is not None and not isinstance(answer, Response):
                     answer = await answer
-                if answer is None:
+                if answer is None and chain.fields is not None:
+                    # The answer's fields known at build: put in as the answer is made.
+                    response = await self._forward(call, chain.fields)
+                elif answer is None:
                     response = chain.leave(call, await self._forward(call))
                 else:
                     response = answer
@@ -388,13 +410,14 @@ class Proxy:
         )
         return await self._forward(call)
 
-    async def _forward(self, call: Call) -> Response:
-        """Take a server from the call's service and forward the request to it."""
+    async def _forward(self, call: Call, fields: Fields | None = None) -> Response:
+        """Take a server from the call's service and forward the request to it; the answer,
+        whatever it is, gets *fields* (a chain's, `Fused.fields`)."""
         decision = call.decision
         try:
             lease = decision.service.acquire(call.request)
         except NoServerAvailable:
-            return _ERRORS[503]
+            return _failed(503, fields)
         call.attempts += 1
         call.server = str(lease.server)
         copy: bytes | None = None
@@ -424,13 +447,13 @@ class Proxy:
         except UpstreamError as exc:  # a server URL the client cannot reach (a scheme it lacks)
             lease.release(ok=False)
             call.upstream_error = exc
-            return _ERRORS[502]
+            return _failed(502, fields)
         if not decision.pass_host_header:
             headers.insert(0, (b"host", host))
         client = self._client_for(decision.transports.get(lease.server.url))
         if client is None:
             lease.release(ok=False)
-            return _ERRORS[502]
+            return _failed(502, fields)
         try:
             upstream = await client.request(
                 call.method.decode("ascii"),
@@ -446,7 +469,7 @@ class Proxy:
         except UpstreamError as exc:
             lease.release(ok=False)
             call.upstream_error = exc
-            return _ERRORS.get(exc.status_hint, _ERRORS[502])
+            return _failed(exc.status_hint if exc.status_hint in _ERRORS else 502, fields)
         if copy is not None and self._background is not None:
             # The main server has answered: the mirrors get their copies, in the background.
             self._background.start_soon(
@@ -456,6 +479,8 @@ class Proxy:
         relayed = downstream_headers(upstream.headers, upgraded=upgraded is not None)
         for cookie in lease.set_cookies:
             relayed.append((b"set-cookie", cookie.encode("latin-1")))
+        if fields is not None:
+            relayed = with_fields(relayed, fields)
         if upgraded is None:
             if upstream.complete is not None:  # the whole answer is here: no streaming needed
                 # Passive health (traefik-semantics §8.2): an answer below 500 is a success.
@@ -482,7 +507,7 @@ class Proxy:
             # for (or to none) is a bad gateway.
             await upgraded.aclose()
             lease.release(ok=False)
-            return _ERRORS[502]
+            return _failed(502, fields)
         return Response(101, relayed, tunnel=self._tunnel(upgraded, lease))
 
     def _done(self, head: RequestHead, response: Response, started: float) -> Response:
