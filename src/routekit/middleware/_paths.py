@@ -245,23 +245,26 @@ def build_strip_prefix(model: StripPrefix) -> Layer:
         return None
 
     slow = _rewrite(functools.partial(strip_prefix, prefixes=prefixes), note)
+    cuts = tuple((p, len(p), (_FORWARDED_PREFIX, v)) for p, v in values.items() if v is not None)
+    if len(cuts) != len(values):  # a prefix that cannot be a header: always the long way
+        return Step(slow)
 
     def before(call: Call) -> Response | None:
         # `strip_prefix` and `note` in one frame for the usual path: nothing escaped, so the
-        # prefix is cut by its length, and a clean rest (`_checked`) is forwarded as it is.
+        # prefix is cut by its length, and a rest with no "//" or "/." is clean (`_checked`)
+        # and forwarded as it is; anything else takes the long way.
         path = call.path
         if "%" in path or not path.isascii():
             return slow(call)
-        for prefix in prefixes:
+        for prefix, size, field in cuts:
             if path.startswith(prefix):
-                rest = path[len(prefix) :]
+                rest = path[size:]
                 if rest and rest[0] != "/":
                     rest = "/" + rest
-                value = values[prefix]
-                if value is None or _UNCLEAN.search(rest) is not None:
+                if "//" in rest or "/." in rest:
                     return slow(call)
                 call.path = rest
-                call.headers.append((_FORWARDED_PREFIX, value))
+                call.headers.append(field)
                 return None
         return None
 
