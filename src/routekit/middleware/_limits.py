@@ -34,13 +34,15 @@ Sleep = Callable[[float], Awaitable[None]]
 class TokenBucket:
     """Go's ``rate.Limiter``: *rate* tokens a second, *burst* at most, full at first."""
 
-    __slots__ = ("_at", "_tokens", "burst", "rate")
+    __slots__ = ("_at", "_tokens", "burst", "expires", "rate")
 
     def __init__(self, rate: float, burst: int, now: float) -> None:
         self.rate = rate
         self.burst = burst
         self._tokens = float(burst)
         self._at = now
+        #: When a `RateLimiter` may forget it (no request from its source since).
+        self.expires = now
 
     def reserve(self, now: float) -> float:
         """Take a token; the seconds to wait until it is really there (0: now)."""
@@ -101,7 +103,7 @@ class RateLimiter:
         # Traefik keeps an idle source's bucket for about the time it takes to fill again.
         self._ttl = 2.0 if self.rate >= 1 else 1.0 + int(1 / self.rate)
         self._clock = clock
-        self._buckets: dict[str, tuple[TokenBucket, float]] = {}
+        self._buckets: dict[str, TokenBucket] = {}
 
     def allow(self, source: str) -> tuple[bool, float]:
         """Take a token for *source*: whether the request may go, and the seconds to wait
@@ -114,14 +116,13 @@ class RateLimiter:
         would have been when refused (always above ``max_delay``, so never ``-0``)."""
         now = self._clock()
         buckets = self._buckets
-        entry = buckets.pop(source, None)
-        if entry is None or entry[1] < now:
+        bucket = buckets.pop(source, None)
+        if bucket is None or bucket.expires < now:
             if len(buckets) >= MAX_SOURCES:
                 self._forget(now)
             bucket = TokenBucket(self.rate, self.burst, now)
-        else:
-            bucket = entry[0]
-        buckets[source] = (bucket, now + self._ttl)  # the most recent go last
+        bucket.expires = now + self._ttl
+        buckets[source] = bucket  # the most recent go last
         delay = bucket.reserve(now)
         if delay > self.max_delay:
             bucket.cancel()
@@ -129,7 +130,7 @@ class RateLimiter:
         return delay
 
     def _forget(self, now: float) -> None:
-        for source in [s for s, (_, expires) in self._buckets.items() if expires < now]:
+        for source in [s for s, bucket in self._buckets.items() if bucket.expires < now]:
             del self._buckets[source]
         while len(self._buckets) >= MAX_SOURCES:  # all busy: drop the least recent
             del self._buckets[next(iter(self._buckets))]
