@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Final, NamedTuple, final
 
 import h11
@@ -126,14 +126,14 @@ class _Read(NamedTuple):
     close: bool
 
 
-def _read_fields(fields: bytes) -> _Read | None:
-    """The field lines of a head already matched whole; ``None`` for what h11 must judge: a
-    repeated or odd ``Content-Length``, another framing, a protocol switch, an expectation."""
+def _read_fields(fields: Iterable[tuple[bytes, bytes]]) -> _Read | None:
+    """Valid fields as the fast path takes them; ``None`` for what h11 must judge: a repeated
+    or odd ``Content-Length``, another framing, a protocol switch, an expectation."""
     items: list[tuple[bytes, bytes, bytes]] = []
     hosts = 0
     length: bytes | None = None
     close = False
-    for name, value in _FIELD.findall(fields):
+    for name, value in fields:
         lower = name.lower()
         if lower == b"host":
             hosts += 1
@@ -157,7 +157,7 @@ def parse_request_head(head: bytes) -> FastRequest | None:
     method, target, version, fields = match.groups()
     if method == b"CONNECT":
         return None
-    read = _read_fields(fields)
+    read = _read_fields(_FIELD.findall(fields))
     if read is None or read.hosts != 1:
         return None
     event = _request_event(method, target, read.items, version)
@@ -184,7 +184,7 @@ def parse_response_head(head: bytes, method: bytes) -> FastResponse | None:
     status = int(match.group(1))
     if status < 200:
         return None
-    read = _read_fields(match.group(3))
+    read = _read_fields(_FIELD.findall(match.group(3)))
     if read is None:
         return None
     headers = [(lower, value) for _, lower, value in read.items]
@@ -402,30 +402,13 @@ def request_bytes(
         if names[0] == b"host" and names.count(b"host") == 1 and _PLAIN_REQUEST.isdisjoint(names):
             fields = b"".join([b"%s: %s\r\n" % field for field in headers])
             return line + fields + b"\r\n", True
-    out = [line]
-    hosts = 0
-    length: bytes | None = None
-    keep_alive = True
     for name, value in headers:
         if type(name) is not bytes or type(value) is not bytes:
             return None
         if not checked and (_NAME_OK.fullmatch(name) is None or _VALUE_OK.fullmatch(value) is None):
             return None
-        lower = name.lower()
-        if lower == b"host":
-            hosts += 1
-            out.insert(1, b"%s: %s\r\n" % (name, value))  # Host first, as h11 writes it
-            continue
-        if lower == b"content-length":
-            if length is not None or _LENGTH.fullmatch(value) is None:
-                return None
-            length = value
-        elif lower in _DECLINED:
-            return None
-        elif lower == b"connection" and _closes(value):
-            keep_alive = False
-        out.append(b"%s: %s\r\n" % (name, value))
-    if hosts != 1 or (int(length) if length is not None else 0) != body:
+    read = _read_fields(headers)
+    if read is None or read.hosts != 1 or (read.length or 0) != body:
         return None
-    out.append(b"\r\n")
-    return b"".join(out), keep_alive
+    fields = _write_fields(_Fields(read.items, None, coded=False, host=True, connection=False))
+    return line + fields, not read.close
