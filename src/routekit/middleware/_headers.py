@@ -261,13 +261,26 @@ def build_headers(model: Headers) -> Layer:
     names, added = (request_ops.names, request_ops.added) if request_ops else (frozenset(), ())
     ssl_only = bool(p.ssl_only)
 
-    def set_request(call: Call) -> None:
+    only = next(iter(names)) if len(names) == 1 else None
+
+    def set_fields(call: Call) -> None:
         headers = call.headers
         for name, _ in headers:  # a loop here, not a call: a field is rarely there
             if name in names:
                 headers[:] = [h for h in headers if h[0] not in names]
                 break
         headers += added
+
+    def set_field(call: Call) -> None:
+        # One name (the usual custom request header): compared, not hashed, field by field.
+        headers = call.headers
+        for name, _ in headers:
+            if name == only:
+                headers[:] = [h for h in headers if h[0] != only]
+                break
+        headers += added
+
+    set_request = set_fields if only is None else set_field
 
     def before(call: Call) -> Response | None:
         if request_ops is not None:

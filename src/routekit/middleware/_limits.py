@@ -25,6 +25,7 @@ __all__ = ["MAX_SOURCES", "RateLimiter", "TokenBucket", "go_duration"]
 
 #: The most sources a rate limiter keeps a bucket for at once.
 MAX_SOURCES: Final = 65536
+_INF: Final = math.inf
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -46,15 +47,17 @@ class TokenBucket:
 
     def reserve(self, now: float) -> float:
         """Take a token; the seconds to wait until it is really there (0: now)."""
-        if self.rate == math.inf:
+        rate = self.rate
+        if rate == _INF:
             return 0.0
         tokens = self._tokens
         if now > self._at:
-            tokens += (now - self._at) * self.rate
-            tokens = min(tokens, self.burst)
+            tokens += (now - self._at) * rate
+            # Capped at the burst (an expression, not min(): this runs on every request).
+            tokens = tokens if tokens < self.burst else self.burst
             self._at = now
         self._tokens = tokens = tokens - 1.0
-        return 0.0 if tokens >= 0 else -tokens / self.rate
+        return 0.0 if tokens >= 0 else -tokens / rate
 
     def cancel(self) -> None:
         """Give back the token `reserve` took (the request was refused)."""
