@@ -4,7 +4,8 @@
 buckets made).  The runtime builds every middleware when the configuration loads
 (`shared_layer`), so that one that cannot be built is a located configuration problem and its
 routers are left out, never a 500 on a first request.  `Chains` keeps, for the proxy or the
-ASGI face, each router's composed handler, made on the router's first request after a reload
+ASGI face, each router's composed handler (and, for a chain of steps alone, its `Fused` form,
+which the proxy runs in its own frame), made on the router's first request after a reload
 from the runtime's layers and then reused; a middleware that needs the face (its clock, its
 client, its services) is built by the face, and keeps its built layer — and its state, rate
 limit buckets for one — across reloads while its name and options do not change.

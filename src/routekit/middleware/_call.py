@@ -2,6 +2,8 @@
 
 A middleware is built once (a `Layer`, or a `Step` when it only acts before and after the rest
 of the path) and composed once per router into a `Next`; per request only the `Call` is new.
+A chain of steps alone is also a `Fused`, which the proxy runs in its own frame, the answer's
+fields that the steps add (`Fields`, known at build) going into the answer as it is made.
 Headers are h11-style lists of ``(lowercase name, value)`` byte pairs, changed in place, so
 that one list travels from the entry point to the server.
 """
