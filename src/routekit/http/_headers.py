@@ -74,6 +74,9 @@ _HOP_BY_HOP: Final = frozenset(
     }
 )
 
+#: The fields `forwarded_headers` may set anew, replacing those a trusted peer sent.
+_SET_BY_STEP: Final = frozenset({b"x-forwarded-scheme", b"x-scheme", b"x-forwarded-server"})
+
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -164,12 +167,6 @@ def _first(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> bytes | None:
     return None
 
 
-def _set(headers: Headers, name: bytes, value: bytes) -> None:
-    if any(k == name for k, _ in headers):
-        headers[:] = [(k, v) for k, v in headers if k != name]
-    headers.append((name, value))
-
-
 def is_upgrade(headers: Sequence[tuple[bytes, bytes]]) -> bytes | None:
     """The protocol an upgrade request asks for (``Connection: upgrade`` + ``Upgrade``)."""
     if b"upgrade" not in _tokens(headers, b"connection"):
@@ -192,31 +189,81 @@ def forwarded_headers(
         client_ip: the peer's address (IPv6 zones are dropped).
         tls: whether the connection is TLS (``https``/``wss``).
     """
-    out: Headers = list(headers)
-    if not settings.trusts(client_ip):
-        out = [(k, v) for k, v in out if not is_managed_header(k)]
-    if client_ip and _first(out, b"x-real-ip") is None:
+    # One pass over the fields finds what the step asks of them (each field a request is sent
+    # with goes through here): the first value of each field it reads, the X-Forwarded-For
+    # lines, whether Connection is there, and whether a field it sets is there already.
+    trusted = settings.trusts(client_ip)
+    out: Headers = []
+    real_ip = proto = host = port = forwarded_host = None
+    chain: list[bytes] = []
+    connection = replaced = False
+    for field in headers:
+        name = field[0]
+        if name[:2] == b"x-" or b"_" in name:
+            if not trusted and is_managed_header(name):
+                continue
+            if name == b"x-forwarded-for":
+                chain.append(field[1])
+            elif name == b"x-real-ip":
+                if real_ip is None:
+                    real_ip = field[1]
+            elif name == b"x-forwarded-proto":
+                if proto is None:
+                    proto = field[1]
+            elif name == b"x-forwarded-port":
+                if port is None:
+                    port = field[1]
+            elif name == b"x-forwarded-host":
+                if forwarded_host is None:
+                    forwarded_host = field[1]
+            elif name in _SET_BY_STEP:
+                replaced = True
+        elif name == b"host":
+            if host is None:
+                host = field[1]
+        elif name == b"connection":
+            connection = True
+        out.append(field)
+    scheme = settings.add_x_forwarded_scheme_headers
+    server = settings.hostname
+    joined = len(chain) > 1
+    if joined or (replaced and (scheme or server)):
+        # Fields this step sets anew were there already (a trusted peer's): they go, and the
+        # new ones are added at the end.
+        out = _without_set(out, scheme=scheme, server=bool(server), joined=joined)
+    if client_ip and real_ip is None:
         out.append((b"x-real-ip", _without_zone(client_ip).encode("latin-1")))
-    proto = _first(out, b"x-forwarded-proto")
     if proto is None:
-        upgrade = is_upgrade(out)
+        upgrade = is_upgrade(out) if connection else None
         websocket = upgrade is not None and b"websocket" in _split(upgrade)
         proto = (b"wss" if tls else b"ws") if websocket else (b"https" if tls else b"http")
         out.append((b"x-forwarded-proto", proto))
-    host = _first(out, b"host")
-    if _first(out, b"x-forwarded-port") is None:
+    if port is None:
         out.append((b"x-forwarded-port", _port(host, proto, tls)))
-    if settings.add_x_forwarded_scheme_headers:
-        _set(out, b"x-forwarded-scheme", proto)
-        _set(out, b"x-scheme", proto)
-    if host and _first(out, b"x-forwarded-host") is None:
+    if scheme:
+        out.append((b"x-forwarded-scheme", proto))
+        out.append((b"x-scheme", proto))
+    if host and forwarded_host is None:
         out.append((b"x-forwarded-host", host))
-    chain = [v for k, v in out if k == b"x-forwarded-for"]
-    if len(chain) > 1:
-        _set(out, b"x-forwarded-for", b", ".join(chain))
-    if settings.hostname:
-        _set(out, b"x-forwarded-server", settings.hostname.encode("latin-1"))
+    if joined:
+        out.append((b"x-forwarded-for", b", ".join(chain)))
+    if server:
+        out.append((b"x-forwarded-server", server.encode("latin-1")))
+    if not connection:
+        return out
     return _drop_connection_headers(out, settings._kept)
+
+
+def _without_set(headers: Headers, *, scheme: bool, server: bool, joined: bool) -> Headers:
+    """*headers* without the fields `forwarded_headers` sets anew (it adds them at the end)."""
+    names: set[bytes] = set()
+    if scheme:
+        names.update((b"x-forwarded-scheme", b"x-scheme"))
+    if server:
+        names.add(b"x-forwarded-server")
+    if joined:
+        names.add(b"x-forwarded-for")
+    return [field for field in headers if field[0] not in names]
 
 
 def _split(value: bytes) -> list[bytes]:
@@ -260,14 +307,36 @@ def upstream_headers(
     *append_forwarded_for*, *client_ip* is appended to ``X-Forwarded-For`` (the entry point's
     ``notAppendXForwardedFor`` turns it off).
     """
-    named = set(_tokens(headers, b"connection"))
-    upgrade = _first(headers, b"upgrade") if b"upgrade" in named else None
-    trailers = b"trailers" in _tokens(headers, b"te")
-    out: Headers = [(k, v) for k, v in headers if k not in _HOP_BY_HOP and k not in named]
-    if append_forwarded_for and client_ip:
-        ip = _without_zone(client_ip).encode("latin-1")
-        prior = [v for k, v in out if k == b"x-forwarded-for"]
-        _set(out, b"x-forwarded-for", b", ".join([*prior, ip]))
+    # One pass over the fields (each field a request is forwarded with goes through here): the
+    # hop-by-hop ones are read and left out, and the X-Forwarded-For lines taken aside when the
+    # client's IP is appended; a second pass only when Connection names end-to-end fields.
+    ip = _without_zone(client_ip).encode("latin-1") if append_forwarded_for and client_ip else None
+    out: Headers = []
+    hop: Headers = []
+    prior: list[bytes] = []
+    for field in headers:
+        name = field[0]
+        if name in _HOP_BY_HOP:
+            hop.append(field)
+        elif ip is not None and name == b"x-forwarded-for":
+            prior.append(field[1])
+        else:
+            out.append(field)
+    trailers = False
+    upgrade = None
+    if hop:
+        named = set(_tokens(hop, b"connection"))
+        if not named.issubset(_HOP_BY_HOP):
+            # Connection names end-to-end fields: they go too (X-Forwarded-For's lines with them).
+            out = [field for field in out if field[0] not in named]
+            if b"x-forwarded-for" in named:
+                prior = []
+        if b"upgrade" in named:
+            upgrade = _first(hop, b"upgrade")
+        trailers = b"trailers" in _tokens(hop, b"te")
+    if ip is not None:
+        prior.append(ip)
+        out.append((b"x-forwarded-for", b", ".join(prior)))
     if trailers:
         out.append((b"te", b"trailers"))
     if upgrade is not None:
@@ -284,5 +353,16 @@ def downstream_headers(headers: Sequence[tuple[bytes, bytes]], *, upgraded: bool
     """
     if upgraded:
         return list(headers)
-    named = set(_tokens(headers, b"connection"))
-    return [(k, v) for k, v in headers if k not in _HOP_BY_HOP and k not in named]
+    out: Headers = []
+    connection: Headers = []
+    for field in headers:  # one pass, and a second only when Connection names more
+        if field[0] in _HOP_BY_HOP:
+            if field[0] == b"connection":
+                connection.append(field)
+        else:
+            out.append(field)
+    if connection:
+        named = set(_tokens(connection, b"connection"))
+        if not named.issubset(_HOP_BY_HOP):
+            out = [field for field in out if field[0] not in named]
+    return out
