@@ -74,6 +74,10 @@ _HOP_BY_HOP: Final = frozenset(
     }
 )
 
+#: The fields `forwarded_headers` reads (the first of each) to know what it adds.
+_READ_BY_STEP: Final = frozenset(
+    {b"x-real-ip", b"x-forwarded-proto", b"x-forwarded-port", b"x-forwarded-host"}
+)
 #: The fields `forwarded_headers` may set anew, replacing those a trusted peer sent.
 _SET_BY_STEP: Final = frozenset({b"x-forwarded-scheme", b"x-scheme", b"x-forwarded-server"})
 
@@ -194,7 +198,8 @@ def forwarded_headers(
     # lines, whether Connection is there, and whether a field it sets is there already.
     trusted = settings.trusts(client_ip)
     out: Headers = []
-    real_ip = proto = host = port = forwarded_host = None
+    host = None
+    seen: dict[bytes, bytes] = {}  # the first value of each field the step reads
     chain: list[bytes] = []
     connection = replaced = False
     for field in headers:
@@ -204,18 +209,8 @@ def forwarded_headers(
                 continue
             if name == b"x-forwarded-for":
                 chain.append(field[1])
-            elif name == b"x-real-ip":
-                if real_ip is None:
-                    real_ip = field[1]
-            elif name == b"x-forwarded-proto":
-                if proto is None:
-                    proto = field[1]
-            elif name == b"x-forwarded-port":
-                if port is None:
-                    port = field[1]
-            elif name == b"x-forwarded-host":
-                if forwarded_host is None:
-                    forwarded_host = field[1]
+            elif name in _READ_BY_STEP:
+                seen.setdefault(name, field[1])
             elif name in _SET_BY_STEP:
                 replaced = True
         elif name == b"host":
@@ -231,19 +226,20 @@ def forwarded_headers(
         # Fields this step sets anew were there already (a trusted peer's): they go, and the
         # new ones are added at the end.
         out = _without_set(out, scheme=scheme, server=bool(server), joined=joined)
-    if client_ip and real_ip is None:
+    if client_ip and b"x-real-ip" not in seen:
         out.append((b"x-real-ip", _without_zone(client_ip).encode("latin-1")))
+    proto = seen.get(b"x-forwarded-proto")
     if proto is None:
         upgrade = is_upgrade(out) if connection else None
         websocket = upgrade is not None and b"websocket" in _split(upgrade)
         proto = (b"wss" if tls else b"ws") if websocket else (b"https" if tls else b"http")
         out.append((b"x-forwarded-proto", proto))
-    if port is None:
+    if b"x-forwarded-port" not in seen:
         out.append((b"x-forwarded-port", _port(host, proto, tls)))
     if scheme:
         out.append((b"x-forwarded-scheme", proto))
         out.append((b"x-scheme", proto))
-    if host and forwarded_host is None:
+    if host and b"x-forwarded-host" not in seen:
         out.append((b"x-forwarded-host", host))
     if joined:
         out.append((b"x-forwarded-for", b", ".join(chain)))
