@@ -266,12 +266,21 @@ def _normalize(headers: Sequence[tuple[bytes, bytes]], *, checked: bool) -> _Fie
 
 def _write_fields(fields: _Fields) -> bytes:
     """h11's write_headers: Host first (RFC 9110 §7.2 "SHOULD"), then the rest in order."""
-    items = fields.items
+    # The pieces joined once (a formatted line per field costs a third more).
+    parts: list[bytes] = []
     if not fields.host:
-        return b"".join([b"%s: %s\r\n" % (raw, value) for raw, _, value in items]) + b"\r\n"
-    first = [b"%s: %s\r\n" % (raw, value) for raw, name, value in items if name == b"host"]
-    rest = [b"%s: %s\r\n" % (raw, value) for raw, name, value in items if name != b"host"]
-    return b"".join(first + rest) + b"\r\n"
+        for raw, _, value in fields.items:
+            parts += (raw, b": ", value, b"\r\n")
+    else:
+        rest: list[bytes] = []
+        for raw, name, value in fields.items:
+            if name == b"host":
+                parts += (raw, b": ", value, b"\r\n")
+            else:
+                rest += (raw, b": ", value, b"\r\n")
+        parts += rest
+    parts.append(b"\r\n")
+    return b"".join(parts)
 
 
 def _tokens(items: list[tuple[bytes, bytes, bytes]], name: bytes) -> list[bytes]:
@@ -388,7 +397,8 @@ def request_bytes(
 ) -> tuple[bytes, bool] | None:
     """A request's head as h11's client writes it, and whether it keeps the connection; for a
     body of *body* bytes framed by its ``Content-Length`` (or none).  ``None``: leave it to h11
-    (other framings, protocol switches, invalid fields — h11 says why)."""
+    (other framings, protocol switches, invalid fields — h11 says why).  *checked* fields are
+    valid with lower-case names (`Client.request`'s promise): not checked again."""
     if (
         method == b"CONNECT"
         or _METHOD_OK.fullmatch(method) is None
@@ -397,11 +407,13 @@ def request_bytes(
         return None
     line = b"%s %s HTTP/1.1\r\n" % (method, target)
     if checked and not body and headers:
-        # The proxy's GET: Host first, nothing to reorder or frame.
-        names = [name.lower() for name, _ in headers]
+        # The proxy's GET: Host first, nothing to reorder or frame.  Checked fields have their
+        # names in lower case already (h11's parser, the middlewares' build, the proxy's own):
+        # they are neither lowered nor validated again.
+        names = [name for name, _ in headers]
         if names[0] == b"host" and names.count(b"host") == 1 and _PLAIN_REQUEST.isdisjoint(names):
-            fields = b"".join([b"%s: %s\r\n" % field for field in headers])
-            return line + fields + b"\r\n", True
+            fields = b"\r\n".join([b": ".join(field) for field in headers])
+            return b"".join((line, fields, b"\r\n\r\n")), True
     for name, value in headers:
         if type(name) is not bytes or type(value) is not bytes:
             return None
