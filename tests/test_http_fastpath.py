@@ -398,7 +398,7 @@ def test_plain_requests_take_the_fast_path_and_others_h11() -> None:
     )
     assert [type(e) for e in events] == [RequestHead, Body, EndOfMessage]
     out = conn.respond(200, [(b"content-length", b"0")]) + conn.end()
-    assert out == b"HTTP/1.1 200 \r\ncontent-length: 0\r\n\r\n"
+    assert out == b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
     second = conn.next_request()
     assert isinstance(second[0], RequestHead) and second[0].event.target == b"/2"
     # An answer without a length goes chunked to an HTTP/1.1 client, as h11 writes it.

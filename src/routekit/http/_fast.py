@@ -19,6 +19,7 @@ simpler one, since the whole head is known to be valid.
 
 from __future__ import annotations
 
+import http
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -67,6 +68,20 @@ _METHOD_OK: Final = _NAME_OK
 _TARGET_OK: Final = re.compile(rb"[\x21-\x7e]+")
 _LENGTH: Final = re.compile(rb"[0-9]{1,20}")
 #: Fields the fast path leaves to h11: other framings, protocol switches, expectations.
+# Each status's phrase as Go's net/http writes it in the status line (and so Traefik): the
+# standard one of RFC 9110 §15, none for an unregistered code; the lines are made once.
+REASONS: Final = {s.value: s.phrase.encode("ascii") for s in http.HTTPStatus}
+_STATUS_LINES: Final = {
+    code: b"HTTP/1.1 %d %s\r\n" % (code, phrase) for code, phrase in REASONS.items()
+}
+
+
+def status_line(status: int) -> bytes:
+    """The status line of a response with *status*, standard phrase included where one exists."""
+    line = _STATUS_LINES.get(status)
+    return line if line is not None else b"HTTP/1.1 %d \r\n" % status
+
+
 _DECLINED: Final = frozenset({b"transfer-encoding", b"upgrade", b"expect"})
 # Fields a request without a body may not carry on the shortest way out.
 _PLAIN_REQUEST: Final = frozenset({b"content-length", b"connection", *_DECLINED})
@@ -358,7 +373,7 @@ class ResponseWriter:
             self.mode = length
         else:
             self.mode = UNTIL_CLOSE
-        return b"HTTP/1.1 %d \r\n" % status + _write_fields(fields)
+        return status_line(status) + _write_fields(fields)
 
     def body(self, data: bytes) -> bytes:
         """The bytes that carry *data* (not empty)."""

@@ -18,7 +18,14 @@ from typing import Final, final
 import attrs
 import h11
 
-from ._fast import BLANK_LINE, FAST_PATH, FastRequest, ResponseWriter, parse_request_head
+from ._fast import (
+    BLANK_LINE,
+    FAST_PATH,
+    REASONS,
+    FastRequest,
+    ResponseWriter,
+    parse_request_head,
+)
 from ._framing import raw_head_problem, request_head_problem
 
 __all__ = [
@@ -352,10 +359,15 @@ class ServerConnection:
         if checked:
             # h11's own flag for events built from what its parser produced.
             response = h11.Response(
-                status_code=status, headers=list(headers), reason=b"", _parsed=True
+                status_code=status,
+                headers=list(headers),
+                reason=REASONS.get(status, b""),
+                _parsed=True,
             )
         else:
-            response = h11.Response(status_code=status, headers=list(headers))
+            response = h11.Response(
+                status_code=status, headers=list(headers), reason=REASONS.get(status, b"")
+            )
         return conn.send(response)
 
     def switch(self, headers: Sequence[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
