@@ -22,10 +22,22 @@ settings.register_profile(
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """Every async test runs on both anyio backends (a module may narrow it)."""
-    return str(request.param)
+@pytest.fixture
+def anyio_backend(request: pytest.FixtureRequest) -> object:
+    """Every async test runs on both anyio backends (a module may narrow it, defining its own
+    fixture); the data path's modules (``ON_UVLOOP = True``) run on uvloop as well, the loop
+    that ``routekit serve`` takes when it is installed."""
+    return request.param
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize `anyio_backend` where this file's fixture is the one in use."""
+    if "anyio_backend" not in metafunc.fixturenames or hasattr(metafunc.module, "anyio_backend"):
+        return
+    backends: list[object] = ["asyncio", "trio"]
+    if getattr(metafunc.module, "ON_UVLOOP", False):
+        backends.append(pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"))
+    metafunc.parametrize("anyio_backend", backends, indirect=True)
 
 
 @pytest.fixture(scope="session")

@@ -115,8 +115,50 @@ async def test_serve_routes_follows_the_file_and_stops_on_sigterm(
         assert "routekit serve: stopped" in rest
         assert f"routekit serve: static configuration: {static}" in rest
         assert f"routekit serve: providers: file ({dyn})" in rest
+        # uvloop is installed with the test extra: the default loop (auto) takes it.
+        assert "routekit serve: event loop: uvloop " in rest
         one.stop()
         two.stop()
+
+
+async def test_serve_runs_on_asyncios_own_loop_when_asked(setup: tuple[Path, Path, int]) -> None:
+    static, dyn, port = setup
+    one = named(b"one")
+    async with anyio.create_task_group() as tg, Client() as client:
+        await tg.start(one.serve)
+        dyn.write_text(one_route(one.ports[0]))
+        proc = start(static, "--loop", "asyncio")
+        try:
+            assert await get(client, port) == (200, b"one")
+        finally:
+            rest = stop(proc)
+        assert "routekit serve: event loop: asyncio\n" in rest
+        one.stop()
+
+
+_WITHOUT_UVLOOP = (
+    "import sys; sys.modules['uvloop'] = None; from routekit.cli import main; sys.exit(main())"
+)
+
+
+def test_serve_without_uvloop_refuses_loop_uvloop_and_takes_asyncio_for_auto(
+    setup: tuple[Path, Path, int],
+) -> None:
+    static, _, _ = setup
+    done = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_UVLOOP, "serve", "--config", str(static),
+         "--loop", "uvloop"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "routekit serve: --loop uvloop: the uvloop package is not installed" in done.stderr
+    proc, seen = spawn(
+        "serve", "--config", str(static),
+        ready=lambda line: "event loop:" in line, python=("-c", _WITHOUT_UVLOOP),
+    )  # fmt: skip
+    assert proc.stderr is not None
+    finish(proc, proc.stderr)
+    assert seen[-1] == "routekit serve: event loop: asyncio\n", seen
 
 
 async def test_two_workers_share_the_port_and_a_dead_one_is_replaced(

@@ -17,6 +17,7 @@ from routekit.proxy import Gateway
 from routekit.runtime import Watcher, build
 
 pytestmark = pytest.mark.anyio
+ON_UVLOOP = True  # the data path: asyncio, trio and uvloop
 
 WEB = {"web": EntryPoint(address="127.0.0.1:0")}
 

@@ -23,6 +23,7 @@ from routekit.proxy import Gateway, load_certificates
 from routekit.runtime import build
 
 pytestmark = pytest.mark.anyio
+ON_UVLOOP = True  # the data path: asyncio, trio and uvloop
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ from routekit.http import (
 )
 
 pytestmark = pytest.mark.anyio
+ON_UVLOOP = True  # the data path: asyncio, trio and uvloop
 
 
 async def backend(head: RequestHead, body: AsyncIterator[bytes]) -> Response:

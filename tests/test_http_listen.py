@@ -13,6 +13,7 @@ from routekit import ConfigError
 from routekit.http import EntryPointServer, RequestHead, Response, parse_address
 
 pytestmark = pytest.mark.anyio
+ON_UVLOOP = True  # the data path: asyncio, trio and uvloop
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from routekit.proxy import Gateway
 from routekit.runtime import build
 
 pytestmark = pytest.mark.anyio
+ON_UVLOOP = True  # the data path: asyncio, trio and uvloop
 
 
 def files(issued: trustme.LeafCert, folder: Path, stem: str) -> tuple[str, str]:

@@ -24,6 +24,7 @@ from routekit.runtime import build
 from routekit.testing import FakeClock
 
 pytestmark = pytest.mark.anyio
+ON_UVLOOP = True  # the data path: asyncio, trio and uvloop
 
 
 class Backend:

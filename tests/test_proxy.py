@@ -15,6 +15,7 @@ from routekit.proxy import Proxy
 from routekit.runtime import build
 
 pytestmark = pytest.mark.anyio
+ON_UVLOOP = True  # the data path: asyncio, trio and uvloop
 
 
 def backend(name: bytes) -> EntryPointServer:

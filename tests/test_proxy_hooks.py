@@ -14,6 +14,7 @@ from routekit.proxy import Exchange, Gateway
 from routekit.runtime import build
 
 pytestmark = pytest.mark.anyio
+ON_UVLOOP = True  # the data path: asyncio, trio and uvloop
 
 WEB = {"web": EntryPoint(address="127.0.0.1:0")}
 

@@ -3,8 +3,6 @@ keeps serving, and gives back every socket it opened."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import resource
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from _routes import one_route
-from _sockets import read_until_closed
+from _sockets import open_sockets, read_until_closed
 from routekit.config import loads_config
 from routekit.http import (
     Client,
@@ -30,18 +28,9 @@ from routekit.proxy import Proxy
 from routekit.runtime import Runtime, build
 
 pytestmark = pytest.mark.anyio
+ON_UVLOOP = True  # the data path: asyncio, trio and uvloop
 
 Backend = Callable[[anyio.abc.SocketStream], Awaitable[None]]
-
-
-def open_fds() -> set[str]:
-    """What this process's descriptors point at (``socket:[inode]``, files, pipes): a socket
-    opened and left open shows as a new entry, whatever an earlier test closes meanwhile."""
-    found: set[str] = set()
-    for fd in os.listdir("/proc/self/fd"):
-        with contextlib.suppress(FileNotFoundError):  # the one listdir itself used
-            found.add(os.readlink(f"/proc/self/fd/{fd}"))
-    return found
 
 
 def runtime_for(port: int) -> Runtime:
@@ -58,7 +47,7 @@ async def through_proxy(
     """Run *talk(proxy_port)* against a proxy in front of *raw_backend* (a raw socket server)
     or *handler_backend*; check that every task ends and every file descriptor is given back
     afterwards."""
-    before = open_fds()
+    before = open_sockets()
     async with anyio.create_task_group() as tg:
         listener = None
         if raw_backend is not None:
@@ -88,7 +77,7 @@ async def through_proxy(
     if listener is not None:
         await listener.aclose()
     await anyio.sleep(0.05)
-    assert open_fds() - before == set(), "a socket was left open"
+    assert open_sockets() - before == set(), "a socket was left open"
     return runtime
 
 

@@ -24,6 +24,7 @@ from routekit.proxy import Proxy
 from routekit.runtime import build
 
 pytestmark = pytest.mark.anyio
+ON_UVLOOP = True  # the data path: asyncio, trio and uvloop
 
 
 async def hello(head: RequestHead, body: AsyncIterator[bytes]) -> Response:

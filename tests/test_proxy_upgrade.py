@@ -26,6 +26,7 @@ from routekit.proxy import Proxy
 from routekit.runtime import build
 
 pytestmark = pytest.mark.anyio
+ON_UVLOOP = True  # the data path: asyncio, trio and uvloop
 
 
 async def ws_echo(stream: anyio.abc.SocketStream) -> None:

@@ -4,7 +4,7 @@
 ``routekit routes FILE…``    the route table of each entry point, in priority order
 ``routekit match FILE… --url URL``  the router that wins for a request, and why the others lost
 ``routekit migrate FILE --to v3``   a v1 configuration (TOML, labels or rules) as v3 TOML
-``routekit serve --config FILE [--workers N]``  serve the gateway a static file describes
+``routekit serve --config FILE [--workers N] [--loop L]``  serve the gateway a static file describes
 """
 
 from __future__ import annotations
@@ -132,6 +132,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, default=1, metavar="N", help="worker processes sharing the ports"
     )
+    serve.add_argument(
+        "--loop",
+        choices=("auto", "asyncio", "uvloop"),
+        default="auto",
+        help="the event loop: uvloop when installed (auto), or asyncio's own",
+    )
     serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(command="serve", run=_serve)
 
@@ -177,7 +183,8 @@ def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from . import _demo, _serving
 
     _serving.configure_logging("WARNING", err)
-    anyio.run(lambda: _demo.demo(out, port=args.port))
+    _, backend_options = _serving.event_loop("auto")
+    anyio.run(lambda: _demo.demo(out, port=args.port), backend_options=backend_options)
     return EXIT_OK
 
 
@@ -205,8 +212,13 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_PROBLEMS
     static = result.config
     _serving.configure_logging(static.log_level, err, form=static.log_format, file=static.log_file)
+    try:
+        loop, backend_options = _serving.event_loop(args.loop)
+    except RoutekitError as exc:
+        print(f"routekit serve: {exc}", file=err)
+        return EXIT_USAGE
     if args.workers > 1:
-        return _serving.supervise(args.config, args.flags, args.workers, err)
+        return _serving.supervise(args.config, args.flags, args.workers, err, loop=args.loop)
     served = _serving.from_static(static, reuse_port=args.worker)
 
     def reload() -> dict[str, EntryPoint] | None:
@@ -225,8 +237,9 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     summary = [
         f"static configuration: {args.config if args.config is not None else 'flags only'}",
         f"providers: {providers}",
+        f"event loop: {loop}",
     ]
-    anyio.run(_serving.serve, served, err, reload, summary)
+    anyio.run(_serving.serve, served, err, reload, summary, backend_options=backend_options)
     return EXIT_OK
 
 

@@ -244,9 +244,12 @@ class EntryPointServer:
             if way == "tls" and certificates is not None:
                 context = certificates.context
         loop = asyncio.get_running_loop()
+        # The protocol made here, not the one the loop returns: with TLS, uvloop returns its
+        # own TLS protocol in its place.
+        wire = ProtocolWire()
         try:
-            _, wire = await loop.connect_accepted_socket(
-                ProtocolWire,
+            await loop.connect_accepted_socket(
+                lambda: wire,
                 sock,
                 ssl=context,
                 ssl_handshake_timeout=self.handshake_timeout if context else None,

@@ -290,11 +290,14 @@ async def connect(origin: Origin, context: ssl.SSLContext | None, server_name: s
     anyio streams elsewhere."""
     if on_asyncio():
         loop = asyncio.get_running_loop()
+        # The protocol made here, not the one the loop returns: with TLS, uvloop returns its
+        # own TLS protocol in its place.
+        wire = ProtocolWire()
         if origin.unix is not None:
-            _, wire = await loop.create_unix_connection(ProtocolWire, origin.unix)
+            await loop.create_unix_connection(lambda: wire, origin.unix)
         else:
-            _, wire = await loop.create_connection(
-                ProtocolWire,
+            await loop.create_connection(
+                lambda: wire,
                 origin.host,
                 origin.port,
                 ssl=context,

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import socket
 import ssl
-from typing import Any, Final, final
+from typing import Any, Final, cast, final
 
 import anyio
 import anyio.abc
@@ -180,8 +180,8 @@ class ProtocolWire(Wire, asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Keep the transport, and what it says of the peer."""
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports implement `asyncio.Transport` without deriving from it.
+        self._transport = cast("asyncio.Transport", transport)
         address = transport.get_extra_info("peername")
         self.peer = str(address[0]) if isinstance(address, tuple) and address else None
         tls = transport.get_extra_info("ssl_object")
