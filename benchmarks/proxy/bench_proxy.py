@@ -1,19 +1,23 @@
 """Reverse proxies under wrk: routekit against aiohttp, uvicorn + httpx and nginx, same run.
 
 Run: ``.venv/bin/python benchmarks/proxy/bench_proxy.py [--duration 10] [--only NAMES]``
-(needs Debian's ``wrk`` and ``nginx``, and the ``bench`` extra: aiohttp, uvicorn, httpx).
+(needs Debian's ``wrk`` and ``nginx``, and the ``bench`` extra: aiohttp, uvicorn, httpx, uvloop).
 
 The backend is nginx answering a 13-byte body from one worker.  Each proxy runs as one process
 pinned to core 0 (``taskset``); wrk and the backend share core 1, so the proxy has a core of
-its own.  ``routekit x2`` is ``routekit serve --workers 2`` on both cores (wrk and the backend
-then compete with it, which the figure includes).  For each proxy: a warm-up, then wrk at
+its own.  ``routekit`` runs on `routekit serve`'s default loop (uvloop, installed with the
+``bench`` extra), ``routekit asyncio`` on asyncio's own; ``aiohttp`` on asyncio's (its
+default), ``aiohttp uvloop`` on uvloop; uvicorn takes uvloop, its default when installed.
+Each proxy is compared with its peer on the same loop.  ``routekit x2`` is ``routekit serve
+--workers 2`` on both cores (wrk and the backend then compete with it, which the figure
+includes).  For each proxy: a warm-up, then wrk at
 ``--connections`` connections for ``--duration`` seconds; req/s, latency p50 and p99 from wrk,
 and the proxy's CPU time per request from ``/proc/<pid>/stat`` (its process tree).  Then the
 memory of routekit per idle keep-alive connection: RSS growth over 10 000 connections that each
 made one request and stay open.  ``--chain-rounds N`` measures the middleware chain's own cost
 in N turns of routekit without and with it, both sent the chain's request.  ``--ab-rounds N``
 measures routekit's fast path against h11 alone (``ROUTEKIT_FAST_PATH=0``), then routekit
-against aiohttp, the same way (each pair side by side, in turns), and
+against aiohttp on each loop, the same way (each pair side by side, in turns), and
 ``routekit h11`` in ``--only`` is routekit with h11 alone in the same table.
 """
 
@@ -166,7 +170,9 @@ CHAIN_PATH = "/api/x"
 CHAIN_HEADERS = ("Authorization: Basic YmVuY2g6YmVuY2g=",)
 
 
-def routekit_conf(folder: Path, port: int, backend: int, *, chain: bool = False) -> list[str]:
+def routekit_conf(
+    folder: Path, port: int, backend: int, *, chain: bool = False, loop: str = "auto"
+) -> list[str]:
     dynamic, static = folder / f"dynamic-{port}.toml", folder / f"static-{port}.toml"
     dynamic.write_text(f"""
 [http.routers.app]
@@ -183,7 +189,7 @@ address = "127.0.0.1:{port}"
 filename = "{dynamic}"
 watch = false
 """)
-    return [PY, "-m", "routekit", "serve", "--config", str(static)]
+    return [PY, "-m", "routekit", "serve", "--config", str(static), "--loop", loop]
 
 
 def wrk(
@@ -291,15 +297,21 @@ def chain_rounds(folder: Path, backend: int, args: argparse.Namespace) -> None:
 
 def ab_rounds(folder: Path, backend: int, args: argparse.Namespace) -> None:
     """routekit against routekit with h11 alone (``ROUTEKIT_FAST_PATH=0``), then against the
-    aiohttp proxy, each pair in turns ``--ab-rounds`` times; the median of each side."""
-    ports = [free_port() for _ in range(4)]
+    aiohttp proxy on the same event loop (uvloop, then asyncio's own), each pair in turns
+    ``--ab-rounds`` times; the median of each side."""
+    ports = [free_port() for _ in range(6)]
     h11_only = ["env", "ROUTEKIT_FAST_PATH=0", *routekit_conf(folder, ports[1], backend)]
-    peer = [PY, str(HERE / "peer_aiohttp.py"), str(ports[3]), f"http://127.0.0.1:{backend}"]
+    b = f"http://127.0.0.1:{backend}"
+    peer = [PY, str(HERE / "peer_aiohttp.py"), str(ports[3]), b, "uvloop"]
+    peer_asyncio = [PY, str(HERE / "peer_aiohttp.py"), str(ports[5]), b]
+    rk_asyncio = routekit_conf(folder, ports[4], backend, loop="asyncio")
     for first, second in (
         (("fast path", routekit_conf(folder, ports[0], backend), ports[0]),
          ("h11 only", h11_only, ports[1])),
         (("routekit", routekit_conf(folder, ports[2], backend), ports[2]),
-         ("aiohttp", peer, ports[3])),
+         ("aiohttp uvloop", peer, ports[3])),
+        (("routekit asyncio", rk_asyncio, ports[4]),
+         ("aiohttp", peer_asyncio, ports[5])),
     ):  # fmt: skip
         pairs = _turns(first, second, args.ab_rounds, args, {})
         for side, (name, _, _) in enumerate((first, second)):
@@ -340,6 +352,18 @@ def idle_memory(command: list[str], port: int, count: int) -> float:
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
+# The ratios printed: each proxy against its peer on the same event loop first ("routekit" is
+# `routekit serve`'s default loop, uvloop when installed; aiohttp's default is asyncio's).
+RATIOS = (
+    ("routekit", "aiohttp uvloop"),
+    ("routekit asyncio", "aiohttp"),
+    ("routekit", "aiohttp"),
+    ("routekit", "uvicorn+httpx"),
+    ("routekit", "nginx"),
+    ("routekit x2", "routekit"),
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=int, default=10)
@@ -360,11 +384,16 @@ def main() -> None:
         folder = Path(tmp)
         backend = free_port()
         with running(nginx_conf(folder, backend, None), backend, "1"):
-            names = ("routekit", "h11", "chain", "x2", "aiohttp", "uvicorn", "nginx")
+            names = ("routekit", "asyncio", "h11", "chain", "x2", "aiohttp", "aiohttp uvloop",
+                     "uvicorn", "nginx")  # fmt: skip
             ports = {n: free_port() for n in names}
             b = f"http://127.0.0.1:{backend}"
             proxies = {
                 "routekit": (routekit_conf(folder, ports["routekit"], backend), "0"),
+                "routekit asyncio": (
+                    routekit_conf(folder, ports["asyncio"], backend, loop="asyncio"),
+                    "0",
+                ),
                 "routekit h11": (
                     ["env", "ROUTEKIT_FAST_PATH=0", *routekit_conf(folder, ports["h11"], backend)],
                     "0",
@@ -374,6 +403,10 @@ def main() -> None:
                     "0",
                 ),
                 "aiohttp": ([PY, str(HERE / "peer_aiohttp.py"), str(ports["aiohttp"]), b], "0"),
+                "aiohttp uvloop": (
+                    [PY, str(HERE / "peer_aiohttp.py"), str(ports["aiohttp uvloop"]), b, "uvloop"],
+                    "0",
+                ),
                 "uvicorn+httpx": (
                     [PY, str(HERE / "peer_uvicorn.py"), str(ports["uvicorn"]), b],
                     "0",
@@ -384,8 +417,9 @@ def main() -> None:
                     "0,1",
                 ),
             }
-            port_of = {"routekit": "routekit", "routekit h11": "h11", "routekit chain": "chain",
-                       "aiohttp": "aiohttp",
+            port_of = {"routekit": "routekit", "routekit asyncio": "asyncio",
+                       "routekit h11": "h11", "routekit chain": "chain",
+                       "aiohttp": "aiohttp", "aiohttp uvloop": "aiohttp uvloop",
                        "uvicorn+httpx": "uvicorn", "nginx": "nginx",
                        "routekit x2": "x2"}  # fmt: skip
             wanted = set(args.only.split(",")) if args.only else set(proxies)
@@ -397,12 +431,11 @@ def main() -> None:
                 added = results["routekit chain"]["cpu_us"] - results["routekit"]["cpu_us"]
                 print(f"middleware chain (stripPrefix+headers+rateLimit+basicAuth): "
                       f"+{added:.1f} µs of CPU per request")  # fmt: skip
-            if "routekit" in results:
-                mine = results["routekit"]
-                for name, peer in results.items():
-                    if name not in ("routekit", "routekit chain", "routekit h11"):
-                        rps, cpu = mine["rps"] / peer["rps"], mine["cpu_us"] / peer["cpu_us"]
-                        print(f"routekit / {name}: {rps:.2f}x req/s, {cpu:.2f}x CPU per request")
+            for mine, peer in RATIOS:
+                if mine in results and peer in results:
+                    ours, theirs = results[mine], results[peer]
+                    print(f"{mine} / {peer}: {ours['rps'] / theirs['rps']:.2f}x req/s, "
+                          f"{ours['cpu_us'] / theirs['cpu_us']:.2f}x CPU per request")  # fmt: skip
             if args.chain_rounds:
                 chain_rounds(folder, backend, args)
             if args.ab_rounds:

@@ -1,10 +1,12 @@
 """The aiohttp peer: aiohttp.web in front, one pooled ClientSession to the backend.
 
-Run: ``python peer_aiohttp.py PORT BACKEND_URL`` (what ``bench_proxy.py`` starts).
+Run: ``python peer_aiohttp.py PORT BACKEND_URL [uvloop]`` (what ``bench_proxy.py`` starts);
+with ``uvloop``, on uvloop's event loop rather than asyncio's own (aiohttp's default).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 import aiohttp
@@ -38,7 +40,12 @@ def main() -> None:
     app = web.Application()
     app.on_startup.append(start)
     app.router.add_route("*", "/{tail:.*}", handler)
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+    loop: asyncio.AbstractEventLoop | None = None
+    if sys.argv[3:] == ["uvloop"]:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, loop=loop)
 
 
 if __name__ == "__main__":
