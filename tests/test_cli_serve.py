@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -75,6 +76,18 @@ def stop(proc: subprocess.Popen[str]) -> str:
     return _heads.pop(proc.pid, "") + finish(proc, proc.stderr)
 
 
+@asynccontextmanager
+async def routed_to_one(dyn: Path) -> AsyncIterator[Client]:
+    """A backend that says ``one``, the dynamic file *dyn* routing ``app.test`` to it, and a
+    client; the backend stops on the way out."""
+    one = named(b"one")
+    async with anyio.create_task_group() as tg, Client() as client:
+        await tg.start(one.serve)
+        dyn.write_text(one_route(one.ports[0]))
+        yield client
+        one.stop()
+
+
 async def get(client: Client, port: int) -> tuple[int, bytes]:
     r = await client.request("GET", f"http://127.0.0.1:{port}/", headers=[(b"host", b"app.test")])
     return r.status, await r.read()
@@ -123,17 +136,13 @@ async def test_serve_routes_follows_the_file_and_stops_on_sigterm(
 
 async def test_serve_runs_on_asyncios_own_loop_when_asked(setup: tuple[Path, Path, int]) -> None:
     static, dyn, port = setup
-    one = named(b"one")
-    async with anyio.create_task_group() as tg, Client() as client:
-        await tg.start(one.serve)
-        dyn.write_text(one_route(one.ports[0]))
+    async with routed_to_one(dyn) as client:
         proc = start(static, "--loop", "asyncio")
         try:
             assert await get(client, port) == (200, b"one")
         finally:
             rest = stop(proc)
         assert "routekit serve: event loop: asyncio\n" in rest
-        one.stop()
 
 
 _WITHOUT_UVLOOP = (
@@ -165,10 +174,7 @@ async def test_two_workers_share_the_port_and_a_dead_one_is_replaced(
     setup: tuple[Path, Path, int],
 ) -> None:
     static, dyn, port = setup
-    one = named(b"one")
-    async with anyio.create_task_group() as tg, Client() as client:
-        await tg.start(one.serve)
-        dyn.write_text(one_route(one.ports[0]))
+    async with routed_to_one(dyn) as client:
         proc = start(static, "--workers", "2")
         try:
             workers = await children(proc.pid, 2)
@@ -184,7 +190,6 @@ async def test_two_workers_share_the_port_and_a_dead_one_is_replaced(
         assert "exited with -9, starting another" in rest
         for pid in replaced:
             assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
-        one.stop()
 
 
 def _zombie(pid: int) -> bool:
@@ -251,10 +256,7 @@ async def test_serve_writes_the_access_log_of_the_static_file(
     static, dyn, port = setup
     log = static.parent / "access.log"
     static.write_text(static.read_text() + f'[accessLog]\nfilePath = "{log}"\n')
-    one = named(b"one")
-    async with anyio.create_task_group() as tg, Client() as client:
-        await tg.start(one.serve)
-        dyn.write_text(one_route(one.ports[0]))
+    async with routed_to_one(dyn) as client:
         proc = start(static)
         try:
             assert await get(client, port) == (200, b"one")
@@ -265,7 +267,6 @@ async def test_serve_writes_the_access_log_of_the_static_file(
             stop(proc)
         (line,) = log.read_text().splitlines()
         assert '"GET / HTTP/1.1" 200 3 "-" "-" 1' in line
-        one.stop()
 
 
 async def test_serve_gives_the_api_and_metrics_on_the_insecure_api_entry_point(
@@ -277,10 +278,7 @@ async def test_serve_gives_the_api_and_metrics_on_the_insecure_api_entry_point(
         static.read_text()
         + f'[entryPoints.traefik]\naddress = "127.0.0.1:{admin_port}"\n[api]\ninsecure = true\n'
     )
-    one = named(b"one")
-    async with anyio.create_task_group() as tg, Client() as client:
-        await tg.start(one.serve)
-        dyn.write_text(one_route(one.ports[0]))
+    async with routed_to_one(dyn) as client:
         proc = start(static)
         try:
             assert await get(client, port) == (200, b"one")
@@ -297,16 +295,12 @@ async def test_serve_gives_the_api_and_metrics_on_the_insecure_api_entry_point(
         finally:
             rest = stop(proc)
         assert "admin API on 127.0.0.1:" in rest
-        one.stop()
 
 
 async def test_serve_takes_traefiks_flags_over_the_file(setup: tuple[Path, Path, int]) -> None:
     static, dyn, _ = setup
     moved = free_port()
-    one = named(b"one")
-    async with anyio.create_task_group() as tg, Client() as client:
-        await tg.start(one.serve)
-        dyn.write_text(one_route(one.ports[0]))
+    async with routed_to_one(dyn) as client:
         proc = start(static, f"--entryPoints.web.address=127.0.0.1:{moved}", "--log.level=INFO")
         try:
             assert await get(client, moved) == (200, b"one")  # the flag won over the file
@@ -326,7 +320,6 @@ async def test_serve_takes_traefiks_flags_over_the_file(setup: tuple[Path, Path,
             assert await get(client, moved) == (200, b"one")
         finally:
             stop(proc)
-        one.stop()
 
 
 def test_serve_says_where_the_kubernetes_api_server_is_missing(tmp_path: Path) -> None:
@@ -354,10 +347,7 @@ async def test_sighup_rebinds_the_entry_points_that_changed(setup: tuple[Path, P
     other, moved = free_port(), free_port()
     text = static.read_text() + f'[entryPoints.other]\naddress = "127.0.0.1:{other}"\n'
     static.write_text(text)
-    one = named(b"one")
-    async with anyio.create_task_group() as tg, Client() as client:
-        await tg.start(one.serve)
-        dyn.write_text(one_route(one.ports[0]))
+    async with routed_to_one(dyn) as client:
         proc = start(static)
         try:
             assert await get(client, port) == (200, b"one")
@@ -380,4 +370,3 @@ async def test_sighup_rebinds_the_entry_points_that_changed(setup: tuple[Path, P
             rest = stop(proc)
         assert "SIGHUP: entry points changed: web" in rest
         assert "SIGHUP: the static configuration kept" in rest
-        one.stop()
