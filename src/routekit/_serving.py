@@ -383,10 +383,6 @@ def _settle_gc() -> None:
     gc.set_threshold(_GC_YOUNG, middle, oldest)
 
 
-#: The event loops `routekit serve --loop` can run on.
-LOOPS: Final = ("auto", "asyncio", "uvloop")
-
-
 def event_loop(choice: str) -> tuple[str, dict[str, object]]:
     """The loop's name and anyio's backend options for ``--loop`` *choice*.
 
