@@ -13,8 +13,11 @@ import time
 from collections.abc import AsyncIterator
 
 import anyio
+import anyio.to_thread
 import pytest
 import trustme
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from routekit.http import ProtocolWire
 
@@ -175,3 +178,49 @@ async def test_closing_tls_does_not_wait_long_for_a_peer_that_never_reads() -> N
     assert 0.5 < took < 3, took  # the second it waits for close_notify, not 30
     with pytest.raises(anyio.BrokenResourceError):
         await wire.send(b"after the end")
+
+
+# No explain phase: its tracing of a failing example through the event loop takes minutes.
+@settings(
+    max_examples=60,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+)
+@given(
+    steps=st.lists(
+        st.tuples(st.integers(min_value=1, max_value=90_000), st.booleans()),
+        min_size=1,
+        max_size=12,
+    ),
+    uvloop=st.booleans(),
+)
+def test_any_mix_of_sends_and_turns_arrives_whole_and_in_order(
+    steps: list[tuple[int, bool]], uvloop: bool
+) -> None:
+    """Sends of any size, with the loop's turns ending anywhere between them, then a close:
+    the peer reads every byte, in order (a thread reads, so that no write waits on it)."""
+    sent = b"".join(bytes([i % 251]) * size for i, (size, _) in enumerate(steps))
+    received = bytearray()
+
+    def drain(peer: socket.socket) -> None:
+        with peer:
+            while chunk := peer.recv(1 << 16):
+                received.extend(chunk)
+
+    async def run() -> None:
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            wire = ProtocolWire()
+            loop = asyncio.get_running_loop()
+            await loop.create_connection(lambda: wire, "127.0.0.1", listener.getsockname()[1])
+            peer, _ = listener.accept()
+        reader = threading.Thread(target=drain, args=(peer,))
+        reader.start()
+        for i, (size, turn_ends) in enumerate(steps):
+            await wire.send(bytes([i % 251]) * size)
+            if turn_ends:
+                await anyio.sleep(0)
+        await wire.aclose()
+        await anyio.to_thread.run_sync(reader.join, 10)
+
+    anyio.run(run, backend="asyncio", backend_options={"use_uvloop": uvloop})
+    assert bytes(received) == sent
